@@ -1,0 +1,35 @@
+// The image catalog: image records, statuses, visibility, members, and the catalog service.
+export {
+  CONTAINER_FORMATS,
+  DISK_FORMATS,
+  IMAGE_STATUSES,
+  type ImageMember,
+  type ImageRecord,
+  type ImageStatus,
+  isStatusTransitionAllowed,
+  MEMBER_STATUSES,
+  type MemberStatus,
+  toGlanceTimestamp,
+  toImageView,
+  toMemberView,
+  VISIBILITIES,
+  type Visibility,
+} from './model.ts';
+export type {
+  BlobStore,
+  ByteRange,
+  Clock,
+  Digester,
+  DigesterFactory,
+  Digests,
+  ImageListQuery,
+  ImageRepository,
+  SortKey,
+  SortOrder,
+  TemporaryBlob,
+  Viewer,
+} from './ports.ts';
+export { type PatchOperation, type QueryParams, readImagePatch } from './requests.ts';
+export { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
+export { type CatalogLimits, CatalogService, type DownloadResult, OS_HASH_ALGO } from './service.ts';
+export { readVirtualSize } from './virtual-size.ts';

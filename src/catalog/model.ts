@@ -1,0 +1,190 @@
+// The image record and Glance v2's rules over it: statuses and their transitions, formats,
+// read-only and reserved keys. Field names are Glance's wire names on purpose: the record is
+// the API's language, so no mapping layer can drift from it.
+
+export const IMAGE_STATUSES = [
+  'queued',
+  'saving',
+  'active',
+  'killed',
+  'deleted',
+  'uploading',
+  'importing',
+  'pending_delete',
+  'deactivated',
+] as const;
+export type ImageStatus = (typeof IMAGE_STATUSES)[number];
+
+export const VISIBILITIES = ['community', 'public', 'private', 'shared'] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'] as const;
+export const DISK_FORMATS = [
+  'ami',
+  'ari',
+  'aki',
+  'vhd',
+  'vhdx',
+  'vmdk',
+  'raw',
+  'qcow2',
+  'vdi',
+  'iso',
+  'ploop',
+] as const;
+
+export const MEMBER_STATUSES = ['pending', 'accepted', 'rejected'] as const;
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+/** Glance's allowed status transitions (glance/domain `Image._validate_status_transition`'s table). */
+const TRANSITIONS: Record<ImageStatus, readonly ImageStatus[]> = {
+  queued: ['saving', 'uploading', 'importing', 'active', 'deleted'],
+  saving: ['active', 'killed', 'deleted', 'queued'],
+  uploading: ['importing', 'queued', 'deleted'],
+  importing: ['active', 'deleted', 'queued'],
+  active: ['pending_delete', 'deleted', 'deactivated'],
+  killed: ['deleted'],
+  pending_delete: ['deleted', 'active'],
+  deactivated: ['active', 'deleted'],
+  deleted: [],
+};
+
+export function isStatusTransitionAllowed(from: ImageStatus, to: ImageStatus): boolean {
+  return from === to || TRANSITIONS[from].includes(to);
+}
+
+/** Statuses from which the target needs both formats set (Glance refuses to store data without them). */
+export function needsFormatsFor(from: ImageStatus, to: ImageStatus): boolean {
+  return (
+    (from === 'queued' || from === 'uploading') && (to === 'saving' || to === 'active' || to === 'importing')
+  );
+}
+
+export interface ImageRecord {
+  id: string;
+  name: string | null;
+  status: ImageStatus;
+  visibility: Visibility;
+  protected: boolean;
+  os_hidden: boolean;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  owner: string | null;
+  size: number | null;
+  virtual_size: number | null;
+  container_format: string | null;
+  disk_format: string | null;
+  min_ram: number;
+  min_disk: number;
+  created_at: string;
+  updated_at: string;
+  /** Extra properties; Glance flattens them at the top level of the image JSON. */
+  properties: Record<string, string>;
+  tags: string[];
+  /** Where the data lives in the blob store; null until an upload commits. Never shown to clients. */
+  blob_key: string | null;
+}
+
+export interface ImageMember {
+  image_id: string;
+  member_id: string;
+  status: MemberStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Base attributes a client may write (create or patch). */
+export const WRITABLE_BASE_ATTRIBUTES = [
+  'id',
+  'name',
+  'visibility',
+  'protected',
+  'os_hidden',
+  'owner',
+  'container_format',
+  'disk_format',
+  'min_ram',
+  'min_disk',
+  'tags',
+] as const;
+
+/** Keys clients may read but never set (Glance answers 403 "Attribute '<k>' is read-only."). */
+export const READ_ONLY_ATTRIBUTES = new Set([
+  'created_at',
+  'updated_at',
+  'status',
+  'checksum',
+  'os_hash_algo',
+  'os_hash_value',
+  'size',
+  'virtual_size',
+  'direct_url',
+  'self',
+  'file',
+  'schema',
+  'stores',
+]);
+
+/** Keys nobody may set (403 "Attribute '<k>' is reserved."); any key starting with os_glance too. */
+export const RESERVED_ATTRIBUTES = new Set(['location', 'deleted', 'deleted_at']);
+
+export function isReservedAttribute(key: string): boolean {
+  return RESERVED_ATTRIBUTES.has(key) || key.startsWith('os_glance');
+}
+
+const BASE_KEYS = new Set<string>([
+  ...WRITABLE_BASE_ATTRIBUTES,
+  ...READ_ONLY_ATTRIBUTES,
+  'locations',
+  ...RESERVED_ATTRIBUTES,
+]);
+
+export function isBaseAttribute(key: string): boolean {
+  return BASE_KEYS.has(key);
+}
+
+/** Formats a Date as Glance does: ISO 8601 in UTC, whole seconds, `Z`. */
+export function toGlanceTimestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The image as Glance v2 returns it: extra properties first, then every base field (nulls included). */
+export function toImageView(image: ImageRecord): Record<string, unknown> {
+  return {
+    ...image.properties,
+    name: image.name,
+    disk_format: image.disk_format,
+    container_format: image.container_format,
+    visibility: image.visibility,
+    size: image.size,
+    virtual_size: image.virtual_size,
+    status: image.status,
+    checksum: image.checksum,
+    protected: image.protected,
+    min_ram: image.min_ram,
+    min_disk: image.min_disk,
+    owner: image.owner,
+    os_hidden: image.os_hidden,
+    os_hash_algo: image.os_hash_algo,
+    os_hash_value: image.os_hash_value,
+    id: image.id,
+    created_at: image.created_at,
+    updated_at: image.updated_at,
+    tags: image.tags,
+    self: `/v2/images/${image.id}`,
+    file: `/v2/images/${image.id}/file`,
+    schema: '/v2/schemas/image',
+  };
+}
+
+export function toMemberView(member: ImageMember): Record<string, unknown> {
+  return {
+    created_at: member.created_at,
+    image_id: member.image_id,
+    member_id: member.member_id,
+    schema: '/v2/schemas/member',
+    status: member.status,
+    updated_at: member.updated_at,
+  };
+}

@@ -1,0 +1,128 @@
+// What the catalog needs from the outside world: metadata, blobs and digests. Adapters live in storage/.
+import type { Readable } from 'node:stream';
+import type { ImageMember, ImageRecord, ImageStatus, MemberStatus, Visibility } from './model.ts';
+
+/** Who is looking: decides which images a list or get may return. */
+export interface Viewer {
+  projectId: string | null;
+  isAdmin: boolean;
+}
+
+export type SortKey =
+  | 'name'
+  | 'status'
+  | 'container_format'
+  | 'disk_format'
+  | 'size'
+  | 'id'
+  | 'created_at'
+  | 'updated_at'
+  | 'visibility'
+  | 'owner'
+  | 'min_ram'
+  | 'min_disk';
+
+export interface SortOrder {
+  key: SortKey;
+  dir: 'asc' | 'desc';
+}
+
+export type ComparisonOperator = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte';
+
+export interface ImageListQuery {
+  viewer: Viewer;
+  /** undefined lists what Glance lists by default; 'all' lifts the visibility filter. */
+  visibility?: Visibility | 'all';
+  memberStatus: MemberStatus | 'all';
+  /** `in:` lists for the base columns; an empty object means no filter. */
+  anyOf: Partial<
+    Record<
+      'id' | 'name' | 'status' | 'container_format' | 'disk_format' | 'owner' | 'checksum' | 'os_hash_value',
+      string[]
+    >
+  >;
+  osHidden?: boolean;
+  protected?: boolean;
+  sizeMin?: number;
+  sizeMax?: number;
+  timeFilters: { column: 'created_at' | 'updated_at'; op: ComparisonOperator; value: string }[];
+  /** Every tag must be present. */
+  tags: string[];
+  /** Extra properties that must match exactly (any of the given values). */
+  properties: Record<string, string[]>;
+  sort: SortOrder[];
+  /** The last image of the previous page; the page starts after it in sort order. */
+  marker?: ImageRecord;
+  limit: number;
+}
+
+export interface ImageRepository {
+  /** Inserts a new image; throws a CONFLICT error when the id exists. */
+  createImage(image: ImageRecord): Promise<void>;
+  /** Any image with this id, whatever its status (deleted ones included). */
+  findImage(id: string): Promise<ImageRecord | null>;
+  listImages(query: ImageListQuery): Promise<ImageRecord[]>;
+  /** Writes the whole record (base fields, properties, tags) if its status is still `expectedStatus`. */
+  saveImage(image: ImageRecord, expectedStatus: ImageStatus): Promise<boolean>;
+  /** Moves the image to `to` only if its status is one of `from`; merges `fields`. Returns false if it was not. */
+  transitionImage(
+    id: string,
+    from: readonly ImageStatus[],
+    to: ImageStatus,
+    fields?: Partial<
+      Pick<ImageRecord, 'checksum' | 'os_hash_algo' | 'os_hash_value' | 'size' | 'virtual_size' | 'blob_key'>
+    >,
+    updatedAt?: string,
+  ): Promise<boolean>;
+  /** Whether `projectId` is a member of the image, and how. */
+  findMember(imageId: string, projectId: string): Promise<ImageMember | null>;
+  listMembers(imageId: string): Promise<ImageMember[]>;
+  /** Inserts a member; throws a CONFLICT error when it exists. */
+  addMember(member: ImageMember): Promise<void>;
+  updateMember(member: ImageMember): Promise<boolean>;
+  removeMember(imageId: string, projectId: string): Promise<boolean>;
+  countMembers(imageId: string): Promise<number>;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive, as in HTTP Range. */
+  end: number;
+}
+
+/** A blob being written: invisible until committed under its key. */
+export interface TemporaryBlob {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the data durable and visible under `key`, atomically replacing nothing. */
+  commit(key: string): Promise<void>;
+  /** Deletes the partial data; safe to call twice or after a failed commit. */
+  discard(): Promise<void>;
+}
+
+export interface BlobStore {
+  createTemporary(): Promise<TemporaryBlob>;
+  read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+  delete(key: string): Promise<void>;
+}
+
+/** Hex digests by algorithm name (as node:crypto names them: md5, sha256, sha512...). */
+export type Digests = Record<string, string>;
+
+/** Computes several digests over one stream in one pass. */
+export interface Digester {
+  /** Feeds one chunk; resolves when the caller may send more. */
+  update(chunk: Uint8Array): Promise<void>;
+  /** Returns every digest; the digester cannot be used afterwards. */
+  finish(): Promise<Digests>;
+  /** Abandons the work and frees what it holds. */
+  abort(): void;
+}
+
+/** Makes one-pass digesters (md5 + sha512 for uploads); injected so the core never starts threads itself. */
+export type DigesterFactory = (algorithms: readonly string[]) => Digester;
+
+export interface Clock {
+  now(): Date;
+}
+
+export type IdGenerator = () => string;

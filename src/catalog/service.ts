@@ -1,0 +1,604 @@
+// The image catalog service: Glance v2's image operations over injected ports. Uploads stream once
+// through the hashes and into a temporary blob that is committed only when everything passed.
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  AuthError,
+  ConflictError,
+  ImageTrustError,
+  IntegrityError,
+  NotFoundError,
+  ValidationError,
+} from '../errors/index.ts';
+import type { Credentials } from '../identity/index.ts';
+import { type Action, enforce, isAllowed } from '../identity/index.ts';
+import {
+  type ImageMember,
+  type ImageRecord,
+  type ImageStatus,
+  isStatusTransitionAllowed,
+  MEMBER_STATUSES,
+  type MemberStatus,
+  toGlanceTimestamp,
+} from './model.ts';
+import type { BlobStore, ByteRange, Clock, DigesterFactory, ImageRepository } from './ports.ts';
+import {
+  applyImagePatch,
+  type PatchOperation,
+  type QueryParams,
+  readImageCreateRequest,
+  readImageListQuery,
+} from './requests.ts';
+import { createVirtualSizeInspector } from './virtual-size.ts';
+
+export interface CatalogLimits {
+  sizeCap: number;
+  maxProperties: number;
+  maxTags: number;
+  maxMembers: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+}
+
+export interface CatalogServiceOptions {
+  images: ImageRepository;
+  blobs: BlobStore;
+  digester: DigesterFactory;
+  limits: CatalogLimits;
+  clock?: Clock;
+  newId?: () => string;
+}
+
+export interface UploadOptions {
+  /** The declared Content-Length, when the client sent one. */
+  contentLength?: number;
+  signal?: AbortSignal;
+}
+
+export interface DownloadResult {
+  image: ImageRecord;
+  /** null when the image has no data (Glance answers 204). */
+  stream: Readable | null;
+  range?: ByteRange;
+}
+
+/** The hash algorithm reported in os_hash_algo (Glance's `hashing_algorithm` default). */
+export const OS_HASH_ALGO = 'sha512';
+
+export class CatalogService {
+  readonly #images: ImageRepository;
+  readonly #blobs: BlobStore;
+  readonly #digester: DigesterFactory;
+  readonly #limits: CatalogLimits;
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+
+  constructor(options: CatalogServiceOptions) {
+    this.#images = options.images;
+    this.#blobs = options.blobs;
+    this.#digester = options.digester;
+    this.#limits = options.limits;
+    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#newId = options.newId ?? randomUUID;
+  }
+
+  #timestamp(): string {
+    return toGlanceTimestamp(this.#clock.now());
+  }
+
+  /** Returns the image if the caller may see it, else NOT_FOUND (never FORBIDDEN: that would leak its existence). */
+  async getImage(
+    credentials: Credentials,
+    id: string,
+    notFound = `No image found with ID ${id}`,
+  ): Promise<ImageRecord> {
+    enforce('image:get_image', credentials);
+    const image = await this.#images.findImage(id);
+    if (!image || image.status === 'deleted' || !(await this.#isVisible(credentials, image))) {
+      throw new NotFoundError(notFound);
+    }
+    return image;
+  }
+
+  async #isVisible(credentials: Credentials, image: ImageRecord): Promise<boolean> {
+    if (credentials.isAdmin || image.owner === null) return true;
+    if (image.owner === credentials.projectId) return true;
+    if (image.visibility === 'public' || image.visibility === 'community') return true;
+    if (image.visibility === 'shared' && credentials.projectId) {
+      return (await this.#images.findMember(image.id, credentials.projectId)) !== null;
+    }
+    return false;
+  }
+
+  /** Owners (and admins) may change an image; everyone else who can see it gets FORBIDDEN. */
+  #enforceOwner(
+    action: Action,
+    credentials: Credentials,
+    image: ImageRecord,
+    message = 'You do not own this image',
+  ): void {
+    if (!isAllowed(action, credentials, { projectId: image.owner }))
+      throw new AuthError('NOT_OWNER', message);
+  }
+
+  async createImage(credentials: Credentials, body: unknown): Promise<ImageRecord> {
+    const request = readImageCreateRequest(body);
+    const owner = request.base.owner === undefined ? credentials.projectId : request.base.owner;
+    if (owner !== credentials.projectId && !credentials.isAdmin) {
+      throw new AuthError('FORBIDDEN', `You are not permitted to create images owned by '${owner}'.`);
+    }
+    enforce('image:add_image', credentials, { projectId: owner });
+    const visibility = request.base.visibility ?? 'shared';
+    this.#enforceVisibility(credentials, visibility, owner);
+    this.#checkQuotas(request.properties, request.tags);
+    const now = this.#timestamp();
+    const image: ImageRecord = {
+      id: request.id ?? this.#newId(),
+      name: request.base.name ?? null,
+      status: 'queued',
+      visibility,
+      protected: request.base.protected ?? false,
+      os_hidden: request.base.os_hidden ?? false,
+      checksum: null,
+      os_hash_algo: null,
+      os_hash_value: null,
+      owner,
+      size: null,
+      virtual_size: null,
+      container_format: request.base.container_format ?? null,
+      disk_format: request.base.disk_format ?? null,
+      min_ram: request.base.min_ram ?? 0,
+      min_disk: request.base.min_disk ?? 0,
+      created_at: now,
+      updated_at: now,
+      properties: request.properties,
+      tags: request.tags,
+      blob_key: null,
+    };
+    await this.#images.createImage(image);
+    return image;
+  }
+
+  #enforceVisibility(credentials: Credentials, visibility: string, owner: string | null): void {
+    if (visibility === 'public') enforce('image:publicize_image', credentials, { projectId: owner });
+    if (visibility === 'community') enforce('image:communitize_image', credentials, { projectId: owner });
+  }
+
+  #checkQuotas(properties: Record<string, string>, tags: string[]): void {
+    const limit = (what: string, attempted: number, maximum: number) =>
+      new ConflictError(
+        'QUOTA_EXCEEDED',
+        `The limit has been exceeded on the number of allowed ${what}. Attempted: ${attempted}, Maximum: ${maximum}`,
+      );
+    const count = Object.keys(properties).length;
+    if (count > this.#limits.maxProperties)
+      throw limit('image properties', count, this.#limits.maxProperties);
+    if (tags.length > this.#limits.maxTags) throw limit('image tags', tags.length, this.#limits.maxTags);
+  }
+
+  async listImages(
+    credentials: Credentials,
+    params: QueryParams,
+  ): Promise<{ images: ImageRecord[]; next: string | null }> {
+    enforce('image:get_images', credentials);
+    const { markerId, ...query } = readImageListQuery(params, this.#limits);
+    let marker: ImageRecord | undefined;
+    if (markerId !== undefined) {
+      const found = await this.#images.findImage(markerId);
+      if (!found || found.status === 'deleted') {
+        throw new ValidationError('INVALID_QUERY', `No image found with ID ${markerId}`);
+      }
+      if (!(await this.#isVisible(credentials, found))) {
+        throw new AuthError('FORBIDDEN', `Forbidding request, image ${markerId} not visible`);
+      }
+      marker = found;
+    }
+    const viewer = { projectId: credentials.projectId, isAdmin: credentials.isAdmin };
+    const images = query.limit === 0 ? [] : await this.#images.listImages({ ...query, viewer, marker });
+    const last = images.at(-1);
+    return { images, next: last && images.length === query.limit ? last.id : null };
+  }
+
+  async updateImage(
+    credentials: Credentials,
+    id: string,
+    operations: PatchOperation[],
+  ): Promise<ImageRecord> {
+    // A concurrent upload may change status between read and write; retry on that race.
+    for (let attempt = 0; ; attempt++) {
+      const image = await this.getImage(credentials, id);
+      this.#enforceOwner('image:modify_image', credentials, image);
+      const { image: next, touched } = applyImagePatch(image, operations);
+      for (const key of ['disk_format', 'container_format'] as const) {
+        if (touched.has(key) && next[key] !== image[key] && !['queued', 'importing'].includes(image.status)) {
+          throw new AuthError('FORBIDDEN', `Attribute ${key} can be only replaced for a queued image.`);
+        }
+      }
+      if (touched.has('owner') && next.owner !== image.owner && !isAllowed('image:set_owner', credentials)) {
+        throw new AuthError('FORBIDDEN', "Owner can't be updated by non admin.", { detail: true });
+      }
+      if (next.visibility !== image.visibility)
+        this.#enforceVisibility(credentials, next.visibility, next.owner);
+      this.#checkQuotas(next.properties, next.tags);
+      next.updated_at = this.#timestamp();
+      if (await this.#images.saveImage(next, image.status)) return next;
+      if (attempt >= 3)
+        throw new ConflictError('CONFLICT', `Image ${id} changed while it was being updated; retry.`);
+    }
+  }
+
+  async deleteImage(credentials: Credentials, id: string): Promise<void> {
+    const image = await this.getImage(credentials, id, `Failed to find image ${id} to delete`);
+    this.#enforceOwner('image:delete_image', credentials, image);
+    if (image.protected)
+      throw new ConflictError('IMAGE_PROTECTED', `Image ${id} is protected and cannot be deleted.`);
+    const from = image.status;
+    if (!isStatusTransitionAllowed(from, 'deleted')) {
+      throw new ConflictError(
+        'INVALID_STATUS_TRANSITION',
+        `Image status transition from ${from} to deleted is not allowed`,
+      );
+    }
+    // Deleting during an upload is allowed; the upload notices and discards its data.
+    const moved = await this.#images.transitionImage(
+      id,
+      ['queued', 'saving', 'active', 'killed', 'deactivated', 'uploading', 'importing', 'pending_delete'],
+      'deleted',
+      {},
+      this.#timestamp(),
+    );
+    if (!moved) throw new NotFoundError(`Failed to find image ${id} to delete`);
+    if (image.blob_key) await this.#blobs.delete(image.blob_key);
+  }
+
+  async setImageActivation(credentials: Credentials, id: string, activate: boolean): Promise<void> {
+    const image = await this.getImage(credentials, id);
+    const action = activate ? 'reactivate' : 'deactivate';
+    this.#enforceOwner(`image:${action}`, credentials, image);
+    const target: ImageStatus = activate ? 'active' : 'deactivated';
+    if (image.status === target) return;
+    const source: ImageStatus = activate ? 'deactivated' : 'active';
+    if (image.status !== source) {
+      throw new AuthError('FORBIDDEN', `Not allowed to ${action} image in status '${image.status}'`);
+    }
+    if (!(await this.#images.transitionImage(id, [source], target, {}, this.#timestamp()))) {
+      throw new ConflictError(
+        'INVALID_STATUS_TRANSITION',
+        `Image ${id} changed status during ${action}; retry.`,
+      );
+    }
+  }
+
+  async addTag(credentials: Credentials, id: string, tag: string): Promise<void> {
+    const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    this.#enforceOwner(
+      'image:manage_tags',
+      credentials,
+      image,
+      `Not allowed to update tags for image ${id}.`,
+    );
+    if (tag.length > 255) {
+      throw new ValidationError(
+        'SCHEMA_VIOLATION',
+        `Provided object does not match schema 'image': '${tag}' is too long`,
+      );
+    }
+    if (image.tags.includes(tag)) return;
+    if (image.tags.length + 1 > this.#limits.maxTags) {
+      throw new ConflictError(
+        'QUOTA_EXCEEDED',
+        `Image tag limit exceeded for image ${id}: The limit has been exceeded on the number of allowed image tags. Attempted: ${image.tags.length + 1}, Maximum: ${this.#limits.maxTags}:`,
+      );
+    }
+    await this.updateImage(credentials, id, [{ op: 'add', path: 'tags', value: [...image.tags, tag] }]);
+  }
+
+  async removeTag(credentials: Credentials, id: string, tag: string): Promise<void> {
+    const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    this.#enforceOwner(
+      'image:manage_tags',
+      credentials,
+      image,
+      `Not allowed to delete tags for image ${id}.`,
+    );
+    if (!image.tags.includes(tag)) throw new NotFoundError('The resource could not be found.');
+    await this.updateImage(credentials, id, [
+      { op: 'add', path: 'tags', value: image.tags.filter((t) => t !== tag) },
+    ]);
+  }
+
+  /**
+   * Streams data into the image: queued → saving → active. Size, md5 and sha512 are computed in the same
+   * pass that writes the temporary blob; on any failure the blob is deleted and the image is queued again.
+   */
+  async uploadImageData(
+    credentials: Credentials,
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    options: UploadOptions = {},
+  ): Promise<ImageRecord> {
+    const image = await this.getImage(credentials, id);
+    this.#enforceOwner(
+      'image:upload_image',
+      credentials,
+      image,
+      `Not allowed to upload image data for image ${id}`,
+    );
+    if (image.status !== 'queued') {
+      throw new ConflictError(
+        'INVALID_STATUS_TRANSITION',
+        `Image status transition from ${image.status} to saving is not allowed`,
+      );
+    }
+    const missing = (['disk_format', 'container_format'] as const).filter((k) => image[k] === null);
+    if (missing.length) {
+      throw new ValidationError(
+        'FORMATS_NOT_SET',
+        missing.length === 2
+          ? 'Properties disk_format, container_format must be set prior to saving data.'
+          : `Property ${missing[0]} must be set prior to saving data.`,
+      );
+    }
+    const cap = this.#limits.sizeCap;
+    if (options.contentLength !== undefined && options.contentLength > cap) {
+      throw tooLarge(cap);
+    }
+    if (!(await this.#images.transitionImage(id, ['queued'], 'saving', {}, this.#timestamp()))) {
+      const now = await this.#images.findImage(id);
+      throw new ConflictError(
+        'INVALID_STATUS_TRANSITION',
+        `Image status transition from ${now?.status ?? 'deleted'} to saving is not allowed`,
+      );
+    }
+
+    const temp = await this.#blobs.createTemporary().catch(async (error) => {
+      await this.#images.transitionImage(
+        id,
+        ['saving'],
+        'queued',
+        { size: null, virtual_size: null },
+        this.#timestamp(),
+      );
+      throw error;
+    });
+    const digester = this.#digester(['md5', OS_HASH_ALGO]);
+    const inspector = createVirtualSizeInspector(image.disk_format);
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        options.signal?.throwIfAborted();
+        size += chunk.length;
+        if (size > cap) throw tooLarge(cap);
+        inspector.update(chunk);
+        await Promise.all([temp.write(chunk), digester.update(chunk)]);
+      }
+      options.signal?.throwIfAborted();
+      if (options.contentLength !== undefined && size !== options.contentLength) {
+        throw new IntegrityError(
+          'UPLOAD_INCOMPLETE',
+          `Upload of image ${id} ended after ${size} of ${options.contentLength} bytes; the image is queued again.`,
+        );
+      }
+      const digests = await digester.finish();
+      await temp.commit(id);
+      const activated = await this.#images.transitionImage(
+        id,
+        ['saving'],
+        'active',
+        {
+          size,
+          virtual_size: inspector.result(size),
+          checksum: digests.md5,
+          os_hash_algo: OS_HASH_ALGO,
+          os_hash_value: digests[OS_HASH_ALGO],
+          blob_key: id,
+        },
+        this.#timestamp(),
+      );
+      if (!activated) {
+        await this.#blobs.delete(id);
+        throw new IntegrityError(
+          'IMAGE_GONE',
+          `Image ${id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.`,
+        );
+      }
+      return (await this.#images.findImage(id))!;
+    } catch (error) {
+      digester.abort();
+      await temp.discard();
+      await this.#images.transitionImage(
+        id,
+        ['saving'],
+        'queued',
+        { size: null, virtual_size: null },
+        this.#timestamp(),
+      );
+      throw toUploadError(error, id);
+    }
+  }
+
+  async downloadImageData(
+    credentials: Credentials,
+    id: string,
+    range?: { start?: number; end?: number },
+  ): Promise<DownloadResult> {
+    const image = await this.getImage(credentials, id);
+    enforce('image:download_image', credentials, { projectId: image.owner });
+    if (image.status === 'deactivated' && !credentials.isAdmin) {
+      throw new ConflictError(
+        'IMAGE_DEACTIVATED',
+        'The requested image has been deactivated. Image data download is forbidden.',
+      );
+    }
+    if (
+      !image.blob_key ||
+      image.size === null ||
+      (image.status !== 'active' && image.status !== 'deactivated')
+    ) {
+      return { image, stream: null };
+    }
+    let byteRange: ByteRange | undefined;
+    if (range) {
+      const size = image.size;
+      const start = range.start ?? Math.max(0, size - (range.end ?? 0));
+      const end = range.start === undefined ? size - 1 : Math.min(range.end ?? size - 1, size - 1);
+      if (start >= size || start > end || size === 0) {
+        throw new ValidationError(
+          'RANGE_NOT_SATISFIABLE',
+          `Requested range not satisfiable for image ${id} of ${size} bytes.`,
+        );
+      }
+      byteRange = { start, end };
+    }
+    return { image, stream: await this.#blobs.read(image.blob_key, byteRange), range: byteRange };
+  }
+
+  async listMembers(credentials: Credentials, id: string): Promise<ImageMember[]> {
+    const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    enforce('image:get_members', credentials);
+    if (image.visibility !== 'shared') {
+      throw new AuthError(
+        'FORBIDDEN',
+        `Not allowed to list members for image ${id}: Only shared images have members.`,
+      );
+    }
+    const members = await this.#images.listMembers(id);
+    if (credentials.isAdmin || image.owner === credentials.projectId) return members;
+    // A consumer sees only its own membership.
+    return members.filter((m) => m.member_id === credentials.projectId);
+  }
+
+  async getMember(credentials: Credentials, id: string, memberId: string): Promise<ImageMember> {
+    const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    if (image.visibility !== 'shared') throw new NotFoundError('Only shared images have members.');
+    const member = await this.#images.findMember(id, memberId);
+    const mine =
+      credentials.isAdmin || image.owner === credentials.projectId || memberId === credentials.projectId;
+    if (!member || !mine)
+      throw new NotFoundError(`${memberId} not found in the member list of the image ${id}.`);
+    return member;
+  }
+
+  async addMember(credentials: Credentials, id: string, body: unknown): Promise<ImageMember> {
+    const memberId = readBodyField(
+      body,
+      'member',
+      'Member to be added not specified',
+      'Expected a member in the form: {"member": "image_id"}',
+    );
+    if (!memberId) throw new ValidationError('BAD_REQUEST', "Member can't be empty");
+    const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    if (
+      image.visibility !== 'shared' ||
+      !isAllowed('image:add_member', credentials, { projectId: image.owner })
+    ) {
+      throw new AuthError('FORBIDDEN', `Not allowed to create members for image ${id}.`);
+    }
+    if ((await this.#images.countMembers(id)) >= this.#limits.maxMembers) {
+      throw new ConflictError(
+        'QUOTA_EXCEEDED',
+        `Image member limit exceeded for image ${id}: The limit has been exceeded on the number of allowed image members for this image. Attempted: ${this.#limits.maxMembers + 1}, Maximum: ${this.#limits.maxMembers}:`,
+      );
+    }
+    const now = this.#timestamp();
+    const member: ImageMember = {
+      image_id: id,
+      member_id: memberId,
+      status: 'pending',
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.#images.addMember(member);
+    } catch (error) {
+      if (error instanceof ConflictError)
+        throw new ConflictError('CONFLICT', `Member ${memberId} is duplicated for image ${id}`);
+      throw error;
+    }
+    return member;
+  }
+
+  async updateMember(
+    credentials: Credentials,
+    id: string,
+    memberId: string,
+    body: unknown,
+  ): Promise<ImageMember> {
+    const status = readBodyField(
+      body,
+      'status',
+      'Status not specified',
+      'Expected a status in the form: {"status": "status"}',
+    );
+    const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    if (!(MEMBER_STATUSES as readonly string[]).includes(status)) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        'Incorrect request: Status must be "pending", "accepted" or "rejected".',
+      );
+    }
+    // Only the consumer decides whether to accept a share; the owner cannot do it for them.
+    if (image.visibility !== 'shared' || (!credentials.isAdmin && image.owner === credentials.projectId)) {
+      throw new AuthError('FORBIDDEN', `Not allowed to update members for image ${id}.`);
+    }
+    const member = await this.#images.findMember(id, memberId);
+    if (!member || !isAllowed('image:modify_member', credentials, { memberId })) {
+      throw new NotFoundError(`${memberId} not found in the member list of the image ${id}.`);
+    }
+    const updated: ImageMember = { ...member, status: status as MemberStatus, updated_at: this.#timestamp() };
+    await this.#images.updateMember(updated);
+    return updated;
+  }
+
+  async removeMember(credentials: Credentials, id: string, memberId: string): Promise<void> {
+    const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    if (
+      image.visibility !== 'shared' ||
+      !isAllowed('image:delete_member', credentials, { projectId: image.owner })
+    ) {
+      throw new AuthError('FORBIDDEN', `Not allowed to delete members for image ${id}.`);
+    }
+    if (!(await this.#images.removeMember(id, memberId))) {
+      throw new NotFoundError(`${memberId} not found in the member list of the image ${id}.`);
+    }
+  }
+}
+
+/** Reads one string field of a small JSON body with Glance's messages for a missing key and a non-object body. */
+function readBodyField(body: unknown, key: string, missing: string, wrongShape: string): string {
+  if (body === undefined) throw new ValidationError('BAD_REQUEST', 'Body expected in request.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ValidationError('BAD_REQUEST', wrongShape);
+  if (!(key in body)) throw new ValidationError('BAD_REQUEST', missing);
+  const value = (body as Record<string, unknown>)[key];
+  if (typeof value !== 'string') throw new ValidationError('BAD_REQUEST', wrongShape);
+  return value;
+}
+
+function tooLarge(cap: number): IntegrityError {
+  return new IntegrityError(
+    'IMAGE_TOO_LARGE',
+    `The incoming image is too large: The provided image is too large. The limit (image_size_cap) is ${cap} bytes.`,
+  );
+}
+
+/** Client disconnects and aborts surface as UPLOAD_INCOMPLETE; our own coded errors pass through. */
+function toUploadError(error: unknown, id: string): ImageTrustError {
+  if (error instanceof ImageTrustError) return error;
+  const e = error as NodeJS.ErrnoException;
+  if (
+    e?.name === 'AbortError' ||
+    e?.code === 'ECONNRESET' ||
+    e?.code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    e?.message === 'aborted'
+  ) {
+    return new IntegrityError(
+      'UPLOAD_INCOMPLETE',
+      `Upload of image ${id} was interrupted before all data arrived; the image is queued again.`,
+      { cause: error },
+    );
+  }
+  return new ImageTrustError('INTERNAL', `Upload of image ${id} failed: ${e?.message ?? String(error)}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,58 @@
+// `imagetrust serve`: runs the service until SIGINT/SIGTERM, then aborts uploads and shuts down cleanly.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer } from '../server/index.ts';
+import { configFromFlags, type StoreFlags } from './store.ts';
+
+interface ServeFlags extends StoreFlags {
+  host?: string;
+  port?: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  allowInsecureHttp?: boolean;
+  publicUrl?: string;
+  imageSizeCap?: number;
+  logLevel?: string;
+}
+
+export async function runServe(flags: ServeFlags): Promise<void> {
+  const config = configFromFlags(flags, {
+    listen: {
+      ...(flags.host ? { host: flags.host } : {}),
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+    },
+    tls: {
+      ...(flags.tlsCert ? { cert: flags.tlsCert } : {}),
+      ...(flags.tlsKey ? { key: flags.tlsKey } : {}),
+      ...(flags.tlsClientCa ? { clientCa: flags.tlsClientCa } : {}),
+    },
+    ...(flags.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+    ...(flags.publicUrl ? { publicUrl: flags.publicUrl } : {}),
+    ...(flags.imageSizeCap !== undefined ? { images: { sizeCap: flags.imageSizeCap } } : {}),
+    ...(flags.logLevel ? { logLevel: flags.logLevel as 'info' } : {}),
+  });
+  const server = await startServer(config);
+  if (server.generatedAdminPassword) {
+    // The password goes to a file only the operator can read, never to the log.
+    const file = path.resolve(config.dataDir, 'admin-password');
+    writeFileSync(file, `${server.generatedAdminPassword}\n`, { mode: 0o600 });
+    process.stderr.write(`Created user 'admin' in project 'admin'. Its password is in ${file} (mode 600).\n`);
+  }
+  process.stderr.write(
+    `imagetrust serving on ${server.url}\n` +
+      `  identity: ${server.url}/identity/v3   images: ${server.url}/image\n` +
+      `  export OS_AUTH_URL=${server.url}/identity/v3 OS_USERNAME=admin OS_PROJECT_NAME=admin ` +
+      'OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3\n',
+  );
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: aborting in-flight uploads and shutting down\n`);
+    await server.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,215 @@
+// The one typed configuration: defaults < file (imagetrust.yaml) < environment (IMAGETRUST_*) < flags,
+// validated once at start. Only loadConfig touches the disk and process.env.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors/index.ts';
+
+const configSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(9292),
+      })
+      .strict()
+      .prefault({}),
+    /** Where the embedded defaults keep their state: SQLite database and blob directory. */
+    dataDir: z.string().min(1).default('./imagetrust-data'),
+    /** `postgres://...` or `sqlite:PATH`; empty means SQLite at <dataDir>/imagetrust.sqlite. */
+    database: z.string().default(''),
+    blobs: z
+      .object({ dir: z.string().default('') })
+      .strict()
+      .prefault({}),
+    images: z
+      .object({
+        /** Largest upload accepted, in bytes (Glance's image_size_cap; 1 TiB). */
+        sizeCap: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 ** 4),
+        maxProperties: z.number().int().min(0).default(128),
+        maxTags: z.number().int().min(0).default(128),
+        maxMembers: z.number().int().min(0).default(128),
+        defaultPageSize: z.number().int().positive().default(25),
+        maxPageSize: z.number().int().positive().default(1000),
+      })
+      .strict()
+      .prefault({}),
+    tokens: z
+      .object({ ttlSeconds: z.number().int().positive().default(3600) })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({
+        cert: z.string().default(''),
+        key: z.string().default(''),
+        /** CA bundle for client certificates; when set, clients must present one it signed. */
+        clientCa: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    /** Plain HTTP is refused on non-loopback addresses unless this is true. */
+    allowInsecureHttp: z.boolean().default(false),
+    /** Base URL advertised in the service catalog; empty derives it from each request's Host. */
+    publicUrl: z.string().default(''),
+    adminPassword: z.string().default(''),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type ImageTrustConfig = Readonly<z.infer<typeof configSchema>>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables and the config path each sets; listed explicitly so typos are not silently ignored. */
+const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'boolean' }> = {
+  IMAGETRUST_HOST: { path: ['listen', 'host'], type: 'string' },
+  IMAGETRUST_PORT: { path: ['listen', 'port'], type: 'number' },
+  IMAGETRUST_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  IMAGETRUST_DATABASE: { path: ['database'], type: 'string' },
+  IMAGETRUST_BLOB_DIR: { path: ['blobs', 'dir'], type: 'string' },
+  IMAGETRUST_IMAGE_SIZE_CAP: { path: ['images', 'sizeCap'], type: 'number' },
+  IMAGETRUST_TOKEN_TTL: { path: ['tokens', 'ttlSeconds'], type: 'number' },
+  IMAGETRUST_TLS_CERT: { path: ['tls', 'cert'], type: 'string' },
+  IMAGETRUST_TLS_KEY: { path: ['tls', 'key'], type: 'string' },
+  IMAGETRUST_TLS_CLIENT_CA: { path: ['tls', 'clientCa'], type: 'string' },
+  IMAGETRUST_ALLOW_INSECURE_HTTP: { path: ['allowInsecureHttp'], type: 'boolean' },
+  IMAGETRUST_PUBLIC_URL: { path: ['publicUrl'], type: 'string' },
+  IMAGETRUST_ADMIN_PASSWORD: { path: ['adminPassword'], type: 'string' },
+  IMAGETRUST_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
+};
+
+export interface LoadConfigOptions {
+  /** Explicit config file; otherwise IMAGETRUST_CONFIG, else ./imagetrust.yaml when it exists. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** Values from command-line flags; they win over everything else. */
+  overrides?: ConfigInput;
+  cwd?: string;
+}
+
+/** Loads, merges and validates the configuration; throws ConfigError naming every bad key. */
+export function loadConfig(options: LoadConfigOptions = {}): ImageTrustConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  let fromFile: Record<string, unknown> = {};
+  const file =
+    options.file ??
+    env.IMAGETRUST_CONFIG ??
+    (existsSync(path.join(cwd, 'imagetrust.yaml')) ? 'imagetrust.yaml' : undefined);
+  if (file) {
+    const resolved = path.resolve(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(resolved, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`Cannot read config file ${resolved}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = YAML.parse(text);
+    } catch (error) {
+      throw new ConfigError(`Config file ${resolved} is not valid YAML: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ConfigError(`Config file ${resolved} must hold a mapping of settings.`);
+      }
+      fromFile = parsed as Record<string, unknown>;
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENVIRONMENT)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value: unknown = raw;
+    if (spec.type === 'number') {
+      value = Number(raw);
+      if (!Number.isFinite(value)) throw new ConfigError(`${name} must be a number, got '${raw}'.`);
+    } else if (spec.type === 'boolean') {
+      if (!/^(true|false|1|0|yes|no)$/i.test(raw))
+        throw new ConfigError(`${name} must be true or false, got '${raw}'.`);
+      value = /^(true|1|yes)$/i.test(raw);
+    }
+    setPath(fromEnv, spec.path, value);
+  }
+  const merged = deepMerge(
+    deepMerge(fromFile, fromEnv),
+    (options.overrides ?? {}) as Record<string, unknown>,
+  );
+  return validateConfig(merged, file ? `config file ${file}` : 'configuration');
+}
+
+/** Validates an already merged settings object (tests use it to build configs without the disk). */
+export function validateConfig(input: unknown, source = 'configuration'): ImageTrustConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const where = issue.path.join('.') || '(top level)';
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => (where === '(top level)' ? k : `${where}.${k}`));
+        return `unknown setting ${keys.join(', ')}`;
+      }
+      return `${where}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid ${source}: ${problems.join('; ')}`);
+  }
+  const config = result.data;
+  if (Boolean(config.tls.cert) !== Boolean(config.tls.key)) {
+    throw new ConfigError('Invalid configuration: tls.cert and tls.key must be given together.');
+  }
+  if (config.tls.clientCa && !config.tls.cert) {
+    throw new ConfigError('Invalid configuration: tls.clientCa needs tls.cert and tls.key.');
+  }
+  return deepFreeze(config);
+}
+
+/** Where SQLite keeps its file and where blobs live, derived from dataDir unless set. */
+export function resolveStoragePaths(config: ImageTrustConfig): { databaseUrl: string; blobDir: string } {
+  const dataDir = path.resolve(config.dataDir);
+  return {
+    databaseUrl: config.database || `sqlite:${path.join(dataDir, 'imagetrust.sqlite')}`,
+    blobDir: path.resolve(config.blobs.dir || path.join(dataDir, 'blobs')),
+  };
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const existing = out[key];
+    out[key] =
+      isPlainObject(existing) && isPlainObject(value)
+        ? deepMerge(existing as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (isPlainObject(value)) {
+    for (const child of Object.values(value as object)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,129 @@
+// The one error base of imagetrust: every failure carries a stable code, and this catalogue maps
+// each code to its HTTP status and CLI exit code in one place.
+
+/** Every error code imagetrust can raise, with its HTTP status and CLI exit code. Codes are API: never reuse one. */
+export const ERROR_CATALOGUE = {
+  BAD_REQUEST: { status: 400, exit: 2, doc: 'The request is malformed or violates the schema.' },
+  MALFORMED_JSON: { status: 400, exit: 2, doc: 'The request body is not valid JSON.' },
+  SCHEMA_VIOLATION: { status: 400, exit: 2, doc: 'The object does not match the image schema.' },
+  INVALID_PATCH: { status: 400, exit: 2, doc: 'The JSON patch is not valid.' },
+  INVALID_QUERY: { status: 400, exit: 2, doc: 'A query parameter (sort, limit, marker, filter) is invalid.' },
+  FORMATS_NOT_SET: {
+    status: 400,
+    exit: 2,
+    doc: 'disk_format and container_format must be set before data is uploaded.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2, doc: 'The request body has an unsupported content type.' },
+  UNAUTHENTICATED: { status: 401, exit: 3, doc: 'No valid token or credentials were given.' },
+  FORBIDDEN: { status: 403, exit: 3, doc: 'The policy does not allow this action.' },
+  READ_ONLY_ATTRIBUTE: { status: 403, exit: 2, doc: 'A read-only attribute was given.' },
+  RESERVED_ATTRIBUTE: { status: 403, exit: 2, doc: 'A reserved attribute was given.' },
+  NOT_OWNER: { status: 403, exit: 3, doc: 'Only the owning project (or an admin) may change this image.' },
+  IMAGE_PROTECTED: { status: 403, exit: 1, doc: 'The image is protected and cannot be deleted.' },
+  IMAGE_DEACTIVATED: {
+    status: 403,
+    exit: 1,
+    doc: 'The image is deactivated; its data cannot be downloaded.',
+  },
+  NOT_FOUND: { status: 404, exit: 4, doc: 'The resource does not exist or is not visible to you.' },
+  METHOD_NOT_ALLOWED: { status: 405, exit: 2, doc: 'The method is not allowed on this resource.' },
+  CONFLICT: { status: 409, exit: 1, doc: 'The resource already exists or is in a conflicting state.' },
+  INVALID_STATUS_TRANSITION: { status: 409, exit: 1, doc: 'The image status does not allow this operation.' },
+  IMAGE_TOO_LARGE: { status: 413, exit: 1, doc: 'The upload exceeds image_size_cap.' },
+  RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    exit: 2,
+    doc: 'The requested byte range lies outside the image data.',
+  },
+  QUOTA_EXCEEDED: {
+    status: 413,
+    exit: 1,
+    doc: 'A per-image limit (properties, tags, members) was exceeded.',
+  },
+  // Glance answers a body cut short with 500; we keep its status but say what happened.
+  UPLOAD_INCOMPLETE: { status: 500, exit: 1, doc: 'The upload stream ended before all data arrived.' },
+  IMAGE_GONE: { status: 410, exit: 1, doc: 'The image was deleted while its data was being uploaded.' },
+  NOT_ACCEPTABLE: { status: 406, exit: 2, doc: 'No representation matches the Accept header.' },
+  STORAGE_FULL: { status: 413, exit: 1, doc: 'The blob store has no space left.' },
+  CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
+  INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
+} as const satisfies Record<string, { status: number; exit: number; doc: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ImageTrustErrorOptions {
+  cause?: unknown;
+  /** Extra response headers the HTTP edge should send (e.g. Allow, Accept-Patch). */
+  headers?: Record<string, string>;
+  /**
+   * The message is a detail under the status's generic explanation rather than the explanation itself;
+   * Glance (webob) renders the two differently and clients that parse bodies see the difference.
+   */
+  detail?: boolean;
+}
+
+/** The base of every error imagetrust throws; `code` is stable, `message` tells the user what to do. */
+export class ImageTrustError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly headers: Record<string, string>;
+  readonly detail: boolean;
+
+  constructor(code: C, message: string, options: ImageTrustErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.headers = options.headers ?? {};
+    this.detail = options.detail ?? false;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  get exitCode(): number {
+    return ERROR_CATALOGUE[this.code].exit;
+  }
+}
+
+type CodesOf<F extends ErrorCode> = F;
+
+export class ValidationError extends ImageTrustError<
+  CodesOf<
+    | 'BAD_REQUEST'
+    | 'MALFORMED_JSON'
+    | 'SCHEMA_VIOLATION'
+    | 'INVALID_PATCH'
+    | 'INVALID_QUERY'
+    | 'FORMATS_NOT_SET'
+    | 'UNSUPPORTED_MEDIA_TYPE'
+    | 'READ_ONLY_ATTRIBUTE'
+    | 'RESERVED_ATTRIBUTE'
+    | 'RANGE_NOT_SATISFIABLE'
+    | 'METHOD_NOT_ALLOWED'
+    | 'NOT_ACCEPTABLE'
+  >
+> {}
+export class AuthError extends ImageTrustError<'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_OWNER'> {}
+export class NotFoundError extends ImageTrustError<'NOT_FOUND'> {
+  constructor(message: string, options?: ImageTrustErrorOptions) {
+    super('NOT_FOUND', message, options);
+  }
+}
+export class ConflictError extends ImageTrustError<
+  'CONFLICT' | 'INVALID_STATUS_TRANSITION' | 'IMAGE_PROTECTED' | 'IMAGE_DEACTIVATED' | 'QUOTA_EXCEEDED'
+> {}
+export class IntegrityError extends ImageTrustError<
+  'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE'
+> {}
+export class ConfigError extends ImageTrustError<'CONFIG_INVALID'> {
+  constructor(message: string, options?: ImageTrustErrorOptions) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
+
+/** Wraps anything thrown by foreign code so callers only ever see ImageTrustError. */
+export function toImageTrustError(error: unknown): ImageTrustError {
+  if (error instanceof ImageTrustError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ImageTrustError('INTERNAL', `Internal error: ${message}`, { cause: error });
+}

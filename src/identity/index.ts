@@ -1,0 +1,18 @@
+// Identity: users, projects, roles, tokens, and the rules that authorize every API action.
+export { type Action, DEFAULT_RULES, enforce, isAllowed, type RuleTarget } from './authorize.ts';
+export {
+  BUILTIN_ROLES,
+  type Credentials,
+  DEFAULT_DOMAIN,
+  expandImpliedRoles,
+  type Project,
+  type Role,
+  type TokenRecord,
+  toProjectView,
+  toRoleView,
+  toUserView,
+  type User,
+} from './model.ts';
+export { hashPassword, verifyPassword } from './passwords.ts';
+export type { IdentityRepository } from './ports.ts';
+export { type AuthRequest, IdentityService, type IssuedToken, type NamedRef } from './service.ts';

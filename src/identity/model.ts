@@ -1,0 +1,110 @@
+// Users, projects, roles and tokens (a Keystone v3 subset), and the credentials every API call carries.
+
+export const DEFAULT_DOMAIN = { id: 'default', name: 'Default' } as const;
+
+/** The built-in roles, each implying the next (admin ⇒ member ⇒ reader), as Keystone's defaults do. */
+export const BUILTIN_ROLES = ['admin', 'member', 'reader'] as const;
+const IMPLIED_ROLES: Record<string, readonly string[]> = { admin: ['member'], member: ['reader'] };
+
+export interface Project {
+  id: string;
+  name: string;
+  domain_id: string;
+  description: string;
+  enabled: boolean;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  domain_id: string;
+  password_hash: string | null;
+  default_project_id: string | null;
+  email: string | null;
+  description: string | null;
+  enabled: boolean;
+}
+
+export interface Role {
+  id: string;
+  name: string;
+}
+
+export interface TokenRecord {
+  token_hash: string;
+  user_id: string;
+  project_id: string | null;
+  methods: string[];
+  issued_at: string;
+  expires_at: string;
+  revoked: boolean;
+}
+
+/** Who is calling, resolved from a valid token; every authorization decision reads only this. */
+export interface Credentials {
+  userId: string;
+  userName: string;
+  domainId: string;
+  projectId: string | null;
+  projectName: string | null;
+  /** Effective role names, implied roles included. */
+  roles: string[];
+  isAdmin: boolean;
+  methods: string[];
+  issuedAt: string;
+  expiresAt: string;
+}
+
+/** Expands role names with the roles they imply, keeping the given order first. */
+export function expandImpliedRoles(names: readonly string[]): string[] {
+  const out: string[] = [];
+  const visit = (name: string) => {
+    if (out.includes(name)) return;
+    out.push(name);
+    for (const implied of IMPLIED_ROLES[name] ?? []) visit(implied);
+  };
+  names.forEach(visit);
+  return out;
+}
+
+export function toProjectView(project: Project, baseUrl: string): Record<string, unknown> {
+  return {
+    id: project.id,
+    name: project.name,
+    domain_id: project.domain_id,
+    description: project.description,
+    enabled: project.enabled,
+    is_domain: false,
+    parent_id: project.domain_id,
+    tags: [],
+    options: {},
+    links: { self: `${baseUrl}/v3/projects/${project.id}` },
+  };
+}
+
+export function toUserView(user: User, baseUrl: string): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    id: user.id,
+    name: user.name,
+    domain_id: user.domain_id,
+    enabled: user.enabled,
+    password_expires_at: null,
+    options: {},
+    links: { self: `${baseUrl}/v3/users/${user.id}` },
+  };
+  if (user.default_project_id) view.default_project_id = user.default_project_id;
+  if (user.email) view.email = user.email;
+  if (user.description) view.description = user.description;
+  return view;
+}
+
+export function toRoleView(role: Role, baseUrl: string): Record<string, unknown> {
+  return {
+    id: role.id,
+    name: role.name,
+    domain_id: null,
+    description: null,
+    options: {},
+    links: { self: `${baseUrl}/v3/roles/${role.id}` },
+  };
+}

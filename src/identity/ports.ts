@@ -1,0 +1,39 @@
+// What identity needs from storage. Adapters live in storage/sql.
+import type { Project, Role, TokenRecord, User } from './model.ts';
+
+export interface IdentityRepository {
+  createProject(project: Project): Promise<void>;
+  findProject(id: string): Promise<Project | null>;
+  findProjectByName(domainId: string, name: string): Promise<Project | null>;
+  listProjects(filter?: { name?: string; domainId?: string }): Promise<Project[]>;
+  updateProject(project: Project): Promise<void>;
+  deleteProject(id: string): Promise<boolean>;
+
+  createUser(user: User): Promise<void>;
+  findUser(id: string): Promise<User | null>;
+  findUserByName(domainId: string, name: string): Promise<User | null>;
+  listUsers(filter?: { name?: string; domainId?: string }): Promise<User[]>;
+  updateUser(user: User): Promise<void>;
+  deleteUser(id: string): Promise<boolean>;
+
+  createRole(role: Role): Promise<void>;
+  findRole(id: string): Promise<Role | null>;
+  findRoleByName(name: string): Promise<Role | null>;
+  listRoles(filter?: { name?: string }): Promise<Role[]>;
+  deleteRole(id: string): Promise<boolean>;
+
+  grantRole(userId: string, projectId: string, roleId: string): Promise<void>;
+  revokeRole(userId: string, projectId: string, roleId: string): Promise<boolean>;
+  /** Role assignments, optionally narrowed by user, project or role. */
+  listAssignments(filter: {
+    userId?: string;
+    projectId?: string;
+    roleId?: string;
+  }): Promise<{ userId: string; projectId: string; role: Role }[]>;
+
+  saveToken(token: TokenRecord): Promise<void>;
+  findToken(tokenHash: string): Promise<TokenRecord | null>;
+  revokeToken(tokenHash: string): Promise<boolean>;
+  /** Deletes tokens that expired before `before`; returns how many. */
+  purgeTokens(before: string): Promise<number>;
+}

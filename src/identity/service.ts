@@ -1,0 +1,351 @@
+// The identity service: password and token authentication, token validation and revocation, and the
+// management of users, projects and role assignments. Tokens are random; only their SHA-256 is stored.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
+import {
+  BUILTIN_ROLES,
+  type Credentials,
+  DEFAULT_DOMAIN,
+  expandImpliedRoles,
+  type Project,
+  type Role,
+  type User,
+} from './model.ts';
+import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
+import type { IdentityRepository } from './ports.ts';
+
+export interface IdentityServiceOptions {
+  repository: IdentityRepository;
+  tokenTtlSeconds: number;
+  now?: () => Date;
+}
+
+/** How a caller names a user or project: by id, or by name within a domain. */
+export interface NamedRef {
+  id?: string;
+  name?: string;
+  domain?: { id?: string; name?: string };
+}
+
+export interface AuthRequest {
+  password?: { user: NamedRef & { password?: string } };
+  token?: { id: string };
+  scope?: { project?: NamedRef } | 'unscoped';
+}
+
+export interface IssuedToken {
+  token: string;
+  credentials: Credentials;
+  user: User;
+  project: Project | null;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export class IdentityService {
+  readonly #repo: IdentityRepository;
+  readonly #ttl: number;
+  readonly #now: () => Date;
+
+  constructor(options: IdentityServiceOptions) {
+    this.#repo = options.repository;
+    this.#ttl = options.tokenTtlSeconds;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  get repository(): IdentityRepository {
+    return this.#repo;
+  }
+
+  /**
+   * Creates the built-in roles and, on first start, the admin project and user. Returns the admin
+   * password only when it was generated here, so the caller can tell the operator once.
+   */
+  async bootstrap(adminPassword?: string): Promise<{ created: boolean; generatedPassword?: string }> {
+    for (const name of BUILTIN_ROLES) {
+      if (!(await this.#repo.findRoleByName(name)))
+        await this.#repo.createRole({ id: randomUUID().replaceAll('-', ''), name });
+    }
+    let project = await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, 'admin');
+    if (!project) {
+      project = await this.createProject({
+        name: 'admin',
+        description: 'Bootstrap project for administering the cloud.',
+      });
+    }
+    const existing = await this.#repo.findUserByName(DEFAULT_DOMAIN.id, 'admin');
+    if (existing) return { created: false };
+    const password = adminPassword || generatePassword();
+    const user = await this.createUser({ name: 'admin', password, defaultProjectId: project.id });
+    await this.grantRole(user.id, project.id, 'admin');
+    return { created: true, generatedPassword: adminPassword ? undefined : password };
+  }
+
+  async authenticate(request: AuthRequest): Promise<IssuedToken> {
+    let user: User;
+    let methods: string[];
+    let inheritedProjectId: string | null = null;
+    if (request.password) {
+      const ref = request.password.user;
+      const found = await this.#findUserRef(ref);
+      // One message for unknown user and wrong password, so the API does not reveal which users exist.
+      if (!found || !found.enabled || !(await verifyPassword(ref.password ?? '', found.password_hash))) {
+        throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+      }
+      user = found;
+      methods = ['password'];
+    } else if (request.token) {
+      const credentials = await this.validateToken(request.token.id);
+      const found = await this.#repo.findUser(credentials.userId);
+      if (!found)
+        throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+      user = found;
+      methods = ['token'];
+      inheritedProjectId = credentials.projectId;
+    } else {
+      throw new ValidationError('BAD_REQUEST', 'Expecting to find identity.methods with password or token.');
+    }
+
+    let project: Project | null = null;
+    if (request.scope !== 'unscoped') {
+      if (request.scope?.project) {
+        project = await this.#findProjectRef(request.scope.project);
+        if (!project)
+          throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+      } else {
+        const fallback = inheritedProjectId ?? user.default_project_id;
+        project = fallback ? await this.#repo.findProject(fallback) : null;
+      }
+    }
+    let roles: string[] = [];
+    if (project) {
+      if (!project.enabled) throw new AuthError('UNAUTHENTICATED', `Project ${project.id} is disabled.`);
+      roles = (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map(
+        (a) => a.role.name,
+      );
+      if (roles.length === 0) {
+        throw new AuthError('UNAUTHENTICATED', `User ${user.id} has no access to project ${project.id}.`);
+      }
+    }
+    const token = randomBytes(32).toString('base64url');
+    const issuedAt = this.#now();
+    const expiresAt = new Date(issuedAt.getTime() + this.#ttl * 1000);
+    await this.#repo.saveToken({
+      token_hash: hashToken(token),
+      user_id: user.id,
+      project_id: project?.id ?? null,
+      methods,
+      issued_at: issuedAt.toISOString(),
+      expires_at: expiresAt.toISOString(),
+      revoked: false,
+    });
+    return {
+      token,
+      user,
+      project,
+      credentials: toCredentials(user, project, roles, methods, issuedAt, expiresAt),
+    };
+  }
+
+  /** Resolves a token to credentials; expired, revoked or unknown tokens are UNAUTHENTICATED. */
+  async validateToken(token: string): Promise<Credentials> {
+    const record = token ? await this.#repo.findToken(hashToken(token)) : null;
+    const invalid = () =>
+      new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+    if (!record || record.revoked || Date.parse(record.expires_at) <= this.#now().getTime()) throw invalid();
+    const user = await this.#repo.findUser(record.user_id);
+    if (!user || !user.enabled) throw invalid();
+    const project = record.project_id ? await this.#repo.findProject(record.project_id) : null;
+    if (record.project_id && (!project || !project.enabled)) throw invalid();
+    const roles = project
+      ? (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map((a) => a.role.name)
+      : [];
+    // A token whose roles were all revoked no longer grants anything on its project.
+    if (project && roles.length === 0) throw invalid();
+    return toCredentials(
+      user,
+      project,
+      roles,
+      record.methods,
+      new Date(record.issued_at),
+      new Date(record.expires_at),
+    );
+  }
+
+  async revokeToken(token: string): Promise<void> {
+    if (!(await this.#repo.revokeToken(hashToken(token)))) {
+      throw new NotFoundError('Could not find token.');
+    }
+  }
+
+  async createProject(input: {
+    name: string;
+    description?: string;
+    enabled?: boolean;
+    domainId?: string;
+  }): Promise<Project> {
+    this.#checkDomain(input.domainId);
+    checkName(input.name, 'project');
+    const project: Project = {
+      id: randomUUID().replaceAll('-', ''),
+      name: input.name,
+      domain_id: DEFAULT_DOMAIN.id,
+      description: input.description ?? '',
+      enabled: input.enabled ?? true,
+    };
+    await this.#repo.createProject(project);
+    return project;
+  }
+
+  async createUser(input: {
+    name: string;
+    password?: string;
+    defaultProjectId?: string | null;
+    email?: string | null;
+    description?: string | null;
+    enabled?: boolean;
+    domainId?: string;
+  }): Promise<User> {
+    this.#checkDomain(input.domainId);
+    checkName(input.name, 'user');
+    if (input.defaultProjectId && !(await this.#repo.findProject(input.defaultProjectId))) {
+      throw new ValidationError('BAD_REQUEST', `Could not find project: ${input.defaultProjectId}.`);
+    }
+    const user: User = {
+      id: randomUUID().replaceAll('-', ''),
+      name: input.name,
+      domain_id: DEFAULT_DOMAIN.id,
+      password_hash: input.password ? await hashPassword(input.password) : null,
+      default_project_id: input.defaultProjectId ?? null,
+      email: input.email ?? null,
+      description: input.description ?? null,
+      enabled: input.enabled ?? true,
+    };
+    await this.#repo.createUser(user);
+    return user;
+  }
+
+  async updateUser(
+    id: string,
+    changes: {
+      name?: string;
+      password?: string;
+      enabled?: boolean;
+      email?: string | null;
+      description?: string | null;
+      defaultProjectId?: string | null;
+    },
+  ): Promise<User> {
+    const user = await this.#repo.findUser(id);
+    if (!user) throw new NotFoundError(`Could not find user: ${id}.`);
+    if (changes.name !== undefined) checkName(changes.name, 'user');
+    const updated: User = {
+      ...user,
+      name: changes.name ?? user.name,
+      enabled: changes.enabled ?? user.enabled,
+      email: changes.email === undefined ? user.email : changes.email,
+      description: changes.description === undefined ? user.description : changes.description,
+      default_project_id:
+        changes.defaultProjectId === undefined ? user.default_project_id : changes.defaultProjectId,
+      password_hash:
+        changes.password !== undefined ? await hashPassword(changes.password) : user.password_hash,
+    };
+    await this.#repo.updateUser(updated);
+    return updated;
+  }
+
+  async createRole(name: string): Promise<Role> {
+    checkName(name, 'role');
+    const role = { id: randomUUID().replaceAll('-', ''), name };
+    await this.#repo.createRole(role);
+    return role;
+  }
+
+  /** Grants a role (by id or name) to a user on a project. */
+  async grantRole(userId: string, projectId: string, roleIdOrName: string): Promise<void> {
+    const role = (await this.#repo.findRole(roleIdOrName)) ?? (await this.#repo.findRoleByName(roleIdOrName));
+    if (!role) throw new NotFoundError(`Could not find role: ${roleIdOrName}.`);
+    if (!(await this.#repo.findUser(userId))) throw new NotFoundError(`Could not find user: ${userId}.`);
+    if (!(await this.#repo.findProject(projectId)))
+      throw new NotFoundError(`Could not find project: ${projectId}.`);
+    await this.#repo.grantRole(userId, projectId, role.id);
+  }
+
+  /** Finds a user by id or name (the CLI accepts either, as OpenStack's does). */
+  async resolveUser(idOrName: string): Promise<User> {
+    const user =
+      (await this.#repo.findUser(idOrName)) ?? (await this.#repo.findUserByName(DEFAULT_DOMAIN.id, idOrName));
+    if (!user) throw new NotFoundError(`Could not find user: ${idOrName}.`);
+    return user;
+  }
+
+  async resolveProject(idOrName: string): Promise<Project> {
+    const project =
+      (await this.#repo.findProject(idOrName)) ??
+      (await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, idOrName));
+    if (!project) throw new NotFoundError(`Could not find project: ${idOrName}.`);
+    return project;
+  }
+
+  async #findUserRef(ref: NamedRef): Promise<User | null> {
+    if (ref.id) return this.#repo.findUser(ref.id);
+    if (!ref.name) throw new ValidationError('BAD_REQUEST', 'Expecting to find id or name in user.');
+    const domainId = this.#domainOf(ref);
+    return domainId ? this.#repo.findUserByName(domainId, ref.name) : null;
+  }
+
+  async #findProjectRef(ref: NamedRef): Promise<Project | null> {
+    if (ref.id) return this.#repo.findProject(ref.id);
+    if (!ref.name) throw new ValidationError('BAD_REQUEST', 'Expecting to find id or name in project.');
+    const domainId = this.#domainOf(ref);
+    return domainId ? this.#repo.findProjectByName(domainId, ref.name) : null;
+  }
+
+  /** The one domain is `default` ("Default"); any other domain names nothing. */
+  #domainOf(ref: NamedRef): string | null {
+    if (!ref.domain) throw new ValidationError('BAD_REQUEST', 'Expecting to find domain in user or project.');
+    if (ref.domain.id !== undefined) return ref.domain.id === DEFAULT_DOMAIN.id ? DEFAULT_DOMAIN.id : null;
+    return ref.domain.name === DEFAULT_DOMAIN.name ? DEFAULT_DOMAIN.id : null;
+  }
+
+  #checkDomain(domainId: string | undefined): void {
+    if (domainId !== undefined && domainId !== DEFAULT_DOMAIN.id) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        `Could not find domain: ${domainId}. Only the default domain exists.`,
+      );
+    }
+  }
+}
+
+function checkName(name: unknown, what: string): void {
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 255) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field 'name': a ${what} name must be 1 to 255 characters.`,
+    );
+  }
+}
+
+function toCredentials(
+  user: User,
+  project: Project | null,
+  roles: string[],
+  methods: string[],
+  issuedAt: Date,
+  expiresAt: Date,
+): Credentials {
+  const effective = expandImpliedRoles(roles);
+  return {
+    userId: user.id,
+    userName: user.name,
+    domainId: user.domain_id,
+    projectId: project?.id ?? null,
+    projectName: project?.name ?? null,
+    roles: effective,
+    isAdmin: effective.includes('admin'),
+    methods,
+    issuedAt: issuedAt.toISOString(),
+    expiresAt: expiresAt.toISOString(),
+  };
+}

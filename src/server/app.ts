@@ -1,0 +1,142 @@
+// Assembles the HTTP application: body parsers, token authentication, the error renderer, and the
+// APIs under devstack-style prefixes (/identity, /image) so one client configuration finds them all.
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { CatalogService } from '../catalog/index.ts';
+import { AuthError, ValidationError } from '../errors/index.ts';
+import type { Credentials, IdentityService } from '../identity/index.ts';
+import { sendError } from './http-errors.ts';
+import { registerIdentityRoutes } from './identity-routes.ts';
+import { registerImageRoutes } from './image-routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    credentials?: Credentials;
+  }
+}
+
+export interface AppOptions {
+  catalog: CatalogService;
+  identity: IdentityService;
+  /** Fixed base URL for the service catalog; otherwise derived from each request. */
+  publicUrl?: string;
+  logLevel?: string;
+  https?: {
+    key: Buffer;
+    cert: Buffer;
+    ca?: Buffer;
+    requestCert?: boolean;
+    rejectUnauthorized?: boolean;
+  } | null;
+}
+
+export interface ImageTrustApp {
+  app: FastifyInstance;
+  /** Aborts every in-flight upload (each returns its image to queued) and closes the server. */
+  shutdown(): Promise<void>;
+}
+
+export const JSON_TYPES = [
+  'application/json',
+  'application/openstack-images-v2.0-json-patch',
+  'application/openstack-images-v2.1-json-patch',
+];
+
+/** Largest JSON body accepted; image metadata is small, so anything bigger is a mistake or an attack. */
+const JSON_BODY_LIMIT = 1 << 20;
+
+export function createApp(options: AppOptions): ImageTrustApp {
+  const app = Fastify({
+    exposeHeadRoutes: false,
+    logger: {
+      level: options.logLevel ?? 'info',
+      // Tokens and passwords travel in these; never log them.
+      redact: ['req.headers["x-auth-token"]', 'req.headers["x-subject-token"]', 'req.headers.authorization'],
+    },
+    ...(options.https ? { https: options.https } : {}),
+    bodyLimit: JSON_BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Tag names may be long; Fastify's default of 100 characters would 404 a 255-character tag.
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 1024 },
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    JSON_TYPES,
+    { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT },
+    (_request, body, done) => {
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch (error) {
+        done(
+          new ValidationError('MALFORMED_JSON', 'Malformed JSON in request body.', { cause: error }),
+          undefined,
+        );
+      }
+    },
+  );
+  // Image data and anything else stays an unread stream; each route decides what it accepts.
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  const uploads = new Set<AbortController>();
+  app.decorate('trackUpload', (controller: AbortController) => {
+    uploads.add(controller);
+    return () => uploads.delete(controller);
+  });
+
+  app.decorateRequest('credentials', undefined);
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    const token = request.headers['x-auth-token'];
+    if (typeof token !== 'string' || token === '') {
+      throw new AuthError('UNAUTHENTICATED', 'Authentication required');
+    }
+    request.credentials = await options.identity.validateToken(token);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const fastifyCode = (error as { code?: string }).code;
+    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(
+        request,
+        reply,
+        new ValidationError('BAD_REQUEST', `Request body is larger than ${JSON_BODY_LIMIT} bytes.`),
+      );
+    }
+    if (fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return sendError(request, reply, new ValidationError('BAD_REQUEST', 'Body expected in request.'));
+    }
+    return sendError(request, reply, error);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .type('text/plain; charset=UTF-8')
+      .send('404 Not Found\n\nThe resource could not be found.\n\n   ');
+    void request;
+  });
+
+  const baseUrl = (request: FastifyRequest): string => {
+    if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
+    const forwardedProto = request.headers['x-forwarded-proto'];
+    const proto = typeof forwardedProto === 'string' ? forwardedProto.split(',')[0] : request.protocol;
+    return `${proto}://${request.headers.host ?? `${request.hostname}`}`;
+  };
+
+  registerIdentityRoutes(app, { identity: options.identity, baseUrl });
+  registerImageRoutes(app, { catalog: options.catalog, baseUrl });
+
+  return {
+    app,
+    async shutdown() {
+      for (const controller of uploads) controller.abort(new Error('The server is shutting down.'));
+      await app.close();
+    },
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate(request: FastifyRequest): Promise<void>;
+    trackUpload(controller: AbortController): () => void;
+  }
+}

@@ -1,0 +1,73 @@
+// Renders ImageTrustError in the dialect of the API that raised it: Glance (webob's HTML, JSON or plain
+// text, chosen by Accept) or Keystone (JSON `{"error": {...}}`). Status codes come from the catalogue.
+import { STATUS_CODES } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type ImageTrustError, toImageTrustError } from '../errors/index.ts';
+
+export type ApiDialect = 'glance' | 'keystone';
+
+export function dialectOf(url: string): ApiDialect {
+  return url.startsWith('/identity') ? 'keystone' : 'glance';
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** webob's class explanations, shown above a `detail` message (whitespace already collapsed, as webob does). */
+const EXPLANATIONS: Record<number, string> = {
+  400: 'The server could not comply with the request since it is either malformed or otherwise incorrect.',
+  401: 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.',
+  403: 'Access was denied to this resource.',
+  404: 'The resource could not be found.',
+  405: 'The method is not allowed for this resource.',
+  409: 'There was a conflict when trying to complete your request.',
+  410: 'This resource is no longer available. No forwarding address is given.',
+  413: 'The body of your request was too large for this server.',
+  415: 'The request media type is not supported by this server.',
+  416: 'The Range requested is not available.',
+  500: 'The server has either erred or is incapable of performing the requested operation.',
+};
+
+/** Picks the representation webob would: JSON if asked for, HTML for browsers and `*\/*`, else plain text. */
+function glanceRepresentation(accept: string | undefined): 'json' | 'html' | 'plain' {
+  const value = (accept ?? '').toLowerCase();
+  if (value.includes('application/json')) return 'json';
+  if (value.includes('text/html') || value.includes('*/*')) return 'html';
+  return 'plain';
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
+  const error: ImageTrustError = toImageTrustError(thrown);
+  const status = error.status;
+  const title = STATUS_CODES[status] ?? 'Error';
+  if (status >= 500) request.log.error({ err: error, code: error.code }, 'request failed');
+  else request.log.info({ code: error.code, status }, error.message);
+  reply.code(status).headers(error.headers);
+  reply.header('X-ImageTrust-Error-Code', error.code);
+  // Internal errors keep their detail in the log, not in the response.
+  const message = error.code === 'INTERNAL' ? EXPLANATIONS[500] : error.message;
+  if (dialectOf(request.url) === 'keystone') {
+    return reply.type('application/json').send({ error: { code: status, message, title } });
+  }
+  if (status === 401) reply.header('WWW-Authenticate', 'Keystone uri="/identity/v3"');
+  // webob's body template: `${explanation}<br /><br />\n${detail}\n${comment}\n`.
+  const body = error.detail
+    ? `${EXPLANATIONS[status] ?? title}<br /><br />\n${message}\n\n`
+    : `${message}<br /><br />\n\n\n`;
+  switch (glanceRepresentation(request.headers.accept)) {
+    case 'json':
+      return reply.type('application/json').send({ message: body, code: `${status} ${title}`, title });
+    case 'html':
+      return reply
+        .type('text/html; charset=UTF-8')
+        .send(
+          `<html>\n <head>\n  <title>${status} ${title}</title>\n </head>\n <body>\n  <h1>${status} ${title}</h1>\n  ${escapeHtml(body).replaceAll('&#60;br /&#62;', '<br />')}\n </body>\n</html>`,
+        );
+    case 'plain':
+      // webob's strip_tags: newlines become spaces, then <br /> becomes a newline.
+      return reply
+        .type('text/plain; charset=UTF-8')
+        .send(`${status} ${title}\n\n${body.replaceAll('\n', ' ').replaceAll('<br />', '\n')}`);
+  }
+}

@@ -1,0 +1,459 @@
+// Keystone v3 subset at /identity: version discovery, password/token authentication with a service
+// catalog, token validation and revocation, and the user/project/role API the openstack client uses.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
+import {
+  type AuthRequest,
+  type Credentials,
+  DEFAULT_DOMAIN,
+  enforce,
+  type IdentityService,
+  type Project,
+  toProjectView,
+  toRoleView,
+  toUserView,
+  type User,
+} from '../identity/index.ts';
+
+interface IdentityRouteOptions {
+  identity: IdentityService;
+  baseUrl: (request: FastifyRequest) => string;
+}
+
+const MEDIA_TYPES = [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }];
+
+/** Keystone prints timestamps with microseconds. */
+const keystoneTime = (iso: string) => iso.replace(/\.(\d{3})Z$/, '.$1000Z');
+
+function versionDocument(base: string) {
+  return {
+    id: 'v3.14',
+    status: 'stable',
+    updated: '2020-04-07T00:00:00Z',
+    links: [{ rel: 'self', href: `${base}/identity/v3/` }],
+    'media-types': MEDIA_TYPES,
+  };
+}
+
+function body<T = Record<string, unknown>>(request: FastifyRequest, key: string): T {
+  const value = (request.body as Record<string, unknown> | undefined)?.[key];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Expecting to find ${key} in request body. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.`,
+    );
+  }
+  return value as T;
+}
+
+function credentialsOf(request: FastifyRequest): Credentials {
+  if (!request.credentials)
+    throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+  return request.credentials;
+}
+
+export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRouteOptions): void {
+  const { identity } = options;
+  const repo = identity.repository;
+  const idBase = (request: FastifyRequest) => `${options.baseUrl(request)}/identity`;
+
+  const versions = async (request: FastifyRequest, reply: import('fastify').FastifyReply) =>
+    reply.code(300).send({ versions: { values: [versionDocument(options.baseUrl(request))] } });
+  app.get('/identity', versions);
+  app.get('/identity/', versions);
+  const v3 = async (request: FastifyRequest) => ({ version: versionDocument(options.baseUrl(request)) });
+  app.get('/identity/v3', v3);
+  app.get('/identity/v3/', v3);
+
+  const tokenBody = async (request: FastifyRequest, credentials: Credentials) => {
+    const base = options.baseUrl(request);
+    const roles = await repo.listRoles();
+    const view: Record<string, unknown> = {
+      methods: credentials.methods,
+      user: {
+        domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name },
+        id: credentials.userId,
+        name: credentials.userName,
+        password_expires_at: null,
+      },
+      audit_ids: [randomUUID().replaceAll('-', '').slice(0, 22)],
+      expires_at: keystoneTime(credentials.expiresAt),
+      issued_at: keystoneTime(credentials.issuedAt),
+    };
+    if (credentials.projectId) {
+      view.project = {
+        domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name },
+        id: credentials.projectId,
+        name: credentials.projectName,
+      };
+      view.is_domain = false;
+      view.roles = credentials.roles.map((name) => ({
+        id: roles.find((r) => r.name === name)?.id ?? name,
+        name,
+      }));
+      view.catalog = serviceCatalog(base);
+    }
+    return { token: view };
+  };
+
+  app.post('/identity/v3/auth/tokens', async (request, reply) => {
+    const auth = body<{ identity?: Record<string, unknown>; scope?: unknown }>(request, 'auth');
+    const identityPart = auth.identity as {
+      methods?: unknown;
+      password?: AuthRequest['password'];
+      token?: { id?: string };
+    };
+    if (!identityPart || !Array.isArray(identityPart.methods)) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        "Expecting to find identity in auth. 'methods' is a required property.",
+      );
+    }
+    const authRequest: AuthRequest = {};
+    if (identityPart.methods.includes('password')) authRequest.password = identityPart.password;
+    else if (identityPart.methods.includes('token')) {
+      authRequest.token = { id: identityPart.token?.id ?? '' };
+    } else {
+      throw new AuthError('UNAUTHENTICATED', `Attempted to authenticate with an unsupported method.`);
+    }
+    if (authRequest.password && typeof authRequest.password?.user !== 'object') {
+      throw new ValidationError('BAD_REQUEST', 'Expecting to find user in password.');
+    }
+    const scope = auth.scope as unknown;
+    if (scope === 'unscoped') authRequest.scope = 'unscoped';
+    else if (scope && typeof scope === 'object') {
+      const project = (scope as { project?: unknown }).project;
+      if (project && typeof project === 'object') authRequest.scope = { project: project as never };
+      else if ((scope as { system?: unknown }).system || (scope as { domain?: unknown }).domain) {
+        throw new AuthError('UNAUTHENTICATED', 'Only project-scoped and unscoped tokens are supported.');
+      }
+    }
+    const issued = await identity.authenticate(authRequest);
+    reply.code(201).header('X-Subject-Token', issued.token);
+    return tokenBody(request, issued.credentials);
+  });
+
+  const subject = async (request: FastifyRequest) => {
+    const caller = credentialsOf(request);
+    const token = request.headers['x-subject-token'];
+    if (typeof token !== 'string' || !token) throw new NotFoundError('Could not find token.');
+    let credentials: Credentials;
+    try {
+      credentials = await identity.validateToken(token);
+    } catch {
+      throw new NotFoundError('Could not find token.');
+    }
+    if (credentials.userId !== caller.userId) enforce('identity:admin', caller);
+    return { token, credentials };
+  };
+
+  app.register(async (scoped) => {
+    scoped.addHook('onRequest', async (request) => {
+      if (request.method === 'POST' && request.url.split('?')[0] === '/identity/v3/auth/tokens') return;
+      await app.authenticate(request);
+    });
+
+    scoped.get('/identity/v3/auth/tokens', async (request, reply) => {
+      const { token, credentials } = await subject(request);
+      reply.header('X-Subject-Token', token);
+      return tokenBody(request, credentials);
+    });
+    scoped.head('/identity/v3/auth/tokens', async (request, reply) => {
+      await subject(request);
+      return reply.code(200).send();
+    });
+    scoped.delete('/identity/v3/auth/tokens', async (request, reply) => {
+      const { token } = await subject(request);
+      await identity.revokeToken(token);
+      return reply.code(204).send();
+    });
+    scoped.get('/identity/v3/auth/projects', async (request) => {
+      const c = credentialsOf(request);
+      const ids = new Set((await repo.listAssignments({ userId: c.userId })).map((a) => a.projectId));
+      const projects = (await repo.listProjects()).filter((p) => ids.has(p.id));
+      return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
+    });
+    scoped.get('/identity/v3/auth/catalog', async (request) => ({
+      catalog: serviceCatalog(options.baseUrl(request)),
+    }));
+
+    // Domains: one, `default`.
+    const domainView = (request: FastifyRequest) => ({
+      id: DEFAULT_DOMAIN.id,
+      name: DEFAULT_DOMAIN.name,
+      description: 'The default domain',
+      enabled: true,
+      tags: [],
+      options: {},
+      links: { self: `${idBase(request)}/v3/domains/default` },
+    });
+    scoped.get('/identity/v3/domains', async (request) => {
+      const { name } = request.query as { name?: string };
+      const all = [domainView(request)];
+      return {
+        domains: name === undefined ? all : all.filter((d) => d.name === name || d.id === name),
+        links: listLinks(request),
+      };
+    });
+    scoped.get<{ Params: { id: string } }>('/identity/v3/domains/:id', async (request) => {
+      if (request.params.id !== DEFAULT_DOMAIN.id)
+        throw new NotFoundError(`Could not find domain: ${request.params.id}.`);
+      return { domain: domainView(request) };
+    });
+
+    // Projects
+    scoped.get('/identity/v3/projects', async (request) => {
+      const c = credentialsOf(request);
+      const { name, domain_id } = request.query as { name?: string; domain_id?: string };
+      let projects = await repo.listProjects({ name, domainId: domain_id });
+      if (!c.isAdmin) {
+        const mine = new Set((await repo.listAssignments({ userId: c.userId })).map((a) => a.projectId));
+        projects = projects.filter((p) => mine.has(p.id));
+      }
+      return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
+    });
+    scoped.post('/identity/v3/projects', async (request, reply) => {
+      enforce('identity:admin', credentialsOf(request));
+      const input = body<{ name?: string; description?: string; enabled?: boolean; domain_id?: string }>(
+        request,
+        'project',
+      );
+      const project = await identity.createProject({
+        name: input.name as string,
+        description: input.description,
+        enabled: input.enabled,
+        domainId: input.domain_id,
+      });
+      return reply.code(201).send({ project: toProjectView(project, idBase(request)) });
+    });
+    const findProject = async (request: FastifyRequest<{ Params: { id: string } }>): Promise<Project> => {
+      const project = await repo.findProject(request.params.id);
+      if (!project) throw new NotFoundError(`Could not find project: ${request.params.id}.`);
+      return project;
+    };
+    scoped.get<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => {
+      const c = credentialsOf(request);
+      const project = await findProject(request);
+      if (c.projectId !== project.id) enforce('identity:admin', c);
+      return { project: toProjectView(project, idBase(request)) };
+    });
+    scoped.patch<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => {
+      enforce('identity:admin', credentialsOf(request));
+      const project = await findProject(request);
+      const input = body<{ name?: string; description?: string; enabled?: boolean }>(request, 'project');
+      const updated = {
+        ...project,
+        name: input.name ?? project.name,
+        description: input.description ?? project.description,
+        enabled: input.enabled ?? project.enabled,
+      };
+      await repo.updateProject(updated);
+      return { project: toProjectView(updated, idBase(request)) };
+    });
+    scoped.delete<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request, reply) => {
+      enforce('identity:admin', credentialsOf(request));
+      if (!(await repo.deleteProject(request.params.id)))
+        throw new NotFoundError(`Could not find project: ${request.params.id}.`);
+      return reply.code(204).send();
+    });
+
+    // Users
+    scoped.get('/identity/v3/users', async (request) => {
+      enforce('identity:admin', credentialsOf(request));
+      const { name, domain_id } = request.query as { name?: string; domain_id?: string };
+      const users = await repo.listUsers({ name, domainId: domain_id });
+      return { users: users.map((u) => toUserView(u, idBase(request))), links: listLinks(request) };
+    });
+    scoped.post('/identity/v3/users', async (request, reply) => {
+      enforce('identity:admin', credentialsOf(request));
+      const input = body<Record<string, unknown>>(request, 'user');
+      const user = await identity.createUser({
+        name: input.name as string,
+        password: typeof input.password === 'string' ? input.password : undefined,
+        defaultProjectId: (input.default_project_id as string | undefined) ?? null,
+        email: (input.email as string | undefined) ?? null,
+        description: (input.description as string | undefined) ?? null,
+        enabled: input.enabled as boolean | undefined,
+        domainId: input.domain_id as string | undefined,
+      });
+      return reply.code(201).send({ user: toUserView(user, idBase(request)) });
+    });
+    const findUser = async (request: FastifyRequest<{ Params: { id: string } }>): Promise<User> => {
+      const c = credentialsOf(request);
+      if (request.params.id !== c.userId) enforce('identity:admin', c);
+      const user = await repo.findUser(request.params.id);
+      if (!user) throw new NotFoundError(`Could not find user: ${request.params.id}.`);
+      return user;
+    };
+    scoped.get<{ Params: { id: string } }>('/identity/v3/users/:id', async (request) => ({
+      user: toUserView(await findUser(request), idBase(request)),
+    }));
+    scoped.patch<{ Params: { id: string } }>('/identity/v3/users/:id', async (request) => {
+      enforce('identity:admin', credentialsOf(request));
+      await findUser(request);
+      const input = body<Record<string, unknown>>(request, 'user');
+      const updated = await identity.updateUser(request.params.id, {
+        name: input.name as string | undefined,
+        password: input.password as string | undefined,
+        enabled: input.enabled as boolean | undefined,
+        email: input.email as string | undefined,
+        description: input.description as string | undefined,
+        defaultProjectId: input.default_project_id as string | undefined,
+      });
+      return { user: toUserView(updated, idBase(request)) };
+    });
+    scoped.delete<{ Params: { id: string } }>('/identity/v3/users/:id', async (request, reply) => {
+      enforce('identity:admin', credentialsOf(request));
+      if (!(await repo.deleteUser(request.params.id)))
+        throw new NotFoundError(`Could not find user: ${request.params.id}.`);
+      return reply.code(204).send();
+    });
+    scoped.get<{ Params: { id: string } }>('/identity/v3/users/:id/projects', async (request) => {
+      const user = await findUser(request);
+      const ids = new Set((await repo.listAssignments({ userId: user.id })).map((a) => a.projectId));
+      const projects = (await repo.listProjects()).filter((p) => ids.has(p.id));
+      return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
+    });
+
+    // Roles
+    scoped.get('/identity/v3/roles', async (request) => {
+      credentialsOf(request);
+      const { name } = request.query as { name?: string };
+      const roles = await repo.listRoles({ name });
+      return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
+    });
+    scoped.post('/identity/v3/roles', async (request, reply) => {
+      enforce('identity:admin', credentialsOf(request));
+      const input = body<{ name?: string }>(request, 'role');
+      const role = await identity.createRole(input.name as string);
+      return reply.code(201).send({ role: toRoleView(role, idBase(request)) });
+    });
+    scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => {
+      credentialsOf(request);
+      const role = await repo.findRole(request.params.id);
+      if (!role) throw new NotFoundError(`Could not find role: ${request.params.id}.`);
+      return { role: toRoleView(role, idBase(request)) };
+    });
+    scoped.delete<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request, reply) => {
+      enforce('identity:admin', credentialsOf(request));
+      if (!(await repo.deleteRole(request.params.id)))
+        throw new NotFoundError(`Could not find role: ${request.params.id}.`);
+      return reply.code(204).send();
+    });
+
+    type GrantParams = { Params: { project: string; user: string; role: string } };
+    const grantTarget = async (request: FastifyRequest<GrantParams>) => {
+      enforce('identity:admin', credentialsOf(request));
+      const { project, user, role } = request.params;
+      if (!(await repo.findProject(project))) throw new NotFoundError(`Could not find project: ${project}.`);
+      if (!(await repo.findUser(user))) throw new NotFoundError(`Could not find user: ${user}.`);
+      if (!(await repo.findRole(role))) throw new NotFoundError(`Could not find role: ${role}.`);
+      return request.params;
+    };
+    scoped.put<GrantParams>(
+      '/identity/v3/projects/:project/users/:user/roles/:role',
+      async (request, reply) => {
+        const { project, user, role } = await grantTarget(request);
+        await repo.grantRole(user, project, role);
+        return reply.code(204).send();
+      },
+    );
+    scoped.head<GrantParams>(
+      '/identity/v3/projects/:project/users/:user/roles/:role',
+      async (request, reply) => {
+        const { project, user, role } = await grantTarget(request);
+        const found = await repo.listAssignments({ userId: user, projectId: project, roleId: role });
+        if (found.length === 0)
+          throw new NotFoundError(
+            `Could not find role assignment with role: ${role}, user or group: ${user}, project, domain, or system: ${project}.`,
+          );
+        return reply.code(204).send();
+      },
+    );
+    scoped.delete<GrantParams>(
+      '/identity/v3/projects/:project/users/:user/roles/:role',
+      async (request, reply) => {
+        const { project, user, role } = await grantTarget(request);
+        if (!(await repo.revokeRole(user, project, role))) {
+          throw new NotFoundError(
+            `Could not find role assignment with role: ${role}, user or group: ${user}, project, domain, or system: ${project}.`,
+          );
+        }
+        return reply.code(204).send();
+      },
+    );
+    scoped.get<{ Params: { project: string; user: string } }>(
+      '/identity/v3/projects/:project/users/:user/roles',
+      async (request) => {
+        const c = credentialsOf(request);
+        if (c.userId !== request.params.user) enforce('identity:admin', c);
+        const found = await repo.listAssignments({
+          userId: request.params.user,
+          projectId: request.params.project,
+        });
+        return { roles: found.map((a) => toRoleView(a.role, idBase(request))), links: listLinks(request) };
+      },
+    );
+    scoped.get('/identity/v3/role_assignments', async (request) => {
+      const c = credentialsOf(request);
+      const q = request.query as Record<string, string | undefined>;
+      const userId = q['user.id'];
+      if (userId !== c.userId) enforce('identity:admin', c);
+      const found = await repo.listAssignments({
+        userId,
+        projectId: q['scope.project.id'],
+        roleId: q['role.id'],
+      });
+      const names = 'include_names' in q;
+      const assignments = await Promise.all(
+        found.map(async (a) => {
+          const user = names ? await repo.findUser(a.userId) : null;
+          const project = names ? await repo.findProject(a.projectId) : null;
+          return {
+            role: { id: a.role.id, ...(names ? { name: a.role.name } : {}) },
+            user: {
+              id: a.userId,
+              ...(user
+                ? { name: user.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
+                : {}),
+            },
+            scope: {
+              project: {
+                id: a.projectId,
+                ...(project
+                  ? { name: project.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
+                  : {}),
+              },
+            },
+            links: {
+              assignment: `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${a.role.id}`,
+            },
+          };
+        }),
+      );
+      return { role_assignments: assignments, links: listLinks(request) };
+    });
+  });
+
+  function listLinks(request: FastifyRequest) {
+    return { self: `${options.baseUrl(request)}${request.url}`, previous: null, next: null };
+  }
+}
+
+/** The service catalog handed out with every project-scoped token. */
+export function serviceCatalog(base: string): Record<string, unknown>[] {
+  const entry = (type: string, name: string, path: string) => ({
+    type,
+    name,
+    id: `${name}-service`,
+    endpoints: (['public', 'internal', 'admin'] as const).map((iface) => ({
+      id: `${name}-${iface}`,
+      interface: iface,
+      region: 'RegionOne',
+      region_id: 'RegionOne',
+      url: `${base}${path}`,
+    })),
+  });
+  return [entry('identity', 'keystone', '/identity'), entry('image', 'glance', '/image')];
+}

@@ -1,0 +1,318 @@
+// Glance v2 at /image: version discovery, schemas, images, data upload and download, tags, actions and
+// members, with Glance's status codes, headers and bodies.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  type CatalogService,
+  imageSchema,
+  imagesSchema,
+  memberSchema,
+  membersSchema,
+  type QueryParams,
+  readImagePatch,
+  toImageView,
+  toMemberView,
+} from '../catalog/index.ts';
+import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
+import type { Credentials } from '../identity/index.ts';
+
+interface ImageRouteOptions {
+  catalog: CatalogService;
+  baseUrl: (request: FastifyRequest) => string;
+}
+
+const PATCH_TYPES = [
+  'application/openstack-images-v2.1-json-patch',
+  'application/openstack-images-v2.0-json-patch',
+];
+const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image'];
+/** Glance 25.1 (Zed) reports v2.16 as current and every earlier v2 minor as supported. */
+const API_VERSIONS = Array.from({ length: 17 }, (_, i) => 16 - i);
+
+type IdParams = { Params: { id: string } };
+
+function credentialsOf(request: FastifyRequest): Credentials {
+  if (!request.credentials) throw new AuthError('UNAUTHENTICATED', 'Authentication required');
+  return request.credentials;
+}
+
+function mediaType(request: FastifyRequest): string | undefined {
+  return request.headers['content-type']?.split(';')[0].trim().toLowerCase();
+}
+
+function unsupportedMediaType(
+  request: FastifyRequest,
+  headers: Record<string, string> = {},
+): ValidationError {
+  const type = request.headers['content-type'] ?? '${CONTENT_TYPE}';
+  return new ValidationError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `The request media type ${type} is not supported by this server.\n`,
+    {
+      headers,
+    },
+  );
+}
+
+function jsonBody(request: FastifyRequest): unknown {
+  const type = mediaType(request);
+  if (type !== 'application/json') throw unsupportedMediaType(request);
+  return request.body;
+}
+
+/** Parses `Range: bytes=a-b | a- | -n` as Glance does; returns undefined when absent. */
+function readRange(
+  header: string | undefined,
+  size: number | null,
+): { start?: number; end?: number } | undefined {
+  if (header === undefined) return undefined;
+  if (header.includes(',')) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      'Requests with multiple ranges are not supported in Glance. You may make multiple single-range requests instead.',
+    );
+  }
+  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
+  if (!match || (match[1] === '' && match[2] === '')) {
+    throw new ValidationError('RANGE_NOT_SATISFIABLE', 'Invalid Range header.', { detail: true });
+  }
+  const start = match[1] === '' ? undefined : Number(match[1]);
+  const end = match[2] === '' ? undefined : Number(match[2]);
+  if (start !== undefined && end !== undefined && start > end) {
+    throw new ValidationError('RANGE_NOT_SATISFIABLE', 'Invalid Range header.', { detail: true });
+  }
+  if (size !== null && start !== undefined && start >= size) {
+    throw new ValidationError(
+      'RANGE_NOT_SATISFIABLE',
+      `Invalid start position in Range header. Start position MUST be in the inclusive range [0, ${size - 1}].`,
+      { detail: true },
+    );
+  }
+  if (start === undefined) {
+    // bytes=-n: the last n bytes, or the whole image when n is not smaller than it.
+    return { start: size !== null && end! < size ? size - end! : 0, end: undefined };
+  }
+  return { start, end };
+}
+
+/** Rebuilds Glance's `first`/`next` links: the request's params (last value wins), marker last. */
+function pageLinks(query: QueryParams, nextMarker: string | null): { first: string; next?: string } {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (key === 'marker' || value === undefined) continue;
+    params.set(key, Array.isArray(value) ? value[value.length - 1] : value);
+  }
+  const encoded = params.toString();
+  const links: { first: string; next?: string } = { first: encoded ? `/v2/images?${encoded}` : '/v2/images' };
+  if (nextMarker) {
+    params.set('marker', nextMarker);
+    links.next = `/v2/images?${params.toString()}`;
+  }
+  return links;
+}
+
+export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOptions): void {
+  const { catalog } = options;
+
+  const versions = (request: FastifyRequest) => ({
+    versions: API_VERSIONS.map((minor) => ({
+      id: `v2.${minor}`,
+      status: minor === 16 ? 'CURRENT' : 'SUPPORTED',
+      links: [{ rel: 'self', href: `${options.baseUrl(request)}/image/v2/` }],
+    })),
+  });
+  const multipleChoices = async (request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(300).send(versions(request));
+  app.get('/image', multipleChoices);
+  app.get('/image/', multipleChoices);
+  app.get('/image/versions', async (request) => versions(request));
+  app.get('/image/v2', async (_request, reply) => reply.redirect('/image/v2/', 302));
+
+  app.register(async (api) => {
+    api.addHook('onRequest', async (request) => {
+      await app.authenticate(request);
+    });
+
+    api.get('/image/v2/schemas/image', async () => imageSchema());
+    api.get('/image/v2/schemas/images', async () => imagesSchema());
+    api.get('/image/v2/schemas/member', async () => memberSchema());
+    api.get('/image/v2/schemas/members', async () => membersSchema());
+    api.get('/image/v2/info/import', async () => ({
+      'import-methods': { description: 'Import methods available.', type: 'array', value: IMPORT_METHODS },
+    }));
+    api.get('/image/v2/info/stores', async () => {
+      throw new NotFoundError('Multi backend is not supported at this site.');
+    });
+
+    api.get('/image/v2/images', async (request) => {
+      const query = request.query as QueryParams;
+      const { images, next } = await catalog.listImages(credentialsOf(request), query);
+      const links = pageLinks(query, next);
+      return {
+        images: images.map(toImageView),
+        first: links.first,
+        schema: '/v2/schemas/images',
+        ...(links.next ? { next: links.next } : {}),
+      };
+    });
+
+    api.post('/image/v2/images', async (request, reply) => {
+      const image = await catalog.createImage(credentialsOf(request), jsonBody(request));
+      return reply
+        .code(201)
+        .header('Location', `${options.baseUrl(request)}/image/v2/images/${image.id}`)
+        .header('OpenStack-image-import-methods', IMPORT_METHODS.join(','))
+        .send(toImageView(image));
+    });
+
+    api.get<IdParams>('/image/v2/images/:id', async (request) =>
+      toImageView(await catalog.getImage(credentialsOf(request), request.params.id)),
+    );
+
+    api.patch<IdParams>('/image/v2/images/:id', async (request) => {
+      const type = mediaType(request);
+      if (!type || !PATCH_TYPES.includes(type)) {
+        throw unsupportedMediaType(request, { 'Accept-Patch': [...PATCH_TYPES].reverse().join(', ') });
+      }
+      if (request.body === undefined) throw new ValidationError('BAD_REQUEST', 'Body expected in request.');
+      const operations = readImagePatch(request.body);
+      const credentials = credentialsOf(request);
+      if (operations.length === 0) return toImageView(await catalog.getImage(credentials, request.params.id));
+      return toImageView(await catalog.updateImage(credentials, request.params.id, operations));
+    });
+
+    api.delete<IdParams>('/image/v2/images/:id', async (request, reply) => {
+      await catalog.deleteImage(credentialsOf(request), request.params.id);
+      return reply.code(204).send();
+    });
+
+    api.put<IdParams>('/image/v2/images/:id/file', async (request, reply) => {
+      const credentials = credentialsOf(request);
+      if (mediaType(request) !== 'application/octet-stream') {
+        // Drain nothing: the client is told at once and the connection closes with the unread body.
+        reply.header('Connection', 'close');
+        throw unsupportedMediaType(request);
+      }
+      const declared = request.headers['content-length'];
+      const controller = new AbortController();
+      const untrack = app.trackUpload(controller);
+      const raw = request.raw;
+      const onAbort = () => raw.destroy(controller.signal.reason as Error);
+      controller.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await catalog.uploadImageData(credentials, request.params.id, raw, {
+          contentLength: declared === undefined ? undefined : Number(declared),
+          signal: controller.signal,
+        });
+      } catch (error) {
+        // After a rejected upload the rest of the body is unread; close rather than parse it as a request.
+        reply.header('Connection', 'close');
+        throw error;
+      } finally {
+        controller.signal.removeEventListener('abort', onAbort);
+        untrack();
+      }
+      return reply.code(204).send();
+    });
+
+    api.get<IdParams>('/image/v2/images/:id/file', async (request, reply) => {
+      const credentials = credentialsOf(request);
+      const image = await catalog.getImage(credentials, request.params.id);
+      const range = readRange(request.headers.range, image.size);
+      const result = await catalog.downloadImageData(credentials, request.params.id, range);
+      if (!result.stream) return reply.code(204).send();
+      reply.type('application/octet-stream');
+      if (result.image.checksum) reply.header('Content-MD5', result.image.checksum);
+      if (result.range) {
+        reply
+          .code(206)
+          .header('Content-Range', `bytes ${result.range.start}-${result.range.end}/${result.image.size}`)
+          .header('Content-Length', result.range.end - result.range.start + 1);
+      } else {
+        reply.header('Content-Length', result.image.size);
+      }
+      return reply.send(result.stream);
+    });
+
+    api.put<{ Params: { id: string; tag: string } }>(
+      '/image/v2/images/:id/tags/:tag',
+      async (request, reply) => {
+        await catalog.addTag(credentialsOf(request), request.params.id, request.params.tag);
+        return reply.code(204).send();
+      },
+    );
+    api.delete<{ Params: { id: string; tag: string } }>(
+      '/image/v2/images/:id/tags/:tag',
+      async (request, reply) => {
+        await catalog.removeTag(credentialsOf(request), request.params.id, request.params.tag);
+        return reply.code(204).send();
+      },
+    );
+
+    for (const action of ['deactivate', 'reactivate'] as const) {
+      api.post<IdParams>(`/image/v2/images/:id/actions/${action}`, async (request, reply) => {
+        await catalog.setImageActivation(credentialsOf(request), request.params.id, action === 'reactivate');
+        return reply.code(204).send();
+      });
+    }
+
+    api.get<IdParams>('/image/v2/images/:id/members', async (request) => ({
+      members: (await catalog.listMembers(credentialsOf(request), request.params.id)).map(toMemberView),
+      schema: '/v2/schemas/members',
+    }));
+    api.post<IdParams>('/image/v2/images/:id/members', async (request) =>
+      toMemberView(await catalog.addMember(credentialsOf(request), request.params.id, jsonBody(request))),
+    );
+    type MemberParams = { Params: { id: string; member: string } };
+    api.get<MemberParams>('/image/v2/images/:id/members/:member', async (request) =>
+      toMemberView(await catalog.getMember(credentialsOf(request), request.params.id, request.params.member)),
+    );
+    api.put<MemberParams>('/image/v2/images/:id/members/:member', async (request) =>
+      toMemberView(
+        await catalog.updateMember(
+          credentialsOf(request),
+          request.params.id,
+          request.params.member,
+          jsonBody(request),
+        ),
+      ),
+    );
+    api.delete<MemberParams>('/image/v2/images/:id/members/:member', async (request, reply) => {
+      await catalog.removeMember(credentialsOf(request), request.params.id, request.params.member);
+      return reply.code(204).send();
+    });
+
+    // Known resources answer other methods with 405 and the methods they allow, as Glance does.
+    const allowed: Record<string, string> = {
+      '/image/v2/images': 'GET, POST',
+      '/image/v2/images/:id': 'GET, PATCH, DELETE',
+      '/image/v2/images/:id/file': 'GET, PUT',
+      '/image/v2/images/:id/tags/:tag': 'PUT, DELETE',
+      '/image/v2/images/:id/members': 'GET, POST',
+      '/image/v2/images/:id/members/:member': 'GET, PUT, DELETE',
+    };
+    for (const [url, allow] of Object.entries(allowed)) {
+      const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].filter(
+        (m) => !allow.split(', ').includes(m) && !(m === 'HEAD' && allow.includes('GET')),
+      );
+      api.route({
+        method: methods as never,
+        url,
+        handler: async (request) => {
+          throw new ValidationError(
+            'METHOD_NOT_ALLOWED',
+            `The method ${request.method} is not allowed for this resource. `,
+            {
+              headers: { Allow: allow },
+            },
+          );
+        },
+      });
+    }
+    // HEAD on the data is refused explicitly (Fastify would otherwise answer it from the GET route).
+    api.head('/image/v2/images/:id/file', async () => {
+      throw new ValidationError('METHOD_NOT_ALLOWED', 'The method HEAD is not allowed for this resource. ', {
+        headers: { Allow: 'GET, PUT' },
+      });
+    });
+  });
+}

@@ -1,0 +1,124 @@
+// Blob store on a local directory: uploads go to tmp/ and are renamed into images/ only when
+// complete, so a reader never sees partial data and a crash leaves only removable temp files.
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
+import { ImageTrustError, IntegrityError, NotFoundError } from '../../errors/index.ts';
+
+export interface FileBlobStoreOptions {
+  /** fsync data before the rename, so an active image survives a power cut (costs upload time). */
+  fsync?: boolean;
+}
+
+const SAFE_KEY = /^[A-Za-z0-9._-]{1,200}$/;
+
+function checkKey(key: string): string {
+  // Keys come from our own ids, but a path separator here would escape the directory: refuse it.
+  if (!SAFE_KEY.test(key) || key === '.' || key === '..') {
+    throw new ImageTrustError('INTERNAL', `Refusing unsafe blob key '${key}'.`);
+  }
+  return key;
+}
+
+function toStorageError(error: unknown): ImageTrustError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new IntegrityError(
+      'STORAGE_FULL',
+      'Image storage media is full: the blob directory has no space left.',
+      {
+        cause: error,
+      },
+    );
+  }
+  return error instanceof ImageTrustError
+    ? error
+    : new ImageTrustError('INTERNAL', `Blob store error: ${(error as Error).message}`, { cause: error });
+}
+
+export class FileBlobStore implements BlobStore {
+  readonly root: string;
+  readonly #fsync: boolean;
+  readonly #tmpDir: string;
+  readonly #dataDir: string;
+
+  constructor(root: string, options: FileBlobStoreOptions = {}) {
+    this.root = path.resolve(root);
+    this.#fsync = options.fsync ?? false;
+    this.#tmpDir = path.join(this.root, 'tmp');
+    this.#dataDir = path.join(this.root, 'images');
+  }
+
+  /** Creates the directories and removes temp files a crashed process left behind. */
+  async open(): Promise<this> {
+    await mkdir(this.#dataDir, { recursive: true });
+    await mkdir(this.#tmpDir, { recursive: true });
+    for (const name of await readdir(this.#tmpDir)) {
+      if (name.endsWith('.part')) await rm(path.join(this.#tmpDir, name), { force: true });
+    }
+    return this;
+  }
+
+  async createTemporary(): Promise<TemporaryBlob> {
+    const tempPath = path.join(this.#tmpDir, `${randomUUID()}.part`);
+    let handle: FileHandle | null = await open(tempPath, 'wx', 0o600).catch((error) => {
+      throw toStorageError(error);
+    });
+    const dataDir = this.#dataDir;
+    const fsync = this.#fsync;
+    const closeHandle = async () => {
+      const h = handle;
+      handle = null;
+      await h?.close();
+    };
+    return {
+      async write(chunk) {
+        if (!handle) throw new ImageTrustError('INTERNAL', 'Write to a finished temporary blob.');
+        let offset = 0;
+        try {
+          while (offset < chunk.length) {
+            const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+            offset += bytesWritten;
+          }
+        } catch (error) {
+          throw toStorageError(error);
+        }
+      },
+      async commit(key) {
+        try {
+          if (fsync) await handle?.sync();
+          await closeHandle();
+          await rename(tempPath, path.join(dataDir, checkKey(key)));
+        } catch (error) {
+          throw toStorageError(error);
+        }
+      },
+      async discard() {
+        await closeHandle().catch(() => undefined);
+        await rm(tempPath, { force: true });
+      },
+    };
+  }
+
+  async read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    const file = path.join(this.#dataDir, checkKey(key));
+    try {
+      await stat(file);
+    } catch (error) {
+      throw new NotFoundError(`Image data ${key} is missing from the blob store.`, { cause: error });
+    }
+    return createReadStream(file, {
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: 1 << 20,
+      signal,
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(path.join(this.#dataDir, checkKey(key)), { force: true });
+  }
+}

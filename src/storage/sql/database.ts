@@ -1,0 +1,36 @@
+// One small SQL port that both metadata adapters (SQLite, PostgreSQL) implement, so every repository
+// is written once. Statements use `?` placeholders; the PostgreSQL driver numbers them.
+import { ImageTrustError } from '../../errors/index.ts';
+
+export type SqlValue = string | number | null;
+export type SqlRow = Record<string, unknown>;
+
+export interface SqlExecutor {
+  readonly dialect: 'sqlite' | 'postgres';
+  query<T extends SqlRow = SqlRow>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  /** Runs a statement and returns how many rows it changed. */
+  run(sql: string, params?: SqlValue[]): Promise<number>;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  /** Runs `work` in one transaction; it commits when `work` resolves and rolls back when it throws. */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Serialises schema migrations across every process sharing the database. */
+  withMigrationLock<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** True when a driver error is a unique or primary key violation, whatever the dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; errcode?: number };
+  // PostgreSQL unique_violation; SQLite SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
+  return e?.code === '23505' || e?.errcode === 2067 || e?.errcode === 1555;
+}
+
+/** Storage failures reach callers as ImageTrustError, with the driver's error kept as cause. */
+export function wrapSqlError(error: unknown): ImageTrustError {
+  if (error instanceof ImageTrustError) return error;
+  return new ImageTrustError('INTERNAL', `Metadata store error: ${(error as Error)?.message ?? error}`, {
+    cause: error,
+  });
+}

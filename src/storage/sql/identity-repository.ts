@@ -1,0 +1,226 @@
+// Users, projects, roles, assignments and tokens on SQL (SQLite or PostgreSQL).
+
+import { ConflictError } from '../../errors/index.ts';
+import type { IdentityRepository, Project, Role, TokenRecord, User } from '../../identity/index.ts';
+import { isUniqueViolation, type SqlDatabase, type SqlValue, wrapSqlError } from './database.ts';
+
+type Row = Record<string, unknown>;
+
+const toProject = (r: Row): Project => ({
+  id: String(r.id),
+  name: String(r.name),
+  domain_id: String(r.domain_id),
+  description: String(r.description ?? ''),
+  enabled: Number(r.enabled) === 1,
+});
+
+const toUser = (r: Row): User => ({
+  id: String(r.id),
+  name: String(r.name),
+  domain_id: String(r.domain_id),
+  password_hash: (r.password_hash as string | null) ?? null,
+  default_project_id: (r.default_project_id as string | null) ?? null,
+  email: (r.email as string | null) ?? null,
+  description: (r.description as string | null) ?? null,
+  enabled: Number(r.enabled) === 1,
+});
+
+const toRole = (r: Row): Role => ({ id: String(r.id), name: String(r.name) });
+
+export class SqlIdentityRepository implements IdentityRepository {
+  readonly #db: SqlDatabase;
+  readonly #now: () => Date;
+
+  constructor(db: SqlDatabase, now: () => Date = () => new Date()) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  async #insert(sql: string, params: SqlValue[], what: string): Promise<void> {
+    try {
+      await this.#db.run(sql, params);
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new ConflictError('CONFLICT', `Conflict occurred attempting to store ${what}.`, {
+          cause: error,
+        });
+      throw wrapSqlError(error);
+    }
+  }
+
+  async #filtered<T>(
+    table: string,
+    map: (r: Row) => T,
+    filter: Record<string, string | undefined>,
+  ): Promise<T[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    for (const [column, value] of Object.entries(filter)) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    const rows = await this.#db.query(
+      `SELECT * FROM ${table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY name, id`,
+      params,
+    );
+    return rows.map(map);
+  }
+
+  async createProject(p: Project) {
+    await this.#insert(
+      'INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [p.id, p.name, p.domain_id, p.description, p.enabled ? 1 : 0, this.#now().toISOString()],
+      `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
+    );
+  }
+  async findProject(id: string) {
+    return (await this.#filtered('projects', toProject, { id }))[0] ?? null;
+  }
+  async findProjectByName(domainId: string, name: string) {
+    return (await this.#filtered('projects', toProject, { domain_id: domainId, name }))[0] ?? null;
+  }
+  listProjects(filter: { name?: string; domainId?: string } = {}) {
+    return this.#filtered('projects', toProject, { name: filter.name, domain_id: filter.domainId });
+  }
+  async updateProject(p: Project) {
+    await this.#db.run('UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?', [
+      p.name,
+      p.description,
+      p.enabled ? 1 : 0,
+      p.id,
+    ]);
+  }
+  async deleteProject(id: string) {
+    return (await this.#db.run('DELETE FROM projects WHERE id = ?', [id])) > 0;
+  }
+
+  async createUser(u: User) {
+    await this.#insert(
+      `INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        u.id,
+        u.name,
+        u.domain_id,
+        u.password_hash,
+        u.default_project_id,
+        u.email,
+        u.description,
+        u.enabled ? 1 : 0,
+        this.#now().toISOString(),
+      ],
+      `user - Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`,
+    );
+  }
+  async findUser(id: string) {
+    return (await this.#filtered('users', toUser, { id }))[0] ?? null;
+  }
+  async findUserByName(domainId: string, name: string) {
+    return (await this.#filtered('users', toUser, { domain_id: domainId, name }))[0] ?? null;
+  }
+  listUsers(filter: { name?: string; domainId?: string } = {}) {
+    return this.#filtered('users', toUser, { name: filter.name, domain_id: filter.domainId });
+  }
+  async updateUser(u: User) {
+    await this.#db.run(
+      'UPDATE users SET name = ?, password_hash = ?, default_project_id = ?, email = ?, description = ?, enabled = ? WHERE id = ?',
+      [u.name, u.password_hash, u.default_project_id, u.email, u.description, u.enabled ? 1 : 0, u.id],
+    );
+  }
+  async deleteUser(id: string) {
+    return (await this.#db.run('DELETE FROM users WHERE id = ?', [id])) > 0;
+  }
+
+  async createRole(r: Role) {
+    await this.#insert(
+      'INSERT INTO roles (id, name) VALUES (?, ?)',
+      [r.id, r.name],
+      `role - Duplicate entry found with name ${r.name}`,
+    );
+  }
+  async findRole(id: string) {
+    return (await this.#filtered('roles', toRole, { id }))[0] ?? null;
+  }
+  async findRoleByName(name: string) {
+    return (await this.#filtered('roles', toRole, { name }))[0] ?? null;
+  }
+  listRoles(filter: { name?: string } = {}) {
+    return this.#filtered('roles', toRole, { name: filter.name });
+  }
+  async deleteRole(id: string) {
+    return (await this.#db.run('DELETE FROM roles WHERE id = ?', [id])) > 0;
+  }
+
+  async grantRole(userId: string, projectId: string, roleId: string) {
+    try {
+      await this.#db.run('INSERT INTO role_assignments (user_id, project_id, role_id) VALUES (?, ?, ?)', [
+        userId,
+        projectId,
+        roleId,
+      ]);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw wrapSqlError(error); // granting twice is not an error in Keystone
+    }
+  }
+  async revokeRole(userId: string, projectId: string, roleId: string) {
+    return (
+      (await this.#db.run(
+        'DELETE FROM role_assignments WHERE user_id = ? AND project_id = ? AND role_id = ?',
+        [userId, projectId, roleId],
+      )) > 0
+    );
+  }
+  async listAssignments(filter: { userId?: string; projectId?: string; roleId?: string }) {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.userId) where.push('a.user_id = ?') && params.push(filter.userId);
+    if (filter.projectId) where.push('a.project_id = ?') && params.push(filter.projectId);
+    if (filter.roleId) where.push('a.role_id = ?') && params.push(filter.roleId);
+    const rows = await this.#db.query(
+      `SELECT a.user_id, a.project_id, r.id AS role_id, r.name AS role_name FROM role_assignments a
+       JOIN roles r ON r.id = a.role_id${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.user_id, a.project_id, r.name`,
+      params,
+    );
+    return rows.map((r) => ({
+      userId: String(r.user_id),
+      projectId: String(r.project_id),
+      role: { id: String(r.role_id), name: String(r.role_name) },
+    }));
+  }
+
+  async saveToken(t: TokenRecord) {
+    await this.#db.run(
+      'INSERT INTO tokens (token_hash, user_id, project_id, methods, issued_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [
+        t.token_hash,
+        t.user_id,
+        t.project_id,
+        t.methods.join(','),
+        t.issued_at,
+        t.expires_at,
+        t.revoked ? 1 : 0,
+      ],
+    );
+  }
+  async findToken(tokenHash: string) {
+    const rows = await this.#db.query('SELECT * FROM tokens WHERE token_hash = ?', [tokenHash]);
+    if (rows.length === 0) return null;
+    const r = rows[0];
+    return {
+      token_hash: String(r.token_hash),
+      user_id: String(r.user_id),
+      project_id: (r.project_id as string | null) ?? null,
+      methods: String(r.methods).split(',').filter(Boolean),
+      issued_at: String(r.issued_at),
+      expires_at: String(r.expires_at),
+      revoked: Number(r.revoked) === 1,
+    };
+  }
+  async revokeToken(tokenHash: string) {
+    return (await this.#db.run('UPDATE tokens SET revoked = 1 WHERE token_hash = ?', [tokenHash])) > 0;
+  }
+  async purgeTokens(before: string) {
+    return this.#db.run('DELETE FROM tokens WHERE expires_at < ?', [before]);
+  }
+}

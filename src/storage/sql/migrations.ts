@@ -1,0 +1,94 @@
+// Versioned schema migrations, applied at start under a lock. The DDL is portable between SQLite and
+// PostgreSQL (TEXT timestamps in ISO form, INTEGER booleans), so there is one list for both.
+import type { SqlDatabase } from './database.ts';
+
+interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'identity and image catalog',
+    statements: [
+      `CREATE TABLE projects (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, domain_id TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+        enabled INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, UNIQUE (domain_id, name))`,
+      `CREATE TABLE users (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, domain_id TEXT NOT NULL, password_hash TEXT,
+        default_project_id TEXT, email TEXT, description TEXT, enabled INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL, UNIQUE (domain_id, name))`,
+      'CREATE TABLE roles (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE)',
+      `CREATE TABLE role_assignments (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+        role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (user_id, project_id, role_id))`,
+      `CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, project_id TEXT, methods TEXT NOT NULL,
+        issued_at TEXT NOT NULL, expires_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)`,
+      'CREATE INDEX tokens_expires_at ON tokens (expires_at)',
+      `CREATE TABLE images (
+        id TEXT PRIMARY KEY, name TEXT, status TEXT NOT NULL, visibility TEXT NOT NULL,
+        protected INTEGER NOT NULL DEFAULT 0, os_hidden INTEGER NOT NULL DEFAULT 0,
+        checksum TEXT, os_hash_algo TEXT, os_hash_value TEXT, owner TEXT,
+        size BIGINT, virtual_size BIGINT, container_format TEXT, disk_format TEXT,
+        min_ram INTEGER NOT NULL DEFAULT 0, min_disk INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT,
+        blob_key TEXT)`,
+      'CREATE INDEX images_owner ON images (owner)',
+      'CREATE INDEX images_status_visibility ON images (status, visibility)',
+      'CREATE INDEX images_created_at ON images (created_at, id)',
+      `CREATE TABLE image_properties (
+        image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE, name TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (image_id, name))`,
+      'CREATE INDEX image_properties_name_value ON image_properties (name, value)',
+      `CREATE TABLE image_tags (
+        image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE, tag TEXT NOT NULL,
+        PRIMARY KEY (image_id, tag))`,
+      'CREATE INDEX image_tags_tag ON image_tags (tag)',
+      `CREATE TABLE image_members (
+        image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE, member TEXT NOT NULL,
+        status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (image_id, member))`,
+      'CREATE INDEX image_members_member ON image_members (member, status)',
+    ],
+  },
+];
+
+/** The newest schema version this code knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Applies every migration newer than the database's version; returns the versions applied. */
+export async function migrateDatabase(
+  db: SqlDatabase,
+  now: () => Date = () => new Date(),
+): Promise<number[]> {
+  return db.withMigrationLock(async (tx) => {
+    await tx.run(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    const newest = Math.max(0, ...applied);
+    if (newest > SCHEMA_VERSION) {
+      throw new Error(
+        `The database schema is version ${newest}, newer than this imagetrust (${SCHEMA_VERSION}); upgrade imagetrust.`,
+      );
+    }
+    const done: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements) await tx.run(statement);
+      await tx.run('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.description,
+        now().toISOString(),
+      ]);
+      done.push(migration.version);
+    }
+    return done;
+  });
+}

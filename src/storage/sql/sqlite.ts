@@ -1,0 +1,61 @@
+// SQLite adapter over node:sqlite. The driver is synchronous, so one promise chain serialises
+// statements and keeps another request's statements out of an open transaction.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './database.ts';
+
+export function openSqliteDatabase(file: string): SqlDatabase {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new DatabaseSync(file);
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;',
+  );
+  const statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
+  const prepare = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const direct: SqlExecutor = {
+    dialect: 'sqlite',
+    async query<T extends SqlRow>(sql: string, params: SqlValue[] = []) {
+      return prepare(sql).all(...params) as T[];
+    },
+    async run(sql: string, params: SqlValue[] = []) {
+      return Number(prepare(sql).run(...params).changes);
+    },
+  };
+  let tail: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = tail.then(work, work);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+  const transaction = <T>(work: (tx: SqlExecutor) => Promise<T>) =>
+    exclusive(async () => {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(direct);
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  return {
+    dialect: 'sqlite',
+    query: (sql, params) => exclusive(() => direct.query(sql, params)),
+    run: (sql, params) => exclusive(() => direct.run(sql, params)),
+    transaction,
+    // BEGIN IMMEDIATE already takes SQLite's write lock, which other processes respect.
+    withMigrationLock: transaction,
+    async close() {
+      await exclusive(async () => db.close());
+    },
+  };
+}
