@@ -1,0 +1,77 @@
+// Starts a real imagetrust service on a temporary data directory and an ephemeral loopback port,
+// and gives tests authenticated helpers. Used by server and e2e tests alike.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type ConfigInput, validateConfig } from '../../src/config/index.ts';
+import { type RunningServer, startServer } from '../../src/server/index.ts';
+
+export const ADMIN_PASSWORD = 'admin-test-password';
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  /** Issues a project-scoped token for a user (password auth, like the clients). */
+  token(user?: string, password?: string, project?: string): Promise<string>;
+  /** Creates a project and a user with one role on it; returns ids. */
+  addUser(
+    name: string,
+    role: 'admin' | 'member' | 'reader',
+    projectName?: string,
+  ): Promise<{ userId: string; projectId: string; password: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(overrides: ConfigInput = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'imagetrust-test-'));
+  const config = validateConfig({
+    dataDir,
+    listen: { host: '127.0.0.1', port: 0 },
+    adminPassword: ADMIN_PASSWORD,
+    logLevel: 'silent',
+    ...overrides,
+  });
+  const server = await startServer(config);
+  const { identity } = server.services;
+  return {
+    server,
+    url: server.url,
+    dataDir,
+    async token(
+      user = 'admin',
+      password = ADMIN_PASSWORD,
+      project = user === 'admin' ? 'admin' : `${user}-project`,
+    ) {
+      const response = await fetch(`${server.url}/identity/v3/auth/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          auth: {
+            identity: {
+              methods: ['password'],
+              password: { user: { name: user, domain: { name: 'Default' }, password } },
+            },
+            scope: { project: { name: project, domain: { name: 'Default' } } },
+          },
+        }),
+      });
+      if (response.status !== 201)
+        throw new Error(`token for ${user}: ${response.status} ${await response.text()}`);
+      return response.headers.get('x-subject-token')!;
+    },
+    async addUser(name, role, projectName = `${name}-project`) {
+      const project =
+        (await identity.repository.findProjectByName('default', projectName)) ??
+        (await identity.createProject({ name: projectName }));
+      const password = `${name}-password`;
+      const user = await identity.createUser({ name, password, defaultProjectId: project.id });
+      await identity.grantRole(user.id, project.id, role);
+      return { userId: user.id, projectId: project.id, password };
+    },
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
