@@ -78,10 +78,15 @@ export function createApp(options: AppOptions): ImageTrustApp {
   // Image data and anything else stays an unread stream; each route decides what it accepts.
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  const uploads = new Set<AbortController>();
+  // In-flight uploads, so shutdown can abort them and wait until each has put its image back to queued.
+  const uploads = new Map<AbortController, Promise<void>>();
   app.decorate('trackUpload', (controller: AbortController) => {
-    uploads.add(controller);
-    return () => uploads.delete(controller);
+    let finish = () => {};
+    uploads.set(controller, new Promise<void>((resolve) => (finish = resolve)));
+    return () => {
+      uploads.delete(controller);
+      finish();
+    };
   });
 
   app.decorateRequest('credentials', undefined);
@@ -128,7 +133,9 @@ export function createApp(options: AppOptions): ImageTrustApp {
   return {
     app,
     async shutdown() {
-      for (const controller of uploads) controller.abort(new Error('The server is shutting down.'));
+      const pending = [...uploads.values()];
+      for (const controller of uploads.keys()) controller.abort(new Error('The server is shutting down.'));
+      await Promise.all(pending);
       await app.close();
     },
   };
