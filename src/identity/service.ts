@@ -42,6 +42,13 @@ export interface IssuedToken {
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+let decoy: Promise<string> | null = null;
+/** A hash of a random password, verified against when the user does not exist. */
+function decoyHash(): Promise<string> {
+  decoy ??= hashPassword(randomBytes(16).toString('hex'));
+  return decoy;
+}
+
 export class IdentityService {
   readonly #repo: IdentityRepository;
   readonly #ttl: number;
@@ -88,8 +95,10 @@ export class IdentityService {
     if (request.password) {
       const ref = request.password.user;
       const found = await this.#findUserRef(ref);
-      // One message for unknown user and wrong password, so the API does not reveal which users exist.
-      if (!found || !found.enabled || !(await verifyPassword(ref.password ?? '', found.password_hash))) {
+      // One message and the same scrypt cost for an unknown user and a wrong password, so neither the
+      // answer nor its timing reveals which users exist.
+      const valid = await verifyPassword(ref.password ?? '', found?.password_hash ?? (await decoyHash()));
+      if (!found?.enabled || !valid || !found.password_hash) {
         throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
       }
       user = found;
