@@ -93,7 +93,7 @@ export interface ByteRange {
 /** A blob being written: invisible until committed under its key. */
 export interface TemporaryBlob {
   write(chunk: Uint8Array): Promise<void>;
-  /** Makes the data durable and visible under `key`, atomically replacing nothing. */
+  /** Makes the data visible under `key` atomically; refuses (CONFLICT) if data already exists there. */
   commit(key: string): Promise<void>;
   /** Deletes the partial data; safe to call twice or after a failed commit. */
   discard(): Promise<void>;

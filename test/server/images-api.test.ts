@@ -1,9 +1,11 @@
 // The Glance v2 images API over a real socket: every status transition, every rejected input, and that
 // nothing is left half-written after a failure.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -270,6 +272,39 @@ describe('images API', () => {
       assert.equal(state.status, 'queued');
       assert.equal(state.size, null);
       assert.deepEqual(leftovers(), []);
+    });
+
+    it('answers a full disk with 413, requeues the image and removes the partial data', async () => {
+      const mountPoint = mkdtempSync(path.join(tmpdir(), 'imagetrust-full-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mountPoint]);
+      const full = await startTestServer({ blobs: { dir: mountPoint } });
+      try {
+        const token = await full.token();
+        const created = await fetch(`${full.url}/image/v2/images`, {
+          method: 'POST',
+          headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+          body: JSON.stringify({ disk_format: 'raw', container_format: 'bare' }),
+        });
+        const { id } = (await created.json()) as { id: string };
+        const r = await fetch(`${full.url}/image/v2/images/${id}/file`, {
+          method: 'PUT',
+          headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
+          body: randomBytes(2 * 1024 * 1024),
+        });
+        assert.equal(r.status, 413);
+        assert.equal(r.headers.get('x-imagetrust-error-code'), 'STORAGE_FULL');
+        const image = (await (
+          await fetch(`${full.url}/image/v2/images/${id}`, { headers: { 'x-auth-token': token } })
+        ).json()) as {
+          status: string;
+        };
+        assert.equal(image.status, 'queued');
+        assert.deepEqual(readdirSync(path.join(mountPoint, 'tmp')), []);
+      } finally {
+        await full.stop();
+        execFileSync('umount', [mountPoint]);
+        rmSync(mountPoint, { recursive: true, force: true });
+      }
     });
 
     it('accepts an empty upload as a zero-byte image', async () => {

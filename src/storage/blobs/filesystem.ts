@@ -2,7 +2,7 @@
 // complete, so a reader never sees partial data and a crash leaves only removable temp files.
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
@@ -14,6 +14,7 @@ export interface FileBlobStoreOptions {
 }
 
 const SAFE_KEY = /^[A-Za-z0-9._-]{1,200}$/;
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 function checkKey(key: string): string {
   // Keys come from our own ids, but a path separator here would escape the directory: refuse it.
@@ -25,6 +26,13 @@ function checkKey(key: string): string {
 
 function toStorageError(error: unknown): ImageTrustError {
   const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'EEXIST') {
+    return new ImageTrustError(
+      'CONFLICT',
+      'Image data already exists under this key; it is never replaced.',
+      { cause: error },
+    );
+  }
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new IntegrityError(
       'STORAGE_FULL',
@@ -52,12 +60,18 @@ export class FileBlobStore implements BlobStore {
     this.#dataDir = path.join(this.root, 'images');
   }
 
-  /** Creates the directories and removes temp files a crashed process left behind. */
-  async open(): Promise<this> {
+  /**
+   * Creates the directories and removes temp files a crashed process left behind. Only files untouched
+   * for an hour go: another process sharing the directory may be writing the newer ones.
+   */
+  async open(now: Date = new Date()): Promise<this> {
     await mkdir(this.#dataDir, { recursive: true });
     await mkdir(this.#tmpDir, { recursive: true });
     for (const name of await readdir(this.#tmpDir)) {
-      if (name.endsWith('.part')) await rm(path.join(this.#tmpDir, name), { force: true });
+      if (!name.endsWith('.part')) continue;
+      const file = path.join(this.#tmpDir, name);
+      const info = await stat(file).catch(() => null);
+      if (info && now.getTime() - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
     }
     return this;
   }
@@ -91,7 +105,9 @@ export class FileBlobStore implements BlobStore {
         try {
           if (fsync) await handle?.sync();
           await closeHandle();
-          await rename(tempPath, path.join(dataDir, checkKey(key)));
+          // link() publishes atomically and, unlike rename(), never replaces data already committed.
+          await link(tempPath, path.join(dataDir, checkKey(key)));
+          await unlink(tempPath);
         } catch (error) {
           throw toStorageError(error);
         }

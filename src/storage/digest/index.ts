@@ -28,12 +28,16 @@ function takeWorker(): DigestWorker {
   return idleWorkers.pop() ?? new DigestWorker();
 }
 
-function returnWorker(worker: DigestWorker): void {
+/** Pools an idle worker; one still hashing abandoned batches is stopped instead, so its late acks cannot reach the next user. */
+function returnWorker(worker: DigestWorker, busy: boolean): void {
   worker.onMessage = null;
   worker.onError = null;
+  if (busy || idleWorkers.length >= availableParallelism()) {
+    void worker.worker.terminate();
+    return;
+  }
   worker.worker.postMessage({ type: 'reset' });
-  if (idleWorkers.length < availableParallelism()) idleWorkers.push(worker);
-  else void worker.worker.terminate();
+  idleWorkers.push(worker);
 }
 
 /** Stops pooled workers (for orderly shutdown and tests). */
@@ -102,7 +106,7 @@ export function createDigester(
   const release = () => {
     if (released) return;
     released = true;
-    returnWorker(worker);
+    returnWorker(worker, inFlight > 0 || failure !== null);
   };
 
   return {

@@ -22,6 +22,8 @@ export interface SqlDatabase extends SqlExecutor {
 
 /** True when a driver error is a unique or primary key violation, whatever the dialect. */
 export function isUniqueViolation(error: unknown): boolean {
+  const wrapped = error as { cause?: unknown } | null;
+  if (wrapped instanceof ImageTrustError && wrapped.cause) return isUniqueViolation(wrapped.cause);
   const e = error as { code?: string; errcode?: number };
   // PostgreSQL unique_violation; SQLite SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
   return e?.code === '23505' || e?.errcode === 2067 || e?.errcode === 1555;

@@ -36,7 +36,8 @@ export class SqlIdentityRepository implements IdentityRepository {
     this.#now = now;
   }
 
-  async #insert(sql: string, params: SqlValue[], what: string): Promise<void> {
+  /** Runs a write that may hit a unique name; a clash becomes Keystone's CONFLICT. */
+  async #write(sql: string, params: SqlValue[], what: string): Promise<void> {
     try {
       await this.#db.run(sql, params);
     } catch (error) {
@@ -68,7 +69,7 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
 
   async createProject(p: Project) {
-    await this.#insert(
+    await this.#write(
       'INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       [p.id, p.name, p.domain_id, p.description, p.enabled ? 1 : 0, this.#now().toISOString()],
       `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
@@ -84,19 +85,18 @@ export class SqlIdentityRepository implements IdentityRepository {
     return this.#filtered('projects', toProject, { name: filter.name, domain_id: filter.domainId });
   }
   async updateProject(p: Project) {
-    await this.#db.run('UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?', [
-      p.name,
-      p.description,
-      p.enabled ? 1 : 0,
-      p.id,
-    ]);
+    await this.#write(
+      'UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?',
+      [p.name, p.description, p.enabled ? 1 : 0, p.id],
+      `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
+    );
   }
   async deleteProject(id: string) {
     return (await this.#db.run('DELETE FROM projects WHERE id = ?', [id])) > 0;
   }
 
   async createUser(u: User) {
-    await this.#insert(
+    await this.#write(
       `INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
@@ -123,9 +123,10 @@ export class SqlIdentityRepository implements IdentityRepository {
     return this.#filtered('users', toUser, { name: filter.name, domain_id: filter.domainId });
   }
   async updateUser(u: User) {
-    await this.#db.run(
+    await this.#write(
       'UPDATE users SET name = ?, password_hash = ?, default_project_id = ?, email = ?, description = ?, enabled = ? WHERE id = ?',
       [u.name, u.password_hash, u.default_project_id, u.email, u.description, u.enabled ? 1 : 0, u.id],
+      `user - Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`,
     );
   }
   async deleteUser(id: string) {
@@ -133,7 +134,7 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
 
   async createRole(r: Role) {
-    await this.#insert(
+    await this.#write(
       'INSERT INTO roles (id, name) VALUES (?, ?)',
       [r.id, r.name],
       `role - Duplicate entry found with name ${r.name}`,

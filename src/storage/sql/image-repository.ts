@@ -263,6 +263,7 @@ export class SqlImageRepository implements ImageRepository {
     const sets = ['status = ?'];
     const params: SqlValue[] = [to];
     for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
       sets.push(`${key} = ?`);
       params.push(value as SqlValue);
     }

@@ -1,5 +1,6 @@
 // Versioned schema migrations, applied at start under a lock. The DDL is portable between SQLite and
 // PostgreSQL (TEXT timestamps in ISO form, INTEGER booleans), so there is one list for both.
+import { ConfigError } from '../../errors/index.ts';
 import type { SqlDatabase } from './database.ts';
 
 interface Migration {
@@ -74,7 +75,7 @@ export async function migrateDatabase(
     const applied = new Set(rows.map((row) => Number(row.version)));
     const newest = Math.max(0, ...applied);
     if (newest > SCHEMA_VERSION) {
-      throw new Error(
+      throw new ConfigError(
         `The database schema is version ${newest}, newer than this imagetrust (${SCHEMA_VERSION}); upgrade imagetrust.`,
       );
     }

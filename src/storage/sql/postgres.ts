@@ -1,7 +1,7 @@
 // PostgreSQL adapter over a pg pool: `?` placeholders are numbered, BIGINT columns come back as
 // numbers, and migrations take an advisory lock so many API processes can start at once.
 import pg from 'pg';
-import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './database.ts';
+import { type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue, wrapSqlError } from './database.ts';
 
 // int8 (BIGINT) as a JS number: image sizes stay far below 2^53.
 pg.types.setTypeParser(20, (value: string) => Number(value));
@@ -17,11 +17,15 @@ function executorFor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
     dialect: 'postgres',
     async query<T extends SqlRow>(sql: string, params: SqlValue[] = []) {
-      const result = await client.query(numberPlaceholders(sql), params);
+      const result = await client.query(numberPlaceholders(sql), params).catch((error) => {
+        throw wrapSqlError(error);
+      });
       return result.rows as T[];
     },
     async run(sql: string, params: SqlValue[] = []) {
-      const result = await client.query(numberPlaceholders(sql), params);
+      const result = await client.query(numberPlaceholders(sql), params).catch((error) => {
+        throw wrapSqlError(error);
+      });
       return result.rowCount ?? 0;
     },
   };

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from './database.ts';
+import { type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue, wrapSqlError } from './database.ts';
 
 export function openSqliteDatabase(file: string): SqlDatabase {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -23,10 +23,18 @@ export function openSqliteDatabase(file: string): SqlDatabase {
   const direct: SqlExecutor = {
     dialect: 'sqlite',
     async query<T extends SqlRow>(sql: string, params: SqlValue[] = []) {
-      return prepare(sql).all(...params) as T[];
+      try {
+        return prepare(sql).all(...params) as T[];
+      } catch (error) {
+        throw wrapSqlError(error);
+      }
     },
     async run(sql: string, params: SqlValue[] = []) {
-      return Number(prepare(sql).run(...params).changes);
+      try {
+        return Number(prepare(sql).run(...params).changes);
+      } catch (error) {
+        throw wrapSqlError(error);
+      }
     },
   };
   let tail: Promise<unknown> = Promise.resolve();

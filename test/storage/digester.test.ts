@@ -1,0 +1,146 @@
+// The one-pass digester: whatever the chunking, on one thread or with a pooled worker, its digests
+// equal node:crypto's over the whole data, and pooled workers are reused rather than piling up.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { closeDigestWorkers, createDigester } from '../../src/storage/index.ts';
+
+const MiB = 1024 * 1024;
+
+/** Chunks of awkward sizes around the 1 MiB batch boundary, empty ones included; ~20 MiB in all. */
+function awkwardChunks(): Buffer[] {
+  const sizes = [
+    0,
+    1,
+    17,
+    65_536,
+    MiB - 1,
+    MiB,
+    MiB + 1,
+    0,
+    3 * MiB + 5,
+    12_345,
+    2 * MiB,
+    7,
+    9 * MiB,
+    0,
+    333,
+  ];
+  return sizes.map((size) => randomBytes(size));
+}
+
+function oneShot(algorithms: string[], data: Buffer): Record<string, string> {
+  return Object.fromEntries(algorithms.map((name) => [name, createHash(name).update(data).digest('hex')]));
+}
+
+async function digestAll(chunks: Uint8Array[], algorithms: string[], parallel: boolean) {
+  const digester = createDigester(algorithms, { parallel });
+  for (const chunk of chunks) await digester.update(chunk);
+  return digester.finish();
+}
+
+/** OS threads of this process; each leaked worker would add at least one. */
+function threadCount(): number | null {
+  return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : null;
+}
+
+describe('createDigester', () => {
+  after(() => closeDigestWorkers());
+
+  for (const parallel of [false, true]) {
+    describe(`with parallel ${parallel}`, () => {
+      it('equals one-shot md5 and sha512 over chunks of every size, > 1 MiB and empty ones included', async () => {
+        const chunks = awkwardChunks();
+        const digests = await digestAll(chunks, ['md5', 'sha512'], parallel);
+        assert.deepEqual(digests, oneShot(['md5', 'sha512'], Buffer.concat(chunks)));
+      });
+
+      it('digests empty input', async () => {
+        assert.deepEqual(
+          await digestAll([], ['md5', 'sha512'], parallel),
+          oneShot(['md5', 'sha512'], Buffer.alloc(0)),
+        );
+        assert.deepEqual(
+          await digestAll([new Uint8Array(0)], ['md5', 'sha512'], parallel),
+          oneShot(['md5', 'sha512'], Buffer.alloc(0)),
+        );
+      });
+
+      it('digests chunks that are views into a larger buffer', async () => {
+        const backing = randomBytes(4 * MiB);
+        const chunks = [
+          backing.subarray(3, MiB + 10),
+          backing.subarray(MiB + 10, 3 * MiB),
+          backing.subarray(3 * MiB + 1),
+        ];
+        assert.deepEqual(
+          await digestAll(chunks, ['md5', 'sha512'], parallel),
+          oneShot(['md5', 'sha512'], Buffer.concat(chunks)),
+        );
+      });
+
+      it('is not disturbed when the caller reuses its chunk buffer after update resolves', async () => {
+        const buffer = Buffer.alloc(MiB / 2);
+        const copies: Buffer[] = [];
+        const digester = createDigester(['md5', 'sha512'], { parallel });
+        for (let i = 0; i < 5; i++) {
+          buffer.fill(i + 1);
+          copies.push(Buffer.from(buffer));
+          await digester.update(buffer);
+        }
+        assert.deepEqual(await digester.finish(), oneShot(['md5', 'sha512'], Buffer.concat(copies)));
+      });
+
+      it('returns each algorithm once when one is named twice, and handles three algorithms', async () => {
+        const data = randomBytes(MiB + 3);
+        assert.deepEqual(
+          await digestAll([data], ['md5', 'md5', 'sha512'], parallel),
+          oneShot(['md5', 'sha512'], data),
+        );
+        assert.deepEqual(
+          await digestAll([data], ['sha256', 'md5', 'sha512'], parallel),
+          oneShot(['sha256', 'md5', 'sha512'], data),
+        );
+      });
+
+      it('throws at once for an unknown algorithm', () => {
+        assert.throws(() => createDigester(['md5', 'no-such-digest'], { parallel }));
+        assert.throws(() => createDigester(['no-such-digest'], { parallel }));
+      });
+    });
+  }
+
+  it('gives correct digests to many digesters running at once', async () => {
+    const inputs = Array.from({ length: 6 }, (_, i) => [randomBytes(i * MiB + 11), randomBytes(MiB / 3)]);
+    const results = await Promise.all(inputs.map((chunks) => digestAll(chunks, ['md5', 'sha512'], true)));
+    results.forEach((digests, i) => {
+      assert.deepEqual(digests, oneShot(['md5', 'sha512'], Buffer.concat(inputs[i])));
+    });
+  });
+
+  it('gives a reused worker’s next digester correct digests after an abort mid-stream', async () => {
+    const aborted = createDigester(['md5', 'sha512'], { parallel: true });
+    await aborted.update(randomBytes(5 * MiB));
+    aborted.abort();
+    const data = [randomBytes(2 * MiB + 1), randomBytes(100)];
+    assert.deepEqual(
+      await digestAll(data, ['md5', 'sha512'], true),
+      oneShot(['md5', 'sha512'], Buffer.concat(data)),
+    );
+  });
+
+  it('reuses pooled workers across many sequential digesters instead of starting new threads', async () => {
+    const data = [randomBytes(MiB + 1)];
+    const expected = oneShot(['md5', 'sha512'], data[0]);
+    // Warm up, so lazily started runtime threads are already counted.
+    for (let i = 0; i < 3; i++) await digestAll(data, ['md5', 'sha512'], true);
+    const before = threadCount();
+    for (let i = 0; i < 40; i++) assert.deepEqual(await digestAll(data, ['md5', 'sha512'], true), expected);
+    const grown = threadCount();
+    if (before !== null && grown !== null) {
+      // A leaked worker brings several threads of its own; allow a couple of runtime helpers.
+      assert.ok(grown - before <= 2, `threads grew from ${before} to ${grown} over 40 digesters`);
+    }
+  });
+});

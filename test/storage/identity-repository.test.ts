@@ -1,0 +1,335 @@
+// SqlIdentityRepository on both metadata backends: projects, users, roles, assignments and tokens,
+// unique names as CONFLICT, assignments that follow their user, project or role when deleted.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { ImageTrustError } from '../../src/errors/index.ts';
+import type { Project, Role, TokenRecord, User } from '../../src/identity/index.ts';
+import { type SqlDatabase, SqlIdentityRepository } from '../../src/storage/index.ts';
+import { databaseBackends } from './database-backends.ts';
+
+const id = () => randomUUID().replaceAll('-', '');
+
+function makeProject(overrides: Partial<Project> = {}): Project {
+  return {
+    id: id(),
+    name: `project-${id()}`,
+    domain_id: 'default',
+    description: '',
+    enabled: true,
+    ...overrides,
+  };
+}
+
+function makeUser(overrides: Partial<User> = {}): User {
+  return {
+    id: id(),
+    name: `user-${id()}`,
+    domain_id: 'default',
+    password_hash: null,
+    default_project_id: null,
+    email: null,
+    description: null,
+    enabled: true,
+    ...overrides,
+  };
+}
+
+function makeRole(overrides: Partial<Role> = {}): Role {
+  return { id: id(), name: `role-${id()}`, ...overrides };
+}
+
+function makeToken(overrides: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    token_hash: id(),
+    user_id: id(),
+    project_id: null,
+    methods: ['password'],
+    issued_at: '2024-05-01T10:00:00.000Z',
+    expires_at: '2024-05-01T11:00:00.000Z',
+    revoked: false,
+    ...overrides,
+  };
+}
+
+async function assertCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof ImageTrustError, `expected an ImageTrustError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  });
+}
+
+for (const backend of databaseBackends()) {
+  describe(`SqlIdentityRepository on ${backend.name}`, () => {
+    let db: SqlDatabase;
+    let repo: SqlIdentityRepository;
+
+    before(() => backend.ready());
+    after(() => backend.dispose());
+    beforeEach(async () => {
+      db = await backend.open();
+      repo = new SqlIdentityRepository(db, () => new Date('2024-05-01T10:00:00Z'));
+    });
+    afterEach(() => db.close());
+
+    describe('projects', () => {
+      it('creates, finds by id and by name, updates and deletes a project', async () => {
+        const project = makeProject({ description: 'the builders', enabled: false });
+        await repo.createProject(project);
+        assert.deepEqual(await repo.findProject(project.id), project);
+        assert.deepEqual(await repo.findProjectByName('default', project.name), project);
+        assert.equal(await repo.findProjectByName('other', project.name), null);
+
+        const renamed = { ...project, name: 'renamed', description: 'changed', enabled: true };
+        await repo.updateProject(renamed);
+        assert.deepEqual(await repo.findProject(project.id), renamed);
+
+        assert.equal(await repo.deleteProject(project.id), true);
+        assert.equal(await repo.deleteProject(project.id), false);
+        assert.equal(await repo.findProject(project.id), null);
+      });
+
+      it('lists projects by name, narrowed by name and domain', async () => {
+        const b = makeProject({ name: 'bravo' });
+        const a = makeProject({ name: 'alpha' });
+        const elsewhere = makeProject({ name: 'alpha', domain_id: 'other' });
+        for (const p of [b, a, elsewhere]) await repo.createProject(p);
+        assert.deepEqual(
+          (await repo.listProjects()).map((p) => p.id),
+          [a, elsewhere]
+            .sort((x, y) => (x.id < y.id ? -1 : 1))
+            .map((p) => p.id)
+            .concat(b.id),
+        );
+        assert.deepEqual(
+          (await repo.listProjects({ name: 'alpha' })).map((p) => p.id).sort(),
+          [a.id, elsewhere.id].sort(),
+        );
+        assert.deepEqual(await repo.listProjects({ name: 'alpha', domainId: 'other' }), [elsewhere]);
+        assert.deepEqual(await repo.listProjects({ domainId: 'default' }), [a, b]);
+      });
+
+      it('refuses a second project with the same name in a domain with CONFLICT', async () => {
+        const first = makeProject({ name: 'builders' });
+        await repo.createProject(first);
+        await assertCode(repo.createProject(makeProject({ name: 'builders' })), 'CONFLICT');
+        await repo.createProject(makeProject({ name: 'builders', domain_id: 'other' }));
+        await assertCode(repo.createProject({ ...makeProject(), id: first.id }), 'CONFLICT');
+      });
+
+      it('refuses to rename a project onto a taken name with CONFLICT', async () => {
+        const taken = makeProject({ name: 'taken' });
+        const other = makeProject({ name: 'free' });
+        await repo.createProject(taken);
+        await repo.createProject(other);
+        await assertCode(repo.updateProject({ ...other, name: 'taken' }), 'CONFLICT');
+        assert.equal((await repo.findProject(other.id))?.name, 'free');
+      });
+    });
+
+    describe('users', () => {
+      it('round-trips every field of a user, nulls included', async () => {
+        const full = makeUser({
+          password_hash: '$scrypt$abc',
+          default_project_id: id(),
+          email: 'ops@example.org',
+          description: 'operator',
+          enabled: false,
+        });
+        const bare = makeUser();
+        await repo.createUser(full);
+        await repo.createUser(bare);
+        assert.deepEqual(await repo.findUser(full.id), full);
+        assert.deepEqual(await repo.findUser(bare.id), bare);
+        assert.deepEqual(await repo.findUserByName('default', full.name), full);
+        assert.equal(await repo.findUser(id()), null);
+      });
+
+      it('updates and clears fields', async () => {
+        const user = makeUser({ email: 'a@example.org', password_hash: 'h1' });
+        await repo.createUser(user);
+        const changed = { ...user, name: 'new-name', email: null, password_hash: 'h2', enabled: false };
+        await repo.updateUser(changed);
+        assert.deepEqual(await repo.findUser(user.id), changed);
+      });
+
+      it('lists users by name, narrowed by name and domain', async () => {
+        const z = makeUser({ name: 'zed' });
+        const y = makeUser({ name: 'yan' });
+        const other = makeUser({ name: 'yan', domain_id: 'other' });
+        for (const u of [z, y, other]) await repo.createUser(u);
+        assert.deepEqual(await repo.listUsers({ domainId: 'default' }), [y, z]);
+        assert.deepEqual(await repo.listUsers({ name: 'yan', domainId: 'other' }), [other]);
+        assert.equal((await repo.listUsers()).length, 3);
+      });
+
+      it('refuses a second user with the same name in a domain with CONFLICT', async () => {
+        await repo.createUser(makeUser({ name: 'alice' }));
+        await assertCode(repo.createUser(makeUser({ name: 'alice' })), 'CONFLICT');
+        await repo.createUser(makeUser({ name: 'alice', domain_id: 'other' }));
+      });
+
+      it('refuses to rename a user onto a taken name with CONFLICT', async () => {
+        const alice = makeUser({ name: 'alice' });
+        const bob = makeUser({ name: 'bob' });
+        await repo.createUser(alice);
+        await repo.createUser(bob);
+        await assertCode(repo.updateUser({ ...bob, name: 'alice' }), 'CONFLICT');
+        assert.equal((await repo.findUser(bob.id))?.name, 'bob');
+      });
+
+      it('deletes a user once', async () => {
+        const user = makeUser();
+        await repo.createUser(user);
+        assert.equal(await repo.deleteUser(user.id), true);
+        assert.equal(await repo.deleteUser(user.id), false);
+        assert.equal(await repo.findUser(user.id), null);
+      });
+    });
+
+    describe('roles', () => {
+      it('creates, finds, lists by name and deletes roles', async () => {
+        const reader = makeRole({ name: 'reader' });
+        const admin = makeRole({ name: 'admin' });
+        await repo.createRole(reader);
+        await repo.createRole(admin);
+        assert.deepEqual(await repo.findRole(reader.id), reader);
+        assert.deepEqual(await repo.findRoleByName('admin'), admin);
+        assert.deepEqual(await repo.listRoles(), [admin, reader]);
+        assert.deepEqual(await repo.listRoles({ name: 'reader' }), [reader]);
+        assert.equal(await repo.deleteRole(reader.id), true);
+        assert.equal(await repo.deleteRole(reader.id), false);
+        assert.equal(await repo.findRoleByName('reader'), null);
+      });
+
+      it('refuses a second role with the same name with CONFLICT', async () => {
+        await repo.createRole(makeRole({ name: 'member' }));
+        await assertCode(repo.createRole(makeRole({ name: 'member' })), 'CONFLICT');
+      });
+    });
+
+    describe('role assignments', () => {
+      let user: User;
+      let other: User;
+      let project: Project;
+      let second: Project;
+      let member: Role;
+      let reader: Role;
+
+      beforeEach(async () => {
+        user = makeUser({ name: 'alice' });
+        other = makeUser({ name: 'bob' });
+        project = makeProject({ name: 'one' });
+        second = makeProject({ name: 'two' });
+        member = makeRole({ name: 'member' });
+        reader = makeRole({ name: 'reader' });
+        for (const u of [user, other]) await repo.createUser(u);
+        for (const p of [project, second]) await repo.createProject(p);
+        for (const r of [member, reader]) await repo.createRole(r);
+        await repo.grantRole(user.id, project.id, member.id);
+        await repo.grantRole(user.id, project.id, reader.id);
+        await repo.grantRole(user.id, second.id, reader.id);
+        await repo.grantRole(other.id, project.id, reader.id);
+      });
+
+      const pairs = (list: { userId: string; projectId: string; role: Role }[]) =>
+        list.map((a) => `${a.userId}/${a.projectId}/${a.role.name}`).sort();
+
+      it('lists assignments narrowed by user, project and role, with the role', async () => {
+        assert.deepEqual(await repo.listAssignments({ userId: user.id, projectId: project.id }), [
+          { userId: user.id, projectId: project.id, role: member },
+          { userId: user.id, projectId: project.id, role: reader },
+        ]);
+        assert.equal((await repo.listAssignments({})).length, 4);
+        assert.deepEqual(
+          pairs(await repo.listAssignments({ roleId: reader.id })),
+          [
+            `${user.id}/${project.id}/reader`,
+            `${user.id}/${second.id}/reader`,
+            `${other.id}/${project.id}/reader`,
+          ].sort(),
+        );
+        assert.deepEqual(pairs(await repo.listAssignments({ projectId: second.id })), [
+          `${user.id}/${second.id}/reader`,
+        ]);
+      });
+
+      it('treats granting a role twice as done', async () => {
+        await repo.grantRole(user.id, project.id, member.id);
+        assert.equal((await repo.listAssignments({ userId: user.id, projectId: project.id })).length, 2);
+      });
+
+      it('revokes a role once', async () => {
+        assert.equal(await repo.revokeRole(user.id, project.id, member.id), true);
+        assert.equal(await repo.revokeRole(user.id, project.id, member.id), false);
+        assert.deepEqual(pairs(await repo.listAssignments({ userId: user.id, projectId: project.id })), [
+          `${user.id}/${project.id}/reader`,
+        ]);
+      });
+
+      it('refuses an assignment to an unknown user, project or role with an ImageTrustError', async () => {
+        for (const [u, p, r] of [
+          [id(), project.id, member.id],
+          [user.id, id(), member.id],
+          [user.id, project.id, id()],
+        ]) {
+          await assert.rejects(repo.grantRole(u, p, r), ImageTrustError);
+        }
+      });
+
+      it('drops a user’s assignments when the user is deleted', async () => {
+        await repo.deleteUser(user.id);
+        assert.deepEqual(await repo.listAssignments({ userId: user.id }), []);
+        assert.equal((await repo.listAssignments({})).length, 1);
+      });
+
+      it('drops a project’s assignments when the project is deleted', async () => {
+        await repo.deleteProject(project.id);
+        assert.deepEqual(await repo.listAssignments({ projectId: project.id }), []);
+        assert.deepEqual(pairs(await repo.listAssignments({})), [`${user.id}/${second.id}/reader`]);
+      });
+
+      it('drops a role’s assignments when the role is deleted', async () => {
+        await repo.deleteRole(reader.id);
+        assert.deepEqual(await repo.listAssignments({ roleId: reader.id }), []);
+        assert.deepEqual(pairs(await repo.listAssignments({})), [`${user.id}/${project.id}/member`]);
+      });
+    });
+
+    describe('tokens', () => {
+      it('saves and finds a token with its methods and scope', async () => {
+        const scoped = makeToken({ project_id: id(), methods: ['password', 'token'] });
+        const unscoped = makeToken();
+        await repo.saveToken(scoped);
+        await repo.saveToken(unscoped);
+        assert.deepEqual(await repo.findToken(scoped.token_hash), scoped);
+        assert.deepEqual(await repo.findToken(unscoped.token_hash), unscoped);
+        assert.equal(await repo.findToken(id()), null);
+      });
+
+      it('revokes a known token and reports an unknown one', async () => {
+        const token = makeToken();
+        await repo.saveToken(token);
+        assert.equal(await repo.revokeToken(token.token_hash), true);
+        assert.equal((await repo.findToken(token.token_hash))?.revoked, true);
+        assert.equal(await repo.revokeToken(id()), false);
+      });
+
+      it('purges only tokens that expired strictly before the given time, and counts them', async () => {
+        const expired = [
+          makeToken({ expires_at: '2024-05-01T08:00:00.000Z' }),
+          makeToken({ expires_at: '2024-05-01T09:59:59.999Z', revoked: true }),
+        ];
+        const atCutoff = makeToken({ expires_at: '2024-05-01T10:00:00.000Z' });
+        const live = makeToken({ expires_at: '2024-05-02T10:00:00.000Z' });
+        for (const t of [...expired, atCutoff, live]) await repo.saveToken(t);
+        assert.equal(await repo.purgeTokens('2024-05-01T10:00:00.000Z'), 2);
+        for (const t of expired) assert.equal(await repo.findToken(t.token_hash), null);
+        assert.deepEqual(await repo.findToken(atCutoff.token_hash), atCutoff);
+        assert.deepEqual(await repo.findToken(live.token_hash), live);
+        assert.equal(await repo.purgeTokens('2024-05-01T10:00:00.000Z'), 0);
+      });
+    });
+  });
+}
