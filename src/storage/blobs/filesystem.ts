@@ -65,8 +65,8 @@ export class FileBlobStore implements BlobStore {
    * for an hour go: another process sharing the directory may be writing the newer ones.
    */
   async open(now: Date = new Date()): Promise<this> {
-    await mkdir(this.#dataDir, { recursive: true });
-    await mkdir(this.#tmpDir, { recursive: true });
+    await mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.#tmpDir, { recursive: true, mode: 0o700 });
     for (const name of await readdir(this.#tmpDir)) {
       if (!name.endsWith('.part')) continue;
       const file = path.join(this.#tmpDir, name);

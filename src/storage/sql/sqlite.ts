@@ -6,7 +6,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue, wrapSqlError } from './database.ts';
 
 export function openSqliteDatabase(file: string): SqlDatabase {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // Password and token hashes live here: keep the directory private to the service's user.
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(file);
   db.exec(
     'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;',
