@@ -28,8 +28,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional packages (Biome's
+# binaries) out of the lock file, and `npm ci` then refuses the lock as out of sync.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 node --version
