@@ -40,5 +40,5 @@ node --version
 export IMAGETRUST_TEST_POSTGRES="${IMAGETRUST_TEST_POSTGRES:-postgres://root@127.0.0.1:5432/test}"
 
 tsc --noEmit
-biome check --diagnostic-level=error src test bench
+biome check --diagnostic-level=error
 node --disable-warning=ExperimentalWarning --test --test-concurrency=1 --test-reporter=spec "${@:-test/**/*.test.ts}"
