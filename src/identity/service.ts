@@ -1,7 +1,7 @@
 // The identity service: password and token authentication, token validation and revocation, and the
 // management of users, projects and role assignments. Tokens are random; only their SHA-256 is stored.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
+import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
 import {
   BUILTIN_ROLES,
   type Credentials,
@@ -69,23 +69,31 @@ export class IdentityService {
    * password only when it was generated here, so the caller can tell the operator once.
    */
   async bootstrap(adminPassword?: string): Promise<{ created: boolean; generatedPassword?: string }> {
-    for (const name of BUILTIN_ROLES) {
-      if (!(await this.#repo.findRoleByName(name)))
-        await this.#repo.createRole({ id: randomUUID().replaceAll('-', ''), name });
-    }
-    let project = await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, 'admin');
-    if (!project) {
-      project = await this.createProject({
-        name: 'admin',
-        description: 'Bootstrap project for administering the cloud.',
-      });
-    }
-    const existing = await this.#repo.findUserByName(DEFAULT_DOMAIN.id, 'admin');
-    if (existing) return { created: false };
+    await this.ensureBuiltinRoles();
+    // Several API processes may start at once on one database: whoever loses a race re-reads.
+    const project =
+      (await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, 'admin')) ??
+      (await ignoreConflict(() =>
+        this.createProject({ name: 'admin', description: 'Bootstrap project for administering the cloud.' }),
+      )) ??
+      (await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, 'admin'));
+    if (!project) throw new ImageTrustError('INTERNAL', 'The admin project could not be created.');
+    if (await this.#repo.findUserByName(DEFAULT_DOMAIN.id, 'admin')) return { created: false };
     const password = adminPassword || generatePassword();
-    const user = await this.createUser({ name: 'admin', password, defaultProjectId: project.id });
+    const user = await ignoreConflict(() =>
+      this.createUser({ name: 'admin', password, defaultProjectId: project.id }),
+    );
+    if (!user) return { created: false };
     await this.grantRole(user.id, project.id, 'admin');
     return { created: true, generatedPassword: adminPassword ? undefined : password };
+  }
+
+  /** Creates the admin, member and reader roles if they are missing (idempotent, safe to race). */
+  async ensureBuiltinRoles(): Promise<void> {
+    for (const name of BUILTIN_ROLES) {
+      if (await this.#repo.findRoleByName(name)) continue;
+      await ignoreConflict(() => this.#repo.createRole({ id: randomUUID().replaceAll('-', ''), name }));
+    }
   }
 
   async authenticate(request: AuthRequest): Promise<IssuedToken> {
@@ -324,6 +332,16 @@ export class IdentityService {
         `Could not find domain: ${domainId}. Only the default domain exists.`,
       );
     }
+  }
+}
+
+/** Runs a create that another process may win; returns null when it did. */
+async function ignoreConflict<T>(create: () => Promise<T>): Promise<T | null> {
+  try {
+    return await create();
+  } catch (error) {
+    if (error instanceof ImageTrustError && error.code === 'CONFLICT') return null;
+    throw error;
   }
 }
 

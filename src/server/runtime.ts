@@ -33,6 +33,7 @@ export async function openServices(config: ImageTrustConfig): Promise<Services> 
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
   });
+  await identity.ensureBuiltinRoles();
   const catalog = new CatalogService({
     images: new SqlImageRepository(db),
     blobs,

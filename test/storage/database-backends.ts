@@ -50,9 +50,9 @@ export function sqliteBackend(): DatabaseBackend {
 function unreachable(error: unknown): Error {
   return new Error(
     `PostgreSQL is not reachable at ${POSTGRES_URL} (${(error as Error).message}). The storage contract ` +
-      'tests need it. Start one with trust authentication, e.g. `docker run -d -p 5432:5432 ' +
-      '-e POSTGRES_USER=root -e POSTGRES_DB=test -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15`, ' +
-      'or point IMAGETRUST_TEST_POSTGRES at a server you can create schemas on.',
+      'tests need it. On Debian: `apt-get install postgresql && pg_ctlcluster 15 main start`, with a ' +
+      'role that may create schemas (trust authentication on loopback), or point IMAGETRUST_TEST_POSTGRES ' +
+      'at a server you can create schemas on.',
     { cause: error },
   );
 }
