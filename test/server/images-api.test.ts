@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { requireTool, runOk } from '../support/tools.ts';
 
 const PATCH = 'application/openstack-images-v2.1-json-patch';
 
@@ -304,6 +305,42 @@ describe('images API', () => {
         await full.stop();
         execFileSync('umount', [mountPoint]);
         rmSync(mountPoint, { recursive: true, force: true });
+      }
+    });
+
+    it('accepts a curl upload that waits for 100-continue, and reads virtual_size from a real qcow2', async () => {
+      requireTool('qemu-img', 'qemu-utils');
+      requireTool('curl', 'curl');
+      const dir = mkdtempSync(path.join(tmpdir(), 'imagetrust-qcow2-'));
+      try {
+        const file = path.join(dir, 'disk.qcow2');
+        execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '5G']);
+        const image = await create(alice, { disk_format: 'qcow2' });
+        // Async: the server runs in this process, so a blocking call would deadlock it.
+        const out = await runOk('curl', [
+          '-sS',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '-T',
+          file,
+          '-X',
+          'PUT',
+          '-H',
+          'Expect: 100-continue',
+          '-H',
+          'Content-Type: application/octet-stream',
+          '-H',
+          `X-Auth-Token: ${alice}`,
+          `${t.url}/image/v2/images/${image.id}/file`,
+        ]);
+        assert.equal(out, '204');
+        const shown = await show(alice, image.id);
+        assert.equal(shown.virtual_size, 5 * 1024 ** 3);
+        assert.equal(shown.size, readFileSync(file).length);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
