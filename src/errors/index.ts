@@ -45,6 +45,38 @@ export const ERROR_CATALOGUE = {
   IMAGE_GONE: { status: 410, exit: 1, doc: 'The image was deleted while its data was being uploaded.' },
   NOT_ACCEPTABLE: { status: 406, exit: 2, doc: 'No representation matches the Accept header.' },
   STORAGE_FULL: { status: 413, exit: 1, doc: 'The blob store has no space left.' },
+  SIGNATURE_MALFORMED: {
+    status: 400,
+    exit: 5,
+    doc: 'The img_signature* properties are malformed (base64, hash method or key type).',
+  },
+  SIGNATURE_INVALID: { status: 400, exit: 5, doc: 'The signature does not match the image data.' },
+  SIGNATURE_REQUIRED: {
+    status: 400,
+    exit: 5,
+    doc: 'The project requires signed images and the image carries no complete signature.',
+  },
+  CERTIFICATE_NOT_FOUND: { status: 400, exit: 5, doc: 'The signing certificate is not in the key manager.' },
+  CERTIFICATE_INVALID: {
+    status: 400,
+    exit: 5,
+    doc: 'The signing certificate is unusable: wrong secret type, format or key type.',
+  },
+  CERTIFICATE_EXPIRED: {
+    status: 400,
+    exit: 5,
+    doc: 'The signing certificate is outside its validity period.',
+  },
+  CERTIFICATE_UNTRUSTED: {
+    status: 400,
+    exit: 5,
+    doc: 'The signing certificate does not chain to a trusted certificate.',
+  },
+  SECRET_CORRUPT: {
+    status: 500,
+    exit: 70,
+    doc: 'A stored secret failed its integrity check or its key-encryption key is missing.',
+  },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: number; doc: string }>;
@@ -114,6 +146,15 @@ export class ConflictError extends ImageTrustError<
 > {}
 export class IntegrityError extends ImageTrustError<
   'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE'
+> {}
+export class VerificationError extends ImageTrustError<
+  | 'SIGNATURE_MALFORMED'
+  | 'SIGNATURE_INVALID'
+  | 'SIGNATURE_REQUIRED'
+  | 'CERTIFICATE_NOT_FOUND'
+  | 'CERTIFICATE_INVALID'
+  | 'CERTIFICATE_EXPIRED'
+  | 'CERTIFICATE_UNTRUSTED'
 > {}
 export class ConfigError extends ImageTrustError<'CONFIG_INVALID'> {
   constructor(message: string, options?: ImageTrustErrorOptions) {
