@@ -108,18 +108,42 @@ export interface BlobStore {
 /** Hex digests by algorithm name (as node:crypto names them: md5, sha256, sha512...). */
 export type Digests = Record<string, string>;
 
-/** Computes several digests over one stream in one pass. */
+/** A signature check over the same bytes, run by node:crypto's streaming Verify (serialisable, so a worker can run it). */
+export interface StreamVerifierSpec {
+  algorithm: string;
+  publicKeyPem: string;
+  /** Base64 of the raw signature bytes. */
+  signature: string;
+  padding?: number;
+  saltLength?: number;
+  dsaEncoding?: 'der' | 'ieee-p1363';
+}
+
+export interface DigestOptions {
+  /** Receives the data in order, in blocks of up to 1 MiB, while the same blocks are hashed. */
+  sink?: (block: Uint8Array) => Promise<void>;
+  /** Also verify this signature over the bytes. */
+  verify?: StreamVerifierSpec;
+}
+
+export interface DigestResult {
+  digests: Digests;
+  /** Present when a signature was verified: whether it matched. */
+  signatureValid?: boolean;
+}
+
+/** Passes one stream, once, to a sink and to several hashes (and a signature verifier). */
 export interface Digester {
   /** Feeds one chunk; resolves when the caller may send more. */
   update(chunk: Uint8Array): Promise<void>;
-  /** Returns every digest; the digester cannot be used afterwards. */
-  finish(): Promise<Digests>;
-  /** Abandons the work and frees what it holds. */
-  abort(): void;
+  /** Flushes, waits for the sink, and returns every result; the digester cannot be used afterwards. */
+  finish(): Promise<DigestResult>;
+  /** Abandons the work and frees what it holds; resolves when nothing touches the data any more. */
+  abort(): Promise<void>;
 }
 
 /** Makes one-pass digesters (md5 + sha512 for uploads); injected so the core never starts threads itself. */
-export type DigesterFactory = (algorithms: readonly string[]) => Digester;
+export type DigesterFactory = (algorithms: readonly string[], options?: DigestOptions) => Digester;
 
 export interface Clock {
   now(): Date;

@@ -361,7 +361,8 @@ export class CatalogService {
       );
       throw error;
     });
-    const digester = this.#digester(['md5', OS_HASH_ALGO]);
+    // The digester hands every block to the temporary blob while hashing it: one pass over the data.
+    const digester = this.#digester(['md5', OS_HASH_ALGO], { sink: (block) => temp.write(block) });
     const inspector = createVirtualSizeInspector(image.disk_format);
     let size = 0;
     try {
@@ -370,7 +371,7 @@ export class CatalogService {
         size += chunk.length;
         if (size > cap) throw tooLarge(cap);
         inspector.update(chunk);
-        await Promise.all([temp.write(chunk), digester.update(chunk)]);
+        await digester.update(chunk);
       }
       options.signal?.throwIfAborted();
       if (options.contentLength !== undefined && size !== options.contentLength) {
@@ -379,7 +380,7 @@ export class CatalogService {
           `Upload of image ${id} ended after ${size} of ${options.contentLength} bytes; the image is queued again.`,
         );
       }
-      const digests = await digester.finish();
+      const { digests } = await digester.finish();
       await temp.commit(id);
       const activated = await this.#images.transitionImage(
         id,
@@ -404,7 +405,8 @@ export class CatalogService {
       }
       return (await this.#images.findImage(id))!;
     } catch (error) {
-      digester.abort();
+      // Stop the workers and the sink before deleting the file they may still be writing.
+      await digester.abort();
       await temp.discard();
       await this.#images.transitionImage(
         id,

@@ -13,6 +13,7 @@ import {
   type SqlDatabase,
   SqlIdentityRepository,
   SqlImageRepository,
+  warmDigestWorkers,
 } from '../storage/index.ts';
 import { createApp, type ImageTrustApp } from './app.ts';
 
@@ -37,7 +38,7 @@ export async function openServices(config: ImageTrustConfig): Promise<Services> 
   const catalog = new CatalogService({
     images: new SqlImageRepository(db),
     blobs,
-    digester: (algorithms) => createDigester(algorithms),
+    digester: (algorithms, options) => createDigester(algorithms, options),
     limits: config.images,
   });
   return {
@@ -90,6 +91,7 @@ export async function startServer(config: ImageTrustConfig): Promise<RunningServ
     }
   }
   const services = await openServices(config);
+  warmDigestWorkers();
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
     catalog: services.catalog,

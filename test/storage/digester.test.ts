@@ -1,7 +1,7 @@
 // The one-pass digester: whatever the chunking, on one thread or with a pooled worker, its digests
 // equal node:crypto's over the whole data, and pooled workers are reused rather than piling up.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { closeDigestWorkers, createDigester } from '../../src/storage/index.ts';
@@ -37,7 +37,7 @@ function oneShot(algorithms: string[], data: Buffer): Record<string, string> {
 async function digestAll(chunks: Uint8Array[], algorithms: string[], parallel: boolean) {
   const digester = createDigester(algorithms, { parallel });
   for (const chunk of chunks) await digester.update(chunk);
-  return digester.finish();
+  return (await digester.finish()).digests;
 }
 
 /** OS threads of this process; each leaked worker would add at least one. */
@@ -89,7 +89,10 @@ describe('createDigester', () => {
           copies.push(Buffer.from(buffer));
           await digester.update(buffer);
         }
-        assert.deepEqual(await digester.finish(), oneShot(['md5', 'sha512'], Buffer.concat(copies)));
+        assert.deepEqual(
+          (await digester.finish()).digests,
+          oneShot(['md5', 'sha512'], Buffer.concat(copies)),
+        );
       });
 
       it('returns each algorithm once when one is named twice, and handles three algorithms', async () => {
@@ -102,6 +105,60 @@ describe('createDigester', () => {
           await digestAll([data], ['sha256', 'md5', 'sha512'], parallel),
           oneShot(['sha256', 'md5', 'sha512'], data),
         );
+      });
+
+      it('hands the sink every byte in order while hashing the same bytes', async () => {
+        const chunks = awkwardChunks();
+        const received: Buffer[] = [];
+        const digester = createDigester(['md5'], {
+          parallel,
+          // Copy: the block is a view of a slot that is reused once the sink resolves.
+          sink: async (block) => {
+            received.push(Buffer.from(block));
+            await new Promise((resolve) => setImmediate(resolve));
+          },
+        });
+        for (const chunk of chunks) await digester.update(chunk);
+        const { digests } = await digester.finish();
+        assert.ok(Buffer.concat(received).equals(Buffer.concat(chunks)));
+        assert.equal(digests.md5, oneShot(['md5'], Buffer.concat(chunks)).md5);
+      });
+
+      it('fails the stream when the sink fails', async () => {
+        const digester = createDigester(['md5'], {
+          parallel,
+          sink: async () => {
+            throw new Error('disk on fire');
+          },
+        });
+        await assert.rejects(async () => {
+          for (let i = 0; i < 20; i++) await digester.update(randomBytes(MiB));
+          await digester.finish();
+        }, /disk on fire/);
+        await digester.abort();
+      });
+
+      it('verifies a signature over the same bytes, and rejects it over other bytes', async () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+        const data = randomBytes(3 * MiB + 5);
+        const spec = {
+          algorithm: 'sha384',
+          publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+          signature: sign('sha384', data, privateKey).toString('base64'),
+          dsaEncoding: 'der' as const,
+        };
+        const check = async (bytes: Buffer) => {
+          const digester = createDigester(['md5', 'sha512'], { parallel, verify: spec });
+          await digester.update(bytes.subarray(0, 1000));
+          await digester.update(bytes.subarray(1000));
+          return digester.finish();
+        };
+        const good = await check(data);
+        assert.equal(good.signatureValid, true);
+        assert.equal(good.digests.md5, oneShot(['md5'], data).md5);
+        const tampered = Buffer.from(data);
+        tampered[tampered.length - 1] ^= 1;
+        assert.equal((await check(tampered)).signatureValid, false);
       });
 
       it('throws at once for an unknown algorithm', () => {
@@ -122,7 +179,7 @@ describe('createDigester', () => {
   it('gives a reused worker’s next digester correct digests after an abort mid-stream', async () => {
     const aborted = createDigester(['md5', 'sha512'], { parallel: true });
     await aborted.update(randomBytes(5 * MiB));
-    aborted.abort();
+    await aborted.abort();
     const data = [randomBytes(2 * MiB + 1), randomBytes(100)];
     assert.deepEqual(
       await digestAll(data, ['md5', 'sha512'], true),

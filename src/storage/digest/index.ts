@@ -1,150 +1,319 @@
-// Computes several digests of one stream in one pass, on both cores: the first algorithm runs on the
-// calling thread, the others in a pooled worker fed with batches of the same chunks. The number of
-// bytes in flight to the worker is bounded, so memory stays flat whatever the stream's size.
-import { createHash, type Hash } from 'node:crypto';
+// Passes one stream, once, to a sink (the blob writer) and to several hashes and a signature verifier,
+// on every core. The calling thread only copies incoming chunks into a ring of shared 1 MiB slots;
+// pooled workers hash each published slot in place and the sink writes it, and a slot is reused only
+// when all of them are done with it. Memory is the ring, whatever the stream's size, and no buffer is
+// allocated per chunk.
+import { createHash, createVerify } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Digester, Digests } from '../../catalog/index.ts';
+import type {
+  Digester,
+  DigestOptions,
+  DigestResult,
+  Digests,
+  StreamVerifierSpec,
+} from '../../catalog/index.ts';
+import { ImageTrustError } from '../../errors/index.ts';
+import { CONTROL, CONTROL_LENGTH, type Consumer, type StartMessage } from './layout.ts';
 
-const BATCH_BYTES = 1 << 20;
-const MAX_IN_FLIGHT_BYTES = 8 << 20;
+const SLOT_SIZE = 1 << 20;
+const SLOTS = 8;
+
+/** Relative CPU cost per byte, to spread consumers evenly over the workers (measured with openssl speed). */
+const COST: Record<string, number> = {
+  md5: 1.3,
+  sha1: 0.8,
+  sha224: 0.8,
+  sha256: 0.8,
+  sha384: 1.0,
+  sha512: 1.0,
+};
+const costOf = (consumer: Consumer) =>
+  COST[consumer.kind === 'hash' ? consumer.algorithm : consumer.spec.algorithm] ?? 1;
+
+type WorkerReply =
+  | {
+      type: 'done';
+      results: ({ kind: 'digest'; name: string; hex: string } | { kind: 'verify'; valid: boolean })[];
+    }
+  | { type: 'aborted' };
 
 class DigestWorker {
   readonly worker: Worker;
-  onMessage: ((message: { type: string; length?: number; digests?: Digests }) => void) | null = null;
-  onError: ((error: Error) => void) | null = null;
+  #waiting: ((reply: WorkerReply) => void) | null = null;
+  #failed: ((error: Error) => void) | null = null;
 
   constructor() {
-    this.worker = new Worker(new URL('./digest-worker.ts', import.meta.url));
-    this.worker.on('message', (message) => this.onMessage?.(message));
-    this.worker.on('error', (error) => this.onError?.(error));
+    this.worker = new Worker(new URL('./digest-worker.js', import.meta.url), {
+      // The worker only hashes views of shared memory; a small heap keeps the process's RSS down.
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+    });
+    this.worker.on('message', (reply: WorkerReply) => {
+      const resolve = this.#waiting;
+      this.#waiting = null;
+      this.#failed = null;
+      resolve?.(reply);
+    });
+    this.worker.on('error', (error) => {
+      this.broken = true;
+      this.#failed?.(error);
+    });
     this.worker.unref();
   }
+
+  broken = false;
+
+  run(message: StartMessage): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      this.#waiting = resolve;
+      this.#failed = reject;
+      this.worker.postMessage(message);
+    });
+  }
 }
 
-const idleWorkers: DigestWorker[] = [];
+const idle: DigestWorker[] = [];
+const workerCount = () => Math.max(1, Math.min(availableParallelism(), 4));
 
 function takeWorker(): DigestWorker {
-  return idleWorkers.pop() ?? new DigestWorker();
+  return idle.pop() ?? new DigestWorker();
 }
 
-/** Pools an idle worker; one still hashing abandoned batches is stopped instead, so its late acks cannot reach the next user. */
-function returnWorker(worker: DigestWorker, busy: boolean): void {
-  worker.onMessage = null;
-  worker.onError = null;
-  if (busy || idleWorkers.length >= availableParallelism()) {
-    void worker.worker.terminate();
-    return;
-  }
-  worker.worker.postMessage({ type: 'reset' });
-  idleWorkers.push(worker);
+function returnWorker(worker: DigestWorker): void {
+  if (worker.broken || idle.length >= workerCount()) void worker.worker.terminate();
+  else idle.push(worker);
+}
+
+/** Starts the pool ahead of the first upload, so its start-up cost is not paid by a client. */
+export function warmDigestWorkers(): void {
+  while (idle.length < workerCount()) idle.push(new DigestWorker());
 }
 
 /** Stops pooled workers (for orderly shutdown and tests). */
 export async function closeDigestWorkers(): Promise<void> {
-  await Promise.all(idleWorkers.splice(0).map((w) => w.worker.terminate()));
+  await Promise.all(idle.splice(0).map((w) => w.worker.terminate()));
 }
 
-/** Creates a one-pass digester; with one algorithm (or `parallel: false`) no worker is used. */
-export function createDigester(
-  algorithms: readonly string[],
-  options: { parallel?: boolean } = {},
-): Digester {
-  const unique = [...new Set(algorithms)];
-  for (const name of unique) createHash(name); // fails fast on an unknown algorithm
-  const parallel = options.parallel ?? availableParallelism() > 1;
-  const local = parallel ? unique.slice(0, 1) : unique;
-  const remote = parallel ? unique.slice(1) : [];
-  const localHashes: Hash[] = local.map((name) => createHash(name));
-  if (remote.length === 0) {
-    return {
-      async update(chunk) {
-        for (const hash of localHashes) hash.update(chunk);
-      },
-      async finish() {
-        return Object.fromEntries(local.map((name, i) => [name, localHashes[i].digest('hex')]));
-      },
-      abort() {},
-    };
+/** Spreads consumers over at most `lanes` groups, heaviest first onto the lightest group. */
+function assign(consumers: Consumer[], lanes: number): Consumer[][] {
+  const groups = Array.from({ length: Math.min(lanes, consumers.length) }, () => ({
+    load: 0,
+    items: [] as Consumer[],
+  }));
+  for (const consumer of [...consumers].sort((a, b) => costOf(b) - costOf(a))) {
+    const lightest = groups.reduce((a, b) => (b.load < a.load ? b : a));
+    lightest.items.push(consumer);
+    lightest.load += costOf(consumer);
+  }
+  return groups.map((g) => g.items);
+}
+
+export interface CreateDigesterOptions extends DigestOptions {
+  /** false runs every consumer on the calling thread (one core, or tests). Default: workers when there are 2+ cores. */
+  parallel?: boolean;
+}
+
+/** Creates a one-pass digester over `algorithms` (node:crypto names), with an optional sink and signature check. */
+export function createDigester(algorithms: readonly string[], options: CreateDigesterOptions = {}): Digester {
+  const consumers: Consumer[] = [...new Set(algorithms)].map((algorithm) => {
+    createHash(algorithm); // fails fast on an unknown algorithm
+    return { kind: 'hash', algorithm };
+  });
+  if (options.verify) consumers.push({ kind: 'verify', spec: options.verify });
+  const parallel = (options.parallel ?? availableParallelism() > 1) && consumers.length > 0;
+  return parallel
+    ? new ParallelDigester(consumers, options.sink)
+    : new InlineDigester(consumers, options.sink);
+}
+
+type ConsumerResult = Extract<WorkerReply, { type: 'done' }>['results'][number];
+
+function collect(results: ConsumerResult[]): DigestResult {
+  const digests: Digests = {};
+  let signatureValid: boolean | undefined;
+  for (const result of results) {
+    if (result.kind === 'digest') digests[result.name] = result.hex;
+    else signatureValid = result.valid;
+  }
+  return signatureValid === undefined ? { digests } : { digests, signatureValid };
+}
+
+/** Everything on the calling thread; the sink still gets 1 MiB blocks. */
+class InlineDigester implements Digester {
+  readonly #consumers: { update(v: Uint8Array): void; result(): ConsumerResult }[];
+  readonly #sink?: (block: Uint8Array) => Promise<void>;
+
+  constructor(consumers: Consumer[], sink?: (block: Uint8Array) => Promise<void>) {
+    this.#consumers = consumers.map(inlineConsumer);
+    this.#sink = sink;
   }
 
-  const worker = takeWorker();
-  let inFlight = 0;
-  let failure: Error | null = null;
-  let waiter: (() => void) | null = null;
-  let finisher: ((digests: Digests) => void) | null = null;
-  let released = false;
-  let batch = new Uint8Array(BATCH_BYTES);
-  let batchLength = 0;
+  async update(chunk: Uint8Array): Promise<void> {
+    for (const consumer of this.#consumers) consumer.update(chunk);
+    if (this.#sink) await this.#sink(chunk);
+  }
 
-  worker.onMessage = (message) => {
-    if (message.type === 'ack') {
-      inFlight -= message.length ?? 0;
-      if (waiter && inFlight <= MAX_IN_FLIGHT_BYTES) {
-        const wake = waiter;
-        waiter = null;
-        wake();
-      }
-    } else if (message.type === 'digests') {
-      finisher?.(message.digests ?? {});
-    }
-  };
-  worker.onError = (error) => {
-    failure = error;
-    waiter?.();
-  };
-  worker.worker.postMessage({ type: 'start', algorithms: remote });
+  async finish(): Promise<DigestResult> {
+    return collect(this.#consumers.map((c) => c.result()));
+  }
 
-  const flush = () => {
-    if (batchLength === 0) return;
-    const buffer = batch.buffer;
-    worker.worker.postMessage({ type: 'data', buffer, length: batchLength }, [buffer as ArrayBuffer]);
-    inFlight += batchLength;
-    batch = new Uint8Array(BATCH_BYTES);
-    batchLength = 0;
-  };
-  const release = () => {
-    if (released) return;
-    released = true;
-    returnWorker(worker, inFlight > 0 || failure !== null);
-  };
+  async abort(): Promise<void> {}
+}
 
+function inlineResult(
+  consumer: Consumer,
+  state: { hash?: ReturnType<typeof createHash>; verify?: ReturnType<typeof createVerify> },
+): ConsumerResult {
+  if (consumer.kind === 'hash')
+    return { kind: 'digest', name: consumer.algorithm, hex: state.hash!.digest('hex') };
+  const spec: StreamVerifierSpec = consumer.spec;
+  let valid = false;
+  try {
+    valid = state.verify!.verify(
+      {
+        key: spec.publicKeyPem,
+        padding: spec.padding,
+        saltLength: spec.saltLength,
+        dsaEncoding: spec.dsaEncoding,
+      },
+      Buffer.from(spec.signature, 'base64'),
+    );
+  } catch {
+    // A malformed signature is simply not a valid one.
+  }
+  return { kind: 'verify', valid };
+}
+
+function inlineConsumer(consumer: Consumer) {
+  const state =
+    consumer.kind === 'hash'
+      ? { hash: createHash(consumer.algorithm) }
+      : { verify: createVerify(consumer.spec.algorithm) };
   return {
-    async update(chunk) {
-      if (failure) throw failure;
-      for (const hash of localHashes) hash.update(chunk);
-      let offset = 0;
-      while (offset < chunk.length) {
-        const take = Math.min(chunk.length - offset, BATCH_BYTES - batchLength);
-        batch.set(chunk.subarray(offset, offset + take), batchLength);
-        batchLength += take;
-        offset += take;
-        if (batchLength === BATCH_BYTES) flush();
-      }
-      if (inFlight > MAX_IN_FLIGHT_BYTES) {
-        await new Promise<void>((resolve) => {
-          waiter = resolve;
-        });
-        if (failure) throw failure;
-      }
-    },
-    async finish() {
-      if (failure) throw failure;
-      flush();
-      const remoteDigests = await new Promise<Digests>((resolve, reject) => {
-        finisher = resolve;
-        worker.onError = reject;
-        worker.worker.postMessage({ type: 'end' });
-      });
-      release();
-      const digests: Digests = {};
-      local.forEach((name, i) => {
-        digests[name] = localHashes[i].digest('hex');
-      });
-      return { ...digests, ...remoteDigests };
-    },
-    abort() {
-      release();
-    },
+    update: (view: Uint8Array) => (state.hash ?? state.verify!).update(view),
+    result: () => inlineResult(consumer, state),
   };
+}
+
+class ParallelDigester implements Digester {
+  readonly #control = new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4));
+  readonly #lengths = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+  readonly #pending = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+  readonly #data = new SharedArrayBuffer(SLOTS * SLOT_SIZE);
+  readonly #bytes = new Uint8Array(this.#data);
+  readonly #workers: DigestWorker[];
+  readonly #replies: Promise<WorkerReply>[];
+  readonly #sink?: (block: Uint8Array) => Promise<void>;
+  readonly #sinkWrites = new Set<Promise<void>>();
+  #sinkError: unknown = null;
+  #workerError: unknown = null;
+  #slot = 0;
+  #fill = 0;
+  #published = 0;
+  #closed = false;
+
+  constructor(consumers: Consumer[], sink?: (block: Uint8Array) => Promise<void>) {
+    this.#sink = sink;
+    const groups = assign(consumers, workerCount());
+    this.#workers = groups.map(() => takeWorker());
+    const base = {
+      indexes: CONTROL,
+      control: this.#control.buffer as SharedArrayBuffer,
+      lengths: this.#lengths.buffer as SharedArrayBuffer,
+      pending: this.#pending.buffer as SharedArrayBuffer,
+      data: this.#data,
+      slots: SLOTS,
+      slotSize: SLOT_SIZE,
+    };
+    this.#replies = this.#workers.map((worker, i) => worker.run({ ...base, consumers: groups[i] }));
+    // A dead worker would never free its slots: record the failure and wake anyone waiting for one.
+    for (const reply of this.#replies) {
+      reply.catch((error) => {
+        this.#workerError ??= error;
+        for (let slot = 0; slot < SLOTS; slot++) Atomics.notify(this.#pending, slot);
+      });
+    }
+  }
+
+  async update(chunk: Uint8Array): Promise<void> {
+    if (this.#closed) throw new ImageTrustError('INTERNAL', 'Digester used after finish or abort.');
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.#fill === 0) await this.#slotFree(this.#slot);
+      const take = Math.min(chunk.length - offset, SLOT_SIZE - this.#fill);
+      this.#bytes.set(chunk.subarray(offset, offset + take), this.#slot * SLOT_SIZE + this.#fill);
+      this.#fill += take;
+      offset += take;
+      if (this.#fill === SLOT_SIZE) this.#publish();
+    }
+    if (this.#sinkError) throw this.#sinkError;
+  }
+
+  async finish(): Promise<DigestResult> {
+    if (this.#closed) throw new ImageTrustError('INTERNAL', 'Digester finished twice.');
+    if (this.#fill > 0) this.#publish();
+    this.#closed = true;
+    this.#signal(1);
+    let replies: WorkerReply[];
+    try {
+      replies = await Promise.all(this.#replies);
+    } finally {
+      this.#workers.forEach(returnWorker);
+    }
+    await Promise.all(this.#sinkWrites);
+    if (this.#sinkError) throw this.#sinkError;
+    return collect(replies.flatMap((reply) => (reply.type === 'done' ? reply.results : [])));
+  }
+
+  async abort(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#signal(2);
+    await Promise.allSettled(this.#replies);
+    this.#workers.forEach(returnWorker);
+    await Promise.allSettled(this.#sinkWrites);
+  }
+
+  #signal(state: number): void {
+    Atomics.store(this.#control, CONTROL.state, state);
+    Atomics.add(this.#control, CONTROL.signal, 1);
+    Atomics.notify(this.#control, CONTROL.signal);
+  }
+
+  #publish(): void {
+    const slot = this.#slot;
+    const length = this.#fill;
+    this.#lengths[slot] = length;
+    Atomics.store(this.#pending, slot, this.#workers.length + (this.#sink ? 1 : 0));
+    Atomics.add(this.#control, CONTROL.published, 1);
+    Atomics.add(this.#control, CONTROL.signal, 1);
+    Atomics.notify(this.#control, CONTROL.signal);
+    this.#published++;
+    if (this.#sink) {
+      const write = this.#sink(new Uint8Array(this.#data, slot * SLOT_SIZE, length))
+        .catch((error) => {
+          this.#sinkError ??= error;
+        })
+        .finally(() => {
+          Atomics.sub(this.#pending, slot, 1);
+          Atomics.notify(this.#pending, slot);
+          this.#sinkWrites.delete(write);
+        });
+      this.#sinkWrites.add(write);
+    }
+    this.#slot = (slot + 1) % SLOTS;
+    this.#fill = 0;
+  }
+
+  /** Waits until every worker and the sink are done with a slot, so it can be overwritten. */
+  async #slotFree(slot: number): Promise<void> {
+    for (;;) {
+      const value = Atomics.load(this.#pending, slot);
+      if (value === 0) return;
+      if (this.#sinkError) throw this.#sinkError;
+      if (this.#workerError) throw this.#workerError;
+      const wait = Atomics.waitAsync(this.#pending, slot, value, 1000);
+      if (wait.async) await wait.value;
+    }
+  }
 }
