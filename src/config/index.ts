@@ -52,6 +52,17 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    trust: z
+      .object({
+        /** Key-manager ids of CA certificates that image signing certificates must chain to. */
+        trustedCertificateIds: z.array(z.string().min(1)).default([]),
+        /** Refuse signed uploads whose certificate is expired or does not chain to a trusted one. */
+        requireTrustedCertificate: z.boolean().default(false),
+        /** Projects (ids or names) whose every upload must carry a valid signature. */
+        signaturesRequiredProjects: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Plain HTTP is refused on non-loopback addresses unless this is true. */
     allowInsecureHttp: z.boolean().default(false),
     /** Base URL advertised in the service catalog; empty derives it from each request's Host. */
@@ -65,7 +76,7 @@ export type ImageTrustConfig = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Environment variables and the config path each sets; listed explicitly so typos are not silently ignored. */
-const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'boolean' }> = {
+const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 'boolean' | 'list' }> = {
   IMAGETRUST_HOST: { path: ['listen', 'host'], type: 'string' },
   IMAGETRUST_PORT: { path: ['listen', 'port'], type: 'number' },
   IMAGETRUST_DATA_DIR: { path: ['dataDir'], type: 'string' },
@@ -80,6 +91,8 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_PUBLIC_URL: { path: ['publicUrl'], type: 'string' },
   IMAGETRUST_ADMIN_PASSWORD: { path: ['adminPassword'], type: 'string' },
   IMAGETRUST_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
+  IMAGETRUST_TRUSTED_CERTIFICATE_IDS: { path: ['trust', 'trustedCertificateIds'], type: 'list' },
+  IMAGETRUST_REQUIRE_TRUSTED_CERTIFICATE: { path: ['trust', 'requireTrustedCertificate'], type: 'boolean' },
 };
 
 export interface LoadConfigOptions {
@@ -133,6 +146,8 @@ export function loadConfig(options: LoadConfigOptions = {}): ImageTrustConfig {
     if (spec.type === 'number') {
       value = Number(raw);
       if (!Number.isFinite(value)) throw new ConfigError(`${name} must be a number, got '${raw}'.`);
+    } else if (spec.type === 'list') {
+      value = raw.split(',').map((item) => item.trim()).filter(Boolean);
     } else if (spec.type === 'boolean') {
       if (!/^(true|false|1|0|yes|no)$/i.test(raw))
         throw new ConfigError(`${name} must be true or false, got '${raw}'.`);

@@ -1,0 +1,113 @@
+// Typed calls to the image and key-manager APIs over an authenticated session.
+import type { Readable } from 'node:stream';
+import { ImageTrustError } from '../errors/index.ts';
+import type { HttpResponse, Session } from './session.ts';
+
+/** The fields of a Glance image the clients here use; extra properties are flattened, as Glance sends them. */
+export type ImageView = Record<string, unknown> & {
+  id: string;
+  name: string | null;
+  status: string;
+  size: number | null;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+};
+
+export interface SecretMaterial {
+  secretType: string;
+  contentType: string;
+  payload: Buffer;
+}
+
+export class ImageApi {
+  readonly #session: Session;
+
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  #images(): string {
+    return `${this.#session.endpoint('image')}/v2/images`;
+  }
+
+  createImage(body: Record<string, unknown>): Promise<ImageView> {
+    return this.#session.json<ImageView>('POST', this.#images(), body, [201]);
+  }
+
+  getImage(id: string): Promise<ImageView> {
+    return this.#session.json<ImageView>('GET', `${this.#images()}/${encodeURIComponent(id)}`);
+  }
+
+  async uploadImage(id: string, data: Readable, length?: number): Promise<void> {
+    const url = `${this.#images()}/${encodeURIComponent(id)}/file`;
+    const response = await this.#session.request('PUT', url, {
+      headers: { 'content-type': 'application/octet-stream' },
+      body: data,
+      length,
+    });
+    await this.#session.expect(response, [204], `Upload of image ${id}`);
+    response.body.resume();
+  }
+
+  /** Opens the image data; the caller consumes `body`. */
+  async downloadImage(id: string, signal?: AbortSignal): Promise<HttpResponse> {
+    const url = `${this.#images()}/${encodeURIComponent(id)}/file`;
+    const response = await this.#session.request('GET', url, { signal });
+    await this.#session.expect(response, [200, 204], `Download of image ${id}`);
+    if (response.status === 204) {
+      response.body.resume();
+      throw new ImageTrustError('NOT_FOUND', `Image ${id} has no data.`);
+    }
+    return response;
+  }
+}
+
+export class SecretApi {
+  readonly #session: Session;
+
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  #secrets(): string {
+    return `${this.#session.endpoint('key-manager')}/v1/secrets`;
+  }
+
+  /** Stores a PEM certificate the way the OpenStack guide does (base64, octet-stream); returns its id. */
+  async storeCertificate(pem: string | Buffer, name: string): Promise<string> {
+    const { secret_ref: ref } = await this.#session.json<{ secret_ref: string }>(
+      'POST',
+      `${this.#secrets()}/`,
+      {
+        name,
+        secret_type: 'certificate',
+        payload: Buffer.from(pem).toString('base64'),
+        payload_content_type: 'application/octet-stream',
+        payload_content_encoding: 'base64',
+      },
+      [201],
+    );
+    return ref.replace(/\/+$/, '').split('/').at(-1)!;
+  }
+
+  /** Fetches a secret as castellan does: metadata, then the payload in its default content type. */
+  async getSecret(id: string): Promise<SecretMaterial | null> {
+    const url = `${this.#secrets()}/${encodeURIComponent(id)}`;
+    const metadata = await this.#session.request('GET', url, { headers: { accept: 'application/json' } });
+    if (metadata.status === 404) {
+      metadata.body.resume();
+      return null;
+    }
+    await this.#session.expect(metadata, [200], `Secret ${id}`);
+    let text = '';
+    for await (const chunk of metadata.body) text += chunk;
+    const meta = JSON.parse(text) as { secret_type: string; content_types?: { default?: string } };
+    const contentType = meta.content_types?.default ?? 'application/octet-stream';
+    const payload = await this.#session.request('GET', `${url}/payload`, { headers: { accept: contentType } });
+    await this.#session.expect(payload, [200], `Payload of secret ${id}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of payload.body) chunks.push(chunk as Buffer);
+    return { secretType: meta.secret_type, contentType, payload: Buffer.concat(chunks) };
+  }
+}
