@@ -9,6 +9,7 @@ import {
   IntegrityError,
   NotFoundError,
   ValidationError,
+  VerificationError,
 } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
 import { type Action, enforce, isAllowed } from '../identity/index.ts';
@@ -21,7 +22,9 @@ import {
   type MemberStatus,
   toGlanceTimestamp,
 } from './model.ts';
-import type { BlobStore, ByteRange, Clock, DigesterFactory, ImageRepository } from './ports.ts';
+import { formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
+import type { BlobStore, ByteRange, Clock, DigesterFactory, ImageRepository, StreamVerifierSpec } from './ports.ts';
+import type { UploadSignatureCheck } from './signature-check.ts';
 import {
   applyImagePatch,
   type PatchOperation,
@@ -47,6 +50,8 @@ export interface CatalogServiceOptions {
   limits: CatalogLimits;
   clock?: Clock;
   newId?: () => string;
+  /** Decides how an upload's signature is verified; without it, uploads are never verified. */
+  signatureCheck?: UploadSignatureCheck;
 }
 
 export interface UploadOptions {
@@ -72,6 +77,7 @@ export class CatalogService {
   readonly #limits: CatalogLimits;
   readonly #clock: Clock;
   readonly #newId: () => string;
+  readonly #signatureCheck?: UploadSignatureCheck;
 
   constructor(options: CatalogServiceOptions) {
     this.#images = options.images;
@@ -80,6 +86,7 @@ export class CatalogService {
     this.#limits = options.limits;
     this.#clock = options.clock ?? { now: () => new Date() };
     this.#newId = options.newId ?? randomUUID;
+    this.#signatureCheck = options.signatureCheck;
   }
 
   #timestamp(): string {
@@ -343,6 +350,13 @@ export class CatalogService {
     if (options.contentLength !== undefined && options.contentLength > cap) {
       throw tooLarge(cap);
     }
+    // Like Glance, every signature check that needs no data runs before the first byte is read.
+    let verify: StreamVerifierSpec | null = null;
+    try {
+      verify = (await this.#signatureCheck?.(credentials, image)) ?? null;
+    } catch (error) {
+      throw toSignatureError(error, id);
+    }
     if (!(await this.#images.transitionImage(id, ['queued'], 'saving', {}, this.#timestamp()))) {
       const now = await this.#images.findImage(id);
       throw new ConflictError(
@@ -362,7 +376,10 @@ export class CatalogService {
       throw error;
     });
     // The digester hands every block to the temporary blob while hashing it: one pass over the data.
-    const digester = this.#digester(['md5', OS_HASH_ALGO], { sink: (block) => temp.write(block) });
+    const digester = this.#digester(['md5', OS_HASH_ALGO], {
+      sink: (block) => temp.write(block),
+      ...(verify ? { verify } : {}),
+    });
     const inspector = createVirtualSizeInspector(image.disk_format);
     let size = 0;
     try {
@@ -380,7 +397,8 @@ export class CatalogService {
           `Upload of image ${id} ended after ${size} of ${options.contentLength} bytes; the image is queued again.`,
         );
       }
-      const { digests } = await digester.finish();
+      const { digests, signatureValid } = await digester.finish();
+      if (verify && signatureValid !== true) throw signatureMismatch();
       await temp.commit(id);
       const activated = await this.#images.transitionImage(
         id,
@@ -415,7 +433,7 @@ export class CatalogService {
         { size: null, virtual_size: null },
         this.#timestamp(),
       );
-      throw toUploadError(error, id);
+      throw error instanceof VerificationError ? toSignatureError(error, id) : toUploadError(error, id);
     }
   }
 
@@ -575,6 +593,12 @@ function readBodyField(body: unknown, key: string, missing: string, wrongShape: 
   const value = (body as Record<string, unknown>)[key];
   if (typeof value !== 'string') throw new ValidationError('BAD_REQUEST', wrongShape);
   return value;
+}
+
+/** Glance's 400 body for a failed signature check: `Signature verification failed for image <id>: <reason>`. */
+function toSignatureError(error: unknown, id: string): unknown {
+  if (!(error instanceof VerificationError)) return error;
+  return new VerificationError(error.code, formatGlanceSignatureFailure(id, error), { cause: error });
 }
 
 function tooLarge(cap: number): IntegrityError {

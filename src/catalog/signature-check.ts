@@ -1,0 +1,76 @@
+// Decides, before an upload reads its first byte, whether and how its data must be verified: Glance's
+// rule (all four img_signature* properties), the certificate from the key manager, and what Glance
+// leaves out: a trust store with validity dates and chains, and projects that require signatures.
+import { X509Certificate } from 'node:crypto';
+import { VerificationError } from '../errors/index.ts';
+import type { Credentials } from '../identity/index.ts';
+import {
+  type CertificateSecret,
+  certificateNotFound,
+  checkPublicKeyForKeyType,
+  loadSigningCertificate,
+  planSignatureVerification,
+  readSignatureProperties,
+  toVerificationSpec,
+  validateCertificate,
+} from '../trust/index.ts';
+import type { ImageRecord } from './model.ts';
+import type { StreamVerifierSpec } from './ports.ts';
+
+/** Where certificates come from: the key manager, as the uploader sees it, and with the service's own authority. */
+export interface CertificateSource {
+  /** The secret the caller may read, or null when there is none with this id (castellan uses the caller's token). */
+  forCaller(credentials: Credentials, id: string): Promise<CertificateSecret | null>;
+  /** A trusted CA certificate named in the configuration, read with the service's authority. */
+  trusted(id: string): Promise<CertificateSecret | null>;
+}
+
+export interface SignatureCheckOptions {
+  certificates: CertificateSource;
+  trustedCertificateIds: readonly string[];
+  requireTrustedCertificate: boolean;
+  /** Whether the project must sign every upload. */
+  signaturesRequired(projectId: string | null): Promise<boolean> | boolean;
+  now?: () => Date;
+}
+
+/** Returns the streaming verification to run over the upload, or null when the image is not signed. */
+export type UploadSignatureCheck = (credentials: Credentials, image: ImageRecord) => Promise<StreamVerifierSpec | null>;
+
+export function createUploadSignatureCheck(options: SignatureCheckOptions): UploadSignatureCheck {
+  const now = options.now ?? (() => new Date());
+  return async (credentials, image) => {
+    const properties = readSignatureProperties(image.properties);
+    if (!properties) {
+      if (await options.signaturesRequired(image.owner)) {
+        throw new VerificationError(
+          'SIGNATURE_REQUIRED',
+          `Project ${image.owner} requires signed images: set img_signature, img_signature_hash_method, ` +
+            'img_signature_key_type and img_signature_certificate_uuid before uploading data.',
+        );
+      }
+      return null;
+    }
+    // The same order as cursive: properties, then the certificate, then its key.
+    const plan = planSignatureVerification(properties);
+    const secret = await options.certificates.forCaller(credentials, plan.certificateUuid);
+    if (!secret) throw certificateNotFound(plan.certificateUuid);
+    const certificate = loadSigningCertificate(secret);
+    checkPublicKeyForKeyType(certificate, plan.keyType);
+    if (options.requireTrustedCertificate) {
+      const trusted: X509Certificate[] = [];
+      for (const id of options.trustedCertificateIds) {
+        const material = await options.certificates.trusted(id);
+        // Like Nova, a trusted certificate that cannot be fetched is skipped, not fatal.
+        if (!material) continue;
+        try {
+          trusted.push(loadSigningCertificate(material));
+        } catch {
+          // An unusable entry in the trust list cannot vouch for anything.
+        }
+      }
+      validateCertificate({ certificate, trusted, now: now() });
+    }
+    return toVerificationSpec(plan, certificate);
+  };
+}

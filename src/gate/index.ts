@@ -1,0 +1,168 @@
+// The boot gate: hands out an image only after verifying its signature (and, with trusted certificates,
+// its certificate chain) while it streams in, and verifies a cached copy again every time it is asked
+// for it, because a cached base image on a compute node is exactly what an attacker would edit.
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, link, mkdir, open, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { X509Certificate } from 'node:crypto';
+import type { Digester, DigestOptions } from '../catalog/index.ts';
+import type { ImageApi, ImageView, SecretApi } from '../client/index.ts';
+import { ImageTrustError, VerificationError } from '../errors/index.ts';
+import {
+  checkPublicKeyForKeyType,
+  formatNovaCertificateFailure,
+  loadSigningCertificate,
+  planSignatureVerification,
+  readSignatureProperties,
+  SIGNATURE_PROPERTY_NAMES,
+  signatureFailure,
+  signatureMismatch,
+  toVerificationSpec,
+  validateCertificate,
+} from '../trust/index.ts';
+
+export interface GateOptions {
+  images: ImageApi;
+  secrets: SecretApi;
+  /** Makes the one-pass digester/verifier (storage's createDigester). */
+  digester: (algorithms: readonly string[], options?: DigestOptions) => Digester;
+  imageId: string;
+  cacheDir: string;
+  /** Key-manager ids of trusted CA certificates; when given, the signing certificate must chain to one. */
+  trustedCertificateIds?: readonly string[];
+  now?: () => Date;
+  /** Called as data arrives (bytes so far, total or null). */
+  onProgress?: (bytes: number, total: number | null) => void;
+}
+
+export interface GateResult {
+  /** The verified file, safe to boot from. */
+  path: string;
+  image: ImageView;
+  /** True when the file came from the cache (and was verified again). */
+  fromCache: boolean;
+}
+
+const CACHE_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** Verifies and returns an image from the cache, or downloads, verifies and caches it. */
+export async function fetchVerifiedImage(options: GateOptions): Promise<GateResult> {
+  if (!CACHE_ID.test(options.imageId)) {
+    throw new ImageTrustError('BAD_REQUEST', `'${options.imageId}' is not an image id.`);
+  }
+  const image = await options.images.getImage(options.imageId);
+  if (image.status !== 'active') {
+    throw new ImageTrustError('CONFLICT', `Image ${image.id} is ${image.status}, not active; it cannot be booted.`);
+  }
+  // Metadata and certificate always come from the service, never from the cache: whoever can edit
+  // cached data could edit cached metadata too.
+  const spec = await verificationFor(image, options);
+  await mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
+  const cached = path.join(options.cacheDir, image.id);
+  const existing = await stat(cached).catch(() => null);
+  if (existing) {
+    const valid = existing.size === image.size && (await verifyFile(cached, spec, options));
+    if (valid) return { path: cached, image, fromCache: true };
+    // Remove the bad copy so the next request fetches a clean one, and refuse this one loudly.
+    await rm(cached, { force: true });
+    throw new VerificationError(
+      'SIGNATURE_INVALID',
+      `The cached copy of image ${image.id} failed verification (it was changed on disk) and was removed; request it again to fetch a verified copy.`,
+    );
+  }
+  await download(image, spec, cached, options);
+  return { path: cached, image, fromCache: false };
+}
+
+async function verificationFor(image: ImageView, options: GateOptions) {
+  const properties = readSignatureProperties(image as unknown as Record<string, string>);
+  if (!properties) {
+    const missing = Object.values(SIGNATURE_PROPERTY_NAMES).find((name) => typeof image[name] !== 'string');
+    throw signatureFailure(
+      'SIGNATURE_MALFORMED',
+      `Required image properties for signature verification do not exist. Cannot verify signature. Missing property: ${missing}`,
+    );
+  }
+  const plan = planSignatureVerification(properties);
+  const secret = await options.secrets.getSecret(plan.certificateUuid);
+  if (!secret) throw signatureFailure('CERTIFICATE_NOT_FOUND', `Certificate not found with ID: ${plan.certificateUuid}`);
+  const certificate = loadSigningCertificate(secret);
+  checkPublicKeyForKeyType(certificate, plan.keyType);
+  if (options.trustedCertificateIds?.length) {
+    const trusted: X509Certificate[] = [];
+    for (const id of options.trustedCertificateIds) {
+      // Like Nova: a trusted certificate that cannot be fetched or read is skipped.
+      const material = await options.secrets.getSecret(id).catch(() => null);
+      if (!material) continue;
+      try {
+        trusted.push(loadSigningCertificate(material));
+      } catch {}
+    }
+    try {
+      validateCertificate({ certificate, trusted, now: (options.now ?? (() => new Date()))() });
+    } catch (error) {
+      if (!(error instanceof VerificationError)) throw error;
+      throw new VerificationError(error.code, formatNovaCertificateFailure(plan.certificateUuid, error), { cause: error });
+    }
+  }
+  return toVerificationSpec(plan, certificate);
+}
+
+/** Streams a file through the signature verifier; true when it matches. */
+async function verifyFile(file: string, spec: ReturnType<typeof toVerificationSpec>, options: GateOptions): Promise<boolean> {
+  const digester = options.digester([], { verify: spec });
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) await digester.update(chunk as Buffer);
+    return (await digester.finish()).signatureValid === true;
+  } catch (error) {
+    await digester.abort();
+    throw error;
+  }
+}
+
+async function download(image: ImageView, spec: ReturnType<typeof toVerificationSpec>, target: string, options: GateOptions) {
+  const temp = path.join(options.cacheDir, `.${image.id}.${randomUUID()}.part`);
+  const handle = await open(temp, 'wx', 0o600);
+  let written = 0;
+  const digester = options.digester(['md5', 'sha512'], {
+    verify: spec,
+    sink: async (block) => {
+      let offset = 0;
+      while (offset < block.length) offset += (await handle.write(block, offset, block.length - offset)).bytesWritten;
+      written += block.length;
+      options.onProgress?.(written, image.size);
+    },
+  });
+  let committed = false;
+  try {
+    const response = await options.images.downloadImage(image.id);
+    for await (const chunk of response.body) await digester.update(chunk as Buffer);
+    const { digests, signatureValid } = await digester.finish();
+    // The service's own hashes must match too: they catch a wrong or truncated transfer early.
+    if (image.size !== null && written !== image.size) {
+      throw new ImageTrustError('UPLOAD_INCOMPLETE', `Image ${image.id}: received ${written} of ${image.size} bytes.`);
+    }
+    if (image.os_hash_value && image.os_hash_algo === 'sha512' && digests.sha512 !== image.os_hash_value) {
+      throw new VerificationError('SIGNATURE_INVALID', `Image ${image.id}: data does not match os_hash_value.`);
+    }
+    if (image.checksum && digests.md5 !== image.checksum) {
+      throw new VerificationError('SIGNATURE_INVALID', `Image ${image.id}: data does not match checksum.`);
+    }
+    if (signatureValid !== true) throw signatureMismatch();
+    await handle.sync();
+    await handle.close();
+    await chmod(temp, 0o400);
+    // link() publishes atomically and never replaces a copy another process cached meanwhile.
+    await link(temp, target).catch((error) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+    committed = true;
+  } catch (error) {
+    await digester.abort();
+    throw error;
+  } finally {
+    if (!committed) await handle.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+  }
+}
