@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A PACKAGES=(
   [openstack]=python3-openstackclient
   [glance]=python3-glanceclient
+  [barbican]=python3-barbicanclient
   [qemu-img]=qemu-utils
   [openssl]=openssl
   [curl]=curl

@@ -34,11 +34,11 @@ export type {
 } from './ports.ts';
 export { type PatchOperation, type QueryParams, readImagePatch } from './requests.ts';
 export { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
+export { type CatalogLimits, CatalogService, type DownloadResult, OS_HASH_ALGO } from './service.ts';
 export {
   type CertificateSource,
   createUploadSignatureCheck,
   type SignatureCheckOptions,
   type UploadSignatureCheck,
 } from './signature-check.ts';
-export { type CatalogLimits, CatalogService, type DownloadResult, OS_HASH_ALGO } from './service.ts';
 export { readVirtualSize } from './virtual-size.ts';

@@ -13,6 +13,7 @@ import {
 } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
 import { type Action, enforce, isAllowed } from '../identity/index.ts';
+import { formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
 import {
   type ImageMember,
   type ImageRecord,
@@ -22,9 +23,14 @@ import {
   type MemberStatus,
   toGlanceTimestamp,
 } from './model.ts';
-import { formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
-import type { BlobStore, ByteRange, Clock, DigesterFactory, ImageRepository, StreamVerifierSpec } from './ports.ts';
-import type { UploadSignatureCheck } from './signature-check.ts';
+import type {
+  BlobStore,
+  ByteRange,
+  Clock,
+  DigesterFactory,
+  ImageRepository,
+  StreamVerifierSpec,
+} from './ports.ts';
 import {
   applyImagePatch,
   type PatchOperation,
@@ -32,6 +38,7 @@ import {
   readImageCreateRequest,
   readImageListQuery,
 } from './requests.ts';
+import type { UploadSignatureCheck } from './signature-check.ts';
 import { createVirtualSizeInspector } from './virtual-size.ts';
 
 export interface CatalogLimits {

@@ -1,7 +1,7 @@
 // Decides, before an upload reads its first byte, whether and how its data must be verified: Glance's
 // rule (all four img_signature* properties), the certificate from the key manager, and what Glance
 // leaves out: a trust store with validity dates and chains, and projects that require signatures.
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { VerificationError } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
 import {
@@ -35,7 +35,10 @@ export interface SignatureCheckOptions {
 }
 
 /** Returns the streaming verification to run over the upload, or null when the image is not signed. */
-export type UploadSignatureCheck = (credentials: Credentials, image: ImageRecord) => Promise<StreamVerifierSpec | null>;
+export type UploadSignatureCheck = (
+  credentials: Credentials,
+  image: ImageRecord,
+) => Promise<StreamVerifierSpec | null>;
 
 export function createUploadSignatureCheck(options: SignatureCheckOptions): UploadSignatureCheck {
   const now = options.now ?? (() => new Date());

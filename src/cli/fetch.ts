@@ -1,7 +1,8 @@
 // `imagetrust fetch`: the boot gate. Prints the path of a verified local copy of an image, or refuses.
-import { fetchVerifiedImage } from '../gate/index.ts';
-import { ImageApi, SecretApi } from '../client/index.ts';
+
 import type { AuthFlags } from '../client/index.ts';
+import { ImageApi, SecretApi } from '../client/index.ts';
+import { fetchVerifiedImage } from '../gate/index.ts';
 import { closeDigestWorkers, createDigester } from '../storage/index.ts';
 import { connect } from './connect.ts';
 import { createProgress } from './progress.ts';
@@ -31,7 +32,9 @@ export async function runFetch(imageId: string, flags: FetchFlags): Promise<void
     });
     bar.progress?.stop();
     if (flags.format === 'json') {
-      process.stdout.write(`${JSON.stringify({ path: result.path, image: result.image.id, fromCache: result.fromCache, verified: true })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ path: result.path, image: result.image.id, fromCache: result.fromCache, verified: true })}\n`,
+      );
     } else {
       process.stdout.write(`${result.path}\n`);
     }

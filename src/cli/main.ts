@@ -1,6 +1,7 @@
 // The `imagetrust` command: parses arguments, lazily loads the command group, maps error codes to exit codes.
 import { Command, Option } from 'commander';
 import { ImageTrustError, toImageTrustError } from '../errors/index.ts';
+import { addAuthOptions } from './connect.ts';
 
 const program = new Command('imagetrust')
   .description('Keeps the chain of trust of OS and container images, from source media to use.')
@@ -97,6 +98,83 @@ addStoreOptions(role.command('list').description('List roles, or with --user and
   .option('--project <project>', 'project name or id')
   .option('--format <format>', 'text or json', 'text')
   .action(async (options) => (await import('./identity.ts')).listRoles(options));
+
+addAuthOptions(
+  program
+    .command('sign <image>')
+    .description(
+      'Sign an image file as Glance verifies it (RSA-PSS, DSA or ECC); print the base64 signature, or with --cert/--cert-id and --upload create and upload the signed image.',
+    )
+    .requiredOption(
+      '--key <file>',
+      'PEM private key (RSA, DSA, or EC on secp384r1/secp521r1/sect409k1/sect409r1/sect571k1/sect571r1)',
+    )
+    .option('--passphrase-file <file>', 'passphrase of an encrypted key')
+    .option('--hash-method <method>', 'SHA-224, SHA-256, SHA-384 or SHA-512', 'SHA-256')
+    .option('--key-type <type>', 'RSA-PSS, DSA or ECC_<CURVE> (default: from the key)')
+    .option('--cert <file>', 'PEM certificate of the key: store it in the key manager')
+    .option('--cert-id <uuid>', 'key-manager id of a certificate stored before')
+    .option('--upload', 'create the image with the four img_signature* properties and upload the file')
+    .option('--name <name>', 'image name (with --upload)')
+    .option('--disk-format <format>', 'disk format (default: detected from the file, else raw)')
+    .option('--container-format <format>', 'container format', 'bare')
+    .option('--visibility <visibility>', 'private, shared, community or public')
+    .option('--property <key=value>', 'extra property (repeatable)', (value: string, all: string[] = []) => [
+      ...all,
+      value,
+    ])
+    .option('--format <format>', 'text or json', 'text'),
+).action(async (image, options) => (await import('./sign.ts')).runSign(image, options));
+
+addAuthOptions(
+  program
+    .command('fetch <image-id>')
+    .description(
+      'Boot gate: download an image, verify its signature (and certificate chain) while it streams, cache it, and print the path; a cached copy is verified again on every request.',
+    )
+    .requiredOption('--cache-dir <dir>', 'where verified images are kept')
+    .option(
+      '--trusted-cert-id <id>',
+      'key-manager id of a trusted CA certificate; the signing certificate must chain to one (repeatable)',
+      (value: string, all: string[] = []) => [...all, value],
+    )
+    .option('--format <format>', 'text (the path) or json', 'text'),
+).action(async (imageId, options) => (await import('./fetch.ts')).runFetch(imageId, options));
+
+const keys = program
+  .command('keys')
+  .description(
+    "Make image-signing keys and certificates, and manage the key manager's key-encryption keys (<data-dir>/kek.json).",
+  );
+keys
+  .command('generate')
+  .description(
+    'Generate a signing key and certificate: a self-signed CA by default (usable as a trusted certificate), or a leaf issued by --ca-key/--ca-cert.',
+  )
+  .requiredOption(
+    '--type <type>',
+    'RSA-PSS, DSA, ECC_SECP384R1, ECC_SECP521R1, ECC_SECT409K1, ECC_SECT409R1, ECC_SECT571K1 or ECC_SECT571R1',
+  )
+  .option('--bits <bits>', 'RSA: 2048, 3072 (default) or 4096; DSA: 2048 (default) or 3072')
+  .requiredOption('--out-key <file>', 'where to write the private key (PEM, mode 600)')
+  .requiredOption('--out-cert <file>', 'where to write the certificate (PEM)')
+  .option('--cn <name>', 'certificate common name', 'imagetrust image signing')
+  .option('--days <days>', 'validity in days', '365')
+  .option('--ca-key <file>', 'issue from this CA key (with --ca-cert)')
+  .option('--ca-cert <file>', 'the CA certificate of --ca-key')
+  .option('--ca', 'make an issued certificate a CA too')
+  .option('--force', 'overwrite existing files')
+  .action(async (options) => (await import('./keys-generate.ts')).runKeysGenerate(options));
+addStoreOptions(
+  keys
+    .command('rotate-kek')
+    .description(
+      'Make a new key-encryption key current and re-wrap every stored data key under it (payloads untouched).',
+    ),
+)
+  .option('--retire-old', 'then drop the old keys that no longer wrap any data key')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (options) => (await import('./keys.ts')).rotateKek(options));
 
 try {
   await program.parseAsync(process.argv);

@@ -3,14 +3,13 @@
 // stores the certificate in the key manager and creates and uploads the image with the four properties.
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { AuthFlags } from '../client/index.ts';
 import { ImageApi, SecretApi } from '../client/index.ts';
 import { ImageTrustError, ValidationError } from '../errors/index.ts';
-import { signingOptionsFor, SIGNATURE_PROPERTY_NAMES } from '../trust/index.ts';
+import { SIGNATURE_PROPERTY_NAMES, signingOptionsFor } from '../trust/index.ts';
 import { connect } from './connect.ts';
 import { createProgress } from './progress.ts';
 
@@ -35,9 +34,14 @@ function readKey(flags: SignFlags): KeyObject {
   try {
     pem = readFileSync(flags.key);
   } catch (error) {
-    throw new ValidationError('BAD_REQUEST', `Cannot read the private key ${flags.key}: ${(error as Error).message}`);
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Cannot read the private key ${flags.key}: ${(error as Error).message}`,
+    );
   }
-  const passphrase = flags.passphraseFile ? readFileSync(flags.passphraseFile, 'utf8').split(/\r?\n/)[0] : undefined;
+  const passphrase = flags.passphraseFile
+    ? readFileSync(flags.passphraseFile, 'utf8').split(/\r?\n/)[0]
+    : undefined;
   try {
     return createPrivateKey({ key: pem, passphrase });
   } catch (error) {
@@ -73,10 +77,14 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
   const info = await stat(image).catch(() => {
     throw new ValidationError('BAD_REQUEST', `Cannot read image file ${image}.`);
   });
-  if (flags.cert && flags.certId) throw new ValidationError('BAD_REQUEST', 'Give --cert or --cert-id, not both.');
+  if (flags.cert && flags.certId)
+    throw new ValidationError('BAD_REQUEST', 'Give --cert or --cert-id, not both.');
   if (flags.upload && !flags.name) throw new ValidationError('BAD_REQUEST', '--upload needs --name.');
   if (flags.upload && !flags.cert && !flags.certId) {
-    throw new ValidationError('BAD_REQUEST', '--upload needs the certificate: --cert FILE to store it, or --cert-id UUID.');
+    throw new ValidationError(
+      'BAD_REQUEST',
+      '--upload needs the certificate: --cert FILE to store it, or --cert-id UUID.',
+    );
   }
 
   // One pass over the file computes the signature (the hash is inside node:crypto's Sign).
@@ -103,7 +111,10 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
   let certificateId = flags.certId;
   if (flags.cert) {
     const pem = readFileSync(flags.cert);
-    certificateId = await new SecretApi(session).storeCertificate(pem, `${path.basename(flags.cert)} (image signing)`);
+    certificateId = await new SecretApi(session).storeCertificate(
+      pem,
+      `${path.basename(flags.cert)} (image signing)`,
+    );
     process.stderr.write(`Stored certificate ${flags.cert} in the key manager as ${certificateId}.\n`);
   }
   const properties: Record<string, string> = {
@@ -147,11 +158,17 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
     },
   });
   try {
-    await images.uploadImage(created.id, createReadStream(image, { highWaterMark: 1 << 20 }).pipe(counter), info.size);
+    await images.uploadImage(
+      created.id,
+      createReadStream(image, { highWaterMark: 1 << 20 }).pipe(counter),
+      info.size,
+    );
   } catch (error) {
     uploading.stop();
     if (error instanceof ImageTrustError) {
-      throw new ImageTrustError(error.code, `${error.message} (image ${created.id} is left queued)`, { cause: error });
+      throw new ImageTrustError(error.code, `${error.message} (image ${created.id} is left queued)`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -104,7 +104,9 @@ export class SecretApi {
     for await (const chunk of metadata.body) text += chunk;
     const meta = JSON.parse(text) as { secret_type: string; content_types?: { default?: string } };
     const contentType = meta.content_types?.default ?? 'application/octet-stream';
-    const payload = await this.#session.request('GET', `${url}/payload`, { headers: { accept: contentType } });
+    const payload = await this.#session.request('GET', `${url}/payload`, {
+      headers: { accept: contentType },
+    });
     await this.#session.expect(payload, [200], `Payload of secret ${id}`);
     const chunks: Buffer[] = [];
     for await (const chunk of payload.body) chunks.push(chunk as Buffer);

@@ -79,7 +79,11 @@ export function cloudsYamlPaths(env: Record<string, string | undefined>, cwd: st
   ];
 }
 
-function readCloud(name: string, env: Record<string, string | undefined>, cwd: string): Record<string, unknown> {
+function readCloud(
+  name: string,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Record<string, unknown> {
   for (const file of cloudsYamlPaths(env, cwd)) {
     if (!existsSync(file)) continue;
     let parsed: { clouds?: Record<string, Record<string, unknown>> };
@@ -121,7 +125,9 @@ export function resolveAuthOptions(
     );
   }
   if (!resolved.token && !resolved.password) {
-    throw new ConfigError('No credentials: set OS_PASSWORD (or OS_TOKEN), pass --os-password, or use --os-cloud.');
+    throw new ConfigError(
+      'No credentials: set OS_PASSWORD (or OS_TOKEN), pass --os-password, or use --os-cloud.',
+    );
   }
   const iface = (resolved.interface ?? 'public').replace(/URL$/, '');
   if (!['public', 'internal', 'admin'].includes(iface)) {

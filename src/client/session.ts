@@ -1,7 +1,7 @@
 // An authenticated session against imagetrust (or OpenStack): Keystone v3 password or token auth, the
 // service catalog, and HTTP requests that stream bodies both ways, over TLS with the operator's CAs.
 import { readFileSync } from 'node:fs';
-import { type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
@@ -33,7 +33,10 @@ async function toError(response: HttpResponse, what: string): Promise<ImageTrust
     // webob's plain-text form: "<status line>\n\n<message>"
     message = message.replace(/^\d{3} [^\n]*\n\n/, '');
   }
-  message = String(message).replace(/<br \/>/g, ' ').replace(/\s+/g, ' ').trim();
+  message = String(message)
+    .replace(/<br \/>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const sent = response.headers['x-imagetrust-error-code'];
   const code: ErrorCode =
     typeof sent === 'string' && sent in ERROR_CATALOGUE
@@ -72,22 +75,35 @@ export class Session {
   async request(
     method: string,
     url: string,
-    init: { headers?: Record<string, string | number>; body?: Buffer | string | Readable; length?: number; signal?: AbortSignal } = {},
+    init: {
+      headers?: Record<string, string | number>;
+      body?: Buffer | string | Readable;
+      length?: number;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<HttpResponse> {
     const target = new URL(url);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: Record<string, string | number> = { 'user-agent': 'imagetrust', ...init.headers };
     if (this.#token) headers['x-auth-token'] = this.#token;
-    if (typeof init.body === 'string' || Buffer.isBuffer(init.body)) headers['content-length'] = Buffer.byteLength(init.body);
+    if (typeof init.body === 'string' || Buffer.isBuffer(init.body))
+      headers['content-length'] = Buffer.byteLength(init.body);
     else if (init.length !== undefined) headers['content-length'] = init.length;
     return new Promise((resolve, reject) => {
-      const req = send(target, { method, headers, signal: init.signal, ...(target.protocol === 'https:' ? this.#tls : {}) });
+      const req = send(target, {
+        method,
+        headers,
+        signal: init.signal,
+        ...(target.protocol === 'https:' ? this.#tls : {}),
+      });
       req.on('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
       req.on('error', (error) =>
         reject(
           error instanceof ImageTrustError
             ? error
-            : new ImageTrustError('INTERNAL', `Cannot reach ${target.origin}: ${error.message}`, { cause: error }),
+            : new ImageTrustError('INTERNAL', `Cannot reach ${target.origin}: ${error.message}`, {
+                cause: error,
+              }),
         ),
       );
       const body = init.body;
@@ -101,9 +117,17 @@ export class Session {
   }
 
   /** JSON request; throws ImageTrustError on any status outside `expect`. */
-  async json<T = Record<string, unknown>>(method: string, url: string, body?: unknown, expect: number[] = [200, 201, 202]): Promise<T> {
+  async json<T = Record<string, unknown>>(
+    method: string,
+    url: string,
+    body?: unknown,
+    expect: number[] = [200, 201, 202],
+  ): Promise<T> {
     const response = await this.request(method, url, {
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!expect.includes(response.status)) throw await toError(response, `${method} ${url}`);
@@ -156,10 +180,15 @@ export class Session {
     const endpoint = service?.endpoints.find(
       (e) =>
         e.interface === this.options.interface &&
-        (!this.options.regionName || e.region_id === this.options.regionName || e.region === this.options.regionName),
+        (!this.options.regionName ||
+          e.region_id === this.options.regionName ||
+          e.region === this.options.regionName),
     );
     if (!endpoint) {
-      throw new ImageTrustError('NOT_FOUND', `The service catalog has no ${this.options.interface} '${type}' endpoint.`);
+      throw new ImageTrustError(
+        'NOT_FOUND',
+        `The service catalog has no ${this.options.interface} '${type}' endpoint.`,
+      );
     }
     return endpoint.url.replace(/\/+$/, '');
   }

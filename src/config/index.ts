@@ -43,6 +43,15 @@ const configSchema = z
       .object({ ttlSeconds: z.number().int().positive().default(3600) })
       .strict()
       .prefault({}),
+    keys: z
+      .object({
+        /** The keyring of key-encryption keys; empty means <dataDir>/kek.json (created on first start). */
+        kekFile: z.string().default(''),
+        /** One KEK as base64 of 32 bytes (id `env`); when set it replaces the keyring file. */
+        kek: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     tls: z
       .object({
         cert: z.string().default(''),
@@ -84,6 +93,8 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_BLOB_DIR: { path: ['blobs', 'dir'], type: 'string' },
   IMAGETRUST_IMAGE_SIZE_CAP: { path: ['images', 'sizeCap'], type: 'number' },
   IMAGETRUST_TOKEN_TTL: { path: ['tokens', 'ttlSeconds'], type: 'number' },
+  IMAGETRUST_KEK_FILE: { path: ['keys', 'kekFile'], type: 'string' },
+  IMAGETRUST_KEK: { path: ['keys', 'kek'], type: 'string' },
   IMAGETRUST_TLS_CERT: { path: ['tls', 'cert'], type: 'string' },
   IMAGETRUST_TLS_KEY: { path: ['tls', 'key'], type: 'string' },
   IMAGETRUST_TLS_CLIENT_CA: { path: ['tls', 'clientCa'], type: 'string' },
@@ -147,7 +158,10 @@ export function loadConfig(options: LoadConfigOptions = {}): ImageTrustConfig {
       value = Number(raw);
       if (!Number.isFinite(value)) throw new ConfigError(`${name} must be a number, got '${raw}'.`);
     } else if (spec.type === 'list') {
-      value = raw.split(',').map((item) => item.trim()).filter(Boolean);
+      value = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
     } else if (spec.type === 'boolean') {
       if (!/^(true|false|1|0|yes|no)$/i.test(raw))
         throw new ConfigError(`${name} must be true or false, got '${raw}'.`);
@@ -183,15 +197,24 @@ export function validateConfig(input: unknown, source = 'configuration'): ImageT
   if (config.tls.clientCa && !config.tls.cert) {
     throw new ConfigError('Invalid configuration: tls.clientCa needs tls.cert and tls.key.');
   }
+  const kek = config.keys.kek ? Buffer.from(config.keys.kek, 'base64') : null;
+  if (kek && (kek.length !== 32 || kek.toString('base64') !== config.keys.kek)) {
+    throw new ConfigError('Invalid configuration: keys.kek (IMAGETRUST_KEK) must be base64 of 32 bytes.');
+  }
   return deepFreeze(config);
 }
 
-/** Where SQLite keeps its file and where blobs live, derived from dataDir unless set. */
-export function resolveStoragePaths(config: ImageTrustConfig): { databaseUrl: string; blobDir: string } {
+/** Where SQLite keeps its file, where blobs live and where the keyring is, derived from dataDir unless set. */
+export function resolveStoragePaths(config: ImageTrustConfig): {
+  databaseUrl: string;
+  blobDir: string;
+  kekFile: string;
+} {
   const dataDir = path.resolve(config.dataDir);
   return {
     databaseUrl: config.database || `sqlite:${path.join(dataDir, 'imagetrust.sqlite')}`,
     blobDir: path.resolve(config.blobs.dir || path.join(dataDir, 'blobs')),
+    kekFile: path.resolve(config.keys.kekFile || path.join(dataDir, 'kek.json')),
   };
 }
 

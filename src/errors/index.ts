@@ -72,6 +72,11 @@ export const ERROR_CATALOGUE = {
     exit: 5,
     doc: 'The signing certificate does not chain to a trusted certificate.',
   },
+  SECRET_TOO_LARGE: {
+    status: 413,
+    exit: 1,
+    doc: 'The secret payload exceeds the key manager limit (20000 bytes, as Barbican).',
+  },
   SECRET_CORRUPT: {
     status: 500,
     exit: 70,

@@ -1,11 +1,12 @@
 // The boot gate: hands out an image only after verifying its signature (and, with trusted certificates,
 // its certificate chain) while it streams in, and verifies a cached copy again every time it is asked
 // for it, because a cached base image on a compute node is exactly what an attacker would edit.
+
+import type { X509Certificate } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, link, mkdir, open, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { X509Certificate } from 'node:crypto';
 import type { Digester, DigestOptions } from '../catalog/index.ts';
 import type { ImageApi, ImageView, SecretApi } from '../client/index.ts';
 import { ImageTrustError, VerificationError } from '../errors/index.ts';
@@ -53,7 +54,10 @@ export async function fetchVerifiedImage(options: GateOptions): Promise<GateResu
   }
   const image = await options.images.getImage(options.imageId);
   if (image.status !== 'active') {
-    throw new ImageTrustError('CONFLICT', `Image ${image.id} is ${image.status}, not active; it cannot be booted.`);
+    throw new ImageTrustError(
+      'CONFLICT',
+      `Image ${image.id} is ${image.status}, not active; it cannot be booted.`,
+    );
   }
   // Metadata and certificate always come from the service, never from the cache: whoever can edit
   // cached data could edit cached metadata too.
@@ -86,7 +90,8 @@ async function verificationFor(image: ImageView, options: GateOptions) {
   }
   const plan = planSignatureVerification(properties);
   const secret = await options.secrets.getSecret(plan.certificateUuid);
-  if (!secret) throw signatureFailure('CERTIFICATE_NOT_FOUND', `Certificate not found with ID: ${plan.certificateUuid}`);
+  if (!secret)
+    throw signatureFailure('CERTIFICATE_NOT_FOUND', `Certificate not found with ID: ${plan.certificateUuid}`);
   const certificate = loadSigningCertificate(secret);
   checkPublicKeyForKeyType(certificate, plan.keyType);
   if (options.trustedCertificateIds?.length) {
@@ -103,17 +108,24 @@ async function verificationFor(image: ImageView, options: GateOptions) {
       validateCertificate({ certificate, trusted, now: (options.now ?? (() => new Date()))() });
     } catch (error) {
       if (!(error instanceof VerificationError)) throw error;
-      throw new VerificationError(error.code, formatNovaCertificateFailure(plan.certificateUuid, error), { cause: error });
+      throw new VerificationError(error.code, formatNovaCertificateFailure(plan.certificateUuid, error), {
+        cause: error,
+      });
     }
   }
   return toVerificationSpec(plan, certificate);
 }
 
 /** Streams a file through the signature verifier; true when it matches. */
-async function verifyFile(file: string, spec: ReturnType<typeof toVerificationSpec>, options: GateOptions): Promise<boolean> {
+async function verifyFile(
+  file: string,
+  spec: ReturnType<typeof toVerificationSpec>,
+  options: GateOptions,
+): Promise<boolean> {
   const digester = options.digester([], { verify: spec });
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) await digester.update(chunk as Buffer);
+    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 }))
+      await digester.update(chunk as Buffer);
     return (await digester.finish()).signatureValid === true;
   } catch (error) {
     await digester.abort();
@@ -121,7 +133,12 @@ async function verifyFile(file: string, spec: ReturnType<typeof toVerificationSp
   }
 }
 
-async function download(image: ImageView, spec: ReturnType<typeof toVerificationSpec>, target: string, options: GateOptions) {
+async function download(
+  image: ImageView,
+  spec: ReturnType<typeof toVerificationSpec>,
+  target: string,
+  options: GateOptions,
+) {
   const temp = path.join(options.cacheDir, `.${image.id}.${randomUUID()}.part`);
   const handle = await open(temp, 'wx', 0o600);
   let written = 0;
@@ -129,7 +146,8 @@ async function download(image: ImageView, spec: ReturnType<typeof toVerification
     verify: spec,
     sink: async (block) => {
       let offset = 0;
-      while (offset < block.length) offset += (await handle.write(block, offset, block.length - offset)).bytesWritten;
+      while (offset < block.length)
+        offset += (await handle.write(block, offset, block.length - offset)).bytesWritten;
       written += block.length;
       options.onProgress?.(written, image.size);
     },
@@ -141,10 +159,16 @@ async function download(image: ImageView, spec: ReturnType<typeof toVerification
     const { digests, signatureValid } = await digester.finish();
     // The service's own hashes must match too: they catch a wrong or truncated transfer early.
     if (image.size !== null && written !== image.size) {
-      throw new ImageTrustError('UPLOAD_INCOMPLETE', `Image ${image.id}: received ${written} of ${image.size} bytes.`);
+      throw new ImageTrustError(
+        'UPLOAD_INCOMPLETE',
+        `Image ${image.id}: received ${written} of ${image.size} bytes.`,
+      );
     }
     if (image.os_hash_value && image.os_hash_algo === 'sha512' && digests.sha512 !== image.os_hash_value) {
-      throw new VerificationError('SIGNATURE_INVALID', `Image ${image.id}: data does not match os_hash_value.`);
+      throw new VerificationError(
+        'SIGNATURE_INVALID',
+        `Image ${image.id}: data does not match os_hash_value.`,
+      );
     }
     if (image.checksum && digests.md5 !== image.checksum) {
       throw new VerificationError('SIGNATURE_INVALID', `Image ${image.id}: data does not match checksum.`);

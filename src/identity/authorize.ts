@@ -29,6 +29,10 @@ const both =
     rules.every((rule) => rule(c, t));
 
 const projectReader = either(isAdmin, hasRole('reader'));
+// Barbican's secure-RBAC defaults: project-scoped members (admins included, but only in their own
+// project) act on their project's secrets; readers get nothing. No ACLs here, so no secret is private.
+const projectScopedMember = both((c) => c.projectId !== null, hasRole('member'));
+const secretProjectMember = both(ownsTarget, either(hasRole('admin'), hasRole('member')));
 const projectMemberOwner = either(isAdmin, both(hasRole('member'), ownsTarget));
 
 /** The default rules, by action name. Visibility of individual images is decided by the catalog. */
@@ -50,6 +54,12 @@ export const DEFAULT_RULES = {
   'image:get_members': projectReader,
   'image:modify_member': either(isAdmin, (c, t) => c.roles.includes('member') && c.projectId === t.memberId),
   'image:manage_tags': projectMemberOwner,
+  'secrets:get': projectScopedMember,
+  'secrets:post': projectScopedMember,
+  'secret:get': secretProjectMember,
+  'secret:decrypt': secretProjectMember,
+  'secret:put': secretProjectMember,
+  'secret:delete': secretProjectMember,
   'identity:admin': isAdmin,
   'identity:get_own_user': either(isAdmin, (c, t) => t.userId === c.userId),
 } satisfies Record<string, Rule>;

@@ -1,12 +1,14 @@
 // Assembles the HTTP application: body parsers, token authentication, the error renderer, and the
-// APIs under devstack-style prefixes (/identity, /image) so one client configuration finds them all.
+// APIs under devstack-style prefixes (/identity, /image, /key-manager) so one client configuration finds them all.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { CatalogService } from '../catalog/index.ts';
 import { AuthError, ValidationError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
+import type { SecretService } from '../keys/index.ts';
 import { sendError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
+import { registerSecretRoutes } from './secret-routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,6 +19,8 @@ declare module 'fastify' {
 export interface AppOptions {
   catalog: CatalogService;
   identity: IdentityService;
+  /** The key manager at /key-manager; left out, the API is not served. */
+  secrets?: SecretService;
   /** Fixed base URL for the service catalog; otherwise derived from each request. */
   publicUrl?: string;
   logLevel?: string;
@@ -50,7 +54,14 @@ export function createApp(options: AppOptions): ImageTrustApp {
     logger: {
       level: options.logLevel ?? 'info',
       // Tokens and passwords travel in these; never log them.
-      redact: ['req.headers["x-auth-token"]', 'req.headers["x-subject-token"]', 'req.headers.authorization'],
+      // Secret payloads are never logged either, should a body ever reach a log line.
+      redact: [
+        'req.headers["x-auth-token"]',
+        'req.headers["x-subject-token"]',
+        'req.headers.authorization',
+        'payload',
+        '*.payload',
+      ],
     },
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: JSON_BODY_LIMIT,
@@ -129,6 +140,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
 
   registerIdentityRoutes(app, { identity: options.identity, baseUrl });
   registerImageRoutes(app, { catalog: options.catalog, baseUrl });
+  if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });
 
   return {
     app,

@@ -1,12 +1,14 @@
 // Renders ImageTrustError in the dialect of the API that raised it: Glance (webob's HTML, JSON or plain
-// text, chosen by Accept) or Keystone (JSON `{"error": {...}}`). Status codes come from the catalogue.
+// text, chosen by Accept), Keystone (JSON `{"error": {...}}`) or Barbican (JSON `{"code", "title",
+// "description"}`). Status codes come from the catalogue.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ImageTrustError, toImageTrustError } from '../errors/index.ts';
 
-export type ApiDialect = 'glance' | 'keystone';
+export type ApiDialect = 'glance' | 'keystone' | 'barbican';
 
 export function dialectOf(url: string): ApiDialect {
+  if (url.startsWith('/key-manager')) return 'barbican';
   return url.startsWith('/identity') ? 'keystone' : 'glance';
 }
 
@@ -47,9 +49,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
   reply.header('X-ImageTrust-Error-Code', error.code);
   // Internal errors keep their detail in the log, not in the response.
   const message = error.code === 'INTERNAL' ? EXPLANATIONS[500] : error.message;
-  if (dialectOf(request.url) === 'keystone') {
+  const dialect = dialectOf(request.url);
+  if (dialect === 'keystone') {
     return reply.type('application/json').send({ error: { code: status, message, title } });
   }
+  if (dialect === 'barbican') return sendBarbicanError(request, reply, error);
   if (status === 401) reply.header('WWW-Authenticate', 'Keystone uri="/identity/v3"');
   // webob's body template: `${explanation}<br /><br />\n${detail}\n${comment}\n`.
   const body = error.detail
@@ -70,4 +74,28 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: 
         .type('text/plain; charset=UTF-8')
         .send(`${status} ${title}\n\n${body.replaceAll('\n', ' ').replaceAll('<br />', '\n')}`);
   }
+}
+
+/**
+ * Barbican's JSONErrorHook body. A 401 comes from keystonemiddleware in front of Barbican, so it has that
+ * shape; 5xx detail is hidden behind the route's operation name, as Barbican's handle_exceptions does.
+ */
+function sendBarbicanError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: ImageTrustError,
+): FastifyReply {
+  const status = error.status;
+  reply.type('application/json');
+  if (status === 401) {
+    const message = 'The request you have made requires authentication.';
+    reply.header('WWW-Authenticate', 'Keystone uri="/identity/v3"');
+    return reply.send({ error: { code: 401, title: 'Unauthorized', message } });
+  }
+  const operation =
+    (request.routeOptions?.config as { operation?: string } | undefined)?.operation ?? 'System';
+  const description =
+    status >= 500 ? `${operation} failure seen - please contact site administrator.` : error.message;
+  const title = status === 413 ? 'Request Entity Too Large' : (STATUS_CODES[status] ?? 'Error');
+  return reply.send({ code: status, title, description });
 }

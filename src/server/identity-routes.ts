@@ -455,5 +455,9 @@ export function serviceCatalog(base: string): Record<string, unknown>[] {
       url: `${base}${path}`,
     })),
   });
-  return [entry('identity', 'keystone', '/identity'), entry('image', 'glance', '/image')];
+  return [
+    entry('identity', 'keystone', '/identity'),
+    entry('image', 'glance', '/image'),
+    entry('key-manager', 'barbican', '/key-manager'),
+  ];
 }

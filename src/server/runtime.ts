@@ -1,18 +1,22 @@
 // Wires a configuration into a running service: database, blob store, services, HTTP app, listener.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { CatalogService } from '../catalog/index.ts';
+import { CatalogService, createUploadSignatureCheck } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import { IdentityService } from '../identity/index.ts';
+import { keyringFromBase64, SecretService } from '../keys/index.ts';
 import {
   closeDigestWorkers,
   createDigester,
   FileBlobStore,
+  FileKeyring,
   openDatabase,
   type SqlDatabase,
   SqlIdentityRepository,
   SqlImageRepository,
+  SqlSecretRepository,
+  staticKeyring,
   warmDigestWorkers,
 } from '../storage/index.ts';
 import { createApp, type ImageTrustApp } from './app.ts';
@@ -21,13 +25,18 @@ export interface Services {
   db: SqlDatabase;
   identity: IdentityService;
   catalog: CatalogService;
+  secrets: SecretService;
   blobs: FileBlobStore;
   close(): Promise<void>;
 }
 
 /** Opens storage and builds the services (the CLI's local admin commands use this without a server). */
 export async function openServices(config: ImageTrustConfig): Promise<Services> {
-  const { databaseUrl, blobDir } = resolveStoragePaths(config);
+  const { databaseUrl, blobDir, kekFile } = resolveStoragePaths(config);
+  // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
+  const keyring = config.keys.kek
+    ? staticKeyring(keyringFromBase64('env', config.keys.kek, 'IMAGETRUST_KEK'))
+    : await new FileKeyring(kekFile).open();
   const db = await openDatabase(databaseUrl);
   const blobs = await new FileBlobStore(blobDir).open();
   const identity = new IdentityService({
@@ -35,16 +44,35 @@ export async function openServices(config: ImageTrustConfig): Promise<Services> 
     tokenTtlSeconds: config.tokens.ttlSeconds,
   });
   await identity.ensureBuiltinRoles();
+  const secrets = new SecretService({ secrets: new SqlSecretRepository(db), keyring });
+  const required = new Set(config.trust.signaturesRequiredProjects);
   const catalog = new CatalogService({
     images: new SqlImageRepository(db),
     blobs,
     digester: (algorithms, options) => createDigester(algorithms, options),
     limits: config.images,
+    // Certificates come from our key manager: as the uploader sees it (castellan uses the caller's
+    // token), and trust anchors with the service's own authority.
+    signatureCheck: createUploadSignatureCheck({
+      certificates: {
+        forCaller: (credentials, id) => secrets.getSecretForVerification(credentials, id),
+        trusted: (id) => secrets.getTrustedSecret(id),
+      },
+      trustedCertificateIds: config.trust.trustedCertificateIds,
+      requireTrustedCertificate: config.trust.requireTrustedCertificate,
+      async signaturesRequired(projectId) {
+        if (required.size === 0 || projectId === null) return false;
+        if (required.has(projectId)) return true;
+        const project = await identity.repository.findProject(projectId);
+        return project !== null && required.has(project.name);
+      },
+    }),
   });
   return {
     db,
     identity,
     catalog,
+    secrets,
     blobs,
     async close() {
       await db.close();
@@ -96,6 +124,7 @@ export async function startServer(config: ImageTrustConfig): Promise<RunningServ
   const app = createApp({
     catalog: services.catalog,
     identity: services.identity,
+    secrets: services.secrets,
     publicUrl: config.publicUrl || undefined,
     logLevel: config.logLevel,
     https,

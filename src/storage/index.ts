@@ -1,8 +1,11 @@
-// Storage adapters: metadata on SQLite or PostgreSQL, blobs on the filesystem, one-pass digests.
+// Storage adapters: metadata on SQLite or PostgreSQL, blobs on the filesystem, one-pass digests, and the
+// keyring file of key-encryption keys.
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/filesystem.ts';
 export { closeDigestWorkers, createDigester, warmDigestWorkers } from './digest/index.ts';
+export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';
 export type { SqlDatabase, SqlExecutor } from './sql/database.ts';
 export { SqlIdentityRepository } from './sql/identity-repository.ts';
 export { SqlImageRepository } from './sql/image-repository.ts';
 export { openDatabase, redactUrl } from './sql/index.ts';
 export { migrateDatabase, SCHEMA_VERSION } from './sql/migrations.ts';
+export { SqlSecretRepository } from './sql/secret-repository.ts';

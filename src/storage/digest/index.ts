@@ -64,11 +64,14 @@ class DigestWorker {
   broken = false;
 
   run(message: StartMessage): Promise<WorkerReply> {
-    return new Promise((resolve, reject) => {
+    // Keep the process alive while a job runs (a CLI has nothing else holding its event loop open);
+    // idle pooled workers are unref'd so they never keep a finished process running.
+    this.worker.ref();
+    return new Promise<WorkerReply>((resolve, reject) => {
       this.#waiting = resolve;
       this.#failed = reject;
       this.worker.postMessage(message);
-    });
+    }).finally(() => this.worker.unref());
   }
 }
 

@@ -57,6 +57,20 @@ const MIGRATIONS: Migration[] = [
       'CREATE INDEX image_members_member ON image_members (member, status)',
     ],
   },
+  {
+    version: 2,
+    description: 'key manager secrets, envelope-encrypted',
+    statements: [
+      // The payload is only ever stored sealed: the data key wrapped by the KEK named in kek_id.
+      `CREATE TABLE secrets (
+        id TEXT PRIMARY KEY, project_id TEXT NOT NULL, creator_id TEXT, name TEXT,
+        secret_type TEXT NOT NULL, algorithm TEXT, bit_length INTEGER, mode TEXT, expiration TEXT,
+        status TEXT NOT NULL, content_type TEXT, kek_id TEXT, wrapped_key TEXT, payload TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+      'CREATE INDEX secrets_project_created ON secrets (project_id, created_at, id)',
+      'CREATE INDEX secrets_kek_id ON secrets (kek_id)',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,75 @@
+// What the key manager needs from the outside world: secret rows and the keyring. Adapters live in storage/.
+import type { Keyring } from './envelope.ts';
+import type { SealedPayload, SecretRecord, StoredContentType } from './model.ts';
+import type { DateFilterOp, SecretSortKey } from './requests.ts';
+
+export interface SecretListQuery {
+  projectId: string;
+  /** Secrets whose expiration is at or before this instant (ISO) are left out, as Barbican does. */
+  now: string;
+  /** SQL LIKE patterns, matched case-insensitively. */
+  name?: string;
+  algorithm?: string;
+  mode?: string;
+  bitLength?: number;
+  secretType?: string;
+  dateFilters: { column: 'created' | 'updated' | 'expiration'; op: DateFilterOp; value: string }[];
+  /** Empty means creation order. */
+  sort: { key: SecretSortKey; dir: 'asc' | 'desc' }[];
+  offset: number;
+  limit: number;
+}
+
+/** A wrapped data key as rotation sees it: enough to re-wrap, nothing of the payload. */
+export interface WrappedKeyRow {
+  id: string;
+  projectId: string;
+  contentType: StoredContentType;
+  kekId: string;
+  wrappedKey: string;
+}
+
+export interface SecretRepository {
+  /** Inserts a new secret; throws CONFLICT when the id exists. */
+  createSecret(secret: SecretRecord): Promise<void>;
+  /** The secret with this id, expired or not, with its sealed payload. */
+  findSecret(id: string): Promise<SecretRecord | null>;
+  /** One page of a project's unexpired secrets, and how many match in all. */
+  listSecrets(query: SecretListQuery): Promise<{ secrets: SecretRecord[]; total: number }>;
+  /** Stores the payload of a secret that has none yet; false if it already had one (or is gone). */
+  storePayload(
+    id: string,
+    contentType: StoredContentType,
+    sealed: SealedPayload,
+    updatedAt: string,
+  ): Promise<boolean>;
+  deleteSecret(id: string): Promise<boolean>;
+  /** Rows with a payload whose data key is not wrapped by `exceptKekId`, in id order after `afterId`. */
+  listWrappedKeys(options: {
+    exceptKekId: string;
+    afterId: string | null;
+    limit: number;
+  }): Promise<WrappedKeyRow[]>;
+  /** Replaces a wrapped data key only if the row still holds `from`; false if it changed meanwhile. */
+  replaceWrappedKey(
+    id: string,
+    from: Pick<SealedPayload, 'kekId' | 'wrappedKey'>,
+    to: Pick<SealedPayload, 'kekId' | 'wrappedKey'>,
+  ): Promise<boolean>;
+  /** How many payloads each KEK wraps. */
+  countByKek(): Promise<Record<string, number>>;
+}
+
+/** Supplies the keyring; a file-backed provider notices when another process rotated it. */
+export interface KeyringProvider {
+  load(): Promise<Keyring>;
+}
+
+/** A keyring that can also be written (the file one); rotation needs it. */
+export interface KeyringStore extends KeyringProvider {
+  save(keyring: Keyring): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}

@@ -1,0 +1,261 @@
+// The secret service: Barbican v1's secret operations over injected ports, in Barbican's order of checks
+// (id, existence, policy, content type, body), with payloads sealed before they reach storage.
+import { randomUUID } from 'node:crypto';
+import { ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
+import { type Action, type Credentials, enforce } from '../identity/index.ts';
+import { openPayload, sealPayload } from './envelope.ts';
+import { negotiatePayload, type PayloadRepresentation } from './media-types.ts';
+import { isExpired, type SecretRecord, type SecretType, type StoredContentType } from './model.ts';
+import type { Clock, KeyringProvider, SecretRepository } from './ports.ts';
+import {
+  type ListQueryParams,
+  readPayloadUpload,
+  readSecretCreateRequest,
+  readSecretListQuery,
+} from './requests.ts';
+
+export interface SecretServiceOptions {
+  secrets: SecretRepository;
+  keyring: KeyringProvider;
+  clock?: Clock;
+  newId?: () => string;
+}
+
+/** A request body as it arrived: its media type (no parameters, lower case) and its bytes. */
+export interface RawBody {
+  mediaType: string | undefined;
+  body: Buffer;
+}
+
+export interface SecretPage {
+  secrets: SecretRecord[];
+  offset: number;
+  limit: number;
+  total: number;
+}
+
+/** What signature verification gets from the key manager: the stored bytes, exactly as castellan would. */
+export interface SecretForVerification {
+  secretType: SecretType;
+  payload: Buffer;
+  contentType: StoredContentType;
+}
+
+/** Barbican accepts only the canonical lower-case form of a version-4 UUID as a secret id. */
+const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const notAllowed = (operation: string) =>
+  `${operation} attempt not allowed - please review your user/project privileges`;
+
+export class SecretService {
+  readonly #secrets: SecretRepository;
+  readonly #keyring: KeyringProvider;
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+
+  constructor(options: SecretServiceOptions) {
+    this.#secrets = options.secrets;
+    this.#keyring = options.keyring;
+    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#newId = options.newId ?? randomUUID;
+  }
+
+  /** `POST /v1/secrets`: policy, then the JSON content type, then Barbican's validator. */
+  async createSecret(credentials: Credentials, input: RawBody): Promise<SecretRecord> {
+    enforce('secrets:post', credentials, {}, notAllowed('Secret creation'));
+    if (input.mediaType !== 'application/json') {
+      throw new ValidationError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        "Unexpected content type. Expected content types are: ['application/json']",
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input.body.toString('utf8'));
+    } catch (error) {
+      throw new ValidationError('MALFORMED_JSON', 'Malformed JSON', { cause: error });
+    }
+    const now = this.#clock.now();
+    const request = readSecretCreateRequest(parsed, now);
+    const projectId = credentials.projectId as string;
+    const id = this.#newId();
+    const timestamp = now.toISOString();
+    const secret: SecretRecord = {
+      id,
+      projectId,
+      creatorId: credentials.userId,
+      name: request.name,
+      secretType: request.secretType,
+      algorithm: request.algorithm,
+      bitLength: request.bitLength,
+      mode: request.mode,
+      expiration: request.expiration,
+      status: 'ACTIVE',
+      contentType: request.payload?.contentType ?? null,
+      sealed: null,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+    };
+    if (request.payload) {
+      const binding = { secretId: id, projectId, contentType: request.payload.contentType };
+      secret.sealed = sealPayload(await this.#keyring.load(), binding, request.payload.bytes);
+    }
+    await this.#secrets.createSecret(secret);
+    return secret;
+  }
+
+  /** `GET /v1/secrets`: the caller's project only, unexpired, with Barbican's paging. */
+  async listSecrets(credentials: Credentials, query: ListQueryParams): Promise<SecretPage> {
+    enforce('secrets:get', credentials, {}, notAllowed('Secret(s) retrieval'));
+    const request = readSecretListQuery(query);
+    const { secrets, total } = await this.#secrets.listSecrets({
+      projectId: credentials.projectId as string,
+      now: this.#clock.now().toISOString(),
+      name: request.name,
+      algorithm: request.algorithm,
+      mode: request.mode,
+      bitLength: request.bitLength,
+      secretType: request.secretType,
+      dateFilters: request.dateFilters,
+      sort: request.sort,
+      offset: request.offset,
+      limit: request.limit,
+    });
+    return { secrets, offset: request.offset, limit: request.limit, total };
+  }
+
+  /** `GET /v1/secrets/{id}` as JSON: the metadata. */
+  async getSecret(credentials: Credentials, id: string): Promise<SecretRecord> {
+    return this.#findAllowed(credentials, id, 'secret:get', 'Secret retrieval');
+  }
+
+  /**
+   * The payload for an Accept header: `GET /v1/secrets/{id}/payload`, or `GET /v1/secrets/{id}` with a
+   * non-JSON Accept (`viaMetadataUrl`), which Barbican still serves under the decrypt rule.
+   */
+  async readPayload(
+    credentials: Credentials,
+    id: string,
+    accept: string | undefined,
+    viaMetadataUrl = false,
+  ): Promise<PayloadRepresentation> {
+    const operation = viaMetadataUrl ? 'Secret retrieval' : 'Secret payload retrieval';
+    const secret = await this.#findAllowed(credentials, id, 'secret:decrypt', operation);
+    if (!secret.sealed || !secret.contentType) {
+      throw new NotFoundError('Not Found. Sorry but your secret has no payload.');
+    }
+    return negotiatePayload(await this.#open(secret), secret.contentType, accept, operation);
+  }
+
+  /** `PUT /v1/secrets/{id}`: the second step of a two-step creation; a payload is never replaced. */
+  async storePayload(
+    credentials: Credentials,
+    id: string,
+    input: RawBody & { contentEncoding: string | undefined },
+  ): Promise<void> {
+    const secret = await this.#findAllowed(credentials, id, 'secret:put', 'Secret update');
+    const upload = readPayloadUpload(input.mediaType, input.contentEncoding, input.body);
+    const conflict = () => new ImageTrustError('CONFLICT', 'Secret already has data, cannot modify it.');
+    if (secret.sealed) throw conflict();
+    const binding = { secretId: id, projectId: secret.projectId, contentType: upload.contentType };
+    const sealed = sealPayload(await this.#keyring.load(), binding, upload.bytes);
+    const stored = await this.#secrets.storePayload(
+      id,
+      upload.contentType,
+      sealed,
+      this.#clock.now().toISOString(),
+    );
+    if (!stored) throw conflict();
+  }
+
+  /** `DELETE /v1/secrets/{id}`: the row and its ciphertext are removed, not soft-deleted. */
+  async deleteSecret(credentials: Credentials, id: string): Promise<void> {
+    await this.#findAllowed(credentials, id, 'secret:delete', 'Secret deletion');
+    if (!(await this.#secrets.deleteSecret(id))) throw new NotFoundError('Secret not found.');
+  }
+
+  /**
+   * The certificate (or key) behind a signature, fetched with the caller's rights as castellan does
+   * with the caller's token: null when the secret does not exist, has expired, has no payload, or the
+   * caller may not read it. A payload that fails decryption throws SECRET_CORRUPT.
+   */
+  async getSecretForVerification(
+    credentials: Credentials,
+    id: string,
+  ): Promise<SecretForVerification | null> {
+    let secret: SecretRecord;
+    try {
+      secret = await this.#findAllowed(credentials, id, 'secret:get', 'Secret retrieval');
+      enforce('secret:decrypt', credentials, { projectId: secret.projectId, userId: secret.creatorId });
+    } catch (error) {
+      if (error instanceof ImageTrustError && (error.code === 'NOT_FOUND' || error.code === 'FORBIDDEN')) {
+        return null;
+      }
+      throw error;
+    }
+    if (!secret.sealed || !secret.contentType) return null;
+    return {
+      secretType: secret.secretType,
+      payload: await this.#open(secret),
+      contentType: secret.contentType,
+    };
+  }
+
+  /**
+   * A secret read with the service's own authority, for trust anchors named in the configuration
+   * (trust.trustedCertificateIds): no caller policy applies. Null when absent, expired or payload-less.
+   */
+  async getTrustedSecret(id: string): Promise<SecretForVerification | null> {
+    let secret: SecretRecord;
+    try {
+      secret = await this.#find(id);
+    } catch (error) {
+      if (error instanceof ImageTrustError && error.code === 'NOT_FOUND') return null;
+      throw error;
+    }
+    if (!secret.sealed || !secret.contentType) return null;
+    return {
+      secretType: secret.secretType,
+      payload: await this.#open(secret),
+      contentType: secret.contentType,
+    };
+  }
+
+  /** Resolves a secret id as Barbican's router does before it looks at the method: 404 unless it exists. */
+  async checkSecretExists(id: string): Promise<void> {
+    await this.#find(id);
+  }
+
+  async #find(id: string): Promise<SecretRecord> {
+    if (!UUID4.test(id)) throw new NotFoundError('Not Found. Provided secret id is invalid.');
+    const secret = await this.#secrets.findSecret(id);
+    if (!secret || isExpired(secret, this.#clock.now())) throw new NotFoundError('Secret not found.');
+    return secret;
+  }
+
+  async #findAllowed(
+    credentials: Credentials,
+    id: string,
+    action: Action,
+    operation: string,
+  ): Promise<SecretRecord> {
+    const secret = await this.#find(id);
+    // Barbican looks the secret up before policy, so another project's secret is 403, not 404.
+    enforce(
+      action,
+      credentials,
+      { projectId: secret.projectId, userId: secret.creatorId },
+      notAllowed(operation),
+    );
+    return secret;
+  }
+
+  async #open(secret: SecretRecord): Promise<Buffer> {
+    const binding = {
+      secretId: secret.id,
+      projectId: secret.projectId,
+      contentType: secret.contentType as string,
+    };
+    return openPayload(await this.#keyring.load(), binding, secret.sealed!);
+  }
+}

@@ -1,0 +1,226 @@
+// Key-manager secrets on SQL: one implementation for SQLite and PostgreSQL. Payloads arrive sealed and
+// leave sealed; storing a payload and re-wrapping a data key are conditional updates, safe across processes.
+import { ConflictError } from '../../errors/index.ts';
+import type {
+  SealedPayload,
+  SecretListQuery,
+  SecretRecord,
+  SecretRepository,
+  SecretSortKey,
+  StoredContentType,
+  WrappedKeyRow,
+} from '../../keys/index.ts';
+import { isUniqueViolation, type SqlDatabase, type SqlValue, wrapSqlError } from './database.ts';
+
+const COLUMNS = [
+  'id',
+  'project_id',
+  'creator_id',
+  'name',
+  'secret_type',
+  'algorithm',
+  'bit_length',
+  'mode',
+  'expiration',
+  'status',
+  'content_type',
+  'kek_id',
+  'wrapped_key',
+  'payload',
+  'created_at',
+  'updated_at',
+] as const;
+
+const SORT_COLUMNS: Record<SecretSortKey, string> = {
+  algorithm: 'algorithm',
+  bit_length: 'bit_length',
+  created: 'created_at',
+  expiration: 'expiration',
+  mode: 'mode',
+  name: 'name',
+  secret_type: 'secret_type',
+  status: 'status',
+  updated: 'updated_at',
+};
+
+const DATE_COLUMNS = { created: 'created_at', updated: 'updated_at', expiration: 'expiration' } as const;
+const OPERATORS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+type Row = Record<string, unknown>;
+
+const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
+
+function toRecord(row: Row): SecretRecord {
+  const sealed: SealedPayload | null =
+    row.payload === null || row.payload === undefined
+      ? null
+      : { kekId: String(row.kek_id), wrappedKey: String(row.wrapped_key), ciphertext: String(row.payload) };
+  return {
+    id: String(row.id),
+    projectId: String(row.project_id),
+    creatorId: text(row.creator_id),
+    name: text(row.name),
+    secretType: row.secret_type as SecretRecord['secretType'],
+    algorithm: text(row.algorithm),
+    bitLength: row.bit_length === null || row.bit_length === undefined ? null : Number(row.bit_length),
+    mode: text(row.mode),
+    expiration: text(row.expiration),
+    status: 'ACTIVE',
+    contentType: text(row.content_type) as StoredContentType | null,
+    sealed,
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
+
+function toValues(secret: SecretRecord): SqlValue[] {
+  return [
+    secret.id,
+    secret.projectId,
+    secret.creatorId,
+    secret.name,
+    secret.secretType,
+    secret.algorithm,
+    secret.bitLength,
+    secret.mode,
+    secret.expiration,
+    secret.status,
+    secret.contentType,
+    secret.sealed?.kekId ?? null,
+    secret.sealed?.wrappedKey ?? null,
+    secret.sealed?.ciphertext ?? null,
+    secret.createdAt,
+    secret.updatedAt,
+  ];
+}
+
+export class SqlSecretRepository implements SecretRepository {
+  readonly #db: SqlDatabase;
+
+  constructor(db: SqlDatabase) {
+    this.#db = db;
+  }
+
+  async createSecret(secret: SecretRecord): Promise<void> {
+    try {
+      await this.#db.run(
+        `INSERT INTO secrets (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+        toValues(secret),
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new ConflictError('CONFLICT', `Secret ${secret.id} already exists.`, { cause: error });
+      }
+      throw wrapSqlError(error);
+    }
+  }
+
+  async findSecret(id: string): Promise<SecretRecord | null> {
+    const rows = await this.#db.query(`SELECT ${COLUMNS.join(', ')} FROM secrets WHERE id = ?`, [id]);
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  async listSecrets(query: SecretListQuery): Promise<{ secrets: SecretRecord[]; total: number }> {
+    const where = ['project_id = ?', '(expiration IS NULL OR expiration > ?)'];
+    const params: SqlValue[] = [query.projectId, query.now];
+    // LIKE is case-insensitive in SQLite but not in PostgreSQL; lower() both sides so the backends agree
+    // (and agree with Barbican on MySQL, its usual database).
+    for (const [column, pattern] of [
+      ['name', query.name],
+      ['algorithm', query.algorithm],
+      ['mode', query.mode],
+    ] as const) {
+      if (pattern === undefined) continue;
+      where.push(`LOWER(${column}) LIKE LOWER(?)`);
+      params.push(pattern);
+    }
+    if (query.bitLength !== undefined) {
+      where.push('bit_length = ?');
+      params.push(query.bitLength);
+    }
+    if (query.secretType !== undefined) {
+      where.push('secret_type = ?');
+      params.push(query.secretType);
+    }
+    for (const filter of query.dateFilters) {
+      where.push(`${DATE_COLUMNS[filter.column]} ${OPERATORS[filter.op]} ?`);
+      params.push(filter.value);
+    }
+    const clause = where.join(' AND ');
+    const counted = await this.#db.query<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM secrets WHERE ${clause}`,
+      params,
+    );
+    // NULLs sort first ascending and last descending in both dialects, as MySQL orders them.
+    const order = [
+      ...query.sort.map(({ key, dir }) => {
+        const column = SORT_COLUMNS[key];
+        const direction = dir === 'asc' ? 'ASC' : 'DESC';
+        return `CASE WHEN ${column} IS NULL THEN 0 ELSE 1 END ${direction}, ${column} ${direction}`;
+      }),
+      'created_at ASC',
+      'id ASC',
+    ].join(', ');
+    const rows = await this.#db.query(
+      `SELECT ${COLUMNS.join(', ')} FROM secrets WHERE ${clause} ORDER BY ${order} LIMIT ? OFFSET ?`,
+      [...params, query.limit, query.offset],
+    );
+    return { secrets: rows.map(toRecord), total: Number(counted[0].n) };
+  }
+
+  async storePayload(
+    id: string,
+    contentType: StoredContentType,
+    sealed: SealedPayload,
+    updatedAt: string,
+  ): Promise<boolean> {
+    const changed = await this.#db.run(
+      `UPDATE secrets SET content_type = ?, kek_id = ?, wrapped_key = ?, payload = ?, updated_at = ?
+       WHERE id = ? AND payload IS NULL`,
+      [contentType, sealed.kekId, sealed.wrappedKey, sealed.ciphertext, updatedAt, id],
+    );
+    return changed > 0;
+  }
+
+  async deleteSecret(id: string): Promise<boolean> {
+    return (await this.#db.run('DELETE FROM secrets WHERE id = ?', [id])) > 0;
+  }
+
+  async listWrappedKeys(options: {
+    exceptKekId: string;
+    afterId: string | null;
+    limit: number;
+  }): Promise<WrappedKeyRow[]> {
+    const rows = await this.#db.query(
+      `SELECT id, project_id, content_type, kek_id, wrapped_key FROM secrets
+       WHERE payload IS NOT NULL AND kek_id <> ? AND id > ? ORDER BY id LIMIT ?`,
+      [options.exceptKekId, options.afterId ?? '', options.limit],
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      projectId: String(row.project_id),
+      contentType: row.content_type as StoredContentType,
+      kekId: String(row.kek_id),
+      wrappedKey: String(row.wrapped_key),
+    }));
+  }
+
+  async replaceWrappedKey(
+    id: string,
+    from: Pick<SealedPayload, 'kekId' | 'wrappedKey'>,
+    to: Pick<SealedPayload, 'kekId' | 'wrappedKey'>,
+  ): Promise<boolean> {
+    const changed = await this.#db.run(
+      'UPDATE secrets SET kek_id = ?, wrapped_key = ? WHERE id = ? AND kek_id = ? AND wrapped_key = ?',
+      [to.kekId, to.wrappedKey, id, from.kekId, from.wrappedKey],
+    );
+    return changed > 0;
+  }
+
+  async countByKek(): Promise<Record<string, number>> {
+    const rows = await this.#db.query<{ kek_id: string; n: number | string }>(
+      'SELECT kek_id, COUNT(*) AS n FROM secrets WHERE payload IS NOT NULL GROUP BY kek_id',
+    );
+    return Object.fromEntries(rows.map((row) => [String(row.kek_id), Number(row.n)]));
+  }
+}

@@ -1,0 +1,188 @@
+// The secret service's policy (Barbican's secure-RBAC defaults) and lookups, on a real SQLite database:
+// who may create, list, read, decrypt, upload and delete, and what signature verification gets back.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Credentials } from '../../src/identity/index.ts';
+import { createKek, SecretService } from '../../src/keys/index.ts';
+import {
+  openDatabase,
+  type SqlDatabase,
+  SqlSecretRepository,
+  staticKeyring,
+} from '../../src/storage/index.ts';
+
+function caller(userId: string, projectId: string | null, roles: string[]): Credentials {
+  return {
+    userId,
+    userName: userId,
+    domainId: 'default',
+    projectId,
+    projectName: projectId,
+    roles,
+    isAdmin: roles.includes('admin'),
+    methods: ['password'],
+    issuedAt: '2024-03-01T10:00:00.000Z',
+    expiresAt: '2099-03-01T10:00:00.000Z',
+  };
+}
+
+const alice = caller('alice', 'project-a', ['member', 'reader']);
+const amos = caller('amos', 'project-a', ['member', 'reader']); // another member of alice's project
+const reader = caller('rita', 'project-a', ['reader']);
+const bob = caller('bob', 'project-b', ['member', 'reader']);
+const adminB = caller('root', 'project-b', ['admin', 'member', 'reader']);
+const adminA = caller('root', 'project-a', ['admin', 'member', 'reader']);
+const unscoped = caller('alice', null, []);
+
+const json = (body: unknown) => ({ mediaType: 'application/json', body: Buffer.from(JSON.stringify(body)) });
+
+describe('SecretService', () => {
+  let dir: string;
+  let db: SqlDatabase;
+  let service: SecretService;
+  let now = new Date('2024-03-01T10:00:00Z');
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'imagetrust-secrets-'));
+    db = await openDatabase(`sqlite:${path.join(dir, 'metadata.db')}`);
+    const kek = createKek(now);
+    service = new SecretService({
+      secrets: new SqlSecretRepository(db),
+      keyring: staticKeyring({ current: kek.id, keys: [kek] }),
+      clock: { now: () => now },
+    });
+  });
+  after(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const certificate = () =>
+    service.createSecret(
+      alice,
+      json({
+        name: 'cert',
+        secret_type: 'certificate',
+        payload: Buffer.from('PEM BYTES').toString('base64'),
+        payload_content_type: 'application/octet-stream',
+        payload_content_encoding: 'base64',
+      }),
+    );
+
+  it('lets project members create, read and decrypt secrets of their project, whoever created them', async () => {
+    const secret = await certificate();
+    assert.equal(secret.creatorId, 'alice');
+    assert.equal(secret.projectId, 'project-a');
+    for (const who of [alice, amos, adminA]) {
+      assert.equal((await service.getSecret(who, secret.id)).name, 'cert');
+      assert.equal((await service.readPayload(who, secret.id, undefined)).body.toString(), 'PEM BYTES');
+    }
+  });
+
+  it("answers another project's secret with 403, even for that project's admin, and lists none of it", async () => {
+    const secret = await certificate();
+    for (const who of [bob, adminB]) {
+      await assert.rejects(service.getSecret(who, secret.id), { code: 'FORBIDDEN' });
+      await assert.rejects(service.readPayload(who, secret.id, 'text/plain'), { code: 'FORBIDDEN' });
+      await assert.rejects(service.deleteSecret(who, secret.id), { code: 'FORBIDDEN' });
+      const page = await service.listSecrets(who, {});
+      assert.ok(!page.secrets.some((s) => s.id === secret.id));
+    }
+  });
+
+  it('gives readers and unscoped tokens nothing, as Barbican does', async () => {
+    const secret = await certificate();
+    await assert.rejects(service.createSecret(reader, json({})), { code: 'FORBIDDEN' });
+    await assert.rejects(service.listSecrets(reader, {}), { code: 'FORBIDDEN' });
+    await assert.rejects(service.getSecret(reader, secret.id), { code: 'FORBIDDEN' });
+    await assert.rejects(service.listSecrets(unscoped, {}), { code: 'FORBIDDEN' });
+  });
+
+  it('checks policy before the body, as Barbican: a reader gets 403 even for a malformed request', async () => {
+    await assert.rejects(service.createSecret(reader, { mediaType: 'text/plain', body: Buffer.from('x') }), {
+      code: 'FORBIDDEN',
+    });
+    await assert.rejects(service.createSecret(alice, { mediaType: 'text/plain', body: Buffer.from('x') }), {
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+    await assert.rejects(
+      service.createSecret(alice, { mediaType: 'application/json', body: Buffer.from('{') }),
+      {
+        code: 'MALFORMED_JSON',
+      },
+    );
+  });
+
+  it('takes a payload once in two steps, and refuses the second with CONFLICT', async () => {
+    const secret = await service.createSecret(alice, json({ name: 'two-step' }));
+    await assert.rejects(service.readPayload(alice, secret.id, 'text/plain'), {
+      code: 'NOT_FOUND',
+      message: 'Not Found. Sorry but your secret has no payload.',
+    });
+    await service.storePayload(alice, secret.id, {
+      mediaType: 'text/plain',
+      contentEncoding: undefined,
+      body: Buffer.from('later'),
+    });
+    assert.equal((await service.readPayload(alice, secret.id, 'text/plain')).body.toString(), 'later');
+    await assert.rejects(
+      service.storePayload(alice, secret.id, {
+        mediaType: 'text/plain',
+        contentEncoding: undefined,
+        body: Buffer.from('x'),
+      }),
+      { code: 'CONFLICT' },
+    );
+  });
+
+  it('treats expired secrets as absent and tells invalid ids from unknown ones', async () => {
+    const secret = await service.createSecret(alice, json({ expiration: '2024-03-01T11:00:00Z' }));
+    assert.equal((await service.getSecret(alice, secret.id)).id, secret.id);
+    now = new Date('2024-03-01T11:00:00Z');
+    try {
+      await assert.rejects(service.getSecret(alice, secret.id), {
+        code: 'NOT_FOUND',
+        message: 'Secret not found.',
+      });
+    } finally {
+      now = new Date('2024-03-01T10:00:00Z');
+    }
+    await assert.rejects(service.getSecret(alice, 'abc'), {
+      message: 'Not Found. Provided secret id is invalid.',
+    });
+    await assert.rejects(service.getSecret(alice, secret.id.toUpperCase()), {
+      message: 'Not Found. Provided secret id is invalid.',
+    });
+  });
+
+  it('deletes for members of the project, after which the secret is gone', async () => {
+    const secret = await certificate();
+    await service.deleteSecret(amos, secret.id);
+    await assert.rejects(service.getSecret(alice, secret.id), { code: 'NOT_FOUND' });
+  });
+
+  it('gives signature verification the stored bytes, or null when the caller may not see them', async () => {
+    const secret = await certificate();
+    const found = await service.getSecretForVerification(amos, secret.id);
+    assert.deepEqual(found, {
+      secretType: 'certificate',
+      payload: Buffer.from('PEM BYTES'),
+      contentType: 'application/octet-stream',
+    });
+    assert.equal(await service.getSecretForVerification(bob, secret.id), null);
+    assert.equal(await service.getSecretForVerification(reader, secret.id), null);
+    assert.equal(await service.getSecretForVerification(alice, '5e0c4a3e-0000-4000-8000-000000000000'), null);
+    assert.equal(await service.getSecretForVerification(alice, 'not-a-uuid'), null);
+    const empty = await service.createSecret(alice, json({ secret_type: 'certificate' }));
+    assert.equal(await service.getSecretForVerification(alice, empty.id), null);
+  });
+
+  it("reads a configured trust anchor with the service's authority, whatever project owns it", async () => {
+    const secret = await certificate();
+    assert.deepEqual((await service.getTrustedSecret(secret.id))?.payload, Buffer.from('PEM BYTES'));
+    assert.equal(await service.getTrustedSecret('5e0c4a3e-0000-4000-8000-000000000000'), null);
+    assert.equal(await service.getTrustedSecret('not-a-uuid'), null);
+  });
+});
