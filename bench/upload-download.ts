@@ -40,6 +40,8 @@ const GIB = 1024 ** 3;
 const ADMIN_PASSWORD = 'bench-admin-password';
 
 const TARGETS = {
+  signedVsUnsignedMax: 1.1,
+  gateReverifyVsOpensslSha256Max: 1.3,
   uploadVsOpensslMax: 0.75,
   uploadVsGlanceMax: 0.5,
   downloadGiBpsMin: 1,
@@ -440,10 +442,145 @@ async function benchImagetrust(file: string, expected: { md5: string; sha512: st
     log(`imagetrust up at ${server.url}, pid ${server.pid}`);
     const idleRssMiB = procStatus(server.pid, 'VmRSS');
     const run = await uploadRuns(imagetrustApi(server), server.pid, 'imagetrust', file, expected, true);
-    return { ...run, idleRssMiB, peakRssMiB: procStatus(server.pid, 'VmHWM') };
+    const peakRssMiB = procStatus(server.pid, 'VmHWM');
+    const signatures = await benchSignatures(server, file);
+    return { ...run, idleRssMiB, peakRssMiB, signatures };
   } finally {
     await stopPid(server.pid, 'imagetrust');
   }
+}
+
+/**
+ * Signed uploads (RSA-PSS, SHA-256, as the OpenStack guide signs) against the same server, then the boot
+ * gate: `imagetrust fetch` once (download + verify), and again REPS times from the cache, which verifies
+ * the cached copy in full; compared with `openssl dgst -sha256` over the same file.
+ */
+async function benchSignatures(server: Server, file: string) {
+  const key = path.join(WORK, 'signing.key');
+  const cert = path.join(WORK, 'signing.pem');
+  const signature = path.join(WORK, 'image.sig');
+  await execFileP('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=bench signer',
+  ]);
+  await execFileP('openssl', [
+    'dgst',
+    '-sha256',
+    '-sign',
+    key,
+    '-sigopt',
+    'rsa_padding_mode:pss',
+    '-out',
+    signature,
+    file,
+  ]);
+  const stored = await json(
+    await fetch(`${server.url}/key-manager/v1/secrets/`, {
+      method: 'POST',
+      headers: { 'X-Auth-Token': server.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: 'bench signing certificate',
+        secret_type: 'certificate',
+        payload: (await readFile(cert)).toString('base64'),
+        payload_content_type: 'application/octet-stream',
+        payload_content_encoding: 'base64',
+      }),
+    }),
+    201,
+    'POST /key-manager/v1/secrets',
+  );
+  const properties = {
+    img_signature: (await readFile(signature)).toString('base64'),
+    img_signature_hash_method: 'SHA-256',
+    img_signature_key_type: 'RSA-PSS',
+    img_signature_certificate_uuid: String(stored.secret_ref).split('/').at(-1),
+  };
+  const api = imagetrustApi(server);
+  const signedSeconds: number[] = [];
+  let keptId = '';
+  for (let rep = 1; rep <= REPS; rep++) {
+    const created = await json(
+      await fetch(api.images, {
+        method: 'POST',
+        headers: { ...api.headers, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          name: `bench-signed-${rep}`,
+          disk_format: 'raw',
+          container_format: 'bare',
+          ...properties,
+        }),
+      }),
+      201,
+      'POST signed image',
+    );
+    const id = String(created.id);
+    const seconds = await curlUpload(api, id, file);
+    const image = await getImage(api, id);
+    if (image.status !== 'active') throw new Error(`signed image ${id} is ${image.status} after upload`);
+    signedSeconds.push(seconds);
+    log(`imagetrust signed rep ${rep}: upload ${seconds.toFixed(2)} s`);
+    if (rep === REPS) keptId = id;
+    else await deleteImage(api, id);
+  }
+
+  const env = {
+    ...process.env,
+    OS_AUTH_URL: `${server.url}/identity/v3`,
+    OS_USERNAME: 'admin',
+    OS_PASSWORD: ADMIN_PASSWORD,
+    OS_PROJECT_NAME: 'admin',
+    OS_USER_DOMAIN_NAME: 'Default',
+    OS_PROJECT_DOMAIN_NAME: 'Default',
+  };
+  const cache = path.join(WORK, 'gate-cache');
+  await rm(cache, { recursive: true, force: true });
+  const gate = async () => {
+    const started = performance.now();
+    const { stdout } = await execFileP(
+      path.join(ROOT, 'bin', 'imagetrust'),
+      ['fetch', keptId, '--cache-dir', cache, '--format', 'json'],
+      { env },
+    );
+    return {
+      seconds: (performance.now() - started) / 1000,
+      result: JSON.parse(stdout) as { fromCache: boolean },
+    };
+  };
+  const first = await gate();
+  log(`gate first fetch (download + verify): ${first.seconds.toFixed(2)} s`);
+  const reverify: number[] = [];
+  const sha256: number[] = [];
+  for (let rep = 1; rep <= REPS; rep++) {
+    const again = await gate();
+    if (!again.result.fromCache) throw new Error('the second fetch did not come from the cache');
+    reverify.push(again.seconds);
+    sha256.push((await timed('openssl', ['dgst', '-sha256', path.join(cache, keptId)])).seconds);
+    log(
+      `gate re-verify of the cached copy rep ${rep}: ${again.seconds.toFixed(2)} s (openssl dgst -sha256 ${sha256.at(-1)!.toFixed(2)} s)`,
+    );
+  }
+  // A command that does nothing but authenticate: what every gate call pays before touching data.
+  const startup = performance.now();
+  await execFileP(path.join(ROOT, 'bin', 'imagetrust'), ['--version'], { env });
+  const startupSeconds = (performance.now() - startup) / 1000;
+  return {
+    signedSeconds,
+    firstFetchSeconds: first.seconds,
+    reverifySeconds: reverify,
+    opensslSha256Seconds: sha256,
+    cliStartupSeconds: startupSeconds,
+  };
 }
 
 /** Streams the random file `gib` GiB-times (rounded to whole copies) to a fresh server, chunked. */
@@ -600,6 +737,11 @@ async function main(): Promise<void> {
   const itCpu = cpuMedian(it);
   const glanceCpu = glance ? cpuMedian(glance) : null;
   const glanceDl = glance ? SIZE / GIB / median(glance.downloadSeconds) : null;
+  const signedUp = median(it.signatures.signedSeconds);
+  const signedRatio = signedUp / up;
+  const reverify = median(it.signatures.reverifySeconds);
+  const opensslSha256 = median(it.signatures.opensslSha256Seconds);
+  const reverifyRatio = reverify / opensslSha256;
   const rssLabel = rss
     ? `${rss.gib.toFixed(0)} GiB upload`
     : `${SIZE_MIB} MiB runs; BENCH_RSS_GIB=4 for 4 GiB`;
@@ -617,6 +759,38 @@ async function main(): Promise<void> {
       vsOpenssl.toFixed(2),
       `<= ${TARGETS.uploadVsOpensslMax}`,
       mark(vsOpenssl <= TARGETS.uploadVsOpensslMax),
+    ],
+    [`imagetrust signed upload (RSA-PSS SHA-256), median of ${REPS}`, `${signedUp.toFixed(2)} s`, '', ''],
+    [
+      '  signed / unsigned upload',
+      signedRatio.toFixed(2),
+      `<= ${TARGETS.signedVsUnsignedMax}`,
+      mark(signedRatio <= TARGETS.signedVsUnsignedMax),
+    ],
+    [
+      'boot gate: first fetch (download + verify + cache)',
+      `${it.signatures.firstFetchSeconds.toFixed(2)} s`,
+      '',
+      '',
+    ],
+    [
+      `boot gate: re-verify cached copy (whole command), median of ${REPS}`,
+      `${reverify.toFixed(2)} s`,
+      '',
+      '',
+    ],
+    [
+      '  of which command start-up (imagetrust --version)',
+      `${it.signatures.cliStartupSeconds.toFixed(2)} s`,
+      '',
+      '',
+    ],
+    ['openssl dgst -sha256 of the cached file, median', `${opensslSha256.toFixed(2)} s`, '', ''],
+    [
+      '  gate re-verify / openssl sha256',
+      reverifyRatio.toFixed(2),
+      `<= ${TARGETS.gateReverifyVsOpensslSha256Max}`,
+      mark(reverifyRatio <= TARGETS.gateReverifyVsOpensslSha256Max),
     ],
     [`real Glance 25.1 upload, median of ${REPS}`, glanceUp ? `${glanceUp.toFixed(2)} s` : 'not run', '', ''],
     [
@@ -692,6 +866,15 @@ async function main(): Promise<void> {
       idleRssMB: round(it.idleRssMiB * 1.048576, 1),
       peakRssMB: round(it.peakRssMiB * 1.048576, 1),
       digestsMatch: it.digestsMatch,
+      signed: {
+        uploadSeconds: it.signatures.signedSeconds.map((x) => round(x)),
+        signedVsUnsigned: round(signedRatio),
+        gateFirstFetchSeconds: round(it.signatures.firstFetchSeconds),
+        gateReverifySeconds: it.signatures.reverifySeconds.map((x) => round(x)),
+        opensslSha256Seconds: it.signatures.opensslSha256Seconds.map((x) => round(x)),
+        gateReverifyVsOpensslSha256: round(reverifyRatio),
+        cliStartupSeconds: round(it.signatures.cliStartupSeconds),
+      },
     },
     bigUpload: rss
       ? {

@@ -143,6 +143,34 @@ describe('images API', () => {
       assert.equal(active.os_hash_value, createHash('sha512').update(data).digest('hex'));
     });
 
+    it('stores a large upload byte for byte: the download equals what was sent', async () => {
+      const big = await startTestServer();
+      try {
+        const token = await big.token();
+        const created = await fetch(`${big.url}/image/v2/images`, {
+          method: 'POST',
+          headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+          body: JSON.stringify({ disk_format: 'raw', container_format: 'bare' }),
+        });
+        const { id } = (await created.json()) as { id: string };
+        const data = randomBytes(48 * 1024 * 1024 + 11);
+        const up = await fetch(`${big.url}/image/v2/images/${id}/file`, {
+          method: 'PUT',
+          headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
+          body: new Uint8Array(data),
+        });
+        assert.equal(up.status, 204);
+        const down = Buffer.from(
+          await (
+            await fetch(`${big.url}/image/v2/images/${id}/file`, { headers: { 'x-auth-token': token } })
+          ).arrayBuffer(),
+        );
+        assert.ok(down.equals(data), 'downloaded bytes differ from the upload');
+      } finally {
+        await big.stop();
+      }
+    });
+
     it('refuses a second upload to an active image with 409', async () => {
       const image = await create(alice);
       assert.equal((await upload(alice, image.id, randomBytes(10))).status, 204);

@@ -2,7 +2,10 @@
 // equal node:crypto's over the whole data, and pooled workers are reused rather than piling up.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { closeDigestWorkers, createDigester } from '../../src/storage/index.ts';
 
@@ -113,15 +116,43 @@ describe('createDigester', () => {
         const digester = createDigester(['md5'], {
           parallel,
           // Copy: the block is a view of a slot that is reused once the sink resolves.
+          // Uneven delays: a digester that let sink calls overlap would see them finish out of order.
           sink: async (block) => {
-            received.push(Buffer.from(block));
-            await new Promise((resolve) => setImmediate(resolve));
+            const copy = Buffer.from(block);
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+            received.push(copy);
           },
         });
         for (const chunk of chunks) await digester.update(chunk);
         const { digests } = await digester.finish();
         assert.ok(Buffer.concat(received).equals(Buffer.concat(chunks)));
         assert.equal(digests.md5, oneShot(['md5'], Buffer.concat(chunks)).md5);
+      });
+
+      it('calls the sink one block at a time, in order, so a file written at its current position is exact', async () => {
+        // Regression: overlapping FileHandle.write calls at the current position land out of order.
+        const dir = mkdtempSync(path.join(tmpdir(), 'imagetrust-sink-'));
+        const target = path.join(dir, 'out.bin');
+        const handle = await open(target, 'w');
+        try {
+          const data = randomBytes(40 * MiB + 7);
+          const digester = createDigester(['md5'], {
+            parallel,
+            sink: async (block) => {
+              let offset = 0;
+              while (offset < block.length)
+                offset += (await handle.write(block, offset, block.length - offset)).bytesWritten;
+            },
+          });
+          for (let offset = 0; offset < data.length; offset += 64 * 1024)
+            await digester.update(data.subarray(offset, offset + 64 * 1024));
+          await digester.finish();
+          await handle.close();
+          assert.ok(readFileSync(target).equals(data));
+        } finally {
+          await handle.close().catch(() => undefined);
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it('fails the stream when the sink fails', async () => {

@@ -83,6 +83,7 @@ export class FileBlobStore implements BlobStore {
     });
     const dataDir = this.#dataDir;
     const fsync = this.#fsync;
+    let position = 0;
     const closeHandle = async () => {
       const h = handle;
       handle = null;
@@ -91,10 +92,13 @@ export class FileBlobStore implements BlobStore {
     return {
       async write(chunk) {
         if (!handle) throw new ImageTrustError('INTERNAL', 'Write to a finished temporary blob.');
+        // Positioned writes: the data lands where it belongs even if a caller overlaps two writes.
+        const at = position;
+        position += chunk.length;
         let offset = 0;
         try {
           while (offset < chunk.length) {
-            const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+            const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, at + offset);
             offset += bytesWritten;
           }
         } catch (error) {

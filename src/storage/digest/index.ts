@@ -208,6 +208,7 @@ class ParallelDigester implements Digester {
   readonly #replies: Promise<WorkerReply>[];
   readonly #sink?: (block: Uint8Array) => Promise<void>;
   readonly #sinkWrites = new Set<Promise<void>>();
+  #sinkTail: Promise<void> = Promise.resolve();
   #sinkError: unknown = null;
   #workerError: unknown = null;
   #slot = 0;
@@ -293,7 +294,12 @@ class ParallelDigester implements Digester {
     Atomics.notify(this.#control, CONTROL.signal);
     this.#published++;
     if (this.#sink) {
-      const write = this.#sink(new Uint8Array(this.#data, slot * SLOT_SIZE, length))
+      // Blocks go to the sink one after another: it writes in order (a file at its current position),
+      // while this thread goes on filling the next slots.
+      const sink = this.#sink;
+      const view = new Uint8Array(this.#data, slot * SLOT_SIZE, length);
+      const write = this.#sinkTail
+        .then(() => (this.#sinkError ? undefined : sink(view)))
         .catch((error) => {
           this.#sinkError ??= error;
         })
@@ -303,6 +309,7 @@ class ParallelDigester implements Digester {
           this.#sinkWrites.delete(write);
         });
       this.#sinkWrites.add(write);
+      this.#sinkTail = write;
     }
     this.#slot = (slot + 1) % SLOTS;
     this.#fill = 0;
