@@ -29,7 +29,11 @@ describe('signed uploads', () => {
         accept: 'application/json',
         ...(body !== undefined ? { 'content-type': type } : {}),
       },
-      body: (body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
+      body: (body === undefined
+        ? undefined
+        : body instanceof Uint8Array
+          ? body
+          : JSON.stringify(body)) as BodyInit,
     });
     const text = await response.text();
     return {
