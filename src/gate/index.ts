@@ -4,7 +4,6 @@
 
 import type { X509Certificate } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, link, mkdir, open, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Digester, DigestOptions } from '../catalog/index.ts';
@@ -12,6 +11,7 @@ import type { ImageApi, ImageView, SecretApi } from '../client/index.ts';
 import { ImageTrustError, VerificationError } from '../errors/index.ts';
 import {
   checkPublicKeyForKeyType,
+  createStreamingVerifier,
   formatNovaCertificateFailure,
   loadSigningCertificate,
   planSignatureVerification,
@@ -66,7 +66,7 @@ export async function fetchVerifiedImage(options: GateOptions): Promise<GateResu
   const cached = path.join(options.cacheDir, image.id);
   const existing = await stat(cached).catch(() => null);
   if (existing) {
-    const valid = existing.size === image.size && (await verifyFile(cached, spec, options));
+    const valid = existing.size === image.size && (await verifyFile(cached, spec));
     if (valid) return { path: cached, image, fromCache: true };
     // Remove the bad copy so the next request fetches a clean one, and refuse this one loudly.
     await rm(cached, { force: true });
@@ -116,22 +116,33 @@ async function verificationFor(image: ImageView, options: GateOptions) {
   return toVerificationSpec(plan, certificate);
 }
 
-/** Streams a file through the signature verifier; true when it matches. */
-async function verifyFile(
-  file: string,
-  spec: ReturnType<typeof toVerificationSpec>,
-  options: GateOptions,
-): Promise<boolean> {
-  const digester = options.digester([], { verify: spec });
+/**
+ * Reads a file through the signature verifier; true when it matches. One consumer needs no worker:
+ * the verifier hashes on this thread while the next block is already being read (two buffers in turn),
+ * so the cost is the hash alone, as `openssl dgst` pays it.
+ */
+async function verifyFile(file: string, spec: ReturnType<typeof toVerificationSpec>): Promise<boolean> {
+  const verifier = createStreamingVerifier(spec);
+  const handle = await open(file, 'r');
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 }))
-      await digester.update(chunk as Buffer);
-    return (await digester.finish()).signatureValid === true;
-  } catch (error) {
-    await digester.abort();
-    throw error;
+    const buffers = [Buffer.allocUnsafe(READ_BLOCK), Buffer.allocUnsafe(READ_BLOCK)];
+    let turn = 0;
+    let reading = handle.read(buffers[turn], 0, READ_BLOCK, null);
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      const current = buffers[turn];
+      turn ^= 1;
+      reading = handle.read(buffers[turn], 0, READ_BLOCK, null);
+      verifier.update(current.subarray(0, bytesRead));
+    }
+    return verifier.verify();
+  } finally {
+    await handle.close();
   }
 }
+
+const READ_BLOCK = 4 << 20;
 
 async function download(
   image: ImageView,
@@ -142,7 +153,9 @@ async function download(
   const temp = path.join(options.cacheDir, `.${image.id}.${randomUUID()}.part`);
   const handle = await open(temp, 'wx', 0o600);
   let written = 0;
-  const digester = options.digester(['md5', 'sha512'], {
+  // sha512 checks the transfer against the service's os_hash_value on the second core while the
+  // signature is verified; md5 adds nothing the two do not cover.
+  const digester = options.digester(['sha512'], {
     verify: spec,
     sink: async (block) => {
       let offset = 0;
@@ -170,11 +183,8 @@ async function download(
         `Image ${image.id}: data does not match os_hash_value.`,
       );
     }
-    if (image.checksum && digests.md5 !== image.checksum) {
-      throw new VerificationError('SIGNATURE_INVALID', `Image ${image.id}: data does not match checksum.`);
-    }
     if (signatureValid !== true) throw signatureMismatch();
-    await handle.sync();
+    // No fsync: a copy cut short by a crash fails its next verification and is fetched again.
     await handle.close();
     await chmod(temp, 0o400);
     // link() publishes atomically and never replaces a copy another process cached meanwhile.
