@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.ts';
+import { clientEnvironment, startTestServer, type TestServer } from '../support/server.ts';
 import { requireTool, run, runOk } from '../support/tools.ts';
 
 const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;
@@ -24,16 +24,7 @@ describe('imagetrust sign and the boot gate', () => {
     requireTool('openssl', 'openssl');
     t = await startTestServer();
     work = mkdtempSync(path.join(tmpdir(), 'imagetrust-gate-'));
-    env = {
-      OS_AUTH_URL: `${t.url}/identity/v3`,
-      OS_USERNAME: 'admin',
-      OS_PASSWORD: ADMIN_PASSWORD,
-      OS_PROJECT_NAME: 'admin',
-      OS_USER_DOMAIN_NAME: 'Default',
-      OS_PROJECT_DOMAIN_NAME: 'Default',
-      IMAGETRUST_CONFIG: '',
-      HOME: work,
-    };
+    env = clientEnvironment(t.url, work);
     data = randomBytes(5 * 1024 * 1024 + 77);
     writeFileSync(file('disk.raw'), data);
   });

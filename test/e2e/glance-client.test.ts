@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.ts';
+import { clientEnvironment, startTestServer, type TestServer } from '../support/server.ts';
 import { requireTool, runOk } from '../support/tools.ts';
 
 describe('the glance client against imagetrust', () => {
@@ -35,18 +35,7 @@ describe('the glance client against imagetrust', () => {
     requireTool('glance', 'python3-glanceclient');
     t = await startTestServer();
     work = mkdtempSync(path.join(tmpdir(), 'imagetrust-glance-'));
-    env = {
-      OS_AUTH_URL: `${t.url}/identity/v3`,
-      OS_USERNAME: 'admin',
-      OS_PASSWORD: ADMIN_PASSWORD,
-      OS_PROJECT_NAME: 'admin',
-      OS_USER_DOMAIN_NAME: 'Default',
-      OS_PROJECT_DOMAIN_NAME: 'Default',
-      OS_IDENTITY_API_VERSION: '3',
-      OS_IMAGE_API_VERSION: '2',
-      HOME: work,
-    };
-    for (const name of Object.keys(process.env)) if (name.startsWith('OS_') && !(name in env)) env[name] = '';
+    env = clientEnvironment(t.url, work);
   });
   after(async () => {
     await t?.stop();

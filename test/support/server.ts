@@ -8,6 +8,33 @@ import { type RunningServer, startServer } from '../../src/server/index.ts';
 
 export const ADMIN_PASSWORD = 'admin-test-password';
 
+/**
+ * The environment the real OpenStack clients (and our client commands) need to reach a test server as
+ * admin with password auth; every other OS_* variable of the caller's shell is blanked so it cannot leak in.
+ */
+export function clientEnvironment(
+  url: string,
+  home: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {
+    OS_AUTH_URL: `${url}/identity/v3`,
+    OS_USERNAME: 'admin',
+    OS_PASSWORD: ADMIN_PASSWORD,
+    OS_PROJECT_NAME: 'admin',
+    OS_USER_DOMAIN_NAME: 'Default',
+    OS_PROJECT_DOMAIN_NAME: 'Default',
+    OS_IDENTITY_API_VERSION: '3',
+    OS_IMAGE_API_VERSION: '2',
+    OS_INTERFACE: 'public',
+    IMAGETRUST_CONFIG: '',
+    HOME: home,
+    ...extra,
+  };
+  for (const name of Object.keys(process.env)) if (name.startsWith('OS_') && !(name in env)) env[name] = '';
+  return env;
+}
+
 export interface TestServer {
   server: RunningServer;
   url: string;
