@@ -176,6 +176,65 @@ addStoreOptions(
   .option('--format <format>', 'text or json', 'text')
   .action(async (options) => (await import('./keys.ts')).rotateKek(options));
 
+const containers = program
+  .command('containers')
+  .description(
+    'Container image trust as containers/image decides it: policy.json, registries.d, simple signing and sigstore signatures; skopeo-compatible commands.',
+  );
+containers
+  .command('standalone-sign <manifest> <docker-reference> <key-fingerprint>')
+  .description(
+    'Sign a manifest for a reference with an OpenPGP key (simple signing), as skopeo standalone-sign.',
+  )
+  .requiredOption('--key <file>', 'OpenPGP private key (armored or binary)')
+  .option('--passphrase-file <file>', 'passphrase of the key')
+  .requiredOption('-o, --output <file>', 'where to write the signature')
+  .action(async (manifest, reference, fingerprint, options) =>
+    (await import('./containers-signing.ts')).runStandaloneSign(manifest, reference, fingerprint, options),
+  );
+containers
+  .command('standalone-verify <manifest> <docker-reference> <key-fingerprints> <signature>')
+  .description(
+    "Verify a simple signature against a manifest and reference, as skopeo standalone-verify; fingerprints comma-separated, or 'any'.",
+  )
+  .requiredOption('--public-key-file <file>', 'OpenPGP public keys (armored or binary)')
+  .action(async (manifest, reference, fingerprints, signature, options) =>
+    (await import('./containers-signing.ts')).runStandaloneVerify(
+      manifest,
+      reference,
+      fingerprints,
+      signature,
+      options,
+    ),
+  );
+containers
+  .command('manifest-digest <manifest>')
+  .description(
+    'Print the digest of a manifest file as containers/image computes it (schema1 signatures stripped).',
+  )
+  .action(async (manifest) => (await import('./containers-signing.ts')).runManifestDigest(manifest));
+containers
+  .command('check <image>')
+  .description(
+    'Decide whether policy.json allows IMAGE (transport:reference as skopeo writes it, e.g. docker://host:5000/repo:tag); exit 0 allowed, 1 rejected.',
+  )
+  .requiredOption('--policy <file>', 'the policy.json to apply')
+  .option('--registries.d <dir>', 'registries.d directory for lookaside locations')
+  .option('--format <format>', 'text or json (every requirement with its result)', 'text')
+  .option('--tls-verify <bool>', 'verify registry TLS certificates', 'true')
+  .option('--cert-dir <dir>', 'CA certificates for the registry')
+  .option('--creds <user:password>', 'registry credentials')
+  .action(async (image, options) => (await import('./containers-check.ts')).runCheck(image, options));
+containers
+  .command('lint')
+  .description(
+    'Check policy.json (and registries.d) for errors with positions and for what a reviewer should see.',
+  )
+  .requiredOption('--policy <file>', 'the policy.json to check')
+  .option('--registries.d <dir>', 'registries.d directory')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (options) => (await import('./containers-lint.ts')).runLint(options));
+
 try {
   await program.parseAsync(process.argv);
 } catch (thrown) {

@@ -82,6 +82,26 @@ export const ERROR_CATALOGUE = {
     exit: 70,
     doc: 'A stored secret failed its integrity check or its key-encryption key is missing.',
   },
+  POLICY_INVALID: {
+    status: 400,
+    exit: 2,
+    doc: 'The containers policy.json or registries.d configuration is malformed or violates its schema.',
+  },
+  POLICY_REJECTED: {
+    status: 403,
+    exit: 6,
+    doc: 'The containers signature policy does not allow this image.',
+  },
+  REFERENCE_INVALID: {
+    status: 400,
+    exit: 2,
+    doc: 'The container image reference or image name is malformed.',
+  },
+  SIGNATURE_REJECTED: {
+    status: 403,
+    exit: 6,
+    doc: 'A container image signature was not accepted by a policy requirement.',
+  },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: number; doc: string }>;
@@ -164,6 +184,33 @@ export class VerificationError extends ImageTrustError<
 export class ConfigError extends ImageTrustError<'CONFIG_INVALID'> {
   constructor(message: string, options?: ImageTrustErrorOptions) {
     super('CONFIG_INVALID', message, options);
+  }
+}
+
+/** Where in a configuration file a problem sits; lines and columns count from 1. */
+export interface SourcePosition {
+  offset: number;
+  line: number;
+  column: number;
+}
+
+export interface PolicyErrorOptions extends ImageTrustErrorOptions {
+  position?: SourcePosition;
+}
+
+/** Container signature policy failures: malformed policy or references, and rejected images or signatures. */
+export class PolicyError extends ImageTrustError<
+  'POLICY_INVALID' | 'POLICY_REJECTED' | 'REFERENCE_INVALID' | 'SIGNATURE_REJECTED'
+> {
+  readonly position?: SourcePosition;
+
+  constructor(
+    code: 'POLICY_INVALID' | 'POLICY_REJECTED' | 'REFERENCE_INVALID' | 'SIGNATURE_REJECTED',
+    message: string,
+    options: PolicyErrorOptions = {},
+  ) {
+    super(code, message, options);
+    if (options.position) this.position = options.position;
   }
 }
 

@@ -54,12 +54,37 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts docker-registry with filesystem storage in a temp dir; optional token auth and TLS. */
-export async function startRegistry(
-  options: { auth?: TokenAuth; tls?: TlsFiles } = {},
-): Promise<TestRegistry> {
+/** bcrypt hashes for an htpasswd file; node:crypto has no bcrypt, Python's crypt (libxcrypt) does. */
+async function htpasswdLines(users: Record<string, string>): Promise<string> {
+  const script =
+    'import crypt,sys\nfor p in sys.argv[1:]: print(crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH)))';
+  const names = Object.keys(users);
+  const hashes = (await runOk('python3', ['-W', 'ignore', '-c', script, ...names.map((n) => users[n])]))
+    .trim()
+    .split('\n');
+  return names.map((name, i) => `${name}:${hashes[i]}\n`).join('');
+}
+
+export interface RegistryOptions {
+  auth?: TokenAuth;
+  tls?: TlsFiles;
+  /** user → password; needs python3's crypt for bcrypt. */
+  htpasswd?: Record<string, string>;
+}
+
+/** Starts docker-registry with filesystem storage in a temp dir; optional token or htpasswd auth, and TLS. */
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   requireTool('docker-registry', 'docker-registry');
   const dir = mkdtempSync(path.join(tmpdir(), 'imagetrust-registry-'));
+  try {
+    return await launchRegistry(dir, options);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function launchRegistry(dir: string, options: RegistryOptions): Promise<TestRegistry> {
   const port = await freePort();
   const lines = [
     'version: 0.1',
@@ -86,6 +111,11 @@ export async function startRegistry(
       `    issuer: ${options.auth.issuer}`,
       `    rootcertbundle: ${options.auth.certFile}`,
     );
+  }
+  if (options.htpasswd) {
+    const file = path.join(dir, 'htpasswd');
+    writeFileSync(file, await htpasswdLines(options.htpasswd));
+    lines.push('auth:', '  htpasswd:', '    realm: imagetrust-test', `    path: ${file}`);
   }
   const config = path.join(dir, 'config.yml');
   writeFileSync(config, `${lines.join('\n')}\n`);

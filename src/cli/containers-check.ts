@@ -1,0 +1,119 @@
+// `imagetrust containers check IMAGE --policy FILE`: would skopeo/podman allow this image? Loads the
+// policy and registries.d, opens the image (registry, dir: or oci:), evaluates, prints the verdict;
+// exit 0 when allowed, 1 when rejected, the catalogue's exit code when the check itself failed.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { DockerReference } from '../containers/index.ts';
+import {
+  builtinLookaside,
+  computeManifestDigest,
+  createSigstoreMechanism,
+  createSimpleSigningMechanism,
+  digestOf,
+  evaluatePolicy,
+  lookasideRepositoryURL,
+  lookasideSignatureURL,
+  openPolicyImage,
+  type PolicyDecision,
+  type PolicyMechanisms,
+  parseCredentials,
+  type RegistriesConfig,
+  readKeyFile,
+  readPolicyFile,
+  readRegistriesDir,
+  type SignatureStorage,
+  usesSigstoreAttachments,
+} from '../containers/index.ts';
+import { ValidationError } from '../errors/index.ts';
+
+export interface CheckOptions {
+  policy: string;
+  'registries.d'?: string;
+  registriesD?: string;
+  format?: string;
+  tlsVerify?: string | boolean;
+  certDir?: string;
+  creds?: string;
+}
+
+/** Go's strconv.ParseBool, which skopeo's boolean flags use. */
+function parseBool(value: string | boolean | undefined, flag: string): boolean {
+  if (value === undefined) return true;
+  if (typeof value === 'boolean') return value;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new ValidationError(
+    'BAD_REQUEST',
+    `invalid argument "${value}" for "${flag}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
+  );
+}
+
+/** registries.d resolved for one docker image, with c/image's built-in lookaside as the fallback. */
+function signatureStorageFrom(config: RegistriesConfig): (ref: DockerReference) => SignatureStorage {
+  const fallback = builtinLookaside({ euid: process.geteuid?.() ?? 1000, home: homedir() });
+  return (ref) => {
+    const repository = lookasideRepositoryURL(config, ref, { fallback });
+    return {
+      lookaside: (manifestDigest, index) => String(lookasideSignatureURL(repository, manifestDigest, index)),
+      useSigstoreAttachments: usesSigstoreAttachments(config, ref),
+    };
+  };
+}
+
+/** c/image's search: the explicit directory, else the user's if it exists, else the system one. */
+function registriesDirectory(explicit: string | undefined): string {
+  if (explicit) return explicit;
+  const user = path.join(homedir(), '.config/containers/registries.d');
+  return existsSync(user) ? user : '/etc/containers/registries.d';
+}
+
+function mechanisms(): PolicyMechanisms {
+  return {
+    simpleSigning: createSimpleSigningMechanism({ now: () => new Date() }),
+    sigstore: createSigstoreMechanism(),
+    manifestDigest: (manifest, algorithm) =>
+      algorithm === 'sha256' ? computeManifestDigest(manifest) : digestOf(manifest, algorithm),
+    readKeyFile,
+  };
+}
+
+function printDecision(imageName: string, decision: PolicyDecision, format: string): void {
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify({ image: imageName, ...decision }, null, 2)}\n`);
+  } else if (decision.allowed) {
+    process.stdout.write('allowed\n');
+  } else {
+    process.stdout.write(`rejected: ${decision.reason}\n`);
+  }
+}
+
+export async function runCheck(imageName: string, options: CheckOptions): Promise<void> {
+  const format = options.format ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    throw new ValidationError('BAD_REQUEST', `--format must be text or json, not ${format}`);
+  const tlsVerify = parseBool(options.tlsVerify, 'tls-verify');
+  let credentials: ReturnType<typeof parseCredentials> | undefined;
+  if (options.creds !== undefined) {
+    try {
+      credentials = parseCredentials(options.creds);
+    } catch (error) {
+      throw new ValidationError('BAD_REQUEST', `--creds: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const policy = await readPolicyFile(options.policy);
+  const config = await readRegistriesDir(registriesDirectory(options['registries.d'] ?? options.registriesD));
+  const manifestDigest = mechanisms().manifestDigest;
+  const image = openPolicyImage(imageName, {
+    signatureStorage: signatureStorageFrom(config),
+    tlsVerify,
+    certDir: options.certDir,
+    credentials,
+    manifestDigest,
+  });
+  // As skopeo copy: the manifest is fetched (and checked against a digest reference) before the policy runs.
+  await image.manifest();
+  const decision = await evaluatePolicy(policy, image, mechanisms());
+  printDecision(imageName, decision, format);
+  process.exitCode = decision.allowed ? 0 : 1;
+}
