@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { apiCall } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { requireTool, runOk } from '../support/tools.ts';
 
@@ -21,28 +22,14 @@ describe('images API', () => {
   let bobProject: string;
   let reader: string; // reader of alice-project
 
-  const call = async (
+  const call = (
     token: string | null,
     method: string,
     url: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ) => {
-    const init: RequestInit = { method, headers: { accept: 'application/json', ...headers } };
-    if (token) (init.headers as Record<string, string>)['x-auth-token'] = token;
-    if (body !== undefined) {
-      init.body =
-        typeof body === 'string' || body instanceof Uint8Array ? (body as string) : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-    }
-    const response = await fetch(`${t.url}/image${url}`, init);
-    const text = await response.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {}
-    return { status: response.status, json, text, headers: response.headers };
-  };
+  ) => apiCall(`${t.url}/image`, token, method, url, body, headers);
+
   const create = async (token: string, body: Record<string, unknown> = {}) => {
     const r = await call(token, 'POST', '/v2/images', {
       disk_format: 'raw',

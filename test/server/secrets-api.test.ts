@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { apiCall } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 describe('key-manager API', () => {
@@ -15,28 +16,14 @@ describe('key-manager API', () => {
   let bob: string; // member of bob-project
   let reader: string; // reader of alice-project
 
-  const call = async (
+  const call = (
     token: string | null,
     method: string,
     url: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ) => {
-    const init: RequestInit = { method, headers: { accept: 'application/json', ...headers } };
-    if (token) (init.headers as Record<string, string>)['x-auth-token'] = token;
-    if (body !== undefined) {
-      init.body =
-        typeof body === 'string' || body instanceof Uint8Array ? (body as string) : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-    }
-    const response = await fetch(`${t.url}/key-manager${url}`, init);
-    const bytes = Buffer.from(await response.arrayBuffer());
-    let json: Record<string, unknown> = {};
-    try {
-      json = bytes.length ? JSON.parse(bytes.toString('utf8')) : {};
-    } catch {}
-    return { status: response.status, json, bytes, headers: response.headers };
-  };
+  ) => apiCall(`${t.url}/key-manager`, token, method, url, body, headers);
+
   const store = async (token: string, body: Record<string, unknown>) => {
     const r = await call(token, 'POST', '/v1/secrets/', body);
     assert.equal(r.status, 201, r.bytes.toString());
