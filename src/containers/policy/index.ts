@@ -1,5 +1,6 @@
 // containers-policy.json: strict parsing, scope resolution and evaluation of the signature requirements.
 
+export { type JsonNode, parseGoJson, positionAt } from '../go-json.ts';
 export {
   assertImageAllowed,
   evaluatePolicy,
@@ -7,7 +8,6 @@ export {
   type RequirementOutcome,
   SIGSTORE_SIGNATURE_MIME_TYPE,
 } from './evaluate.ts';
-export { type JsonNode, parseGoJson, positionAt } from './go-json.ts';
 export { matchesSignedIdentity } from './identity.ts';
 export {
   dockerScopeProblem,

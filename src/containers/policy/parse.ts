@@ -3,19 +3,19 @@
 // error carries the position of the offending value so `containers lint` can point at it.
 import { PolicyError, type SourcePosition } from '../../errors/index.ts';
 import {
-  isDomain,
-  isNameOnly,
-  isRepositoryName,
-  parseNormalizedDockerReference,
-} from '../reference/index.ts';
-import {
   goJsonTypeName,
   goTokenText,
   type JsonEntry,
   type JsonNode,
   parseGoJson,
   positionAt,
-} from './go-json.ts';
+} from '../go-json.ts';
+import {
+  isDomain,
+  isNameOnly,
+  isRepositoryName,
+  parseNormalizedDockerReference,
+} from '../reference/index.ts';
 import { validatePolicyScope } from './scope.ts';
 import {
   type FulcioTrustConfig,

@@ -1,8 +1,8 @@
 // The digest a simple signature names: sha256 of the exact manifest bytes, except for docker schema1
 // manifests carrying JWS signatures, whose digest covers the payload libtrust rebuilds without them.
 import { createHash } from 'node:crypto';
-import { ValidationError } from '../../errors/index.ts';
-import { type JsonNode, JsonSyntaxError, readJsonTree } from './strict-json.ts';
+import { PolicyError, ValidationError } from '../../errors/index.ts';
+import { type JsonNode, parseGoJson } from '../go-json.ts';
 
 // A manifest with one of these media types is never treated as schema1, whatever else it says.
 const RECOGNIZED_MEDIA_TYPES = new Set([
@@ -18,9 +18,9 @@ function malformed(message: string): ValidationError {
 
 function tryReadJson(bytes: Uint8Array): JsonNode | undefined {
   try {
-    return readJsonTree(Buffer.from(bytes).toString('utf8'));
+    return parseGoJson(Buffer.from(bytes).toString('utf8'));
   } catch (error) {
-    if (error instanceof JsonSyntaxError) return undefined;
+    if (error instanceof PolicyError && error.code === 'POLICY_INVALID') return undefined;
     throw error;
   }
 }
@@ -42,7 +42,7 @@ function isSignedSchema1(bytes: Uint8Array): boolean {
         else if (value.kind !== 'null') return false;
         break;
       case 'schemaversion':
-        if (value.kind === 'number' && /^-?\d+$/.test(value.text)) schemaVersion = value.value;
+        if (value.kind === 'number' && /^-?\d+$/.test(value.raw)) schemaVersion = value.value;
         else if (value.kind !== 'null') return false;
         break;
       case 'signatures':
@@ -89,9 +89,9 @@ function schema1Payload(bytes: Uint8Array): Buffer {
     const header = joseBase64UrlDecode(encoded, 'base64 decode error');
     let protectedHeader: JsonNode;
     try {
-      protectedHeader = readJsonTree(header.toString('utf8'));
+      protectedHeader = parseGoJson(header.toString('utf8'));
     } catch (error) {
-      if (error instanceof JsonSyntaxError) {
+      if (error instanceof PolicyError && error.code === 'POLICY_INVALID') {
         throw malformed(`error unmarshalling protected header: ${error.message}`);
       }
       throw error;

@@ -1,7 +1,7 @@
 // The simple-signing payload ("atomic container signature"): written the way c/image writes it and
 // read as paranoidly as c/image reads it, with the same rejection texts (5.23.1 wording).
-import { VerificationError } from '../../errors/index.ts';
-import { goJsonKind, goTokenText, type JsonNode, JsonSyntaxError, readJsonTree } from './strict-json.ts';
+import { PolicyError, VerificationError } from '../../errors/index.ts';
+import { goJsonTypeName, goTokenText, type JsonNode, parseGoJson } from '../go-json.ts';
 
 export const SIMPLE_SIGNING_TYPE = 'atomic container signature';
 
@@ -83,7 +83,7 @@ function exactFields(node: JsonNode, fields: Record<string, FieldDecoder>): void
 function goString(node: JsonNode): string {
   if (node.kind === 'null') return '';
   if (node.kind !== 'string') {
-    throw invalid(`json: cannot unmarshal ${goJsonKind(node)} into Go value of type string`);
+    throw invalid(`json: cannot unmarshal ${goJsonTypeName(node)} into Go value of type string`);
   }
   return node.value;
 }
@@ -91,7 +91,7 @@ function goString(node: JsonNode): string {
 function goFloat(node: JsonNode): number {
   if (node.kind === 'null') return 0;
   if (node.kind !== 'number') {
-    throw invalid(`json: cannot unmarshal ${goJsonKind(node)} into Go value of type float64`);
+    throw invalid(`json: cannot unmarshal ${goJsonTypeName(node)} into Go value of type float64`);
   }
   return node.value;
 }
@@ -103,13 +103,13 @@ function goFloat(node: JsonNode): number {
 export function parseSimpleSigningPayload(bytes: Uint8Array): SimpleSigningPayload {
   let root: JsonNode;
   try {
-    root = readJsonTree(Buffer.from(bytes).toString('utf8'));
+    root = parseGoJson(Buffer.from(bytes).toString('utf8'));
   } catch (error) {
-    if (error instanceof JsonSyntaxError) throw invalid(error.message);
+    if (isJsonSyntaxError(error)) throw invalid(error.message);
     throw error;
   }
-  let critical: JsonNode = { kind: 'null' };
-  let optional: JsonNode = { kind: 'null' };
+  let critical: JsonNode = { kind: 'null', offset: 0 };
+  let optional: JsonNode = { kind: 'null', offset: 0 };
   exactFields(root, {
     critical: (value) => {
       critical = value;
@@ -141,8 +141,8 @@ export function parseSimpleSigningPayload(bytes: Uint8Array): SimpleSigningPaylo
   }
 
   let type = '';
-  let image: JsonNode = { kind: 'null' };
-  let identity: JsonNode = { kind: 'null' };
+  let image: JsonNode = { kind: 'null', offset: 0 };
+  let identity: JsonNode = { kind: 'null', offset: 0 };
   exactFields(critical, {
     type: (value) => {
       type = goString(value);
@@ -166,4 +166,9 @@ export function parseSimpleSigningPayload(bytes: Uint8Array): SimpleSigningPaylo
     },
   });
   return payload as SimpleSigningPayload;
+}
+
+/** The shared JSON reader reports syntax errors as POLICY_INVALID with Go's text. */
+function isJsonSyntaxError(error: unknown): error is PolicyError {
+  return error instanceof PolicyError && error.code === 'POLICY_INVALID';
 }

@@ -1,7 +1,7 @@
 // A JSON parser that keeps what policy.json's strict reading needs and JSON.parse throws away: key
 // order, duplicate keys and source offsets. Syntax errors carry Go encoding/json's exact texts, because
 // c/image validates the whole input with it before walking the tokens.
-import { PolicyError, type SourcePosition } from '../../errors/index.ts';
+import { PolicyError, type SourcePosition } from '../errors/index.ts';
 
 export type JsonNode =
   | { kind: 'object'; entries: JsonEntry[]; offset: number }
