@@ -26,32 +26,20 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import {
-  builtinLookaside,
-  computeManifestDigest,
-  createSigstoreMechanism,
-  createSimpleSigningMechanism,
-  type DockerReference,
-  digestOf,
+  createPolicyMechanisms,
   evaluatePolicy,
-  lookasideRepositoryURL,
-  lookasideSignatureURL,
   openPolicyImage,
   type PolicyDecision,
-  type PolicyMechanisms,
   parsePolicy,
-  type RegistriesConfig,
-  readKeyFile,
   readOpenPgpPrivateKeys,
   readPolicyFile,
   readRegistriesDir,
-  type SignatureStorage,
+  signatureStorageFor,
   signDockerManifest,
-  usesSigstoreAttachments,
 } from '../src/containers/index.ts';
 import { writeOciImage } from '../test/support/registry.ts';
 
@@ -375,34 +363,12 @@ async function startLookaside(files: Map<string, Buffer>): Promise<{ url: string
 // ---------------------------------------------------------------------------------------------
 // 3. imagetrust: the building blocks of `containers check`
 
-/** As containers-check.ts: registries.d resolved per image, c/image's built-in lookaside as fallback. */
-function signatureStorageFrom(config: RegistriesConfig): (ref: DockerReference) => SignatureStorage {
-  const fallback = builtinLookaside({ euid: process.geteuid?.() ?? 1000, home: homedir() });
-  return (ref) => {
-    const repository = lookasideRepositoryURL(config, ref, { fallback });
-    return {
-      lookaside: (manifestDigest, index) => String(lookasideSignatureURL(repository, manifestDigest, index)),
-      useSigstoreAttachments: usesSigstoreAttachments(config, ref),
-    };
-  };
-}
-
-function mechanisms(): PolicyMechanisms {
-  return {
-    simpleSigning: createSimpleSigningMechanism({ now: () => new Date() }),
-    sigstore: createSigstoreMechanism(),
-    manifestDigest: (manifest, algorithm) =>
-      algorithm === 'sha256' ? computeManifestDigest(manifest) : digestOf(manifest, algorithm),
-    readKeyFile,
-  };
-}
-
 async function imagetrustBatch(refs: SignedRef[], policyFile: string, registriesDir: string) {
   const started = performance.now();
   const policy = await readPolicyFile(policyFile);
   const config = await readRegistriesDir(registriesDir);
-  const storage = signatureStorageFrom(config);
-  const mechs = mechanisms();
+  const storage = signatureStorageFor(config);
+  const mechs = createPolicyMechanisms();
   const decisions = await pool(refs, CONCURRENCY, async (ref): Promise<PolicyDecision> => {
     try {
       const image = openPolicyImage(`docker://${ref.reference}`, {
@@ -471,7 +437,7 @@ async function skopeoRuns(refs: SignedRef[], key: GpgKey) {
 // 5. Parse + decision latency for one dir: image
 
 async function latency(dirImage: string, policyFile: string) {
-  const mechs = mechanisms();
+  const mechs = createPolicyMechanisms();
   const once = async () => {
     const t0 = performance.now();
     const policy = await readPolicyFile(policyFile);

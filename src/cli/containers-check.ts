@@ -4,26 +4,15 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { DockerReference } from '../containers/index.ts';
 import {
-  builtinLookaside,
-  computeManifestDigest,
-  createSigstoreMechanism,
-  createSimpleSigningMechanism,
-  digestOf,
+  createPolicyMechanisms,
   evaluatePolicy,
-  lookasideRepositoryURL,
-  lookasideSignatureURL,
   openPolicyImage,
   type PolicyDecision,
-  type PolicyMechanisms,
   parseCredentials,
-  type RegistriesConfig,
-  readKeyFile,
   readPolicyFile,
   readRegistriesDir,
-  type SignatureStorage,
-  usesSigstoreAttachments,
+  signatureStorageFor,
 } from '../containers/index.ts';
 import { ValidationError } from '../errors/index.ts';
 
@@ -49,33 +38,11 @@ function parseBool(value: string | boolean | undefined, flag: string): boolean {
   );
 }
 
-/** registries.d resolved for one docker image, with c/image's built-in lookaside as the fallback. */
-function signatureStorageFrom(config: RegistriesConfig): (ref: DockerReference) => SignatureStorage {
-  const fallback = builtinLookaside({ euid: process.geteuid?.() ?? 1000, home: homedir() });
-  return (ref) => {
-    const repository = lookasideRepositoryURL(config, ref, { fallback });
-    return {
-      lookaside: (manifestDigest, index) => String(lookasideSignatureURL(repository, manifestDigest, index)),
-      useSigstoreAttachments: usesSigstoreAttachments(config, ref),
-    };
-  };
-}
-
 /** c/image's search: the explicit directory, else the user's if it exists, else the system one. */
 function registriesDirectory(explicit: string | undefined): string {
   if (explicit) return explicit;
   const user = path.join(homedir(), '.config/containers/registries.d');
   return existsSync(user) ? user : '/etc/containers/registries.d';
-}
-
-function mechanisms(): PolicyMechanisms {
-  return {
-    simpleSigning: createSimpleSigningMechanism({ now: () => new Date() }),
-    sigstore: createSigstoreMechanism(),
-    manifestDigest: (manifest, algorithm) =>
-      algorithm === 'sha256' ? computeManifestDigest(manifest) : digestOf(manifest, algorithm),
-    readKeyFile,
-  };
 }
 
 function printDecision(imageName: string, decision: PolicyDecision, format: string): void {
@@ -103,9 +70,9 @@ export async function runCheck(imageName: string, options: CheckOptions): Promis
   }
   const policy = await readPolicyFile(options.policy);
   const config = await readRegistriesDir(registriesDirectory(options['registries.d'] ?? options.registriesD));
-  const manifestDigest = mechanisms().manifestDigest;
+  const manifestDigest = createPolicyMechanisms().manifestDigest;
   const image = openPolicyImage(imageName, {
-    signatureStorage: signatureStorageFrom(config),
+    signatureStorage: signatureStorageFor(config),
     tlsVerify,
     certDir: options.certDir,
     credentials,
@@ -113,7 +80,7 @@ export async function runCheck(imageName: string, options: CheckOptions): Promis
   });
   // As skopeo copy: the manifest is fetched (and checked against a digest reference) before the policy runs.
   await image.manifest();
-  const decision = await evaluatePolicy(policy, image, mechanisms());
+  const decision = await evaluatePolicy(policy, image, createPolicyMechanisms());
   printDecision(imageName, decision, format);
   process.exitCode = decision.allowed ? 0 : 1;
 }
