@@ -60,6 +60,12 @@ export const DEFAULT_RULES = {
   'secret:decrypt': secretProjectMember,
   'secret:put': secretProjectMember,
   'secret:delete': secretProjectMember,
+  // Container decisions: the target is always the caller's own project (their token's scope).
+  'containers:get_policy': projectReader,
+  'containers:get_keys': projectReader,
+  'containers:decide': projectReader,
+  'containers:modify_policy': projectMemberOwner,
+  'containers:modify_keys': projectMemberOwner,
   'identity:admin': isAdmin,
   'identity:get_own_user': either(isAdmin, (c, t) => t.userId === c.userId),
 } satisfies Record<string, Rule>;

@@ -1,10 +1,12 @@
 // Assembles the HTTP application: body parsers, token authentication, the error renderer, and the
 // APIs under devstack-style prefixes (/identity, /image, /key-manager) so one client configuration finds them all.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { ContainerTrustService } from '../admission/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import { AuthError, ValidationError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
+import { registerContainerRoutes } from './container-routes.ts';
 import { sendError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
@@ -21,6 +23,8 @@ export interface AppOptions {
   identity: IdentityService;
   /** The key manager at /key-manager; left out, the API is not served. */
   secrets?: SecretService;
+  /** The container decision API at /containers/v1; left out, the API is not served. */
+  containers?: ContainerTrustService;
   /** Fixed base URL for the service catalog; otherwise derived from each request. */
   publicUrl?: string;
   logLevel?: string;
@@ -141,6 +145,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
   registerIdentityRoutes(app, { identity: options.identity, baseUrl });
   registerImageRoutes(app, { catalog: options.catalog, baseUrl });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });
+  if (options.containers) registerContainerRoutes(app, { containers: options.containers });
 
   return {
     app,

@@ -1,6 +1,7 @@
 // Wires a configuration into a running service: database, blob store, services, HTTP app, listener.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { ContainerTrustService } from '../admission/index.ts';
 import { CatalogService, createUploadSignatureCheck } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
@@ -12,6 +13,7 @@ import {
   FileBlobStore,
   FileKeyring,
   openDatabase,
+  SqlContainerTrustRepository,
   type SqlDatabase,
   SqlIdentityRepository,
   SqlImageRepository,
@@ -26,12 +28,22 @@ export interface Services {
   identity: IdentityService;
   catalog: CatalogService;
   secrets: SecretService;
+  containers: ContainerTrustService;
   blobs: FileBlobStore;
   close(): Promise<void>;
 }
 
 /** Opens storage and builds the services (the CLI's local admin commands use this without a server). */
-export async function openServices(config: ImageTrustConfig): Promise<Services> {
+/** Programmatic settings that have no configuration key (embedding and tests). */
+export interface ServiceOptions {
+  /** Registries (`host:port`) the container decision API reaches without TLS verification. */
+  insecureRegistries?: string[];
+}
+
+export async function openServices(
+  config: ImageTrustConfig,
+  options: ServiceOptions = {},
+): Promise<Services> {
   const { databaseUrl, blobDir, kekFile } = resolveStoragePaths(config);
   // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
   const keyring = config.keys.kek
@@ -45,6 +57,10 @@ export async function openServices(config: ImageTrustConfig): Promise<Services> 
   });
   await identity.ensureBuiltinRoles();
   const secrets = new SecretService({ secrets: new SqlSecretRepository(db), keyring });
+  const containers = new ContainerTrustService({
+    repository: new SqlContainerTrustRepository(db),
+    insecureRegistries: options.insecureRegistries,
+  });
   const required = new Set(config.trust.signaturesRequiredProjects);
   const catalog = new CatalogService({
     images: new SqlImageRepository(db),
@@ -73,6 +89,7 @@ export async function openServices(config: ImageTrustConfig): Promise<Services> 
     identity,
     catalog,
     secrets,
+    containers,
     blobs,
     async close() {
       await db.close();
@@ -96,7 +113,10 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: ImageTrustConfig): Promise<RunningServer> {
+export async function startServer(
+  config: ImageTrustConfig,
+  options: ServiceOptions = {},
+): Promise<RunningServer> {
   const tls = Boolean(config.tls.cert);
   if (!tls && !isLoopback(config.listen.host) && !config.allowInsecureHttp) {
     throw new ConfigError(
@@ -118,13 +138,14 @@ export async function startServer(config: ImageTrustConfig): Promise<RunningServ
       throw new ConfigError(`Cannot read TLS material: ${(error as Error).message}`, { cause: error });
     }
   }
-  const services = await openServices(config);
+  const services = await openServices(config, options);
   warmDigestWorkers();
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
     catalog: services.catalog,
     identity: services.identity,
     secrets: services.secrets,
+    containers: services.containers,
     publicUrl: config.publicUrl || undefined,
     logLevel: config.logLevel,
     https,

@@ -71,6 +71,21 @@ const MIGRATIONS: Migration[] = [
       'CREATE INDEX secrets_kek_id ON secrets (kek_id)',
     ],
   },
+  {
+    version: 3,
+    description: 'container decision API: policies, public keys and registries.d per project',
+    statements: [
+      `CREATE TABLE container_policies (
+        project_id TEXT PRIMARY KEY, document TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+      `CREATE TABLE container_registries (
+        project_id TEXT PRIMARY KEY, document TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+      // Public keys only; the material is base64 so both dialects store it as plain TEXT.
+      `CREATE TABLE container_keys (
+        project_id TEXT NOT NULL, name TEXT NOT NULL, key_type TEXT NOT NULL, fingerprints TEXT NOT NULL,
+        material TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (project_id, name))`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
