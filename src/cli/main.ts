@@ -235,6 +235,40 @@ containers
   .option('--format <format>', 'text or json', 'text')
   .action(async (options) => (await import('./containers-lint.ts')).runLint(options));
 
+const template = program
+  .command('template')
+  .description('Image templates (Oz TDL): validation and hardening lint.');
+template
+  .command('lint <files...>')
+  .description(
+    "Lint Oz TDL templates with Oz's own validation rules and hardening rules; exit 1 on any error-level finding.",
+  )
+  .option('--format <format>', 'text, json or sarif', 'text')
+  .action(async (files, options) => (await import('./template.ts')).runTemplateLint(files, options));
+
+const source = program
+  .command('source')
+  .description('Source media fetched and kept only with a verified OpenPGP-signed checksum list.');
+source
+  .command('fetch <url>')
+  .description(
+    'Download (with resume and progress), verify the signed checksum list and the file, and keep it in a content-addressed cache; a mismatch deletes the download and exits 1.',
+  )
+  .requiredOption('--checksums <url-or-file>', 'SHA256SUMS/SHA512SUMS or BSD-style checksum list')
+  .requiredOption('--signature <url-or-file>', 'detached OpenPGP signature over the checksum list')
+  .requiredOption('--keyring <file>', 'OpenPGP public keys trusted to sign the list (armored or binary)')
+  .option('--cache-dir <dir>', 'content-addressed cache of verified files', './imagetrust-data/sources')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (url, options) => (await import('./source.ts')).runSourceFetch(url, options));
+source
+  .command('verify <file>')
+  .description('Verify a local file against a signed checksum list; exit 1 on any mismatch.')
+  .requiredOption('--checksums <url-or-file>', 'checksum list')
+  .requiredOption('--signature <url-or-file>', 'detached OpenPGP signature over the checksum list')
+  .requiredOption('--keyring <file>', 'trusted OpenPGP public keys')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (file, options) => (await import('./source.ts')).runSourceVerify(file, options));
+
 try {
   await program.parseAsync(process.argv);
 } catch (thrown) {

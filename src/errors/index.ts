@@ -102,6 +102,46 @@ export const ERROR_CATALOGUE = {
     exit: 6,
     doc: 'A container image signature was not accepted by a policy requirement.',
   },
+  SOURCE_LIST_UNTRUSTED: {
+    status: 400,
+    exit: 1,
+    doc: 'The checksum list has no valid detached OpenPGP signature by a key in the keyring; nothing in it is trusted.',
+  },
+  SOURCE_NOT_LISTED: {
+    status: 404,
+    exit: 1,
+    doc: 'The signed checksum list has no usable line for the file (none, or conflicting ones).',
+  },
+  SOURCE_DIGEST_MISMATCH: {
+    status: 422,
+    exit: 1,
+    doc: 'The file digest differs from its line in the signed checksum list; a download is deleted.',
+  },
+  SOURCE_DOWNLOAD_FAILED: {
+    status: 502,
+    exit: 1,
+    doc: 'The source media could not be downloaded completely; a partial download is kept for resuming.',
+  },
+  DISK_CORRUPT: {
+    status: 422,
+    exit: 1,
+    doc: 'The disk image, partition table, filesystem or archive is corrupt or truncated.',
+  },
+  DISK_UNSUPPORTED: {
+    status: 422,
+    exit: 1,
+    doc: 'The disk image format, partition layout or filesystem is not supported (or refers to files outside it).',
+  },
+  DISK_PATH_REFUSED: {
+    status: 400,
+    exit: 1,
+    doc: 'The path escapes the image root or runs into a symlink loop.',
+  },
+  DISK_FILE_TOO_LARGE: {
+    status: 413,
+    exit: 1,
+    doc: 'The file inside the image is larger than the read limit.',
+  },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: number; doc: string }>;
@@ -180,6 +220,10 @@ export class VerificationError extends ImageTrustError<
   | 'CERTIFICATE_INVALID'
   | 'CERTIFICATE_EXPIRED'
   | 'CERTIFICATE_UNTRUSTED'
+> {}
+/** Source media refused: an untrusted checksum list, no line for the file, a digest mismatch or a failed download. */
+export class SourceError extends ImageTrustError<
+  'SOURCE_LIST_UNTRUSTED' | 'SOURCE_NOT_LISTED' | 'SOURCE_DIGEST_MISMATCH' | 'SOURCE_DOWNLOAD_FAILED'
 > {}
 export class ConfigError extends ImageTrustError<'CONFIG_INVALID'> {
   constructor(message: string, options?: ImageTrustErrorOptions) {
