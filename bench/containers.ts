@@ -22,10 +22,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -42,6 +40,7 @@ import {
   signDockerManifest,
 } from '../src/containers/index.ts';
 import { writeOciImage } from '../test/support/registry.ts';
+import { freePort, killAllNow, livePids, log, positiveInt, round, stopPid } from './processes.ts';
 
 const execFileP = promisify(execFile);
 
@@ -60,77 +59,15 @@ const TARGETS = {
   skopeoVsImagetrustMin: 10,
 };
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, not '${raw}'`);
-  return value;
-}
-
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
-
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 // ---------------------------------------------------------------------------------------------
 // Process bookkeeping: everything started is recorded and stopped by PID.
-
-const livePids = new Set<number>();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function stopPid(pid: number, label: string): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
-  if (isAlive(pid)) {
-    log(`${label}: pid ${pid} ignored SIGTERM, sending SIGKILL`);
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  livePids.delete(pid);
-}
-
-function killAllNow(): void {
-  for (const pid of livePids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping started processes`);
-    killAllNow();
-    process.exit(130);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -147,16 +84,6 @@ async function run(command: string, args: string[], env: Record<string, string> 
     const e = error as { stderr?: string; message: string };
     throw new Error(`${command} ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Runs `worker` over `items` with at most `limit` in flight. */

@@ -19,12 +19,23 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import {
+  descendants,
+  freePort,
+  killAllNow,
+  livePids,
+  log,
+  median,
+  positiveInt,
+  round,
+  stopPid,
+  stoppingPids,
+} from './processes.ts';
 
 const execFileP = promisify(execFile);
 
@@ -47,108 +58,6 @@ const TARGETS = {
   downloadGiBpsMin: 1,
   peakRssMBMax: 150,
 };
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, not '${raw}'`);
-  return value;
-}
-
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
-
-// ---------------------------------------------------------------------------------------------
-// Process bookkeeping: everything started is recorded and stopped by PID.
-
-const livePids = new Set<number>();
-const stoppingPids = new Set<number>();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers signal 0; treat it as gone.
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Direct and indirect children of `pid`, from /proc (used for Glance's forked worker). */
-async function descendants(pid: number): Promise<number[]> {
-  const parents = new Map<number, number[]>();
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const fields = (await readFile(`/proc/${name}/stat`, 'utf8')).split(') ')[1].split(' ');
-      const ppid = Number(fields[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(name)]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const result: number[] = [];
-  const walk = (p: number) => {
-    for (const child of parents.get(p) ?? []) {
-      result.push(child);
-      walk(child);
-    }
-  };
-  walk(pid);
-  return result;
-}
-
-async function stopPid(pid: number, label: string): Promise<void> {
-  stoppingPids.add(pid);
-  const children = await descendants(pid);
-  for (const p of [pid, ...children]) {
-    try {
-      process.kill(p, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-  for (let i = 0; i < 100 && [pid, ...children].some(isAlive); i++) await sleep(100);
-  for (const p of [pid, ...children].filter(isAlive)) {
-    log(`${label}: pid ${p} ignored SIGTERM, sending SIGKILL`);
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  livePids.delete(pid);
-}
-
-function killAllNow(): void {
-  for (const pid of livePids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping started processes`);
-    killAllNow();
-    process.exit(130);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -182,16 +91,6 @@ async function timed(
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`);
   if (feedError) throw feedError;
   return { seconds, stdout };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 async function waitFor(url: string, what: string, timeoutMs = 30_000): Promise<void> {

@@ -1,0 +1,119 @@
+// What both benchmarks share: environment knobs, logging, statistics, and process bookkeeping so that
+// everything a benchmark starts is recorded and stopped by PID, also on failure or Ctrl-C.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name} must be a positive integer, not '${raw}'`);
+  return value;
+}
+
+export function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+// ---------------------------------------------------------------------------------------------
+// Process bookkeeping: everything started is recorded and stopped by PID.
+
+export const livePids = new Set<number>();
+export const stoppingPids = new Set<number>();
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie still answers signal 0; treat it as gone.
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Direct and indirect children of `pid`, from /proc (used for Glance's forked worker). */
+export async function descendants(pid: number): Promise<number[]> {
+  const parents = new Map<number, number[]>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const fields = (await readFile(`/proc/${name}/stat`, 'utf8')).split(') ')[1].split(' ');
+      const ppid = Number(fields[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const result: number[] = [];
+  const walk = (p: number) => {
+    for (const child of parents.get(p) ?? []) {
+      result.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return result;
+}
+
+export async function stopPid(pid: number, label: string): Promise<void> {
+  stoppingPids.add(pid);
+  const children = await descendants(pid);
+  for (const p of [pid, ...children]) {
+    try {
+      process.kill(p, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 100 && [pid, ...children].some(isAlive); i++) await sleep(100);
+  for (const p of [pid, ...children].filter(isAlive)) {
+    log(`${label}: pid ${p} ignored SIGTERM, sending SIGKILL`);
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  livePids.delete(pid);
+}
+
+export function killAllNow(): void {
+  for (const pid of livePids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping started processes`);
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
