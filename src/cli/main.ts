@@ -269,6 +269,39 @@ source
   .option('--format <format>', 'text or json', 'text')
   .action(async (file, options) => (await import('./source.ts')).runSourceVerify(file, options));
 
+program
+  .command('sysprep <image>')
+  .description(
+    'Remove host-specific state from an image (raw, qcow2) without mounting it, as virt-sysprep does; lists exactly what it changes.',
+  )
+  .option(
+    '--operations <list>',
+    'comma-separated operations (default: the default set; see --list-operations)',
+  )
+  .option('--list-operations', 'print every operation, whether it is on by default, and what it does')
+  .option('--dry-run', 'only list what would change')
+  .option('--force', 'run ssh-hostkeys even when nothing would regenerate the keys at boot')
+  .option('--user <names>', 'accounts removed by user-account (comma-separated)', 'vagrant')
+  .option(
+    '--disable-units <names>',
+    'systemd units disabled by disable-units (comma-separated)',
+    'autofs.service',
+  )
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (image, options) => (await import('./sysprep.ts')).runSysprep(image, options));
+
+program
+  .command('scan <image>')
+  .description(
+    'Run the offline compliance suite on an image (directory, tar, raw, qcow2); exit 1 on a failed check.',
+  )
+  .option(
+    '--profile <file>',
+    'YAML profile: which checks, approved repository hosts, required/forbidden units, kernel arguments',
+  )
+  .option('--format <format>', 'text, json, junit or sarif', 'text')
+  .action(async (image, options) => (await import('./scan.ts')).runScan(image, options));
+
 try {
   await program.parseAsync(process.argv);
 } catch (thrown) {

@@ -24,6 +24,7 @@ interface ExtPromises {
   open(path: string, flags: string): Promise<ExtFileHandle>;
   writeFile(path: string, data: Uint8Array): Promise<void>;
   unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
 }
 
 interface ExtFileHandle {
@@ -133,6 +134,10 @@ class ExtBackend implements WritableFsBackend {
 
   unlink(path: string): Promise<void> {
     return this.#call(`remove ${path}`, () => this.#fs.promises.unlink(path));
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.#call(`remove directory ${path}`, () => this.#fs.promises.rmdir(path));
   }
 
   async truncate(path: string, length: number): Promise<void> {

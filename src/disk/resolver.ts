@@ -29,6 +29,7 @@ export interface FsBackend {
 export interface WritableFsBackend extends FsBackend {
   writeFile(path: string, data: Uint8Array): Promise<void>;
   unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
   truncate(path: string, length: number): Promise<void>;
   discard(): Promise<void>;
 }
@@ -195,6 +196,18 @@ export class WritableResolvingFileSystem extends ResolvingFileSystem implements 
       throw new DiskError('DISK_PATH_REFUSED', `unlink does not remove directories: ${path}`);
     }
     await this.#writable.unlink(target.path);
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const target = await this.#target(path);
+    if (!target.stat) throw notFoundInImage(path);
+    if (target.stat.type !== 'directory' || target.path === '/') {
+      throw new DiskError(
+        'DISK_PATH_REFUSED',
+        `rmdir removes only empty directories below the root: ${path}`,
+      );
+    }
+    await this.#writable.rmdir(target.path);
   }
 
   async truncate(path: string, length = 0): Promise<void> {

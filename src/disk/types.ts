@@ -37,6 +37,8 @@ export interface ImageFileSystem {
 export interface WritableImageFileSystem extends ImageFileSystem {
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** Removes an empty directory. */
+  rmdir(path: string): Promise<void>;
   truncate(path: string, length?: number): Promise<void>;
   discard(): Promise<void>;
 }

@@ -142,6 +142,11 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     doc: 'The file inside the image is larger than the read limit.',
   },
+  SYSPREP_REFUSED: {
+    status: 409,
+    exit: 1,
+    doc: 'Sysprep refused an operation that would leave the guest broken (e.g. SSH host keys with no regenerator); pass --force to run it anyway.',
+  },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: number; doc: string }>;
