@@ -15,6 +15,7 @@ declare -A PACKAGES=(
   [sfdisk]=fdisk
   [mke2fs]=e2fsprogs
   [qemu-img]=qemu-utils
+  [debootstrap]=debootstrap
   [openssl]=openssl
   [curl]=curl
   [psql]=postgresql-client
