@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeGpgKey } from '../support/gpg.ts';
 import {
   inspectRaw,
   pushSigstoreAttachments,
@@ -33,26 +34,7 @@ describe('imagetrust containers check against docker-registry, with skopeo as th
   let host: string;
   let digest: string;
 
-  async function gpgKey(name: string): Promise<string> {
-    await runOk(
-      'gpg',
-      [
-        '--batch',
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase',
-        '',
-        '--quick-generate-key',
-        `${name} <${name}@example.com>`,
-        'ed25519',
-        'sign',
-        '1d',
-      ],
-      gpgEnv,
-    );
-    const listing = await runOk('gpg', ['--with-colons', '--list-keys', `${name}@example.com`], gpgEnv);
-    return /^fpr:+([0-9A-F]{40}):/m.exec(listing)![1];
-  }
+  const gpgKey = (name: string) => makeGpgKey(name, gpgEnv);
 
   /** Signs `manifest` for `identity` with skopeo and stores it as signature-1 of `repo` at `digest`. */
   async function storeSignature(

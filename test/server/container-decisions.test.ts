@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { makeGpgKey } from '../support/gpg.ts';
 import {
   inspectRaw,
   pushTestImage,
@@ -73,26 +74,7 @@ describe('container decision API', () => {
   };
   const image = (name: string) => `docker://${host}/${name}`;
 
-  async function gpgKey(name: string): Promise<string> {
-    await runOk(
-      'gpg',
-      [
-        '--batch',
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase',
-        '',
-        '--quick-generate-key',
-        `${name} <${name}@example.com>`,
-        'ed25519',
-        'sign',
-        '1d',
-      ],
-      gpgEnv,
-    );
-    const listing = await runOk('gpg', ['--with-colons', '--list-keys', `${name}@example.com`], gpgEnv);
-    return /^fpr:+([0-9A-F]{40}):/m.exec(listing)![1];
-  }
+  const gpgKey = (name: string) => makeGpgKey(name, gpgEnv);
 
   async function storeSignature(repo: string, digest: string, manifest: Buffer, tamper = false) {
     const manifestFile = path.join(work, `${repo.replace(/\//g, '_')}.manifest`);
