@@ -211,8 +211,8 @@ const bashHistory: SysprepOperation = {
   },
 };
 
-// Directories cannot be removed through the disk layer, so temporary trees are emptied of files and
-// links and their (empty) directories stay.
+// Temporary trees are emptied of files and links; their directories stay, as virt-sysprep leaves
+// tmp and var/tmp usable (only a removed user's home goes entirely).
 const tmpFiles: SysprepOperation = {
   name: 'tmp-files',
   defaultEnabled: true,
