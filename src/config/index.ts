@@ -72,6 +72,38 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    policy: z
+      .object({
+        /** oslo.policy-language YAML (or JSON) file overriding the in-code defaults; reloaded when it changes. */
+        file: z.string().default(''),
+        /** Directories of further policy files layered over `file` in name order (oslo's policy.d). */
+        dirs: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    audit: z
+      .object({
+        /** Ed25519 private key (PKCS#8 PEM) that signs tree heads; default `<dataDir>/audit-log-key.pem`, made on first start. */
+        signingKeyFile: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    release: z
+      .object({
+        /** Role whose holders may approve release requests (never for an image they uploaded, signed or asked to release). */
+        approverRole: z.string().min(1).default('approver'),
+        /** A release needs a passing compliance report (`imagetrust scan --format json`) attached to the image. */
+        requireComplianceReport: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    lifecycle: z
+      .object({
+        /** How often scheduled deprecations and obsolescences are applied, in seconds. */
+        scheduleIntervalSeconds: z.number().positive().default(30),
+      })
+      .strict()
+      .prefault({}),
     /** Plain HTTP is refused on non-loopback addresses unless this is true. */
     allowInsecureHttp: z.boolean().default(false),
     /** Base URL advertised in the service catalog; empty derives it from each request's Host. */
@@ -104,6 +136,12 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   IMAGETRUST_TRUSTED_CERTIFICATE_IDS: { path: ['trust', 'trustedCertificateIds'], type: 'list' },
   IMAGETRUST_REQUIRE_TRUSTED_CERTIFICATE: { path: ['trust', 'requireTrustedCertificate'], type: 'boolean' },
+  IMAGETRUST_POLICY_FILE: { path: ['policy', 'file'], type: 'string' },
+  IMAGETRUST_POLICY_DIRS: { path: ['policy', 'dirs'], type: 'list' },
+  IMAGETRUST_AUDIT_SIGNING_KEY_FILE: { path: ['audit', 'signingKeyFile'], type: 'string' },
+  IMAGETRUST_RELEASE_APPROVER_ROLE: { path: ['release', 'approverRole'], type: 'string' },
+  IMAGETRUST_RELEASE_REQUIRE_COMPLIANCE_REPORT: { path: ['release', 'requireComplianceReport'], type: 'boolean' },
+  IMAGETRUST_LIFECYCLE_SCHEDULE_INTERVAL: { path: ['lifecycle', 'scheduleIntervalSeconds'], type: 'number' },
 };
 
 export interface LoadConfigOptions {
@@ -209,12 +247,14 @@ export function resolveStoragePaths(config: ImageTrustConfig): {
   databaseUrl: string;
   blobDir: string;
   kekFile: string;
+  auditSigningKeyFile: string;
 } {
   const dataDir = path.resolve(config.dataDir);
   return {
     databaseUrl: config.database || `sqlite:${path.join(dataDir, 'imagetrust.sqlite')}`,
     blobDir: path.resolve(config.blobs.dir || path.join(dataDir, 'blobs')),
     kekFile: path.resolve(config.keys.kekFile || path.join(dataDir, 'kek.json')),
+    auditSigningKeyFile: path.resolve(config.audit.signingKeyFile || path.join(dataDir, 'audit-log-key.pem')),
   };
 }
 

@@ -86,6 +86,38 @@ const MIGRATIONS: Migration[] = [
         PRIMARY KEY (project_id, name))`,
     ],
   },
+  {
+    version: 4,
+    description: 'transparency log: entries (RFC 6962 leaves) and signed tree heads',
+    statements: [
+      // Append-only by contract: rows are never updated; `audit verify` detects it when they are.
+      `CREATE TABLE audit_entries (
+        seq BIGINT PRIMARY KEY, leaf_hash TEXT NOT NULL, event_type TEXT NOT NULL, subject_id TEXT,
+        project_id TEXT, actor_id TEXT, recorded_at TEXT NOT NULL, event TEXT NOT NULL)`,
+      'CREATE INDEX audit_entries_subject ON audit_entries (subject_id, seq)',
+      `CREATE TABLE audit_tree_heads (
+        tree_size BIGINT PRIMARY KEY, root_hash TEXT NOT NULL, signed_at TEXT NOT NULL,
+        key_id TEXT NOT NULL, signature TEXT NOT NULL)`,
+    ],
+  },
+  {
+    version: 5,
+    description: 'image classes, lifecycle schedules and release requests',
+    statements: [
+      "ALTER TABLE images ADD COLUMN image_class TEXT NOT NULL DEFAULT 'custom'",
+      "ALTER TABLE images ADD COLUMN lifecycle_state TEXT NOT NULL DEFAULT 'available'",
+      'ALTER TABLE images ADD COLUMN deprecation_at TEXT',
+      'ALTER TABLE images ADD COLUMN obsolescence_at TEXT',
+      'ALTER TABLE images ADD COLUMN replacement TEXT',
+      'ALTER TABLE images ADD COLUMN uploaded_by TEXT',
+      'ALTER TABLE images ADD COLUMN signed_by TEXT',
+      `CREATE TABLE release_requests (
+        id TEXT PRIMARY KEY, image_id TEXT NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL,
+        requested_by TEXT NOT NULL, requested_at TEXT NOT NULL, reason TEXT,
+        decided_by TEXT, decided_at TEXT, decision_reason TEXT)`,
+      'CREATE INDEX release_requests_image ON release_requests (image_id, requested_at)',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
