@@ -1,0 +1,311 @@
+// The in-code default of every authorization rule, in the oslo.policy language. A policy file
+// overrides any of them by name; `imagetrust policy list-defaults` prints this list as a sample file.
+//
+// The target of a rule is a flat dict: `project_id` (the project owning the thing acted on),
+// `user_id` (its user, for identity and secrets), `member_id` (the project whose image membership
+// changes). The credentials are `user_id`, `user_name`, `user_domain_id`, `project_id`,
+// `project_name`, `project_domain_id`, `roles` and `is_admin`; keys whose value is null are left
+// out, so an unscoped token never matches `project_id:%(project_id)s`.
+
+export interface RuleDefault {
+  name: string;
+  check: string;
+  description: string;
+  /** The API calls the rule guards, as "METHOD /path"; empty for rules other rules reference. */
+  operations: string[];
+}
+
+const base: RuleDefault[] = [
+  {
+    name: 'default',
+    check: 'rule:context_is_admin',
+    description: 'Used for any action that has no rule of its own.',
+    operations: [],
+  },
+  { name: 'context_is_admin', check: 'role:admin', description: 'Administrators.', operations: [] },
+  {
+    name: 'reader',
+    check: 'rule:context_is_admin or role:reader',
+    description: 'Readers; which images and secrets they see is then decided by visibility and ownership.',
+    operations: [],
+  },
+  {
+    name: 'project_member',
+    check: 'role:member and project_id:%(project_id)s',
+    description: 'Members of the project that owns the target.',
+    operations: [],
+  },
+  {
+    name: 'project_member_or_admin',
+    check: 'rule:context_is_admin or rule:project_member',
+    description: 'Administrators, or members of the project that owns the target.',
+    operations: [],
+  },
+  {
+    name: 'approver',
+    check: 'role:approver',
+    description:
+      'Release approvers. Whatever this says, nobody approves a release of an image they uploaded, signed or asked to release.',
+    operations: [],
+  },
+];
+
+const image = (name: string, check: string, description: string, ...operations: string[]): RuleDefault => ({
+  name: `image:${name}`,
+  check,
+  description,
+  operations,
+});
+
+const images: RuleDefault[] = [
+  image('get_images', 'rule:reader', 'List images.', 'GET /v2/images'),
+  image('get_image', 'rule:reader', 'Show an image.', 'GET /v2/images/{image_id}'),
+  image('add_image', 'rule:project_member_or_admin', 'Create an image.', 'POST /v2/images'),
+  image('modify_image', 'rule:project_member_or_admin', 'Update an image.', 'PATCH /v2/images/{image_id}'),
+  image('delete_image', 'rule:project_member_or_admin', 'Delete an image.', 'DELETE /v2/images/{image_id}'),
+  image(
+    'upload_image',
+    'rule:project_member_or_admin',
+    'Upload image data.',
+    'PUT /v2/images/{image_id}/file',
+  ),
+  image('download_image', 'rule:reader', 'Download image data.', 'GET /v2/images/{image_id}/file'),
+  image(
+    'publicize_image',
+    'rule:context_is_admin',
+    'Make an image public directly (stock images normally go public through a release).',
+    'POST /v2/images',
+    'PATCH /v2/images/{image_id}',
+  ),
+  image(
+    'communitize_image',
+    'rule:project_member_or_admin',
+    'Make an image community-visible.',
+    'POST /v2/images',
+    'PATCH /v2/images/{image_id}',
+  ),
+  image('set_owner', 'rule:context_is_admin', "Change an image's owner.", 'PATCH /v2/images/{image_id}'),
+  image(
+    'deactivate',
+    'rule:project_member_or_admin',
+    'Deactivate an image.',
+    'POST /v2/images/{image_id}/actions/deactivate',
+  ),
+  image(
+    'reactivate',
+    'rule:project_member_or_admin',
+    'Reactivate an image.',
+    'POST /v2/images/{image_id}/actions/reactivate',
+  ),
+  image(
+    'add_member',
+    'rule:project_member_or_admin',
+    'Share an image.',
+    'POST /v2/images/{image_id}/members',
+  ),
+  image(
+    'delete_member',
+    'rule:project_member_or_admin',
+    'Stop sharing an image.',
+    'DELETE /v2/images/{image_id}/members/{member_id}',
+  ),
+  image(
+    'get_members',
+    'rule:reader',
+    "List or show an image's members.",
+    'GET /v2/images/{image_id}/members',
+    'GET /v2/images/{image_id}/members/{member_id}',
+  ),
+  image(
+    'modify_member',
+    'rule:context_is_admin or (role:member and project_id:%(member_id)s)',
+    'Accept or reject an image shared with your project.',
+    'PUT /v2/images/{image_id}/members/{member_id}',
+  ),
+  image(
+    'manage_tags',
+    'rule:project_member_or_admin',
+    "Add or remove an image's tags.",
+    'PUT /v2/images/{image_id}/tags/{tag}',
+    'DELETE /v2/images/{image_id}/tags/{tag}',
+  ),
+  image(
+    'set_lifecycle',
+    'rule:project_member_or_admin',
+    "Change or schedule an image's lifecycle (available, deprecated, obsolete) or class.",
+    'PUT /v2/images/{image_id}/lifecycle',
+  ),
+  image(
+    'restore_obsolete',
+    'rule:context_is_admin',
+    'Bring an obsolete image back to available or deprecated.',
+    'PUT /v2/images/{image_id}/lifecycle',
+  ),
+  image(
+    'request_release',
+    'rule:project_member_or_admin',
+    'Ask for an image to be released (made public as a stock image, or listed as a catalog image).',
+    'POST /v2/images/{image_id}/releases',
+  ),
+  image(
+    'get_releases',
+    'rule:reader',
+    "List an image's release requests.",
+    'GET /v2/images/{image_id}/releases',
+    'GET /v2/releases',
+  ),
+  image(
+    'decide_release',
+    'rule:approver',
+    'Approve or reject a release request.',
+    'POST /v2/releases/{request_id}/approve',
+    'POST /v2/releases/{request_id}/reject',
+  ),
+];
+
+const secret = (name: string, check: string, description: string, ...operations: string[]): RuleDefault => ({
+  name,
+  check,
+  description,
+  operations,
+});
+
+// Barbican's secure-RBAC defaults: project-scoped members act on their project's secrets; readers
+// get nothing. There are no ACLs here, so no secret is private to its creator.
+const secrets: RuleDefault[] = [
+  secret('secrets:get', 'rule:project_member', 'List secrets.', 'GET /key-manager/v1/secrets'),
+  secret('secrets:post', 'rule:project_member', 'Create a secret.', 'POST /key-manager/v1/secrets'),
+  secret(
+    'secret:get',
+    'rule:project_member',
+    "Show a secret's metadata.",
+    'GET /key-manager/v1/secrets/{id}',
+  ),
+  secret(
+    'secret:decrypt',
+    'rule:project_member',
+    "Read a secret's payload.",
+    'GET /key-manager/v1/secrets/{id}/payload',
+  ),
+  secret('secret:put', 'rule:project_member', "Add a secret's payload.", 'PUT /key-manager/v1/secrets/{id}'),
+  secret('secret:delete', 'rule:project_member', 'Delete a secret.', 'DELETE /key-manager/v1/secrets/{id}'),
+];
+
+const containers: RuleDefault[] = [
+  secret(
+    'containers:get_policy',
+    'rule:reader',
+    "Read the project's policy.json.",
+    'GET /containers/v1/policy',
+  ),
+  secret(
+    'containers:modify_policy',
+    'rule:project_member_or_admin',
+    "Replace the project's policy.json or registries.d.",
+    'PUT /containers/v1/policy',
+    'PUT /containers/v1/registries',
+  ),
+  secret('containers:get_keys', 'rule:reader', "List the project's public keys.", 'GET /containers/v1/keys'),
+  secret(
+    'containers:modify_keys',
+    'rule:project_member_or_admin',
+    "Add or remove the project's public keys.",
+    'PUT /containers/v1/keys/{name}',
+    'DELETE /containers/v1/keys/{name}',
+  ),
+  secret(
+    'containers:decide',
+    'rule:reader',
+    'Ask whether container images may be used.',
+    'POST /containers/v1/decisions',
+  ),
+];
+
+const identity: RuleDefault[] = [
+  secret(
+    'identity:get_user',
+    'rule:context_is_admin or user_id:%(user_id)s',
+    'Show a user (yourself, or anyone as an administrator).',
+    'GET /v3/users/{user_id}',
+  ),
+  secret('identity:list_users', 'rule:context_is_admin', 'List users.', 'GET /v3/users'),
+  secret('identity:create_user', 'rule:context_is_admin', 'Create a user.', 'POST /v3/users'),
+  secret('identity:update_user', 'rule:context_is_admin', 'Update a user.', 'PATCH /v3/users/{user_id}'),
+  secret('identity:delete_user', 'rule:context_is_admin', 'Delete a user.', 'DELETE /v3/users/{user_id}'),
+  secret(
+    'identity:list_user_projects',
+    'rule:context_is_admin or user_id:%(user_id)s',
+    "List a user's projects.",
+    'GET /v3/users/{user_id}/projects',
+  ),
+  secret(
+    'identity:get_project',
+    'rule:context_is_admin or project_id:%(project_id)s',
+    'Show a project (your own, or any as an administrator).',
+    'GET /v3/projects/{project_id}',
+  ),
+  secret('identity:list_projects', 'rule:context_is_admin', 'List projects.', 'GET /v3/projects'),
+  secret('identity:create_project', 'rule:context_is_admin', 'Create a project.', 'POST /v3/projects'),
+  secret(
+    'identity:update_project',
+    'rule:context_is_admin',
+    'Update a project.',
+    'PATCH /v3/projects/{project_id}',
+  ),
+  secret(
+    'identity:delete_project',
+    'rule:context_is_admin',
+    'Delete a project.',
+    'DELETE /v3/projects/{project_id}',
+  ),
+  secret('identity:list_roles', 'rule:context_is_admin', 'List or show roles.', 'GET /v3/roles'),
+  secret('identity:create_role', 'rule:context_is_admin', 'Create a role.', 'POST /v3/roles'),
+  secret(
+    'identity:manage_grants',
+    'rule:context_is_admin',
+    'Grant or revoke a role on a project.',
+    'PUT /v3/projects/{project_id}/users/{user_id}/roles/{role_id}',
+    'DELETE /v3/projects/{project_id}/users/{user_id}/roles/{role_id}',
+  ),
+  secret(
+    'identity:list_role_assignments',
+    'rule:context_is_admin or user_id:%(user_id)s',
+    'List role assignments.',
+    'GET /v3/role_assignments',
+  ),
+];
+
+const audit: RuleDefault[] = [
+  secret(
+    'audit:get_tree_head',
+    '',
+    "Read the transparency log's signed tree head and public key (anyone with a token).",
+    'GET /audit/v1/tree-head',
+  ),
+  secret(
+    'audit:get_entries',
+    'rule:context_is_admin or role:auditor',
+    'Read log entries and consistency proofs.',
+    'GET /audit/v1/entries',
+    'GET /audit/v1/proofs/consistency',
+  ),
+  secret(
+    'audit:get_image_history',
+    'rule:context_is_admin or role:auditor or project_id:%(project_id)s',
+    "Read an image's history with inclusion proofs.",
+    'GET /audit/v1/images/{image_id}',
+  ),
+];
+
+/** Every rule, in the order `policy list-defaults` prints them. */
+export const DEFAULT_RULES: readonly RuleDefault[] = [
+  ...base,
+  ...images,
+  ...secrets,
+  ...containers,
+  ...identity,
+  ...audit,
+];
+
+/** The names API code may enforce: every default above that guards an operation. */
+export type Action = (typeof DEFAULT_RULES)[number]['name'];
