@@ -33,6 +33,14 @@ export const DISK_FORMATS = [
   'ploop',
 ] as const;
 
+/** Who provides an image: the platform (stock), a user (custom) or a reviewed third party (catalog). */
+export const IMAGE_CLASSES = ['stock', 'custom', 'catalog'] as const;
+export type ImageClass = (typeof IMAGE_CLASSES)[number];
+
+/** Where an image is in its supported life, apart from Glance's upload status. */
+export const LIFECYCLE_STATES = ['available', 'deprecated', 'obsolete'] as const;
+export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
+
 export const MEMBER_STATUSES = ['pending', 'accepted', 'rejected'] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
 
@@ -84,6 +92,16 @@ export interface ImageRecord {
   tags: string[];
   /** Where the data lives in the blob store; null until an upload commits. Never shown to clients. */
   blob_key: string | null;
+  image_class: ImageClass;
+  /** The stored state; `effectiveLifecycle` also applies schedules that are due but not yet stored. */
+  lifecycle_state: LifecycleState;
+  deprecation_at: string | null;
+  obsolescence_at: string | null;
+  /** The image to use instead, once this one is deprecated or obsolete. */
+  replacement: string | null;
+  /** The user whose upload made the image active, and the owner of the certificate that signed it. */
+  uploaded_by: string | null;
+  signed_by: string | null;
 }
 
 export interface ImageMember {
@@ -124,6 +142,12 @@ export const READ_ONLY_ATTRIBUTES = new Set([
   'file',
   'schema',
   'stores',
+  // Governance: changed through the lifecycle and release APIs, never by a plain PATCH.
+  'image_class',
+  'lifecycle_state',
+  'deprecation_at',
+  'obsolescence_at',
+  'replacement',
 ]);
 
 /** Keys nobody may set (403 "Attribute '<k>' is reserved."); any key starting with os_glance too. */
@@ -149,10 +173,44 @@ export function toGlanceTimestamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The image as Glance v2 returns it: extra properties first, then every base field (nulls included). */
-export function toImageView(image: ImageRecord): Record<string, unknown> {
+/** A new image's governance fields: a custom image, available, with no schedule and no uploader yet. */
+export const NEW_IMAGE_GOVERNANCE = {
+  image_class: 'custom',
+  lifecycle_state: 'available',
+  deprecation_at: null,
+  obsolescence_at: null,
+  replacement: null,
+  uploaded_by: null,
+  signed_by: null,
+} as const satisfies Partial<ImageRecord>;
+
+/**
+ * The lifecycle state at `now`: a schedule that is due counts even before the scheduler has stored
+ * it, so an image is never usable past its obsolescence time.
+ */
+export function effectiveLifecycle(image: ImageRecord, now: Date): LifecycleState {
+  if (image.lifecycle_state === 'obsolete') return 'obsolete';
+  const due = (at: string | null) => at !== null && Date.parse(at) <= now.getTime();
+  if (due(image.obsolescence_at)) return 'obsolete';
+  if (image.lifecycle_state === 'deprecated' || due(image.deprecation_at)) return 'deprecated';
+  return 'available';
+}
+
+/**
+ * The image as Glance v2 returns it: extra properties first, then every base field (nulls included).
+ * Class and lifecycle appear as extra properties, so unmodified Glance clients show them.
+ */
+export function toImageView(image: ImageRecord, now: Date = new Date()): Record<string, unknown> {
+  const governance: Record<string, string> = {
+    image_class: image.image_class,
+    lifecycle_state: effectiveLifecycle(image, now),
+  };
+  if (image.deprecation_at) governance.deprecation_at = image.deprecation_at;
+  if (image.obsolescence_at) governance.obsolescence_at = image.obsolescence_at;
+  if (image.replacement) governance.replacement = image.replacement;
   return {
     ...image.properties,
+    ...governance,
     name: image.name,
     disk_format: image.disk_format,
     container_format: image.container_format,

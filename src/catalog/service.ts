@@ -21,6 +21,7 @@ import {
   isStatusTransitionAllowed,
   MEMBER_STATUSES,
   type MemberStatus,
+  NEW_IMAGE_GOVERNANCE,
   toGlanceTimestamp,
 } from './model.ts';
 import type {
@@ -168,6 +169,7 @@ export class CatalogService {
       properties: request.properties,
       tags: request.tags,
       blob_key: null,
+      ...NEW_IMAGE_GOVERNANCE,
     };
     await this.#images.createImage(image);
     return image;

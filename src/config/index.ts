@@ -140,7 +140,10 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_POLICY_DIRS: { path: ['policy', 'dirs'], type: 'list' },
   IMAGETRUST_AUDIT_SIGNING_KEY_FILE: { path: ['audit', 'signingKeyFile'], type: 'string' },
   IMAGETRUST_RELEASE_APPROVER_ROLE: { path: ['release', 'approverRole'], type: 'string' },
-  IMAGETRUST_RELEASE_REQUIRE_COMPLIANCE_REPORT: { path: ['release', 'requireComplianceReport'], type: 'boolean' },
+  IMAGETRUST_RELEASE_REQUIRE_COMPLIANCE_REPORT: {
+    path: ['release', 'requireComplianceReport'],
+    type: 'boolean',
+  },
   IMAGETRUST_LIFECYCLE_SCHEDULE_INTERVAL: { path: ['lifecycle', 'scheduleIntervalSeconds'], type: 'number' },
 };
 

@@ -148,7 +148,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       const { images, next } = await catalog.listImages(credentialsOf(request), query);
       const links = pageLinks(query, next);
       return {
-        images: images.map(toImageView),
+        images: images.map((image) => toImageView(image)),
         first: links.first,
         schema: '/v2/schemas/images',
         ...(links.next ? { next: links.next } : {}),

@@ -1,7 +1,7 @@
 // Request parsing rules of the Glance v2 API, as pure functions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ImageRecord } from '../../src/catalog/index.ts';
+import { type ImageRecord, NEW_IMAGE_GOVERNANCE } from '../../src/catalog/index.ts';
 import {
   applyImagePatch,
   readImageCreateRequest,
@@ -43,6 +43,7 @@ const image: ImageRecord = {
   properties: { a: '1' },
   tags: ['t'],
   blob_key: null,
+  ...NEW_IMAGE_GOVERNANCE,
 };
 
 describe('readImageListQuery', () => {

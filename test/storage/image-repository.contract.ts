@@ -12,6 +12,7 @@ import type {
   SortOrder,
   Viewer,
 } from '../../src/catalog/index.ts';
+import { NEW_IMAGE_GOVERNANCE } from '../../src/catalog/index.ts';
 import { ImageTrustError } from '../../src/errors/index.ts';
 import { type SqlDatabase, SqlImageRepository } from '../../src/storage/index.ts';
 
@@ -40,6 +41,7 @@ function makeImage(overrides: Partial<ImageRecord> = {}): ImageRecord {
     properties: {},
     tags: [],
     blob_key: null,
+    ...NEW_IMAGE_GOVERNANCE,
     ...overrides,
   };
 }

@@ -37,6 +37,13 @@ const BASE_COLUMNS = [
   'created_at',
   'updated_at',
   'blob_key',
+  'image_class',
+  'lifecycle_state',
+  'deprecation_at',
+  'obsolescence_at',
+  'replacement',
+  'uploaded_by',
+  'signed_by',
 ] as const;
 
 const NUMERIC_SORT_KEYS = new Set<SortKey>(['size', 'min_ram', 'min_disk']);
@@ -76,6 +83,13 @@ function toRecord(row: Row, properties: Record<string, string>, tags: string[]):
     created_at: String(row.created_at),
     updated_at: String(row.updated_at),
     blob_key: (row.blob_key as string | null) ?? null,
+    image_class: (row.image_class as ImageRecord['image_class']) ?? 'custom',
+    lifecycle_state: (row.lifecycle_state as ImageRecord['lifecycle_state']) ?? 'available',
+    deprecation_at: (row.deprecation_at as string | null) ?? null,
+    obsolescence_at: (row.obsolescence_at as string | null) ?? null,
+    replacement: (row.replacement as string | null) ?? null,
+    uploaded_by: (row.uploaded_by as string | null) ?? null,
+    signed_by: (row.signed_by as string | null) ?? null,
     properties,
     tags,
   };
