@@ -22,8 +22,12 @@ export {
   type Visibility,
 } from './model.ts';
 export type {
+  AuditEventInput,
+  AuditSink,
   BlobStore,
   ByteRange,
+  GovernanceFields,
+  ReleaseRepository,
   Clock,
   Digester,
   DigesterFactory,
@@ -43,8 +47,29 @@ export { imageSchema, imagesSchema, memberSchema, membersSchema } from './schema
 export { type CatalogLimits, CatalogService, type DownloadResult, OS_HASH_ALGO } from './service.ts';
 export {
   type CertificateSource,
+  createSignerTrustCheck,
   createUploadSignatureCheck,
   type SignatureCheckOptions,
   type UploadSignatureCheck,
 } from './signature-check.ts';
 export { readVirtualSize } from './virtual-size.ts';
+export {
+  assertNotObsolete,
+  deprecationWarning,
+  dueLifecycleChange,
+  type LifecyclePlan,
+  type LifecycleRequest,
+  planLifecycleChange,
+  readLifecycleRequest,
+} from './lifecycle.ts';
+export {
+  assertReleasable,
+  assertSeparateApprover,
+  type ComplianceReport,
+  RELEASE_TARGETS,
+  type ReleaseRequest,
+  type ReleaseStatus,
+  type ReleaseTarget,
+  readComplianceReport,
+} from './releases.ts';
+export { GovernanceService, type GovernanceServiceOptions } from './governance.ts';

@@ -1,6 +1,14 @@
 // What the catalog needs from the outside world: metadata, blobs and digests. Adapters live in storage/.
 import type { Readable } from 'node:stream';
-import type { ImageMember, ImageRecord, ImageStatus, MemberStatus, Visibility } from './model.ts';
+import type {
+  ImageMember,
+  ImageRecord,
+  ImageStatus,
+  LifecycleState,
+  MemberStatus,
+  Visibility,
+} from './model.ts';
+import type { ComplianceReport, ReleaseRequest, ReleaseStatus } from './releases.ts';
 
 /** Who is looking: decides which images a list or get may return. */
 export interface Viewer {
@@ -70,10 +78,29 @@ export interface ImageRepository {
     from: readonly ImageStatus[],
     to: ImageStatus,
     fields?: Partial<
-      Pick<ImageRecord, 'checksum' | 'os_hash_algo' | 'os_hash_value' | 'size' | 'virtual_size' | 'blob_key'>
+      Pick<
+        ImageRecord,
+        | 'checksum'
+        | 'os_hash_algo'
+        | 'os_hash_value'
+        | 'size'
+        | 'virtual_size'
+        | 'blob_key'
+        | 'uploaded_by'
+        | 'signed_by'
+      >
     >,
     updatedAt?: string,
   ): Promise<boolean>;
+  /** Writes governance fields only if the stored lifecycle state is still `expected` (and the image not deleted). */
+  updateGovernance(
+    id: string,
+    expected: LifecycleState,
+    fields: Partial<GovernanceFields>,
+    updatedAt: string,
+  ): Promise<boolean>;
+  /** Images whose deprecation or obsolescence time has passed but whose stored state lags behind. */
+  listDueLifecycle(now: string, limit: number): Promise<ImageRecord[]>;
   /** Whether `projectId` is a member of the image, and how. */
   findMember(imageId: string, projectId: string): Promise<ImageMember | null>;
   listMembers(imageId: string): Promise<ImageMember[]>;
@@ -82,6 +109,39 @@ export interface ImageRepository {
   updateMember(member: ImageMember): Promise<boolean>;
   removeMember(imageId: string, projectId: string): Promise<boolean>;
   countMembers(imageId: string): Promise<number>;
+}
+
+export type GovernanceFields = Pick<
+  ImageRecord,
+  'lifecycle_state' | 'deprecation_at' | 'obsolescence_at' | 'replacement' | 'image_class' | 'visibility'
+>;
+
+/** Release requests and compliance reports. */
+export interface ReleaseRepository {
+  createRelease(request: ReleaseRequest): Promise<void>;
+  findRelease(id: string): Promise<ReleaseRequest | null>;
+  listReleases(filter: { imageId?: string; status?: ReleaseStatus }): Promise<ReleaseRequest[]>;
+  /** Records a decision only while the request is still pending; false when someone decided first. */
+  decideRelease(
+    id: string,
+    decision: Pick<ReleaseRequest, 'status' | 'decided_by' | 'decided_at' | 'decision_reason'>,
+  ): Promise<boolean>;
+  saveReport(report: ComplianceReport): Promise<void>;
+  findReport(imageId: string): Promise<ComplianceReport | null>;
+}
+
+/** One event for the transparency log; the catalog does not know how the log stores it. */
+export interface AuditEventInput {
+  type: string;
+  actor: { userId: string; userName?: string; projectId?: string | null } | null;
+  projectId?: string | null;
+  subjectId?: string | null;
+  contentDigest?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditSink {
+  append(event: AuditEventInput): Promise<void>;
 }
 
 export interface ByteRange {

@@ -7,12 +7,13 @@ import {
   ConflictError,
   ImageTrustError,
   IntegrityError,
+  GovernanceError,
   NotFoundError,
   ValidationError,
   VerificationError,
 } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
-import { type Action, enforce, isAllowed } from '../identity/index.ts';
+import { type Action, type Authorizer, defaultAuthorizer } from '../identity/index.ts';
 import { formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
 import {
   type ImageMember,
@@ -25,6 +26,7 @@ import {
   toGlanceTimestamp,
 } from './model.ts';
 import type {
+  AuditSink,
   BlobStore,
   ByteRange,
   Clock,
@@ -41,6 +43,7 @@ import {
 } from './requests.ts';
 import type { UploadSignatureCheck } from './signature-check.ts';
 import { createVirtualSizeInspector } from './virtual-size.ts';
+import { assertNotObsolete } from './lifecycle.ts';
 
 export interface CatalogLimits {
   sizeCap: number;
@@ -60,6 +63,10 @@ export interface CatalogServiceOptions {
   newId?: () => string;
   /** Decides how an upload's signature is verified; without it, uploads are never verified. */
   signatureCheck?: UploadSignatureCheck;
+  authorizer?: Authorizer;
+  audit?: AuditSink;
+  /** Lets a PATCH or create make an image public directly, as plain Glance does; off: only releases publish. */
+  allowDirectPublish?: boolean;
 }
 
 export interface UploadOptions {
@@ -86,6 +93,9 @@ export class CatalogService {
   readonly #clock: Clock;
   readonly #newId: () => string;
   readonly #signatureCheck?: UploadSignatureCheck;
+  readonly #authorizer: Authorizer;
+  readonly #audit?: AuditSink;
+  readonly #allowDirectPublish: boolean;
 
   constructor(options: CatalogServiceOptions) {
     this.#images = options.images;
@@ -95,6 +105,28 @@ export class CatalogService {
     this.#clock = options.clock ?? { now: () => new Date() };
     this.#newId = options.newId ?? randomUUID;
     this.#signatureCheck = options.signatureCheck;
+    this.#authorizer = options.authorizer ?? defaultAuthorizer;
+    this.#audit = options.audit;
+    this.#allowDirectPublish = options.allowDirectPublish ?? false;
+  }
+
+  async #record(
+    credentials: Credentials | null,
+    type: string,
+    image: ImageRecord,
+    details?: Record<string, unknown>,
+    contentDigest?: string | null,
+  ): Promise<void> {
+    await this.#audit?.append({
+      type,
+      actor: credentials
+        ? { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId }
+        : null,
+      projectId: image.owner,
+      subjectId: image.id,
+      contentDigest: contentDigest ?? null,
+      ...(details ? { details } : {}),
+    });
   }
 
   #timestamp(): string {
@@ -107,7 +139,7 @@ export class CatalogService {
     id: string,
     notFound = `No image found with ID ${id}`,
   ): Promise<ImageRecord> {
-    enforce('image:get_image', credentials);
+    this.#authorizer.enforce('image:get_image', credentials);
     const image = await this.#images.findImage(id);
     if (!image || image.status === 'deleted' || !(await this.#isVisible(credentials, image))) {
       throw new NotFoundError(notFound);
@@ -132,7 +164,7 @@ export class CatalogService {
     image: ImageRecord,
     message = 'You do not own this image',
   ): void {
-    if (!isAllowed(action, credentials, { projectId: image.owner }))
+    if (!this.#authorizer.isAllowed(action, credentials, { projectId: image.owner }))
       throw new AuthError('NOT_OWNER', message);
   }
 
@@ -142,7 +174,7 @@ export class CatalogService {
     if (owner !== credentials.projectId && !credentials.isAdmin) {
       throw new AuthError('FORBIDDEN', `You are not permitted to create images owned by '${owner}'.`);
     }
-    enforce('image:add_image', credentials, { projectId: owner });
+    this.#authorizer.enforce('image:add_image', credentials, { projectId: owner });
     const visibility = request.base.visibility ?? 'shared';
     this.#enforceVisibility(credentials, visibility, owner);
     this.#checkQuotas(request.properties, request.tags);
@@ -172,12 +204,24 @@ export class CatalogService {
       ...NEW_IMAGE_GOVERNANCE,
     };
     await this.#images.createImage(image);
+    await this.#record(credentials, 'image.created', image, {
+      name: image.name,
+      visibility: image.visibility,
+    });
     return image;
   }
 
   #enforceVisibility(credentials: Credentials, visibility: string, owner: string | null): void {
-    if (visibility === 'public') enforce('image:publicize_image', credentials, { projectId: owner });
-    if (visibility === 'community') enforce('image:communitize_image', credentials, { projectId: owner });
+    if (visibility === 'public' && !this.#allowDirectPublish) {
+      throw new GovernanceError(
+        'RELEASE_REQUIRED',
+        'Images become public only through an approved release: ask with `imagetrust image release request IMAGE --target stock`.',
+      );
+    }
+    if (visibility === 'public')
+      this.#authorizer.enforce('image:publicize_image', credentials, { projectId: owner });
+    if (visibility === 'community')
+      this.#authorizer.enforce('image:communitize_image', credentials, { projectId: owner });
   }
 
   #checkQuotas(properties: Record<string, string>, tags: string[]): void {
@@ -196,7 +240,7 @@ export class CatalogService {
     credentials: Credentials,
     params: QueryParams,
   ): Promise<{ images: ImageRecord[]; next: string | null }> {
-    enforce('image:get_images', credentials);
+    this.#authorizer.enforce('image:get_images', credentials);
     const { markerId, ...query } = readImageListQuery(params, this.#limits);
     let marker: ImageRecord | undefined;
     if (markerId !== undefined) {
@@ -230,14 +274,30 @@ export class CatalogService {
           throw new AuthError('FORBIDDEN', `Attribute ${key} can be only replaced for a queued image.`);
         }
       }
-      if (touched.has('owner') && next.owner !== image.owner && !isAllowed('image:set_owner', credentials)) {
+      if (
+        touched.has('owner') &&
+        next.owner !== image.owner &&
+        !this.#authorizer.isAllowed('image:set_owner', credentials)
+      ) {
         throw new AuthError('FORBIDDEN', "Owner can't be updated by non admin.", { detail: true });
       }
-      if (next.visibility !== image.visibility)
+      if (next.visibility !== image.visibility) {
         this.#enforceVisibility(credentials, next.visibility, next.owner);
+        if (next.visibility !== 'private')
+          assertNotObsolete(image, this.#clock.now(), `made ${next.visibility}`);
+      }
       this.#checkQuotas(next.properties, next.tags);
       next.updated_at = this.#timestamp();
-      if (await this.#images.saveImage(next, image.status)) return next;
+      if (await this.#images.saveImage(next, image.status)) {
+        await this.#record(credentials, 'image.updated', next, { changed: [...touched].sort() });
+        if (next.visibility !== image.visibility) {
+          await this.#record(credentials, 'image.visibility_changed', next, {
+            from: image.visibility,
+            to: next.visibility,
+          });
+        }
+        return next;
+      }
       if (attempt >= 3)
         throw new ConflictError('CONFLICT', `Image ${id} changed while it was being updated; retry.`);
     }
@@ -265,6 +325,13 @@ export class CatalogService {
     );
     if (!moved) throw new NotFoundError(`Failed to find image ${id} to delete`);
     if (image.blob_key) await this.#blobs.delete(image.blob_key);
+    await this.#record(
+      credentials,
+      'image.deleted',
+      image,
+      { status: from },
+      image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
+    );
   }
 
   async setImageActivation(credentials: Credentials, id: string, activate: boolean): Promise<void> {
@@ -361,9 +428,16 @@ export class CatalogService {
     }
     // Like Glance, every signature check that needs no data runs before the first byte is read.
     let verify: StreamVerifierSpec | null = null;
+    let signerId: string | null = null;
     try {
-      verify = (await this.#signatureCheck?.(credentials, image)) ?? null;
+      const planned = (await this.#signatureCheck?.(credentials, image)) ?? null;
+      verify = planned?.spec ?? null;
+      signerId = planned?.signerId ?? null;
     } catch (error) {
+      await this.#record(credentials, 'image.verification', image, {
+        result: 'refused',
+        code: (error as ImageTrustError).code ?? null,
+      });
       throw toSignatureError(error, id);
     }
     if (!(await this.#images.transitionImage(id, ['queued'], 'saving', {}, this.#timestamp()))) {
@@ -407,6 +481,18 @@ export class CatalogService {
         );
       }
       const { digests, signatureValid } = await digester.finish();
+      if (verify) {
+        await this.#record(
+          credentials,
+          'image.verification',
+          image,
+          {
+            result: signatureValid === true ? 'valid' : 'invalid',
+            certificate: image.properties.img_signature_certificate_uuid ?? null,
+          },
+          `sha512:${digests[OS_HASH_ALGO]}`,
+        );
+      }
       if (verify && signatureValid !== true) throw signatureMismatch();
       await temp.commit(id);
       const activated = await this.#images.transitionImage(
@@ -420,6 +506,8 @@ export class CatalogService {
           os_hash_algo: OS_HASH_ALGO,
           os_hash_value: digests[OS_HASH_ALGO],
           blob_key: id,
+          uploaded_by: credentials.userId,
+          signed_by: verify ? (signerId ?? credentials.userId) : null,
         },
         this.#timestamp(),
       );
@@ -430,7 +518,15 @@ export class CatalogService {
           `Image ${id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.`,
         );
       }
-      return (await this.#images.findImage(id))!;
+      const uploaded = (await this.#images.findImage(id))!;
+      await this.#record(
+        credentials,
+        'image.uploaded',
+        uploaded,
+        { size, signed: verify !== null },
+        `sha512:${digests[OS_HASH_ALGO]}`,
+      );
+      return uploaded;
     } catch (error) {
       // Stop the workers and the sink before deleting the file they may still be writing.
       await digester.abort();
@@ -452,13 +548,14 @@ export class CatalogService {
     range?: { start?: number; end?: number },
   ): Promise<DownloadResult> {
     const image = await this.getImage(credentials, id);
-    enforce('image:download_image', credentials, { projectId: image.owner });
+    this.#authorizer.enforce('image:download_image', credentials, { projectId: image.owner });
     if (image.status === 'deactivated' && !credentials.isAdmin) {
       throw new ConflictError(
         'IMAGE_DEACTIVATED',
         'The requested image has been deactivated. Image data download is forbidden.',
       );
     }
+    if (!credentials.isAdmin) assertNotObsolete(image, this.#clock.now(), 'downloaded');
     if (
       !image.blob_key ||
       image.size === null ||
@@ -484,7 +581,7 @@ export class CatalogService {
 
   async listMembers(credentials: Credentials, id: string): Promise<ImageMember[]> {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
-    enforce('image:get_members', credentials);
+    this.#authorizer.enforce('image:get_members', credentials);
     if (image.visibility !== 'shared') {
       throw new AuthError(
         'FORBIDDEN',
@@ -519,10 +616,11 @@ export class CatalogService {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
     if (
       image.visibility !== 'shared' ||
-      !isAllowed('image:add_member', credentials, { projectId: image.owner })
+      !this.#authorizer.isAllowed('image:add_member', credentials, { projectId: image.owner })
     ) {
       throw new AuthError('FORBIDDEN', `Not allowed to create members for image ${id}.`);
     }
+    assertNotObsolete(image, this.#clock.now(), 'shared');
     if ((await this.#images.countMembers(id)) >= this.#limits.maxMembers) {
       throw new ConflictError(
         'QUOTA_EXCEEDED',
@@ -571,7 +669,7 @@ export class CatalogService {
       throw new AuthError('FORBIDDEN', `Not allowed to update members for image ${id}.`);
     }
     const member = await this.#images.findMember(id, memberId);
-    if (!member || !isAllowed('image:modify_member', credentials, { memberId })) {
+    if (!member || !this.#authorizer.isAllowed('image:modify_member', credentials, { memberId })) {
       throw new NotFoundError(`${memberId} not found in the member list of the image ${id}.`);
     }
     const updated: ImageMember = { ...member, status: status as MemberStatus, updated_at: this.#timestamp() };
@@ -583,7 +681,7 @@ export class CatalogService {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
     if (
       image.visibility !== 'shared' ||
-      !isAllowed('image:delete_member', credentials, { projectId: image.owner })
+      !this.#authorizer.isAllowed('image:delete_member', credentials, { projectId: image.owner })
     ) {
       throw new AuthError('FORBIDDEN', `Not allowed to delete members for image ${id}.`);
     }

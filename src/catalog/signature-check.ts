@@ -34,11 +34,14 @@ export interface SignatureCheckOptions {
   now?: () => Date;
 }
 
-/** Returns the streaming verification to run over the upload, or null when the image is not signed. */
+/**
+ * Returns the streaming verification to run over the upload, and who signed (the owner of the
+ * certificate secret), or null when the image is not signed.
+ */
 export type UploadSignatureCheck = (
   credentials: Credentials,
   image: ImageRecord,
-) => Promise<StreamVerifierSpec | null>;
+) => Promise<{ spec: StreamVerifierSpec; signerId: string | null } | null>;
 
 export function createUploadSignatureCheck(options: SignatureCheckOptions): UploadSignatureCheck {
   const now = options.now ?? (() => new Date());
@@ -61,19 +64,57 @@ export function createUploadSignatureCheck(options: SignatureCheckOptions): Uplo
     const certificate = loadSigningCertificate(secret);
     checkPublicKeyForKeyType(certificate, plan.keyType);
     if (options.requireTrustedCertificate) {
-      const trusted: X509Certificate[] = [];
-      for (const id of options.trustedCertificateIds) {
-        const material = await options.certificates.trusted(id);
-        // Like Nova, a trusted certificate that cannot be fetched is skipped, not fatal.
-        if (!material) continue;
-        try {
-          trusted.push(loadSigningCertificate(material));
-        } catch {
-          // An unusable entry in the trust list cannot vouch for anything.
-        }
-      }
+      const trusted = await loadTrustedCertificates(options.certificates, options.trustedCertificateIds);
       validateCertificate({ certificate, trusted, now: now() });
     }
-    return toVerificationSpec(plan, certificate);
+    return { spec: toVerificationSpec(plan, certificate), signerId: secret.creatorId ?? null };
+  };
+}
+
+async function loadTrustedCertificates(
+  source: CertificateSource,
+  ids: readonly string[],
+): Promise<X509Certificate[]> {
+  const trusted: X509Certificate[] = [];
+  for (const id of ids) {
+    const material = await source.trusted(id);
+    // Like Nova, a trusted certificate that cannot be fetched is skipped, not fatal.
+    if (!material) continue;
+    try {
+      trusted.push(loadSigningCertificate(material));
+    } catch {
+      // An unusable entry in the trust list cannot vouch for anything.
+    }
+  }
+  return trusted;
+}
+
+/**
+ * For releases: whether the certificate that signed an image chains, now, to a trusted one. Returns
+ * null when it does, otherwise the reason, so a release can say what is missing.
+ */
+export function createSignerTrustCheck(
+  options: Pick<SignatureCheckOptions, 'certificates' | 'trustedCertificateIds' | 'now'>,
+): (image: ImageRecord) => Promise<string | null> {
+  const now = options.now ?? (() => new Date());
+  return async (image) => {
+    const id = image.properties.img_signature_certificate_uuid;
+    if (!id) return 'it carries no signing certificate';
+    if (options.trustedCertificateIds.length === 0) {
+      return 'its project requires signatures but no trusted certificate is configured (trust.trustedCertificateIds)';
+    }
+    const secret = await options.certificates.trusted(id);
+    if (!secret) return `its signing certificate ${id} is no longer in the key manager`;
+    try {
+      const certificate = loadSigningCertificate(secret);
+      validateCertificate({
+        certificate,
+        trusted: await loadTrustedCertificates(options.certificates, options.trustedCertificateIds),
+        now: now(),
+      });
+      return null;
+    } catch (error) {
+      return `its signing certificate ${id} is not trusted: ${(error as Error).message}`;
+    }
   };
 }

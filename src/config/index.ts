@@ -90,8 +90,8 @@ const configSchema = z
       .prefault({}),
     release: z
       .object({
-        /** Role whose holders may approve release requests (never for an image they uploaded, signed or asked to release). */
-        approverRole: z.string().min(1).default('approver'),
+        /** Lets a plain Glance PATCH or create make an image public, bypassing release approval (off by default). */
+        allowDirectPublish: z.boolean().default(false),
         /** A release needs a passing compliance report (`imagetrust scan --format json`) attached to the image. */
         requireComplianceReport: z.boolean().default(false),
       })
@@ -139,7 +139,6 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_POLICY_FILE: { path: ['policy', 'file'], type: 'string' },
   IMAGETRUST_POLICY_DIRS: { path: ['policy', 'dirs'], type: 'list' },
   IMAGETRUST_AUDIT_SIGNING_KEY_FILE: { path: ['audit', 'signingKeyFile'], type: 'string' },
-  IMAGETRUST_RELEASE_APPROVER_ROLE: { path: ['release', 'approverRole'], type: 'string' },
   IMAGETRUST_RELEASE_REQUIRE_COMPLIANCE_REPORT: {
     path: ['release', 'requireComplianceReport'],
     type: 'boolean',

@@ -44,6 +44,31 @@ export const ERROR_CATALOGUE = {
   UPLOAD_INCOMPLETE: { status: 500, exit: 1, doc: 'The upload stream ended before all data arrived.' },
   IMAGE_GONE: { status: 410, exit: 1, doc: 'The image was deleted while its data was being uploaded.' },
   NOT_ACCEPTABLE: { status: 406, exit: 2, doc: 'No representation matches the Accept header.' },
+  IMAGE_OBSOLETE: {
+    status: 409,
+    exit: 6,
+    doc: 'The image is obsolete: it cannot be booted, downloaded by non-admins, shared or made public.',
+  },
+  LIFECYCLE_INVALID: {
+    status: 409,
+    exit: 1,
+    doc: 'The lifecycle change or schedule is not allowed (order of dates, a time in the past, no way back from obsolete).',
+  },
+  RELEASE_REQUIRED: {
+    status: 403,
+    exit: 3,
+    doc: 'Images become public (stock) or catalog images only through an approved release request.',
+  },
+  RELEASE_NOT_READY: {
+    status: 409,
+    exit: 1,
+    doc: 'The image does not meet a release requirement (active, not obsolete, signed, compliance report).',
+  },
+  SEPARATION_OF_DUTIES: {
+    status: 403,
+    exit: 3,
+    doc: 'An approver may not approve a release of an image they uploaded, signed or asked to release.',
+  },
   STORAGE_FULL: { status: 413, exit: 1, doc: 'The blob store has no space left.' },
   SIGNATURE_MALFORMED: {
     status: 400,
@@ -213,6 +238,10 @@ export class NotFoundError extends ImageTrustError<'NOT_FOUND'> {
 }
 export class ConflictError extends ImageTrustError<
   'CONFLICT' | 'INVALID_STATUS_TRANSITION' | 'IMAGE_PROTECTED' | 'IMAGE_DEACTIVATED' | 'QUOTA_EXCEEDED'
+> {}
+/** Lifecycle and release rules: obsolete images, invalid schedules, releases and their separation of duties. */
+export class GovernanceError extends ImageTrustError<
+  'IMAGE_OBSOLETE' | 'LIFECYCLE_INVALID' | 'RELEASE_REQUIRED' | 'RELEASE_NOT_READY' | 'SEPARATION_OF_DUTIES'
 > {}
 export class IntegrityError extends ImageTrustError<
   'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE'

@@ -66,6 +66,12 @@ export const DEFAULT_RULES = {
   'containers:decide': projectReader,
   'containers:modify_policy': projectMemberOwner,
   'containers:modify_keys': projectMemberOwner,
+  'image:set_lifecycle': projectMemberOwner,
+  'image:restore_obsolete': isAdmin,
+  'image:attach_report': projectMemberOwner,
+  'image:request_release': projectMemberOwner,
+  'image:get_releases': projectReader,
+  'image:decide_release': hasRole('approver'),
   'identity:admin': isAdmin,
   'identity:get_own_user': either(isAdmin, (c, t) => t.userId === c.userId),
 } satisfies Record<string, Rule>;
@@ -90,3 +96,11 @@ export function enforce(
     );
   }
 }
+
+/** Authorization as services receive it, so each server can run its own policy. */
+export interface Authorizer {
+  isAllowed(action: Action, credentials: Credentials, target?: RuleTarget): boolean;
+  enforce(action: Action, credentials: Credentials, target?: RuleTarget, message?: string): void;
+}
+
+export const defaultAuthorizer: Authorizer = { isAllowed, enforce };

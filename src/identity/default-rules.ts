@@ -142,6 +142,12 @@ const images: RuleDefault[] = [
     'PUT /v2/images/{image_id}/lifecycle',
   ),
   image(
+    'attach_report',
+    'rule:project_member_or_admin',
+    'Attach a compliance report (the JSON of `imagetrust scan`) to an image.',
+    'PUT /v2/images/{image_id}/compliance-report',
+  ),
+  image(
     'request_release',
     'rule:project_member_or_admin',
     'Ask for an image to be released (made public as a stock image, or listed as a catalog image).',

@@ -1,5 +1,13 @@
 // Identity: users, projects, roles, tokens, and the rules that authorize every API action.
-export { type Action, DEFAULT_RULES, enforce, isAllowed, type RuleTarget } from './authorize.ts';
+export {
+  type Action,
+  type Authorizer,
+  DEFAULT_RULES,
+  defaultAuthorizer,
+  enforce,
+  isAllowed,
+  type RuleTarget,
+} from './authorize.ts';
 export {
   BUILTIN_ROLES,
   type Credentials,

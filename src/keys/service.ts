@@ -39,6 +39,7 @@ export interface SecretForVerification {
   secretType: SecretType;
   payload: Buffer;
   contentType: StoredContentType;
+  creatorId: string | null;
 }
 
 /** Barbican accepts only the canonical lower-case form of a version-4 UUID as a secret id. */
@@ -198,6 +199,7 @@ export class SecretService {
       secretType: secret.secretType,
       payload: await this.#open(secret),
       contentType: secret.contentType,
+      creatorId: secret.creatorId,
     };
   }
 
@@ -218,6 +220,7 @@ export class SecretService {
       secretType: secret.secretType,
       payload: await this.#open(secret),
       contentType: secret.contentType,
+      creatorId: secret.creatorId,
     };
   }
 

@@ -2,13 +2,14 @@
 // APIs under devstack-style prefixes (/identity, /image, /key-manager) so one client configuration finds them all.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
-import type { CatalogService } from '../catalog/index.ts';
+import type { CatalogService, GovernanceService } from '../catalog/index.ts';
 import { AuthError, ValidationError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
 import { registerContainerRoutes } from './container-routes.ts';
 import { sendError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
+import { registerGovernanceRoutes } from './governance-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
 
@@ -20,6 +21,8 @@ declare module 'fastify' {
 
 export interface AppOptions {
   catalog: CatalogService;
+  /** Lifecycle, compliance reports and releases under /image/v2; left out, they are not served. */
+  governance?: GovernanceService;
   identity: IdentityService;
   /** The key manager at /key-manager; left out, the API is not served. */
   secrets?: SecretService;
@@ -144,6 +147,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
 
   registerIdentityRoutes(app, { identity: options.identity, baseUrl });
   registerImageRoutes(app, { catalog: options.catalog, baseUrl });
+  if (options.governance) registerGovernanceRoutes(app, { governance: options.governance });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });
   if (options.containers) registerContainerRoutes(app, { containers: options.containers });
 

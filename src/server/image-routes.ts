@@ -3,6 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   type CatalogService,
+  deprecationWarning,
+  type ImageRecord,
   imageSchema,
   imagesSchema,
   memberSchema,
@@ -13,7 +15,7 @@ import {
   toMemberView,
 } from '../catalog/index.ts';
 import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
-import type { Credentials } from '../identity/index.ts';
+import { credentialsOf } from './request-credentials.ts';
 
 interface ImageRouteOptions {
   catalog: CatalogService;
@@ -30,9 +32,10 @@ const API_VERSIONS = Array.from({ length: 17 }, (_, i) => 16 - i);
 
 type IdParams = { Params: { id: string } };
 
-function credentialsOf(request: FastifyRequest): Credentials {
-  if (!request.credentials) throw new AuthError('UNAUTHENTICATED', 'Authentication required');
-  return request.credentials;
+/** Deprecated images still work; their users are told, in an RFC 7234 `Warning` (code 299), what to use instead. */
+function warnIfDeprecated(reply: FastifyReply, image: ImageRecord): void {
+  const warning = deprecationWarning(image, new Date());
+  if (warning) reply.header('Warning', `299 imagetrust ${JSON.stringify(warning)}`);
 }
 
 function mediaType(request: FastifyRequest): string | undefined {
@@ -164,9 +167,11 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
         .send(toImageView(image));
     });
 
-    api.get<IdParams>('/image/v2/images/:id', async (request) =>
-      toImageView(await catalog.getImage(credentialsOf(request), request.params.id)),
-    );
+    api.get<IdParams>('/image/v2/images/:id', async (request, reply) => {
+      const image = await catalog.getImage(credentialsOf(request), request.params.id);
+      warnIfDeprecated(reply, image);
+      return toImageView(image);
+    });
 
     api.patch<IdParams>('/image/v2/images/:id', async (request) => {
       const type = mediaType(request);
@@ -219,6 +224,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       const image = await catalog.getImage(credentials, request.params.id);
       const range = readRange(request.headers.range, image.size);
       const result = await catalog.downloadImageData(credentials, request.params.id, range);
+      warnIfDeprecated(reply, result.image);
       if (!result.stream) return reply.code(204).send();
       reply.type('application/octet-stream');
       if (result.image.checksum) reply.header('Content-MD5', result.image.checksum);

@@ -2,10 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ContainerTrustService } from '../admission/index.ts';
-import { CatalogService, createUploadSignatureCheck } from '../catalog/index.ts';
+import {
+  CatalogService,
+  createSignerTrustCheck,
+  createUploadSignatureCheck,
+  GovernanceService,
+} from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
-import { IdentityService } from '../identity/index.ts';
+import { type Credentials, IdentityService } from '../identity/index.ts';
 import { keyringFromBase64, SecretService } from '../keys/index.ts';
 import {
   closeDigestWorkers,
@@ -17,6 +22,7 @@ import {
   type SqlDatabase,
   SqlIdentityRepository,
   SqlImageRepository,
+  SqlReleaseRepository,
   SqlSecretRepository,
   staticKeyring,
   warmDigestWorkers,
@@ -27,6 +33,7 @@ export interface Services {
   db: SqlDatabase;
   identity: IdentityService;
   catalog: CatalogService;
+  governance: GovernanceService;
   secrets: SecretService;
   containers: ContainerTrustService;
   blobs: FileBlobStore;
@@ -62,32 +69,48 @@ export async function openServices(
     insecureRegistries: options.insecureRegistries,
   });
   const required = new Set(config.trust.signaturesRequiredProjects);
+  const signaturesRequired = async (projectId: string | null) => {
+    if (required.size === 0 || projectId === null) return false;
+    if (required.has(projectId)) return true;
+    const project = await identity.repository.findProject(projectId);
+    return project !== null && required.has(project.name);
+  };
+  const certificates = {
+    forCaller: (credentials: Credentials, id: string) => secrets.getSecretForVerification(credentials, id),
+    trusted: (id: string) => secrets.getTrustedSecret(id),
+  };
+  const images = new SqlImageRepository(db);
   const catalog = new CatalogService({
-    images: new SqlImageRepository(db),
+    images,
+    allowDirectPublish: config.release.allowDirectPublish,
     blobs,
     digester: (algorithms, options) => createDigester(algorithms, options),
     limits: config.images,
     // Certificates come from our key manager: as the uploader sees it (castellan uses the caller's
     // token), and trust anchors with the service's own authority.
     signatureCheck: createUploadSignatureCheck({
-      certificates: {
-        forCaller: (credentials, id) => secrets.getSecretForVerification(credentials, id),
-        trusted: (id) => secrets.getTrustedSecret(id),
-      },
+      certificates,
       trustedCertificateIds: config.trust.trustedCertificateIds,
       requireTrustedCertificate: config.trust.requireTrustedCertificate,
-      async signaturesRequired(projectId) {
-        if (required.size === 0 || projectId === null) return false;
-        if (required.has(projectId)) return true;
-        const project = await identity.repository.findProject(projectId);
-        return project !== null && required.has(project.name);
-      },
+      signaturesRequired,
+    }),
+  });
+  const governance = new GovernanceService({
+    images,
+    releases: new SqlReleaseRepository(db),
+    findVisibleImage: (credentials, id) => catalog.getImage(credentials, id),
+    requireComplianceReport: config.release.requireComplianceReport,
+    signaturesRequired,
+    signerTrustProblem: createSignerTrustCheck({
+      certificates,
+      trustedCertificateIds: config.trust.trustedCertificateIds,
     }),
   });
   return {
     db,
     identity,
     catalog,
+    governance,
     secrets,
     containers,
     blobs,
@@ -143,6 +166,7 @@ export async function startServer(
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
     catalog: services.catalog,
+    governance: services.governance,
     identity: services.identity,
     secrets: services.secrets,
     containers: services.containers,
@@ -161,6 +185,18 @@ export async function startServer(
       },
     );
   }
+  // Scheduled deprecations and obsolescences happen on time without an operator. Reads already
+  // apply due schedules; this stores them and logs each change once, whichever process gets there first.
+  const applySchedules = () =>
+    services.governance.applyDueSchedules().catch((error) => {
+      app.app.log.error(
+        { err: error },
+        'Applying lifecycle schedules failed; retrying at the next interval.',
+      );
+    });
+  const scheduler = setInterval(applySchedules, config.lifecycle.scheduleIntervalSeconds * 1000);
+  scheduler.unref();
+  void applySchedules();
   const address = app.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
@@ -170,6 +206,7 @@ export async function startServer(
     app,
     generatedAdminPassword: boot.generatedPassword,
     async stop() {
+      clearInterval(scheduler);
       await app.shutdown();
       await services.close();
     },

@@ -9,6 +9,8 @@ export interface CertificateSecret {
   secretType: string;
   payload: Buffer;
   contentType: string;
+  /** The user who stored the secret, when the key manager knows it: the signer of what it verifies. */
+  creatorId?: string | null;
 }
 
 /**

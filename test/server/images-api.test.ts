@@ -569,11 +569,14 @@ describe('images API', () => {
       assert.ok(!(list.json.images as { id: string }[]).some((i) => i.id === image.id));
     });
 
-    it('lets only admins publicize; members may create community images', async () => {
+    it('publishes only through a release, even for admins; members may create community images', async () => {
       const r = await call(alice, 'POST', '/v2/images', { visibility: 'public' });
       assert.equal(r.status, 403);
       assert.equal((await call(alice, 'POST', '/v2/images', { visibility: 'community' })).status, 201);
-      assert.equal((await call(admin, 'POST', '/v2/images', { visibility: 'public' })).status, 201);
+      const byAdmin = await call(admin, 'POST', '/v2/images', { visibility: 'public' });
+      assert.equal(byAdmin.status, 403);
+      assert.equal(byAdmin.headers.get('x-imagetrust-error-code'), 'RELEASE_REQUIRED');
+      assert.match(byAdmin.text, /only through an approved release/);
       const image = await create(alice);
       assert.equal(
         (await patch(alice, image.id, [{ op: 'replace', path: '/visibility', value: 'public' }])).status,

@@ -370,6 +370,8 @@ describe('key-manager API', () => {
         secretType: 'certificate',
         payload: Buffer.from('PEM'),
         contentType: 'application/octet-stream',
+        // The signer of what the certificate verifies: whoever stored it.
+        creatorId: (await identity.validateToken(alice)).userId,
       });
       assert.equal(await secrets.getSecretForVerification(await identity.validateToken(bob), id), null);
     });

@@ -1,11 +1,13 @@
 // The image catalog's metadata on SQL: one implementation for SQLite and PostgreSQL. Status changes
 // are conditional updates, so two processes can never both move an image out of the same status.
 import type {
+  GovernanceFields,
   ImageListQuery,
   ImageMember,
   ImageRecord,
   ImageRepository,
   ImageStatus,
+  LifecycleState,
   SortKey,
 } from '../../catalog/index.ts';
 import { ConflictError } from '../../errors/index.ts';
@@ -45,6 +47,15 @@ const BASE_COLUMNS = [
   'uploaded_by',
   'signed_by',
 ] as const;
+
+const GOVERNANCE_COLUMNS = [
+  'lifecycle_state',
+  'deprecation_at',
+  'obsolescence_at',
+  'replacement',
+  'image_class',
+  'visibility',
+] as const satisfies readonly (keyof GovernanceFields)[];
 
 const NUMERIC_SORT_KEYS = new Set<SortKey>(['size', 'min_ram', 'min_disk']);
 
@@ -269,9 +280,7 @@ export class SqlImageRepository implements ImageRepository {
     id: string,
     from: readonly ImageStatus[],
     to: ImageStatus,
-    fields: Partial<
-      Pick<ImageRecord, 'checksum' | 'os_hash_algo' | 'os_hash_value' | 'size' | 'virtual_size' | 'blob_key'>
-    > = {},
+    fields: Parameters<ImageRepository['transitionImage']>[3] = {},
     updatedAt?: string,
   ): Promise<boolean> {
     const sets = ['status = ?'];
@@ -295,6 +304,40 @@ export class SqlImageRepository implements ImageRepository {
       params,
     );
     return changed > 0;
+  }
+
+  async updateGovernance(
+    id: string,
+    expected: LifecycleState,
+    fields: Partial<GovernanceFields>,
+    updatedAt: string,
+  ): Promise<boolean> {
+    const sets = ['updated_at = ?'];
+    const params: SqlValue[] = [updatedAt];
+    for (const key of GOVERNANCE_COLUMNS) {
+      if (fields[key] === undefined) continue;
+      sets.push(`${key} = ?`);
+      params.push(fields[key]);
+    }
+    params.push(id, expected);
+    const changed = await this.#db.run(
+      `UPDATE images SET ${sets.join(', ')} WHERE id = ? AND lifecycle_state = ? AND status NOT IN ('deleted', 'killed')`,
+      params,
+    );
+    return changed > 0;
+  }
+
+  async listDueLifecycle(now: string, limit: number): Promise<ImageRecord[]> {
+    // ISO timestamps in one format compare correctly as text, in both dialects.
+    const rows = await this.#db.query(
+      `SELECT ${BASE_COLUMNS.join(', ')} FROM images
+       WHERE status NOT IN ('deleted', 'killed') AND (
+         (lifecycle_state = 'available' AND deprecation_at IS NOT NULL AND deprecation_at <= ?)
+         OR (lifecycle_state <> 'obsolete' AND obsolescence_at IS NOT NULL AND obsolescence_at <= ?))
+       ORDER BY id LIMIT ?`,
+      [now, now, limit],
+    );
+    return this.#hydrate(this.#db, rows);
   }
 
   async findMember(imageId: string, projectId: string): Promise<ImageMember | null> {

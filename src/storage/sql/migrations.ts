@@ -116,6 +116,10 @@ const MIGRATIONS: Migration[] = [
         requested_by TEXT NOT NULL, requested_at TEXT NOT NULL, reason TEXT,
         decided_by TEXT, decided_at TEXT, decision_reason TEXT)`,
       'CREATE INDEX release_requests_image ON release_requests (image_id, requested_at)',
+      // The latest compliance report attached to an image (the JSON of `imagetrust scan --format json`).
+      `CREATE TABLE image_reports (
+        image_id TEXT PRIMARY KEY, document TEXT NOT NULL, digest TEXT NOT NULL, passed INTEGER NOT NULL,
+        attached_by TEXT NOT NULL, attached_at TEXT NOT NULL)`,
     ],
   },
 ];

@@ -1,0 +1,386 @@
+// Image governance: lifecycle changes and schedules, compliance reports, and release requests that a
+// second person approves. Every change is written to the transparency log.
+import { createHash, randomUUID } from 'node:crypto';
+import { GovernanceError, NotFoundError } from '../errors/index.ts';
+import { type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
+import { planLifecycleChange, readLifecycleRequest } from './lifecycle.ts';
+import { effectiveLifecycle, type ImageRecord, toGlanceTimestamp } from './model.ts';
+import type {
+  AuditEventInput,
+  AuditSink,
+  Clock,
+  IdGenerator,
+  ImageRepository,
+  ReleaseRepository,
+} from './ports.ts';
+import {
+  assertReleasable,
+  assertSeparateApprover,
+  type ComplianceReport,
+  type ReleaseRequest,
+  type ReleaseStatus,
+  readComplianceReport,
+  readReleaseDecision,
+  readReleaseRequest,
+} from './releases.ts';
+
+export interface GovernanceServiceOptions {
+  images: ImageRepository;
+  releases: ReleaseRepository;
+  /** Finds an image the caller may see (404 otherwise); the catalog's visibility rules apply. */
+  findVisibleImage(credentials: Credentials, id: string): Promise<ImageRecord>;
+  authorizer?: Authorizer;
+  audit?: AuditSink;
+  clock?: Clock;
+  newId?: IdGenerator;
+  requireComplianceReport?: boolean;
+  signaturesRequired?(projectId: string | null): Promise<boolean> | boolean;
+  /** Null when the image's signing certificate chains to a trusted certificate now; otherwise why not. */
+  signerTrustProblem?(image: ImageRecord): Promise<string | null>;
+}
+
+const MAX_REPORT_BYTES = 4 * 1024 * 1024;
+const DUE_BATCH = 100;
+
+export class GovernanceService {
+  readonly #o: GovernanceServiceOptions;
+  readonly #authorizer: Authorizer;
+  readonly #clock: Clock;
+
+  constructor(options: GovernanceServiceOptions) {
+    this.#o = options;
+    this.#authorizer = options.authorizer ?? defaultAuthorizer;
+    this.#clock = options.clock ?? { now: () => new Date() };
+  }
+
+  async #audit(event: AuditEventInput): Promise<void> {
+    await this.#o.audit?.append(event);
+  }
+
+  #actor(credentials: Credentials): AuditEventInput['actor'] {
+    return { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId };
+  }
+
+  /** Changes or schedules an image's lifecycle; leaving obsolete needs `image:restore_obsolete`. */
+  async setLifecycle(credentials: Credentials, id: string, body: unknown): Promise<ImageRecord> {
+    const request = readLifecycleRequest(body);
+    const image = await this.#o.findVisibleImage(credentials, id);
+    this.#authorizer.enforce('image:set_lifecycle', credentials, { projectId: image.owner });
+    const now = this.#clock.now();
+    const plan = planLifecycleChange(image, request, now);
+    if (plan.restoresObsolete) {
+      this.#authorizer.enforce(
+        'image:restore_obsolete',
+        credentials,
+        { projectId: image.owner },
+        `Image ${id} is obsolete; only an administrator can bring it back.`,
+      );
+    }
+    if (plan.fields.replacement && plan.fields.replacement !== image.replacement) {
+      const replacement = await this.#o
+        .findVisibleImage(credentials, plan.fields.replacement)
+        .catch(() => null);
+      if (!replacement) {
+        throw new GovernanceError(
+          'LIFECYCLE_INVALID',
+          `Replacement image ${plan.fields.replacement} does not exist.`,
+        );
+      }
+      if (effectiveLifecycle(replacement, now) === 'obsolete') {
+        throw new GovernanceError(
+          'LIFECYCLE_INVALID',
+          `Replacement image ${replacement.id} is itself obsolete.`,
+        );
+      }
+    }
+    const stamp = toGlanceTimestamp(now);
+    if (!(await this.#o.images.updateGovernance(id, image.lifecycle_state, plan.fields, stamp))) {
+      throw new GovernanceError(
+        'LIFECYCLE_INVALID',
+        `Image ${id} changed while its lifecycle was being set; try again.`,
+      );
+    }
+    await this.#audit({
+      type: 'image.lifecycle_changed',
+      actor: this.#actor(credentials),
+      projectId: image.owner,
+      subjectId: id,
+      details: { from: plan.from, to: plan.to, ...plan.fields },
+    });
+    return { ...image, ...plan.fields, updated_at: stamp };
+  }
+
+  /** Stores every schedule that has come due; returns how many images changed. Safe in many processes. */
+  async applyDueSchedules(): Promise<number> {
+    const now = this.#clock.now();
+    const stamp = toGlanceTimestamp(now);
+    let changed = 0;
+    for (;;) {
+      const due = await this.#o.images.listDueLifecycle(stamp, DUE_BATCH);
+      let progressed = false;
+      for (const image of due) {
+        const to = effectiveLifecycle(image, now);
+        // Conditional on the stored state: when two schedulers race, one writes and logs.
+        if (
+          !(await this.#o.images.updateGovernance(
+            image.id,
+            image.lifecycle_state,
+            { lifecycle_state: to },
+            stamp,
+          ))
+        ) {
+          continue;
+        }
+        progressed = true;
+        changed++;
+        await this.#audit({
+          type: 'image.lifecycle_changed',
+          actor: null,
+          projectId: image.owner,
+          subjectId: image.id,
+          details: {
+            from: image.lifecycle_state,
+            to,
+            scheduled: true,
+            deprecation_at: image.deprecation_at,
+            obsolescence_at: image.obsolescence_at,
+          },
+        });
+      }
+      if (due.length < DUE_BATCH || !progressed) return changed;
+    }
+  }
+
+  /** Attaches the JSON of `imagetrust scan --format json` as the image's compliance report. */
+  async attachReport(credentials: Credentials, id: string, document: string): Promise<ComplianceReport> {
+    const image = await this.#o.findVisibleImage(credentials, id);
+    this.#authorizer.enforce('image:attach_report', credentials, { projectId: image.owner });
+    if (Buffer.byteLength(document) > MAX_REPORT_BYTES) {
+      throw new GovernanceError(
+        'RELEASE_NOT_READY',
+        `A compliance report may be at most ${MAX_REPORT_BYTES} bytes.`,
+      );
+    }
+    const { passed, failed } = readComplianceReport(document);
+    const report: ComplianceReport = {
+      image_id: id,
+      document,
+      digest: `sha256:${createHash('sha256').update(document).digest('hex')}`,
+      passed,
+      attached_by: credentials.userId,
+      attached_at: toGlanceTimestamp(this.#clock.now()),
+    };
+    await this.#o.releases.saveReport(report);
+    await this.#audit({
+      type: 'image.report_attached',
+      actor: this.#actor(credentials),
+      projectId: image.owner,
+      subjectId: id,
+      contentDigest: report.digest,
+      details: { passed, failed },
+    });
+    return report;
+  }
+
+  async getReport(credentials: Credentials, id: string): Promise<ComplianceReport> {
+    await this.#o.findVisibleImage(credentials, id);
+    const report = await this.#o.releases.findReport(id);
+    if (!report) throw new NotFoundError(`Image ${id} has no compliance report.`);
+    return report;
+  }
+
+  async #requirements(image: ImageRecord) {
+    const signaturesRequired = (await this.#o.signaturesRequired?.(image.owner)) ?? false;
+    return {
+      signaturesRequired,
+      signerTrustProblem:
+        signaturesRequired && image.signed_by ? ((await this.#o.signerTrustProblem?.(image)) ?? null) : null,
+      requireComplianceReport: this.#o.requireComplianceReport ?? false,
+      report: this.#o.requireComplianceReport ? await this.#o.releases.findReport(image.id) : null,
+    };
+  }
+
+  async requestRelease(credentials: Credentials, id: string, body: unknown): Promise<ReleaseRequest> {
+    const { target, reason } = readReleaseRequest(body);
+    const image = await this.#o.findVisibleImage(credentials, id);
+    this.#authorizer.enforce('image:request_release', credentials, { projectId: image.owner });
+    const now = this.#clock.now();
+    assertReleasable(image, target, now, await this.#requirements(image));
+    const pending = await this.#o.releases.listReleases({ imageId: id, status: 'pending' });
+    if (pending.length) {
+      throw new GovernanceError(
+        'RELEASE_NOT_READY',
+        `Image ${id} already has a pending release request (${pending[0].id}); approve or reject it first.`,
+      );
+    }
+    const request: ReleaseRequest = {
+      id: (this.#o.newId ?? randomUUID)(),
+      image_id: id,
+      target,
+      status: 'pending',
+      requested_by: credentials.userId,
+      requested_at: toGlanceTimestamp(now),
+      reason,
+      decided_by: null,
+      decided_at: null,
+      decision_reason: null,
+    };
+    await this.#o.releases.createRelease(request);
+    await this.#audit({
+      type: 'release.requested',
+      actor: this.#actor(credentials),
+      projectId: image.owner,
+      subjectId: id,
+      contentDigest: image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
+      details: { request_id: request.id, target, reason },
+    });
+    return request;
+  }
+
+  /** The request and its image, read with the service's authority; 404 when either is gone. */
+  async #loadRequest(requestId: string): Promise<{ request: ReleaseRequest; image: ImageRecord }> {
+    const request = await this.#o.releases.findRelease(requestId);
+    const image = request ? await this.#o.images.findImage(request.image_id) : null;
+    if (!request || !image || image.status === 'deleted') {
+      throw new NotFoundError(`Release request ${requestId} not found.`);
+    }
+    return { request, image };
+  }
+
+  async approveRelease(credentials: Credentials, requestId: string, body: unknown): Promise<ReleaseRequest> {
+    const { reason } = readReleaseDecision(body, false);
+    const { request, image } = await this.#loadRequest(requestId);
+    this.#authorizer.enforce(
+      'image:decide_release',
+      credentials,
+      { projectId: image.owner },
+      'You are not authorized to approve releases.',
+    );
+    this.#assertPending(request);
+    // Whatever the policy file says, the approver is not the uploader, the signer or the requester.
+    assertSeparateApprover(credentials.userId, image, request);
+    const now = this.#clock.now();
+    // The image may have changed since the request: check again at the moment of release.
+    assertReleasable(image, request.target, now, await this.#requirements(image));
+    const decided = await this.#decide(request, 'approved', credentials, reason, now);
+    const stamp = toGlanceTimestamp(now);
+    if (
+      !(await this.#o.images.updateGovernance(
+        image.id,
+        image.lifecycle_state,
+        { visibility: 'public', image_class: request.target },
+        stamp,
+      ))
+    ) {
+      throw new GovernanceError(
+        'RELEASE_NOT_READY',
+        `Image ${image.id} changed during the release; ask again.`,
+      );
+    }
+    await this.#audit({
+      type: 'release.approved',
+      actor: this.#actor(credentials),
+      projectId: image.owner,
+      subjectId: image.id,
+      contentDigest: image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
+      details: { request_id: request.id, target: request.target, reason },
+    });
+    await this.#audit({
+      type: 'image.visibility_changed',
+      actor: this.#actor(credentials),
+      projectId: image.owner,
+      subjectId: image.id,
+      details: { from: image.visibility, to: 'public', image_class: request.target, release: request.id },
+    });
+    return decided;
+  }
+
+  async rejectRelease(credentials: Credentials, requestId: string, body: unknown): Promise<ReleaseRequest> {
+    const { reason } = readReleaseDecision(body, true);
+    const { request, image } = await this.#loadRequest(requestId);
+    this.#authorizer.enforce(
+      'image:decide_release',
+      credentials,
+      { projectId: image.owner },
+      'You are not authorized to reject releases.',
+    );
+    this.#assertPending(request);
+    const decided = await this.#decide(request, 'rejected', credentials, reason, this.#clock.now());
+    await this.#audit({
+      type: 'release.rejected',
+      actor: this.#actor(credentials),
+      projectId: image.owner,
+      subjectId: image.id,
+      details: { request_id: request.id, target: request.target, reason },
+    });
+    return decided;
+  }
+
+  #assertPending(request: ReleaseRequest): void {
+    if (request.status !== 'pending') {
+      throw new GovernanceError(
+        'RELEASE_NOT_READY',
+        `Release request ${request.id} was already ${request.status} by ${request.decided_by} at ${request.decided_at}.`,
+      );
+    }
+  }
+
+  async #decide(
+    request: ReleaseRequest,
+    status: 'approved' | 'rejected',
+    credentials: Credentials,
+    reason: string | null,
+    now: Date,
+  ): Promise<ReleaseRequest> {
+    const decision = {
+      status,
+      decided_by: credentials.userId,
+      decided_at: toGlanceTimestamp(now),
+      decision_reason: reason,
+    };
+    if (!(await this.#o.releases.decideRelease(request.id, decision))) {
+      const now = await this.#o.releases.findRelease(request.id);
+      this.#assertPending(now ?? request);
+    }
+    return { ...request, ...decision };
+  }
+
+  /**
+   * Release requests the caller may see: those of images visible to them, and, for approvers,
+   * those they could decide.
+   */
+  async listReleases(
+    credentials: Credentials,
+    filter: { imageId?: string; status?: ReleaseStatus },
+  ): Promise<ReleaseRequest[]> {
+    this.#authorizer.enforce('image:get_releases', credentials, { projectId: credentials.projectId });
+    if (filter.imageId) await this.#o.findVisibleImage(credentials, filter.imageId);
+    const out: ReleaseRequest[] = [];
+    for (const request of await this.#o.releases.listReleases(filter)) {
+      const image = await this.#o.images.findImage(request.image_id);
+      if (!image || image.status === 'deleted') continue;
+      const visible =
+        filter.imageId !== undefined ||
+        this.#authorizer.isAllowed('image:decide_release', credentials, { projectId: image.owner }) ||
+        (await this.#o.findVisibleImage(credentials, image.id).then(
+          () => true,
+          () => false,
+        ));
+      if (visible) out.push(request);
+    }
+    return out;
+  }
+
+  async getRelease(credentials: Credentials, requestId: string): Promise<ReleaseRequest> {
+    const { request, image } = await this.#loadRequest(requestId);
+    this.#authorizer.enforce('image:get_releases', credentials, { projectId: credentials.projectId });
+    const visible =
+      this.#authorizer.isAllowed('image:decide_release', credentials, { projectId: image.owner }) ||
+      (await this.#o.findVisibleImage(credentials, image.id).then(
+        () => true,
+        () => false,
+      ));
+    if (!visible) throw new NotFoundError(`Release request ${requestId} not found.`);
+    return request;
+  }
+}
