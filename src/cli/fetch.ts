@@ -25,6 +25,7 @@ export async function runFetch(imageId: string, flags: FetchFlags): Promise<void
       imageId,
       cacheDir: flags.cacheDir,
       trustedCertificateIds: flags.trustedCertId ?? [],
+      onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
       onProgress: (bytes, total) => {
         bar.progress ??= createProgress(`fetch ${imageId}`, total);
         bar.progress.update(bytes);

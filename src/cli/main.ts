@@ -141,6 +141,88 @@ addAuthOptions(
     .option('--format <format>', 'text (the path) or json', 'text'),
 ).action(async (imageId, options) => (await import('./fetch.ts')).runFetch(imageId, options));
 
+const image = program
+  .command('image')
+  .description('Govern images on a running service: lifecycle, compliance reports and releases.');
+const lifecycle = image
+  .command('lifecycle')
+  .description('Show, change or schedule an image lifecycle: available → deprecated → obsolete.');
+const governanceImport = () => import('./image-governance.ts');
+addAuthOptions(
+  lifecycle.command('show <image-id>').description('Print class, lifecycle state, schedule and replacement.'),
+)
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (id, options) => (await governanceImport()).showLifecycle(id, options));
+addAuthOptions(
+  lifecycle
+    .command('set <image-id>')
+    .description(
+      'Change the state now, or schedule it. Times are RFC 3339 and must lie in the future; deprecation comes before obsolescence. Leaving obsolete needs an admin.',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  imagetrust image lifecycle set IMAGE --state deprecated --replacement NEW_IMAGE\n  imagetrust image lifecycle set IMAGE --deprecate-at 2027-01-31T00:00:00Z --obsolete-at 2027-06-30T00:00:00Z\n  imagetrust image lifecycle set IMAGE --clear-deprecation   # back to available',
+    ),
+)
+  .addOption(
+    new Option('--state <state>', 'change the state now').choices(['available', 'deprecated', 'obsolete']),
+  )
+  .option('--deprecate-at <time>', 'deprecate at this time')
+  .option('--obsolete-at <time>', 'make obsolete at this time')
+  .option('--replacement <image-id>', 'the image users should move to')
+  .option('--clear-deprecation', 'remove the deprecation time (a deprecated image becomes available)')
+  .option('--clear-obsolescence', 'remove the obsolescence time')
+  .option('--clear-replacement', 'remove the replacement')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (id, options) => (await governanceImport()).setLifecycle(id, options));
+const report = image.command('report').description('Compliance reports that releases may require.');
+addAuthOptions(
+  report
+    .command('attach <image-id> <report.json>')
+    .description('Attach the output of `imagetrust scan IMAGE --format json` to an image.'),
+)
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (id, file, options) => (await governanceImport()).attachReport(id, file, options));
+const release = image
+  .command('release')
+  .description(
+    'Release an image as a public stock image or a catalog image: one person asks, a different person with the approver role decides.',
+  );
+addAuthOptions(
+  release
+    .command('request <image-id>')
+    .description(
+      'Ask for a release; the image must be active, not obsolete, and meet the signing and report rules.',
+    ),
+)
+  .addOption(
+    new Option('--target <target>', 'what the image becomes')
+      .choices(['stock', 'catalog'])
+      .makeOptionMandatory(),
+  )
+  .option('--reason <text>', 'why, for the approver and the log')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (id, options) => (await governanceImport()).requestRelease(id, options));
+addAuthOptions(release.command('list').description('List release requests you may see (approvers see all).'))
+  .addOption(new Option('--status <status>', 'only these').choices(['pending', 'approved', 'rejected']))
+  .option('--image <image-id>', "only this image's requests")
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (options) => (await governanceImport()).listReleases(options));
+addAuthOptions(
+  release
+    .command('approve <request-id>')
+    .description(
+      'Approve: the image becomes public with the requested class. Never for an image you uploaded, signed or asked to release.',
+    ),
+)
+  .option('--reason <text>', 'note for the log')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (id, options) => (await governanceImport()).decideRelease(id, 'approve', options));
+addAuthOptions(release.command('reject <request-id>').description('Reject a release request, saying why.'))
+  .requiredOption('--reason <text>', 'why (required)')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (id, options) => (await governanceImport()).decideRelease(id, 'reject', options));
+
 const keys = program
   .command('keys')
   .description(

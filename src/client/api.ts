@@ -14,6 +14,20 @@ export type ImageView = Record<string, unknown> & {
   os_hash_value: string | null;
 };
 
+/** A release request as the API returns it. */
+export interface ReleaseView {
+  id: string;
+  image_id: string;
+  target: string;
+  status: string;
+  requested_by: string;
+  requested_at: string;
+  reason: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_reason: string | null;
+}
+
 export interface SecretMaterial {
   secretType: string;
   contentType: string;
@@ -48,6 +62,52 @@ export class ImageApi {
     });
     await this.#session.expect(response, [204], `Upload of image ${id}`);
     response.body.resume();
+  }
+
+  /** Changes or schedules an image's lifecycle (state, deprecation_at, obsolescence_at, replacement). */
+  setLifecycle(id: string, body: Record<string, unknown>): Promise<ImageView> {
+    return this.#session.json<ImageView>(
+      'PUT',
+      `${this.#images()}/${encodeURIComponent(id)}/lifecycle`,
+      body,
+    );
+  }
+
+  /** Attaches a compliance report exactly as given (it is digested as sent). */
+  async attachReport(id: string, document: Buffer): Promise<Record<string, unknown>> {
+    const url = `${this.#images()}/${encodeURIComponent(id)}/compliance-report`;
+    const response = await this.#session.request('PUT', url, {
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: document,
+      length: document.length,
+    });
+    await this.#session.expect(response, [200], `Attaching the compliance report of image ${id}`);
+    let text = '';
+    for await (const chunk of response.body) text += chunk;
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+
+  requestRelease(id: string, body: { target: string; reason?: string }): Promise<ReleaseView> {
+    return this.#session.json<ReleaseView>(
+      'POST',
+      `${this.#images()}/${encodeURIComponent(id)}/releases`,
+      body,
+      [201],
+    );
+  }
+
+  async listReleases(filter: { imageId?: string; status?: string }): Promise<ReleaseView[]> {
+    const base = this.#session.endpoint('image');
+    const url = filter.imageId
+      ? `${this.#images()}/${encodeURIComponent(filter.imageId)}/releases`
+      : `${base}/v2/releases${filter.status ? `?status=${encodeURIComponent(filter.status)}` : ''}`;
+    const { releases } = await this.#session.json<{ releases: ReleaseView[] }>('GET', url);
+    return filter.imageId && filter.status ? releases.filter((r) => r.status === filter.status) : releases;
+  }
+
+  decideRelease(requestId: string, decision: 'approve' | 'reject', reason?: string): Promise<ReleaseView> {
+    const url = `${this.#session.endpoint('image')}/v2/releases/${encodeURIComponent(requestId)}/${decision}`;
+    return this.#session.json<ReleaseView>('POST', url, reason === undefined ? {} : { reason });
   }
 
   /** Opens the image data; the caller consumes `body`. */

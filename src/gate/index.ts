@@ -8,7 +8,7 @@ import { chmod, link, mkdir, open, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Digester, DigestOptions } from '../catalog/index.ts';
 import type { ImageApi, ImageView, SecretApi } from '../client/index.ts';
-import { ImageTrustError, VerificationError } from '../errors/index.ts';
+import { GovernanceError, ImageTrustError, VerificationError } from '../errors/index.ts';
 import {
   checkPublicKeyForKeyType,
   createStreamingVerifier,
@@ -35,6 +35,8 @@ export interface GateOptions {
   now?: () => Date;
   /** Called as data arrives (bytes so far, total or null). */
   onProgress?: (bytes: number, total: number | null) => void;
+  /** Told when the image still boots but should not for long (deprecated). */
+  onWarning?: (message: string) => void;
 }
 
 export interface GateResult {
@@ -57,6 +59,23 @@ export async function fetchVerifiedImage(options: GateOptions): Promise<GateResu
     throw new ImageTrustError(
       'CONFLICT',
       `Image ${image.id} is ${image.status}, not active; it cannot be booted.`,
+    );
+  }
+  // An obsolete image is never booted, not even from a copy cached before it became obsolete.
+  const lifecycle = (image as unknown as Record<string, unknown>).lifecycle_state;
+  const replacement = (image as unknown as Record<string, unknown>).replacement;
+  const instead = typeof replacement === 'string' ? `; use ${replacement} instead` : '';
+  if (lifecycle === 'obsolete') {
+    await rm(path.join(options.cacheDir, image.id), { force: true });
+    throw new GovernanceError(
+      'IMAGE_OBSOLETE',
+      `Image ${image.id} is obsolete and cannot be booted${instead}.`,
+    );
+  }
+  if (lifecycle === 'deprecated') {
+    const at = (image as unknown as Record<string, unknown>).obsolescence_at;
+    options.onWarning?.(
+      `Image ${image.id} is deprecated${typeof at === 'string' ? ` and becomes obsolete at ${at}` : ''}${instead}.`,
     );
   }
   // Metadata and certificate always come from the service, never from the cache: whoever can edit

@@ -4,6 +4,8 @@ export const DEFAULT_DOMAIN = { id: 'default', name: 'Default' } as const;
 
 /** The built-in roles, each implying the next (admin ⇒ member ⇒ reader), as Keystone's defaults do. */
 export const BUILTIN_ROLES = ['admin', 'member', 'reader'] as const;
+/** Roles the governance rules name by default: who approves releases, and who reads the whole audit log. */
+export const GOVERNANCE_ROLES = ['approver', 'auditor'] as const;
 const IMPLIED_ROLES: Record<string, readonly string[]> = { admin: ['member'], member: ['reader'] };
 
 export interface Project {

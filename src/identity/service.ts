@@ -4,6 +4,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
 import {
   BUILTIN_ROLES,
+  GOVERNANCE_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
   expandImpliedRoles,
@@ -90,7 +91,7 @@ export class IdentityService {
 
   /** Creates the admin, member and reader roles if they are missing (idempotent, safe to race). */
   async ensureBuiltinRoles(): Promise<void> {
-    for (const name of BUILTIN_ROLES) {
+    for (const name of [...BUILTIN_ROLES, ...GOVERNANCE_ROLES]) {
       if (await this.#repo.findRoleByName(name)) continue;
       await ignoreConflict(() => this.#repo.createRole({ id: randomUUID().replaceAll('-', ''), name }));
     }
