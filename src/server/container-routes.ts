@@ -4,8 +4,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ContainerTrustService, KEY_MEDIA_TYPES, toContainerKeyView } from '../admission/index.ts';
-import { AuthError, PolicyError, toImageTrustError, ValidationError } from '../errors/index.ts';
-import type { Credentials } from '../identity/index.ts';
+import { PolicyError, toImageTrustError, ValidationError } from '../errors/index.ts';
+import { credentialsOf } from './request-credentials.ts';
 
 interface ContainerRouteOptions {
   containers: ContainerTrustService;
@@ -18,11 +18,6 @@ const PREFIX = '/containers/v1';
 const BODY_LIMIT = 1 << 20;
 const POLICY_TYPES = ['application/json'];
 const REGISTRIES_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
-
-function credentialsOf(request: FastifyRequest): Credentials {
-  if (!request.credentials) throw new AuthError('UNAUTHENTICATED', 'Authentication required');
-  return request.credentials;
-}
 
 function mediaTypeOf(request: FastifyRequest): string | undefined {
   const header = request.headers['content-type'];

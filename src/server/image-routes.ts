@@ -14,7 +14,7 @@ import {
   toImageView,
   toMemberView,
 } from '../catalog/index.ts';
-import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
+import { NotFoundError, ValidationError } from '../errors/index.ts';
 import { credentialsOf } from './request-credentials.ts';
 
 interface ImageRouteOptions {

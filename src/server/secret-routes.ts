@@ -1,8 +1,7 @@
 // Barbican v1 at /key-manager: version discovery, and the secrets API (create, list, metadata, payload
 // with Accept negotiation, two-step payload upload, delete) with Barbican's statuses, headers and bodies.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
-import type { Credentials } from '../identity/index.ts';
+import { NotFoundError, ValidationError } from '../errors/index.ts';
 import {
   isJsonAccept,
   KEY_MANAGER_VERSIONS,
@@ -12,6 +11,7 @@ import {
   type SecretService,
   toSecretView,
 } from '../keys/index.ts';
+import { credentialsOf } from './request-credentials.ts';
 
 interface SecretRouteOptions {
   secrets: SecretService;
@@ -28,11 +28,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     keyManagerVersion?: KeyManagerVersion;
   }
-}
-
-function credentialsOf(request: FastifyRequest): Credentials {
-  if (!request.credentials) throw new AuthError('UNAUTHENTICATED', 'Authentication required');
-  return request.credentials;
 }
 
 /** webob's content_type: the header up to its parameters, case kept. */
