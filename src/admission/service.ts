@@ -28,7 +28,7 @@ import {
   toImageTrustError,
   ValidationError,
 } from '../errors/index.ts';
-import { type Action, type Credentials, enforce } from '../identity/index.ts';
+import { type Action, type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
 import { assertContainerKeyName, isContainerKeyName, readContainerKey } from './keys.ts';
 import type { ContainerKeyRecord, ContainerTrustRepository, ProjectDocument } from './ports.ts';
 
@@ -40,6 +40,7 @@ const REGISTRIES_FILE = 'registries.d/api.yaml';
 
 export interface ContainerTrustServiceOptions {
   repository: ContainerTrustRepository;
+  authorizer?: Authorizer;
   clock?: { now(): Date };
   /** How many images are evaluated at once per request. */
   concurrency?: number;
@@ -78,8 +79,8 @@ export function toContainerKeyView(key: ContainerKeyRecord): ContainerKeyView {
   };
 }
 
-function projectOf(credentials: Credentials, action: Action): string {
-  enforce(action, credentials, { projectId: credentials.projectId });
+function projectOf(authorizer: Authorizer, credentials: Credentials, action: Action): string {
+  authorizer.enforce(action, credentials, { projectId: credentials.projectId });
   if (credentials.projectId === null) {
     throw new ValidationError('BAD_REQUEST', 'A project-scoped token is required for the containers API.');
   }
@@ -197,9 +198,11 @@ export class ContainerTrustService {
   readonly #concurrency: number;
   readonly #imageTimeoutMs: number;
   readonly #insecure: Set<string>;
+  readonly #authorizer: Authorizer;
 
   constructor(options: ContainerTrustServiceOptions) {
     this.#repository = options.repository;
+    this.#authorizer = options.authorizer ?? defaultAuthorizer;
     this.#clock = options.clock ?? { now: () => new Date() };
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#imageTimeoutMs = options.imageTimeoutMs ?? DEFAULT_IMAGE_TIMEOUT_MS;
@@ -207,7 +210,7 @@ export class ContainerTrustService {
   }
 
   async putPolicy(credentials: Credentials, text: string): Promise<ProjectDocument> {
-    const projectId = projectOf(credentials, 'containers:modify_policy');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:modify_policy');
     parseApiPolicy(text);
     const document = { projectId, document: text, updatedAt: this.#clock.now().toISOString() };
     await this.#repository.putDocument('policy', document);
@@ -215,21 +218,21 @@ export class ContainerTrustService {
   }
 
   async getPolicy(credentials: Credentials): Promise<ProjectDocument> {
-    const projectId = projectOf(credentials, 'containers:get_policy');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:get_policy');
     const found = await this.#repository.findDocument('policy', projectId);
     if (!found) throw new NotFoundError('No container policy is set for this project.');
     return found;
   }
 
   async deletePolicy(credentials: Credentials): Promise<void> {
-    const projectId = projectOf(credentials, 'containers:modify_policy');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:modify_policy');
     if (!(await this.#repository.deleteDocument('policy', projectId))) {
       throw new NotFoundError('No container policy is set for this project.');
     }
   }
 
   async putRegistries(credentials: Credentials, text: string): Promise<ProjectDocument> {
-    const projectId = projectOf(credentials, 'containers:modify_policy');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:modify_policy');
     parseApiRegistries(text);
     const document = { projectId, document: text, updatedAt: this.#clock.now().toISOString() };
     await this.#repository.putDocument('registries', document);
@@ -237,14 +240,14 @@ export class ContainerTrustService {
   }
 
   async getRegistries(credentials: Credentials): Promise<ProjectDocument> {
-    const projectId = projectOf(credentials, 'containers:get_policy');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:get_policy');
     const found = await this.#repository.findDocument('registries', projectId);
     if (!found) throw new NotFoundError('No registries.d configuration is set for this project.');
     return found;
   }
 
   async deleteRegistries(credentials: Credentials): Promise<void> {
-    const projectId = projectOf(credentials, 'containers:modify_policy');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:modify_policy');
     if (!(await this.#repository.deleteDocument('registries', projectId))) {
       throw new NotFoundError('No registries.d configuration is set for this project.');
     }
@@ -256,7 +259,7 @@ export class ContainerTrustService {
     name: string,
     material: Buffer,
   ): Promise<{ key: ContainerKeyRecord; created: boolean }> {
-    const projectId = projectOf(credentials, 'containers:modify_keys');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:modify_keys');
     assertContainerKeyName(name);
     const { keyType, fingerprints } = await readContainerKey(material);
     const now = this.#clock.now().toISOString();
@@ -275,18 +278,18 @@ export class ContainerTrustService {
   }
 
   async listKeys(credentials: Credentials): Promise<ContainerKeyRecord[]> {
-    return this.#repository.listKeys(projectOf(credentials, 'containers:get_keys'));
+    return this.#repository.listKeys(projectOf(this.#authorizer, credentials, 'containers:get_keys'));
   }
 
   async getKey(credentials: Credentials, name: string): Promise<ContainerKeyRecord> {
-    const projectId = projectOf(credentials, 'containers:get_keys');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:get_keys');
     const key = isContainerKeyName(name) ? await this.#repository.findKey(projectId, name) : null;
     if (!key) throw new NotFoundError(`No key named ${JSON.stringify(name)} in this project.`);
     return key;
   }
 
   async deleteKey(credentials: Credentials, name: string): Promise<void> {
-    const projectId = projectOf(credentials, 'containers:modify_keys');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:modify_keys');
     if (!isContainerKeyName(name) || !(await this.#repository.deleteKey(projectId, name))) {
       throw new NotFoundError(`No key named ${JSON.stringify(name)} in this project.`);
     }
@@ -294,7 +297,7 @@ export class ContainerTrustService {
 
   /** Evaluates each image with the caller's project policy, a few at a time, in request order. */
   async decide(credentials: Credentials, body: unknown): Promise<ImageDecision[]> {
-    const projectId = projectOf(credentials, 'containers:decide');
+    const projectId = projectOf(this.#authorizer, credentials, 'containers:decide');
     const images = readDecisionRequest(body);
     const stored = await this.#repository.findDocument('policy', projectId);
     if (!stored) throw new NotFoundError('No container policy is set for this project.');

@@ -1,106 +1,96 @@
-// Every API action is a named rule here, and only here, so a policy-file engine can later replace
-// this table without touching the routes. Rules see the caller's credentials and the target.
+// Authorization as services receive it: every API action is a named rule of the oslo.policy language,
+// with its in-code default (default-rules.ts) overridden by the operator's policy file. Services take an
+// Authorizer, so each server (and each test) runs its own policy.
 import { AuthError } from '../errors/index.ts';
+import { DEFAULT_RULES } from './default-rules.ts';
 import type { Credentials } from './model.ts';
+import {
+  type PolicyCredentials,
+  PolicyEnforcer,
+  type PolicyEnforcerOptions,
+  type PolicyTarget,
+} from './policy/index.ts';
 
-/** What a rule may look at besides the caller: the owning project of the thing acted on, if any. */
+/** A rule name from default-rules.ts. */
+export type Action = string;
+
+/** What a rule may look at besides the caller: the owner of the thing acted on, if any. */
 export interface RuleTarget {
+  /** The project that owns the target (an image's owner, a secret's project). */
   projectId?: string | null;
+  /** The user the target belongs to (a user record, a secret's creator). */
   userId?: string | null;
-  /** For member updates: the project whose membership is being changed. */
+  /** For image member updates: the project whose membership is being changed. */
   memberId?: string | null;
 }
 
-type Rule = (c: Credentials, t: RuleTarget) => boolean;
-
-const isAdmin: Rule = (c) => c.isAdmin;
-const hasRole =
-  (role: string): Rule =>
-  (c) =>
-    c.roles.includes(role);
-const ownsTarget: Rule = (c, t) => c.projectId !== null && t.projectId === c.projectId;
-const either =
-  (...rules: Rule[]): Rule =>
-  (c, t) =>
-    rules.some((rule) => rule(c, t));
-const both =
-  (...rules: Rule[]): Rule =>
-  (c, t) =>
-    rules.every((rule) => rule(c, t));
-
-const projectReader = either(isAdmin, hasRole('reader'));
-// Barbican's secure-RBAC defaults: project-scoped members (admins included, but only in their own
-// project) act on their project's secrets; readers get nothing. No ACLs here, so no secret is private.
-const projectScopedMember = both((c) => c.projectId !== null, hasRole('member'));
-const secretProjectMember = both(ownsTarget, either(hasRole('admin'), hasRole('member')));
-const projectMemberOwner = either(isAdmin, both(hasRole('member'), ownsTarget));
-
-/** The default rules, by action name. Visibility of individual images is decided by the catalog. */
-export const DEFAULT_RULES = {
-  'image:get_images': projectReader,
-  'image:get_image': projectReader,
-  'image:add_image': projectMemberOwner,
-  'image:modify_image': projectMemberOwner,
-  'image:delete_image': projectMemberOwner,
-  'image:upload_image': projectMemberOwner,
-  'image:download_image': projectReader,
-  'image:publicize_image': isAdmin,
-  'image:communitize_image': projectMemberOwner,
-  'image:set_owner': isAdmin,
-  'image:deactivate': projectMemberOwner,
-  'image:reactivate': projectMemberOwner,
-  'image:add_member': projectMemberOwner,
-  'image:delete_member': projectMemberOwner,
-  'image:get_members': projectReader,
-  'image:modify_member': either(isAdmin, (c, t) => c.roles.includes('member') && c.projectId === t.memberId),
-  'image:manage_tags': projectMemberOwner,
-  'secrets:get': projectScopedMember,
-  'secrets:post': projectScopedMember,
-  'secret:get': secretProjectMember,
-  'secret:decrypt': secretProjectMember,
-  'secret:put': secretProjectMember,
-  'secret:delete': secretProjectMember,
-  // Container decisions: the target is always the caller's own project (their token's scope).
-  'containers:get_policy': projectReader,
-  'containers:get_keys': projectReader,
-  'containers:decide': projectReader,
-  'containers:modify_policy': projectMemberOwner,
-  'containers:modify_keys': projectMemberOwner,
-  'image:set_lifecycle': projectMemberOwner,
-  'image:restore_obsolete': isAdmin,
-  'image:attach_report': projectMemberOwner,
-  'image:request_release': projectMemberOwner,
-  'image:get_releases': projectReader,
-  'image:decide_release': hasRole('approver'),
-  'identity:admin': isAdmin,
-  'identity:get_own_user': either(isAdmin, (c, t) => t.userId === c.userId),
-} satisfies Record<string, Rule>;
-
-export type Action = keyof typeof DEFAULT_RULES;
-
-export function isAllowed(action: Action, credentials: Credentials, target: RuleTarget = {}): boolean {
-  return DEFAULT_RULES[action](credentials, target);
-}
-
-/** Throws FORBIDDEN unless the action is allowed; the message names the rule, as Glance's does. */
-export function enforce(
-  action: Action,
-  credentials: Credentials,
-  target: RuleTarget = {},
-  message?: string,
-): void {
-  if (!isAllowed(action, credentials, target)) {
-    throw new AuthError(
-      'FORBIDDEN',
-      message ?? `You are not authorized to complete ${action.split(':')[1]} action.`,
-    );
-  }
-}
-
-/** Authorization as services receive it, so each server can run its own policy. */
 export interface Authorizer {
   isAllowed(action: Action, credentials: Credentials, target?: RuleTarget): boolean;
+  /** Throws FORBIDDEN unless allowed; the message names the action, as Glance's does. */
   enforce(action: Action, credentials: Credentials, target?: RuleTarget, message?: string): void;
 }
 
-export const defaultAuthorizer: Authorizer = { isAllowed, enforce };
+/**
+ * The credentials dict rules see, as keystonemiddleware builds it. Null values are left out, so a
+ * check such as `project_id:%(project_id)s` can never match an unscoped token against an unowned target.
+ */
+export function toPolicyCredentials(credentials: Credentials): PolicyCredentials {
+  const out: PolicyCredentials = {
+    user_id: credentials.userId,
+    user_name: credentials.userName,
+    user_domain_id: credentials.domainId,
+    roles: credentials.roles,
+    is_admin: credentials.isAdmin,
+  };
+  if (credentials.projectId !== null) {
+    out.project_id = credentials.projectId;
+    out.project_domain_id = credentials.domainId;
+  }
+  if (credentials.projectName !== null) out.project_name = credentials.projectName;
+  return out;
+}
+
+/** The target dict: `project_id` (also as Glance's `owner`), `user_id`, `member_id`; nulls left out. */
+export function toPolicyTarget(target: RuleTarget): PolicyTarget {
+  const out: PolicyTarget = {};
+  if (target.projectId) {
+    out.project_id = target.projectId;
+    out.owner = target.projectId;
+  }
+  if (target.userId) out.user_id = target.userId;
+  if (target.memberId) out.member_id = target.memberId;
+  return out;
+}
+
+export class PolicyAuthorizer implements Authorizer {
+  readonly #enforcer: PolicyEnforcer;
+
+  constructor(enforcer: PolicyEnforcer) {
+    this.#enforcer = enforcer;
+  }
+
+  get enforcer(): PolicyEnforcer {
+    return this.#enforcer;
+  }
+
+  isAllowed(action: Action, credentials: Credentials, target: RuleTarget = {}): boolean {
+    return this.#enforcer.authorize(action, toPolicyTarget(target), toPolicyCredentials(credentials));
+  }
+
+  enforce(action: Action, credentials: Credentials, target: RuleTarget = {}, message?: string): void {
+    if (!this.isAllowed(action, credentials, target)) {
+      throw new AuthError(
+        'FORBIDDEN',
+        message ?? `You are not authorized to complete ${action.split(':')[1] ?? action} action.`,
+      );
+    }
+  }
+}
+
+/** An authorizer over the in-code defaults and, when given, a policy file and policy.d directories. */
+export function createAuthorizer(options: Omit<PolicyEnforcerOptions, 'defaults'> = {}): PolicyAuthorizer {
+  return new PolicyAuthorizer(new PolicyEnforcer({ defaults: DEFAULT_RULES, ...options }));
+}
+
+/** The in-code defaults alone: for services built without a configuration (embedding, unit tests). */
+export const defaultAuthorizer: Authorizer = createAuthorizer();

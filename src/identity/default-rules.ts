@@ -229,6 +229,13 @@ const containers: RuleDefault[] = [
 
 const identity: RuleDefault[] = [
   secret(
+    'identity:check_token',
+    'rule:context_is_admin or user_id:%(user_id)s',
+    "Validate a token (your own, or anyone's as an administrator).",
+    'GET /v3/auth/tokens',
+    'DELETE /v3/auth/tokens',
+  ),
+  secret(
     'identity:get_user',
     'rule:context_is_admin or user_id:%(user_id)s',
     'Show a user (yourself, or anyone as an administrator).',
@@ -250,7 +257,12 @@ const identity: RuleDefault[] = [
     'Show a project (your own, or any as an administrator).',
     'GET /v3/projects/{project_id}',
   ),
-  secret('identity:list_projects', 'rule:context_is_admin', 'List projects.', 'GET /v3/projects'),
+  secret(
+    'identity:list_projects',
+    '',
+    'List projects; anyone may ask, and non-administrators see only the projects they have a role on.',
+    'GET /v3/projects',
+  ),
   secret('identity:create_project', 'rule:context_is_admin', 'Create a project.', 'POST /v3/projects'),
   secret(
     'identity:update_project',
@@ -264,8 +276,15 @@ const identity: RuleDefault[] = [
     'Delete a project.',
     'DELETE /v3/projects/{project_id}',
   ),
-  secret('identity:list_roles', 'rule:context_is_admin', 'List or show roles.', 'GET /v3/roles'),
+  secret(
+    'identity:list_roles',
+    'rule:reader',
+    'List or show roles.',
+    'GET /v3/roles',
+    'GET /v3/roles/{role_id}',
+  ),
   secret('identity:create_role', 'rule:context_is_admin', 'Create a role.', 'POST /v3/roles'),
+  secret('identity:delete_role', 'rule:context_is_admin', 'Delete a role.', 'DELETE /v3/roles/{role_id}'),
   secret(
     'identity:manage_grants',
     'rule:context_is_admin',

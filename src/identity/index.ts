@@ -2,12 +2,14 @@
 export {
   type Action,
   type Authorizer,
-  DEFAULT_RULES,
+  createAuthorizer,
   defaultAuthorizer,
-  enforce,
-  isAllowed,
+  PolicyAuthorizer,
   type RuleTarget,
+  toPolicyCredentials,
+  toPolicyTarget,
 } from './authorize.ts';
+export { DEFAULT_RULES, type RuleDefault } from './default-rules.ts';
 export {
   BUILTIN_ROLES,
   type Credentials,

@@ -2,7 +2,7 @@
 // (id, existence, policy, content type, body), with payloads sealed before they reach storage.
 import { randomUUID } from 'node:crypto';
 import { ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
-import { type Action, type Credentials, enforce } from '../identity/index.ts';
+import { type Action, type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
 import { openPayload, sealPayload } from './envelope.ts';
 import { negotiatePayload, type PayloadRepresentation } from './media-types.ts';
 import { isExpired, type SecretRecord, type SecretType, type StoredContentType } from './model.ts';
@@ -19,6 +19,7 @@ export interface SecretServiceOptions {
   keyring: KeyringProvider;
   clock?: Clock;
   newId?: () => string;
+  authorizer?: Authorizer;
 }
 
 /** A request body as it arrived: its media type (no parameters, lower case) and its bytes. */
@@ -53,17 +54,24 @@ export class SecretService {
   readonly #keyring: KeyringProvider;
   readonly #clock: Clock;
   readonly #newId: () => string;
+  readonly #authorizer: Authorizer;
 
   constructor(options: SecretServiceOptions) {
     this.#secrets = options.secrets;
     this.#keyring = options.keyring;
     this.#clock = options.clock ?? { now: () => new Date() };
     this.#newId = options.newId ?? randomUUID;
+    this.#authorizer = options.authorizer ?? defaultAuthorizer;
   }
 
   /** `POST /v1/secrets`: policy, then the JSON content type, then Barbican's validator. */
   async createSecret(credentials: Credentials, input: RawBody): Promise<SecretRecord> {
-    enforce('secrets:post', credentials, {}, notAllowed('Secret creation'));
+    this.#authorizer.enforce(
+      'secrets:post',
+      credentials,
+      { projectId: credentials.projectId },
+      notAllowed('Secret creation'),
+    );
     if (input.mediaType !== 'application/json') {
       throw new ValidationError(
         'UNSUPPORTED_MEDIA_TYPE',
@@ -107,7 +115,12 @@ export class SecretService {
 
   /** `GET /v1/secrets`: the caller's project only, unexpired, with Barbican's paging. */
   async listSecrets(credentials: Credentials, query: ListQueryParams): Promise<SecretPage> {
-    enforce('secrets:get', credentials, {}, notAllowed('Secret(s) retrieval'));
+    this.#authorizer.enforce(
+      'secrets:get',
+      credentials,
+      { projectId: credentials.projectId },
+      notAllowed('Secret(s) retrieval'),
+    );
     const request = readSecretListQuery(query);
     const { secrets, total } = await this.#secrets.listSecrets({
       projectId: credentials.projectId as string,
@@ -187,7 +200,10 @@ export class SecretService {
     let secret: SecretRecord;
     try {
       secret = await this.#findAllowed(credentials, id, 'secret:get', 'Secret retrieval');
-      enforce('secret:decrypt', credentials, { projectId: secret.projectId, userId: secret.creatorId });
+      this.#authorizer.enforce('secret:decrypt', credentials, {
+        projectId: secret.projectId,
+        userId: secret.creatorId,
+      });
     } catch (error) {
       if (error instanceof ImageTrustError && (error.code === 'NOT_FOUND' || error.code === 'FORBIDDEN')) {
         return null;
@@ -244,7 +260,7 @@ export class SecretService {
   ): Promise<SecretRecord> {
     const secret = await this.#find(id);
     // Barbican looks the secret up before policy, so another project's secret is 403, not 404.
-    enforce(
+    this.#authorizer.enforce(
       action,
       credentials,
       { projectId: secret.projectId, userId: secret.creatorId },

@@ -4,7 +4,12 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
 import type { CatalogService, GovernanceService } from '../catalog/index.ts';
 import { AuthError, ValidationError } from '../errors/index.ts';
-import type { Credentials, IdentityService } from '../identity/index.ts';
+import {
+  type Authorizer,
+  type Credentials,
+  defaultAuthorizer,
+  type IdentityService,
+} from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
 import { registerContainerRoutes } from './container-routes.ts';
 import { sendError } from './http-errors.ts';
@@ -24,6 +29,10 @@ export interface AppOptions {
   /** Lifecycle, compliance reports and releases under /image/v2; left out, they are not served. */
   governance?: GovernanceService;
   identity: IdentityService;
+  /** The policy every route's checks run under; the in-code defaults when left out. */
+  authorizer?: Authorizer;
+  /** Told of failed logins, for the transparency log. */
+  onLoginFailure?: Parameters<typeof registerIdentityRoutes>[1]['onLoginFailure'];
   /** The key manager at /key-manager; left out, the API is not served. */
   secrets?: SecretService;
   /** The container decision API at /containers/v1; left out, the API is not served. */
@@ -145,7 +154,12 @@ export function createApp(options: AppOptions): ImageTrustApp {
     return `${proto}://${request.headers.host ?? `${request.hostname}`}`;
   };
 
-  registerIdentityRoutes(app, { identity: options.identity, baseUrl });
+  registerIdentityRoutes(app, {
+    identity: options.identity,
+    authorizer: options.authorizer ?? defaultAuthorizer,
+    baseUrl,
+    onLoginFailure: options.onLoginFailure,
+  });
   registerImageRoutes(app, { catalog: options.catalog, baseUrl });
   if (options.governance) registerGovernanceRoutes(app, { governance: options.governance });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });

@@ -6,8 +6,8 @@ import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import {
   type AuthRequest,
   type Credentials,
+  type Authorizer,
   DEFAULT_DOMAIN,
-  enforce,
   type IdentityService,
   type Project,
   toProjectView,
@@ -18,7 +18,15 @@ import {
 
 interface IdentityRouteOptions {
   identity: IdentityService;
+  authorizer: Authorizer;
   baseUrl: (request: FastifyRequest) => string;
+  /** Told of every failed password or token login (for the transparency log); never of the secret. */
+  onLoginFailure?: (event: {
+    userName: string | null;
+    domain: string | null;
+    method: string;
+    reason: string;
+  }) => Promise<void>;
 }
 
 const MEDIA_TYPES = [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }];
@@ -54,7 +62,7 @@ function credentialsOf(request: FastifyRequest): Credentials {
 }
 
 export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRouteOptions): void {
-  const { identity } = options;
+  const { identity, authorizer } = options;
   const repo = identity.repository;
   const idBase = (request: FastifyRequest) => `${options.baseUrl(request)}/identity`;
 
@@ -129,7 +137,29 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
         throw new AuthError('UNAUTHENTICATED', 'Only project-scoped and unscoped tokens are supported.');
       }
     }
-    const issued = await identity.authenticate(authRequest);
+    let issued: Awaited<ReturnType<IdentityService['authenticate']>>;
+    try {
+      issued = await identity.authenticate(authRequest);
+    } catch (error) {
+      if (options.onLoginFailure && error instanceof AuthError) {
+        const user = authRequest.password?.user as
+          | { name?: unknown; id?: unknown; domain?: { name?: unknown; id?: unknown } }
+          | undefined;
+        await options.onLoginFailure({
+          userName:
+            typeof user?.name === 'string' ? user.name : typeof user?.id === 'string' ? user.id : null,
+          domain:
+            typeof user?.domain?.name === 'string'
+              ? user.domain.name
+              : typeof user?.domain?.id === 'string'
+                ? user.domain.id
+                : null,
+          method: authRequest.password ? 'password' : 'token',
+          reason: error.message,
+        });
+      }
+      throw error;
+    }
     reply.code(201).header('X-Subject-Token', issued.token);
     return tokenBody(request, issued.credentials);
   });
@@ -144,7 +174,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     } catch {
       throw new NotFoundError('Could not find token.');
     }
-    if (credentials.userId !== caller.userId) enforce('identity:admin', caller);
+    authorizer.enforce('identity:check_token', caller, { userId: credentials.userId });
     return { token, credentials };
   };
 
@@ -205,6 +235,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     // Projects
     scoped.get('/identity/v3/projects', async (request) => {
       const c = credentialsOf(request);
+      authorizer.enforce('identity:list_projects', c);
       const { name, domain_id } = request.query as { name?: string; domain_id?: string };
       let projects = await repo.listProjects({ name, domainId: domain_id });
       if (!c.isAdmin) {
@@ -214,7 +245,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/projects', async (request, reply) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:create_project', credentialsOf(request));
       const input = body<{ name?: string; description?: string; enabled?: boolean; domain_id?: string }>(
         request,
         'project',
@@ -235,11 +266,11 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.get<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => {
       const c = credentialsOf(request);
       const project = await findProject(request);
-      if (c.projectId !== project.id) enforce('identity:admin', c);
+      authorizer.enforce('identity:get_project', c, { projectId: project.id });
       return { project: toProjectView(project, idBase(request)) };
     });
     scoped.patch<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:update_project', credentialsOf(request), { projectId: request.params.id });
       const project = await findProject(request);
       const input = body<{ name?: string; description?: string; enabled?: boolean }>(request, 'project');
       const updated = {
@@ -252,7 +283,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       return { project: toProjectView(updated, idBase(request)) };
     });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request, reply) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:delete_project', credentialsOf(request), { projectId: request.params.id });
       if (!(await repo.deleteProject(request.params.id)))
         throw new NotFoundError(`Could not find project: ${request.params.id}.`);
       return reply.code(204).send();
@@ -260,13 +291,13 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Users
     scoped.get('/identity/v3/users', async (request) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:list_users', credentialsOf(request));
       const { name, domain_id } = request.query as { name?: string; domain_id?: string };
       const users = await repo.listUsers({ name, domainId: domain_id });
       return { users: users.map((u) => toUserView(u, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/users', async (request, reply) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:create_user', credentialsOf(request));
       const input = body<Record<string, unknown>>(request, 'user');
       const user = await identity.createUser({
         name: input.name as string,
@@ -279,9 +310,11 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       });
       return reply.code(201).send({ user: toUserView(user, idBase(request)) });
     });
-    const findUser = async (request: FastifyRequest<{ Params: { id: string } }>): Promise<User> => {
-      const c = credentialsOf(request);
-      if (request.params.id !== c.userId) enforce('identity:admin', c);
+    const findUser = async (
+      request: FastifyRequest<{ Params: { id: string } }>,
+      action = 'identity:get_user',
+    ): Promise<User> => {
+      authorizer.enforce(action, credentialsOf(request), { userId: request.params.id });
       const user = await repo.findUser(request.params.id);
       if (!user) throw new NotFoundError(`Could not find user: ${request.params.id}.`);
       return user;
@@ -290,8 +323,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       user: toUserView(await findUser(request), idBase(request)),
     }));
     scoped.patch<{ Params: { id: string } }>('/identity/v3/users/:id', async (request) => {
-      enforce('identity:admin', credentialsOf(request));
-      await findUser(request);
+      await findUser(request, 'identity:update_user');
       const input = body<Record<string, unknown>>(request, 'user');
       const updated = await identity.updateUser(request.params.id, {
         name: input.name as string | undefined,
@@ -304,13 +336,13 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       return { user: toUserView(updated, idBase(request)) };
     });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/users/:id', async (request, reply) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:delete_user', credentialsOf(request), { userId: request.params.id });
       if (!(await repo.deleteUser(request.params.id)))
         throw new NotFoundError(`Could not find user: ${request.params.id}.`);
       return reply.code(204).send();
     });
     scoped.get<{ Params: { id: string } }>('/identity/v3/users/:id/projects', async (request) => {
-      const user = await findUser(request);
+      const user = await findUser(request, 'identity:list_user_projects');
       const ids = new Set((await repo.listAssignments({ userId: user.id })).map((a) => a.projectId));
       const projects = (await repo.listProjects()).filter((p) => ids.has(p.id));
       return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
@@ -318,25 +350,25 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Roles
     scoped.get('/identity/v3/roles', async (request) => {
-      credentialsOf(request);
+      authorizer.enforce('identity:list_roles', credentialsOf(request));
       const { name } = request.query as { name?: string };
       const roles = await repo.listRoles({ name });
       return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/roles', async (request, reply) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:create_role', credentialsOf(request));
       const input = body<{ name?: string }>(request, 'role');
       const role = await identity.createRole(input.name as string);
       return reply.code(201).send({ role: toRoleView(role, idBase(request)) });
     });
     scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => {
-      credentialsOf(request);
+      authorizer.enforce('identity:list_roles', credentialsOf(request));
       const role = await repo.findRole(request.params.id);
       if (!role) throw new NotFoundError(`Could not find role: ${request.params.id}.`);
       return { role: toRoleView(role, idBase(request)) };
     });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request, reply) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:delete_role', credentialsOf(request));
       if (!(await repo.deleteRole(request.params.id)))
         throw new NotFoundError(`Could not find role: ${request.params.id}.`);
       return reply.code(204).send();
@@ -344,7 +376,9 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     type GrantParams = { Params: { project: string; user: string; role: string } };
     const grantTarget = async (request: FastifyRequest<GrantParams>) => {
-      enforce('identity:admin', credentialsOf(request));
+      authorizer.enforce('identity:manage_grants', credentialsOf(request), {
+        projectId: request.params.project,
+      });
       const { project, user, role } = request.params;
       if (!(await repo.findProject(project))) throw new NotFoundError(`Could not find project: ${project}.`);
       if (!(await repo.findUser(user))) throw new NotFoundError(`Could not find user: ${user}.`);
@@ -387,7 +421,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       '/identity/v3/projects/:project/users/:user/roles',
       async (request) => {
         const c = credentialsOf(request);
-        if (c.userId !== request.params.user) enforce('identity:admin', c);
+        authorizer.enforce('identity:list_role_assignments', c, { userId: request.params.user });
         const found = await repo.listAssignments({
           userId: request.params.user,
           projectId: request.params.project,
@@ -399,7 +433,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       const c = credentialsOf(request);
       const q = request.query as Record<string, string | undefined>;
       const userId = q['user.id'];
-      if (userId !== c.userId) enforce('identity:admin', c);
+      authorizer.enforce('identity:list_role_assignments', c, { userId: userId ?? null });
       const found = await repo.listAssignments({
         userId,
         projectId: q['scope.project.id'],

@@ -10,7 +10,12 @@ import {
 } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
-import { type Credentials, IdentityService } from '../identity/index.ts';
+import {
+  type Credentials,
+  createAuthorizer,
+  IdentityService,
+  type PolicyAuthorizer,
+} from '../identity/index.ts';
 import { keyringFromBase64, SecretService } from '../keys/index.ts';
 import {
   closeDigestWorkers,
@@ -31,6 +36,7 @@ import { createApp, type ImageTrustApp } from './app.ts';
 
 export interface Services {
   db: SqlDatabase;
+  authorizer: PolicyAuthorizer;
   identity: IdentityService;
   catalog: CatalogService;
   governance: GovernanceService;
@@ -45,6 +51,9 @@ export interface Services {
 export interface ServiceOptions {
   /** Registries (`host:port`) the container decision API reaches without TLS verification. */
   insecureRegistries?: string[];
+  /** Told when a reloaded policy file cannot be used (the rules in force stay). */
+  onPolicyError?: (error: Error) => void;
+  onPolicyChange?: (change: { files: string[]; digest: string }) => void;
 }
 
 export async function openServices(
@@ -56,6 +65,13 @@ export async function openServices(
   const keyring = config.keys.kek
     ? staticKeyring(keyringFromBase64('env', config.keys.kek, 'IMAGETRUST_KEK'))
     : await new FileKeyring(kekFile).open();
+  // The policy file is read before anything opens: a broken policy stops the start with its line.
+  const authorizer = createAuthorizer({
+    policyFile: config.policy.file || undefined,
+    policyDirs: config.policy.dirs,
+    onError: (error) => options.onPolicyError?.(error),
+    onChange: (change) => options.onPolicyChange?.(change),
+  });
   const db = await openDatabase(databaseUrl);
   const blobs = await new FileBlobStore(blobDir).open();
   const identity = new IdentityService({
@@ -63,9 +79,10 @@ export async function openServices(
     tokenTtlSeconds: config.tokens.ttlSeconds,
   });
   await identity.ensureBuiltinRoles();
-  const secrets = new SecretService({ secrets: new SqlSecretRepository(db), keyring });
+  const secrets = new SecretService({ secrets: new SqlSecretRepository(db), keyring, authorizer });
   const containers = new ContainerTrustService({
     repository: new SqlContainerTrustRepository(db),
+    authorizer,
     insecureRegistries: options.insecureRegistries,
   });
   const required = new Set(config.trust.signaturesRequiredProjects);
@@ -82,6 +99,7 @@ export async function openServices(
   const images = new SqlImageRepository(db);
   const catalog = new CatalogService({
     images,
+    authorizer,
     allowDirectPublish: config.release.allowDirectPublish,
     blobs,
     digester: (algorithms, options) => createDigester(algorithms, options),
@@ -97,6 +115,7 @@ export async function openServices(
   });
   const governance = new GovernanceService({
     images,
+    authorizer,
     releases: new SqlReleaseRepository(db),
     findVisibleImage: (credentials, id) => catalog.getImage(credentials, id),
     requireComplianceReport: config.release.requireComplianceReport,
@@ -108,6 +127,7 @@ export async function openServices(
   });
   return {
     db,
+    authorizer,
     identity,
     catalog,
     governance,
@@ -165,6 +185,7 @@ export async function startServer(
   warmDigestWorkers();
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
+    authorizer: services.authorizer,
     catalog: services.catalog,
     governance: services.governance,
     identity: services.identity,

@@ -170,7 +170,9 @@ describe('SecretService', () => {
       secretType: 'certificate',
       payload: Buffer.from('PEM BYTES'),
       contentType: 'application/octet-stream',
+      creatorId: secret.creatorId,
     });
+    assert.ok(secret.creatorId, 'the certificate records who stored it');
     assert.equal(await service.getSecretForVerification(bob, secret.id), null);
     assert.equal(await service.getSecretForVerification(reader, secret.id), null);
     assert.equal(await service.getSecretForVerification(alice, '5e0c4a3e-0000-4000-8000-000000000000'), null);

@@ -1,0 +1,195 @@
+// `imagetrust policy`: print the default rules as a sample file, decide one rule as oslopolicy-checker
+// would, and lint policy files for the traps of the oslo.policy language. The domain loads lazily.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ValidationError } from '../errors/index.ts';
+
+const collect = (value: string, all: string[] = []) => [...all, value];
+
+/** Adds the `policy` command group to the program; main.ts calls it once. */
+export function registerPolicyCommands(program: Command): void {
+  const policy = program
+    .command('policy')
+    .description(
+      'Authorization rules in the oslo.policy language: defaults, decisions, and lint of policy files.',
+    );
+
+  policy
+    .command('list-defaults')
+    .description(
+      'Print every in-code default rule as a commented sample policy.yaml (like oslopolicy-sample-generator).',
+    )
+    .addHelpText(
+      'after',
+      `
+Every rule is printed commented out with its description and the API calls it guards. Uncomment
+and change only the rules you mean to override; the others keep their defaults.
+
+Example:
+  $ imagetrust policy list-defaults > /etc/imagetrust/policy.yaml`,
+    )
+    .action(async () => runListDefaults());
+
+  policy
+    .command('check <rule>')
+    .description(
+      'Decide RULE for the given credentials and target: print "allowed" (exit 0) or "denied" (exit 1).',
+    )
+    .option('--policy-file <file>', 'YAML or JSON policy file over the defaults (default: the defaults only)')
+    .option(
+      '--policy-dir <dir>',
+      'policy.d directory layered on top, files in name order (repeatable)',
+      collect,
+    )
+    .option('--default-rule <name>', 'rule used for names no rule defines', 'default')
+    .requiredOption('--target <json>', 'the target as JSON, or @FILE to read it from a file')
+    .requiredOption('--credentials <json>', 'the credentials as JSON, or @FILE to read them from a file')
+    .addHelpText(
+      'after',
+      `
+The target describes the thing acted on (project_id, user_id, visibility, ...); the credentials
+describe the caller (user_id, project_id, roles, is_admin, ...). A name no rule defines falls back
+to the default rule, as oslo.policy does. Bad JSON exits 2; a policy file that cannot load exits 78.
+
+Example:
+  $ imagetrust policy check image:delete_image --policy-file policy.yaml \\
+      --target '{"project_id": "p1"}' \\
+      --credentials '{"roles": ["member"], "project_id": "p1", "user_id": "u1"}'
+  allowed`,
+    )
+    .action(async (rule: string, options: CheckOptions) => runCheck(rule, options));
+
+  policy
+    .command('lint <files...>')
+    .description(
+      'Lint policy files for rules that allow or deny what they seem not to (YAML nulls, unquoted !, undefined references); exit 1 on an error.',
+    )
+    .option('--format <format>', 'text or json', 'text')
+    .addHelpText(
+      'after',
+      `
+Findings carry a stable id (POLICY-YAML-TAG, POLICY-UNDEFINED-REF, ...), the rule name and line.
+Text goes to stderr; --format json prints {files: [{file, findings}], summary} to stdout.
+
+Example:
+  $ imagetrust policy lint /etc/imagetrust/policy.yaml
+  policy.yaml:3: error POLICY-YAML-TAG "image:delete_image": ! is a YAML tag with no value, ...`,
+    )
+    .action(async (files: string[], options: { format: string }) => runLint(files, options));
+}
+
+interface CheckOptions {
+  policyFile?: string;
+  policyDir?: string[];
+  defaultRule: string;
+  target: string;
+  credentials: string;
+}
+
+async function runListDefaults(): Promise<void> {
+  const [{ sampleYaml }, { DEFAULT_RULES }] = await Promise.all([
+    import('../identity/policy/index.ts'),
+    import('../identity/default-rules.ts'),
+  ]);
+  process.stdout.write(sampleYaml(DEFAULT_RULES));
+}
+
+function readJsonOption(
+  name: string,
+  value: string,
+  parse: (text: string) => unknown,
+): Record<string, unknown> {
+  let text = value;
+  if (value.startsWith('@')) {
+    try {
+      text = readFileSync(value.slice(1), 'utf8');
+    } catch (error) {
+      throw new ValidationError('BAD_REQUEST', `--${name}: cannot read ${value.slice(1)}`, { cause: error });
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = parse(text);
+  } catch (error) {
+    throw new ValidationError('MALFORMED_JSON', `--${name} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ValidationError(
+      'MALFORMED_JSON',
+      `--${name} must be a JSON object, like '{"project_id": "p1"}'`,
+    );
+  }
+  return parsed as Record<string, unknown>;
+}
+
+async function runCheck(rule: string, options: CheckOptions): Promise<void> {
+  const [{ PolicyEnforcer, parsePythonJson }, { DEFAULT_RULES }] = await Promise.all([
+    import('../identity/policy/index.ts'),
+    import('../identity/default-rules.ts'),
+  ]);
+  const target = readJsonOption('target', options.target, parsePythonJson);
+  const credentials = readJsonOption('credentials', options.credentials, parsePythonJson);
+  const enforcer = new PolicyEnforcer({
+    defaults: DEFAULT_RULES,
+    policyFile: options.policyFile,
+    policyDirs: options.policyDir,
+    defaultRule: options.defaultRule,
+  });
+  const decision = enforcer.decide(rule, target, credentials);
+  if (decision.error)
+    process.stderr.write(`imagetrust: oslo.policy would raise here (${decision.error}); denied\n`);
+  process.stdout.write(decision.allowed ? 'allowed\n' : 'denied\n');
+  process.exitCode = decision.allowed ? 0 : 1;
+}
+
+async function runLint(files: string[], options: { format: string }): Promise<void> {
+  const format = options.format ?? 'text';
+  if (format !== 'text' && format !== 'json') {
+    throw new ValidationError('BAD_REQUEST', `--format must be text or json, not ${format}`);
+  }
+  const [{ lintPolicyFile }, { DEFAULT_RULES }] = await Promise.all([
+    import('../identity/policy/index.ts'),
+    import('../identity/default-rules.ts'),
+  ]);
+  const results = files.map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      return {
+        file,
+        findings: [
+          {
+            ruleId: 'POLICY-UNREADABLE',
+            severity: 'error' as const,
+            rule: '',
+            line: 1,
+            message: `cannot read ${file}: ${reason}`,
+            hint: 'Check the path and its permissions.',
+          },
+        ],
+      };
+    }
+    return { file, findings: lintPolicyFile(text, file, DEFAULT_RULES) };
+  });
+  const all = results.flatMap((r) => r.findings);
+  const summary = {
+    errors: all.filter((f) => f.severity === 'error').length,
+    warnings: all.filter((f) => f.severity === 'warning').length,
+    infos: all.filter((f) => f.severity === 'info').length,
+  };
+  if (format === 'json') {
+    process.stdout.write(`${JSON.stringify({ files: results, summary }, null, 2)}\n`);
+  } else {
+    const lines = results.flatMap((r) =>
+      r.findings.map((f) => `${r.file}:${f.line}: ${f.severity} ${f.ruleId} ${f.message}\n  hint: ${f.hint}`),
+    );
+    process.stderr.write(
+      `${lines.length ? `${lines.join('\n')}\n` : ''}${summary.errors} error(s), ${summary.warnings} warning(s) in ${files.length} file(s)\n`,
+    );
+  }
+  if (summary.errors > 0) process.exitCode = 1;
+}
