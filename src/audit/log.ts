@@ -1,0 +1,437 @@
+// The transparency log service: appends events (group-committed, so a busy server writes many per
+// transaction), keeps the leaf hashes in memory for O(log n) proofs, signs tree heads, and re-checks the
+// whole stored log against its signed heads.
+import type { KeyObject } from 'node:crypto';
+import { ImageTrustError, ValidationError } from '../errors/index.ts';
+import {
+  type AuditEntry,
+  type AuditEvent,
+  type AuditLeaf,
+  leafHashOf,
+  parseAuditLeaf,
+  toAuditEntry,
+  toAuditLeaf,
+} from './events.ts';
+import { MerkleTree } from './merkle-tree.ts';
+import type { AuditClock, AuditRepository } from './ports.ts';
+import { AUDIT_PROOF_FORMAT, type AuditProofBundle } from './proof-bundle.ts';
+import {
+  auditPublicKeyFromPem,
+  type SignedTreeHead,
+  signTreeHead,
+  type TreeHeadSigner,
+  verifyTreeHeadSignature,
+} from './tree-head.ts';
+
+/** Largest page of entries one request returns. */
+export const MAX_ENTRIES_PAGE = 1000;
+const SYNC_PAGE = 10_000;
+const VERIFY_PAGE = 5_000;
+
+export interface AuditLogOptions {
+  repository: AuditRepository;
+  signer: TreeHeadSigner;
+  clock?: AuditClock;
+  /**
+   * After an append batch, sign a new head when the latest one this process signed is older than this
+   * many milliseconds (0: after every batch). Heads are also signed whenever one is asked for and the
+   * tree grew. Default 1000.
+   */
+  signIntervalMs?: number;
+  /** Most events written in one transaction. Default 500. */
+  maxBatch?: number;
+}
+
+export interface InclusionProof {
+  leaf_index: number;
+  tree_size: number;
+  leaf_hash: string;
+  audit_path: string[];
+  root_hash: string;
+}
+
+export interface ConsistencyProof {
+  first: number;
+  second: number;
+  consistency_path: string[];
+  first_root: string;
+  second_root: string;
+}
+
+export type StoredLogProblem =
+  | 'altered'
+  | 'removed'
+  | 'reordered'
+  | 'inserted'
+  | 'head-mismatch'
+  | 'bad-signature';
+
+export type StoredLogReport =
+  | {
+      ok: true;
+      treeSize: number;
+      /** The latest signed head, every entry up to its size checked against it; null when none is stored. */
+      head: SignedTreeHead | null;
+      heads: number;
+      /** Entries after the latest head: their hashes and order are checked, no signature covers them yet. */
+      unsigned: number;
+    }
+  | { ok: false; firstBadSeq: number; problem: StoredLogProblem; message: string };
+
+interface Pending {
+  event: AuditEvent;
+  resolve: (entry: AuditEntry) => void;
+  reject: (error: unknown) => void;
+}
+
+function checkCount(name: string, value: number, min = 0): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError('INVALID_QUERY', `${name} must be an integer of at least ${min}.`);
+  }
+  return value;
+}
+
+const hex = (hashes: Buffer[]) => hashes.map((h) => h.toString('hex'));
+
+export class AuditLog {
+  readonly #repository: AuditRepository;
+  readonly #signer: TreeHeadSigner;
+  readonly #clock: AuditClock;
+  readonly #signIntervalMs: number;
+  readonly #maxBatch: number;
+  readonly #tree = new MerkleTree();
+  readonly #queue: Pending[] = [];
+  #draining = false;
+  #syncing: Promise<void> | null = null;
+  #lastSignedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: AuditLogOptions) {
+    this.#repository = options.repository;
+    this.#signer = options.signer;
+    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#signIntervalMs = options.signIntervalMs ?? 1000;
+    this.#maxBatch = options.maxBatch ?? 500;
+  }
+
+  get publicKeyPem(): string {
+    return this.#signer.publicKeyPem;
+  }
+
+  get keyId(): string {
+    return this.#signer.keyId;
+  }
+
+  /**
+   * appendAuditEvent: records one event and resolves with its entry once it is committed. Events arriving
+   * while a write is in flight are committed together in the next transaction.
+   */
+  async append(event: AuditEvent): Promise<AuditEntry> {
+    // Refuse a malformed event now, in the caller's stack, rather than failing its whole batch later.
+    toAuditLeaf(event, 0, this.#clock.now());
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      if (!this.#draining) {
+        this.#draining = true;
+        void this.#drain();
+      }
+    });
+  }
+
+  /** Records several events in one transaction, contiguous and in order. */
+  async appendAll(events: AuditEvent[]): Promise<AuditEntry[]> {
+    const now = this.#clock.now();
+    for (const event of events) toAuditLeaf(event, 0, now);
+    const entries = await this.#write(events);
+    await this.#maybeSign();
+    return entries;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      // Let the callers of this tick join the first batch.
+      await null;
+      while (this.#queue.length > 0) {
+        while (this.#queue.length > 0) {
+          const batch = this.#queue.splice(0, this.#maxBatch);
+          try {
+            const entries = await this.#write(batch.map((p) => p.event));
+            for (const [i, p] of batch.entries()) p.resolve(entries[i]);
+          } catch (error) {
+            for (const p of batch) p.reject(error);
+          }
+        }
+        // A head that fails to sign now is signed by the next request for one.
+        await this.#maybeSign().catch(() => undefined);
+      }
+    } finally {
+      // Cleared in the same turn the queue was seen empty, so no append can be stranded.
+      this.#draining = false;
+    }
+  }
+
+  async #write(events: AuditEvent[]): Promise<AuditEntry[]> {
+    const entries = await this.#repository.appendEntries((firstSeq) => {
+      const now = this.#clock.now();
+      return events.map((event, i) => toAuditEntry(toAuditLeaf(event, firstSeq + i, now)));
+    });
+    // Only extend the in-memory tree when nobody else appended in between; otherwise the next sync
+    // reads the missing leaves from the database.
+    for (const entry of entries) if (!this.#absorb(entry.seq, entry.leafHash)) break;
+    return entries;
+  }
+
+  async #maybeSign(): Promise<void> {
+    if (this.#clock.now().getTime() - this.#lastSignedAt >= this.#signIntervalMs) {
+      await this.latestTreeHead();
+    }
+  }
+
+  /**
+   * Adds a committed leaf to the in-memory tree. Appends and syncs interleave, so a leaf may arrive
+   * twice (it must then be the same) or early (false: the leaves before it are not loaded yet).
+   */
+  #absorb(seq: number, leafHash: string): boolean {
+    if (seq > this.#tree.size) return false;
+    if (seq === this.#tree.size) this.#tree.appendLeafHash(Buffer.from(leafHash, 'hex'));
+    else if (this.#tree.leafHash(seq).toString('hex') !== leafHash) {
+      throw new ImageTrustError(
+        'INTERNAL',
+        `Audit entry ${seq} changed in the database after it was read; run \`imagetrust audit verify\`.`,
+      );
+    }
+    return true;
+  }
+
+  /** Brings the in-memory tree up to what the database holds (other processes append too). */
+  async #sync(): Promise<void> {
+    this.#syncing ??= (async () => {
+      for (;;) {
+        const rows = await this.#repository.listLeafHashes(this.#tree.size, SYNC_PAGE);
+        for (const row of rows) {
+          if (!this.#absorb(row.seq, row.leafHash)) {
+            throw new ImageTrustError(
+              'INTERNAL',
+              `The audit log has no entry ${this.#tree.size} (next is ${row.seq}); run \`imagetrust audit verify\`.`,
+            );
+          }
+        }
+        if (rows.length < SYNC_PAGE) return;
+      }
+    })().finally(() => {
+      this.#syncing = null;
+    });
+    return this.#syncing;
+  }
+
+  /** The latest signed tree head, signing a new one first when the log grew since. */
+  async latestTreeHead(): Promise<SignedTreeHead> {
+    await this.#sync();
+    const stored = await this.#repository.latestTreeHead();
+    const size = this.#tree.size;
+    if (stored && stored.tree_size <= size) this.#checkHead(stored);
+    if (stored && stored.tree_size >= size) return stored;
+    const head = signTreeHead(this.#signer, size, this.#tree.rootAt(size), this.#clock.now());
+    this.#lastSignedAt = head.timestamp;
+    if (await this.#repository.saveTreeHead(head)) return head;
+    // Another process signed this size first: serve its head, so every process agrees.
+    return (await this.#repository.findTreeHead(size)) ?? head;
+  }
+
+  /** A stored head must describe the leaves we hold; anything else means the database was rewritten. */
+  #checkHead(head: SignedTreeHead): void {
+    if (this.#tree.rootAt(head.tree_size).toString('hex') !== head.root_hash) {
+      throw new ImageTrustError(
+        'INTERNAL',
+        `The signed tree head of size ${head.tree_size} does not match the stored entries; run \`imagetrust audit verify\`.`,
+      );
+    }
+  }
+
+  /** Entries `start <= seq < end`, at most MAX_ENTRIES_PAGE of them. */
+  async entries(start: number, end: number): Promise<AuditEntry[]> {
+    checkCount('start', start);
+    checkCount('end', end);
+    if (end <= start) throw new ValidationError('INVALID_QUERY', 'end must be greater than start.');
+    return this.#repository.listEntries(start, Math.min(end, start + MAX_ENTRIES_PAGE));
+  }
+
+  async #ensureSize(treeSize: number): Promise<void> {
+    if (treeSize > this.#tree.size) await this.#sync();
+    if (treeSize > this.#tree.size) {
+      throw new ValidationError(
+        'INVALID_QUERY',
+        `tree_size ${treeSize} is larger than the log (${this.#tree.size} entries).`,
+      );
+    }
+  }
+
+  /** The audit path of entry `seq` in the tree of `treeSize` entries. */
+  async inclusionProof(seq: number, treeSize: number): Promise<InclusionProof> {
+    checkCount('seq', seq);
+    checkCount('tree_size', treeSize, 1);
+    await this.#ensureSize(treeSize);
+    if (seq >= treeSize) throw new ValidationError('INVALID_QUERY', 'seq must be smaller than tree_size.');
+    return {
+      leaf_index: seq,
+      tree_size: treeSize,
+      leaf_hash: this.#tree.leafHash(seq).toString('hex'),
+      audit_path: hex(this.#tree.inclusionProof(seq, treeSize)),
+      root_hash: this.#tree.rootAt(treeSize).toString('hex'),
+    };
+  }
+
+  /** Proof that the tree of `first` entries is a prefix of the tree of `second` entries. */
+  async consistencyProof(first: number, second: number): Promise<ConsistencyProof> {
+    checkCount('first', first);
+    checkCount('second', second);
+    if (first > second) throw new ValidationError('INVALID_QUERY', 'first must not be larger than second.');
+    await this.#ensureSize(second);
+    return {
+      first,
+      second,
+      consistency_path: hex(this.#tree.consistencyProof(first, second)),
+      first_root: this.#tree.rootAt(first).toString('hex'),
+      second_root: this.#tree.rootAt(second).toString('hex'),
+    };
+  }
+
+  /** Every entry about `subjectId` with its audit path to the latest signed head, as one verifiable file. */
+  async historyOf(subjectId: string): Promise<AuditProofBundle> {
+    const head = await this.latestTreeHead();
+    const entries = (await this.#repository.listEntriesBySubject(subjectId)).filter(
+      (entry) => entry.seq < head.tree_size,
+    );
+    return {
+      format: AUDIT_PROOF_FORMAT,
+      subject_id: subjectId,
+      tree_head: head,
+      public_key: this.#signer.publicKeyPem,
+      entries: entries.map((entry) => ({
+        seq: entry.seq,
+        leaf: entry.leaf,
+        leaf_hash: entry.leafHash,
+        audit_path: hex(this.#tree.inclusionProof(entry.seq, head.tree_size)),
+      })),
+    };
+  }
+
+  /** Whether `subjectId` has any entry (for a 404 before authorization reveals anything). */
+  async projectOf(subjectId: string): Promise<{ found: boolean; projectId: string | null }> {
+    const entries = await this.#repository.listEntriesBySubject(subjectId);
+    if (entries.length === 0) return { found: false, projectId: null };
+    const owned = entries.filter((entry) => entry.projectId !== null);
+    return { found: true, projectId: owned.length ? owned[owned.length - 1].projectId : null };
+  }
+
+  /**
+   * Re-checks everything stored, without trusting this process's memory: each entry's leaf hash from its
+   * text, the sequence without gaps, each leaf's own seq, the indexed columns, then every signed head's
+   * signature and root. Reports the first problem.
+   */
+  async verifyStoredLog(
+    publicKey: KeyObject = auditPublicKeyFromPem(this.#signer.publicKeyPem),
+  ): Promise<StoredLogReport> {
+    return verifyStoredAuditLog(this.#repository, publicKey);
+  }
+}
+
+function failure(firstBadSeq: number, problem: StoredLogProblem, message: string): StoredLogReport {
+  return { ok: false, firstBadSeq, problem, message };
+}
+
+/** Which of the indexed columns disagrees with the leaf, if any. */
+function columnMismatch(entry: AuditEntry, leaf: AuditLeaf): string | null {
+  if (entry.eventType !== leaf.type) return 'event_type';
+  if (entry.subjectId !== leaf.subject_id) return 'subject_id';
+  if (entry.projectId !== leaf.project_id) return 'project_id';
+  if (entry.actorId !== (leaf.actor?.user_id ?? null)) return 'actor_id';
+  if (entry.recordedAt !== leaf.recorded_at) return 'recorded_at';
+  return null;
+}
+
+/** verifyStoredLog over any repository (the CLI uses it without a signer). */
+export async function verifyStoredAuditLog(
+  repository: AuditRepository,
+  publicKey: KeyObject,
+): Promise<StoredLogReport> {
+  const tree = new MerkleTree();
+  let page = await repository.scanEntries(0, VERIFY_PAGE);
+  while (page.length > 0) {
+    for (let i = 0; i < page.length; i++) {
+      const entry = page[i];
+      const expected = tree.size;
+      if (entry.seq !== expected) {
+        return failure(
+          expected,
+          'removed',
+          `Entry ${expected} is missing: the next stored entry is ${entry.seq}.`,
+        );
+      }
+      const leaf = parseAuditLeaf(entry.leaf);
+      if (!leaf) {
+        return failure(expected, 'altered', `Entry ${expected}: the stored event is not a canonical leaf.`);
+      }
+      if (leaf.seq !== entry.seq) {
+        // A leaf from further on sits here: swapped with another row, or everything after a deleted row
+        // was renumbered down. A leaf from earlier on means rows were shifted up to make room.
+        if (leaf.seq < entry.seq) {
+          return failure(
+            leaf.seq,
+            'inserted',
+            `Entry ${entry.seq} holds the event of entry ${leaf.seq}: an entry was inserted before it.`,
+          );
+        }
+        const next = page[i + 1] ? parseAuditLeaf(page[i + 1].leaf) : null;
+        const shifted = next ? next.seq === leaf.seq + 1 : i + 1 === page.length;
+        return shifted
+          ? failure(
+              expected,
+              'removed',
+              `Entry ${expected} was removed and later entries renumbered (it holds entry ${leaf.seq}).`,
+            )
+          : failure(expected, 'reordered', `Entry ${expected} holds the event of entry ${leaf.seq}.`);
+      }
+      if (leafHashOf(entry.leaf) !== entry.leafHash) {
+        return failure(expected, 'altered', `Entry ${expected}: the event does not match its leaf hash.`);
+      }
+      const column = columnMismatch(entry, leaf);
+      if (column) {
+        return failure(
+          expected,
+          'altered',
+          `Entry ${expected}: the ${column} column disagrees with the event.`,
+        );
+      }
+      tree.appendLeafHash(Buffer.from(entry.leafHash, 'hex'));
+    }
+    page = await repository.scanEntries(tree.size, VERIFY_PAGE);
+  }
+  const heads = await repository.listTreeHeads();
+  let vouched = 0;
+  for (const head of heads) {
+    if (!verifyTreeHeadSignature(head, publicKey)) {
+      return failure(
+        vouched,
+        'bad-signature',
+        `The tree head of size ${head.tree_size} signed at ${head.signed_at} does not verify with the log's key.`,
+      );
+    }
+    if (head.tree_size > tree.size) {
+      return failure(
+        tree.size,
+        'removed',
+        `The log ends at ${tree.size} entries but a head signed at ${head.signed_at} covers ${head.tree_size}.`,
+      );
+    }
+    if (tree.rootAt(head.tree_size).toString('hex') !== head.root_hash) {
+      return failure(
+        vouched,
+        'head-mismatch',
+        `The entries from ${vouched} to ${head.tree_size - 1} do not hash to the root signed at ${head.signed_at}.`,
+      );
+    }
+    vouched = head.tree_size;
+  }
+  const latest = heads.length ? heads[heads.length - 1] : null;
+  return { ok: true, treeSize: tree.size, head: latest, heads: heads.length, unsigned: tree.size - vouched };
+}

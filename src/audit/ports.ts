@@ -1,0 +1,36 @@
+// What the audit log needs from storage. Entries are append-only; positions are assigned atomically by
+// the repository so many processes can share one database.
+import type { AuditEntry, AuditEvent } from './events.ts';
+import type { SignedTreeHead } from './tree-head.ts';
+
+export interface AuditRepository {
+  /**
+   * Appends entries at the next free positions, all or none: in one transaction it finds the next
+   * sequence number, asks `build` for the entries starting there (their leaves embed their `seq`), and
+   * inserts them. A race with another appender is retried with a fresh sequence number.
+   */
+  appendEntries(build: (firstSeq: number) => AuditEntry[]): Promise<AuditEntry[]>;
+  /** Entries with `start <= seq < end`, in order. */
+  listEntries(start: number, end: number): Promise<AuditEntry[]>;
+  /** Entries with `seq >= fromSeq`, in order, at most `limit` of them (gaps are visible as jumps in `seq`). */
+  scanEntries(fromSeq: number, limit: number): Promise<AuditEntry[]>;
+  /** Sequence numbers and leaf hashes from `start`, in order, at most `limit` of them. */
+  listLeafHashes(start: number, limit: number): Promise<{ seq: number; leafHash: string }[]>;
+  /** Every entry about `subjectId`, in order. */
+  listEntriesBySubject(subjectId: string): Promise<AuditEntry[]>;
+  /** Stores a signed head; false when a head of that size is already stored (another process signed it). */
+  saveTreeHead(head: SignedTreeHead): Promise<boolean>;
+  latestTreeHead(): Promise<SignedTreeHead | null>;
+  findTreeHead(treeSize: number): Promise<SignedTreeHead | null>;
+  /** Every stored head, smallest first. */
+  listTreeHeads(): Promise<SignedTreeHead[]>;
+}
+
+/** Where services record what they did: the log itself, or nothing in tests and embedding. */
+export interface AuditSink {
+  append(event: AuditEvent): Promise<unknown>;
+}
+
+export interface AuditClock {
+  now(): Date;
+}

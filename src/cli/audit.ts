@@ -1,0 +1,178 @@
+// `imagetrust audit`: check the whole stored transparency log against its signed heads (verify), fetch an
+// image's history with proofs from a server (proof), and check such a file offline (verify-proof).
+import type { Command } from 'commander';
+import type { AuditLeaf, AuditProofBundle, StoredLogReport } from '../audit/index.ts';
+import type { AuthFlags, Session } from '../client/index.ts';
+import { addAuthOptions } from './connect.ts';
+import type { StoreFlags } from './store.ts';
+
+interface VerifyFlags extends StoreFlags {
+  publicKey?: string;
+  format?: string;
+}
+
+interface ProofFlags extends AuthFlags {
+  format?: string;
+  output?: string;
+}
+
+interface VerifyProofFlags {
+  publicKey: string;
+  format?: string;
+}
+
+/**
+ * Adds the `audit` group to the program. `addStoreOptions` is main.ts's helper (--config, --data-dir,
+ * --database), passed in so this module does not import the entry point.
+ */
+export function registerAuditCommands(
+  program: Command,
+  addStoreOptions: (command: Command) => Command,
+): void {
+  const audit = program
+    .command('audit')
+    .description('The transparency log: verify the stored log, fetch and verify proofs of an image history.');
+  addStoreOptions(
+    audit
+      .command('verify')
+      .description(
+        'Check every stored entry and signed tree head of the log (hashes, order, signatures); exit 1 at the first bad entry.',
+      ),
+  )
+    .option('--public-key <file>', "the log's public key PEM (default: derived from the signing key file)")
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (flags: VerifyFlags) => runAuditVerify(flags));
+  addAuthOptions(
+    audit
+      .command('proof <image-id>')
+      .description(
+        "Fetch an image's history from the server with an inclusion proof per entry, as a file `audit verify-proof` checks offline.",
+      )
+      .option('--format <format>', 'text or json (the self-contained proof file)', 'text')
+      .option('-o, --output <file>', 'also write the proof file (JSON) here'),
+  ).action(async (imageId: string, flags: ProofFlags) => runAuditProof(imageId, flags));
+  audit
+    .command('verify-proof <file>')
+    .description(
+      "Verify a proof file offline against the log's public key: head signature, each leaf and its audit path; exit 1 on failure.",
+    )
+    .requiredOption('--public-key <file>', "the log's public key PEM (a trusted copy)")
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (file: string, flags: VerifyProofFlags) => runAuditVerifyProof(file, flags));
+}
+
+function describeReport(report: StoredLogReport): string {
+  if (!report.ok) {
+    return `bad: entry ${report.firstBadSeq} ${report.problem}: ${report.message}`;
+  }
+  const head = report.head
+    ? `tree head ${report.head.root_hash} (size ${report.head.tree_size}) signed at ${report.head.signed_at}`
+    : 'no signed tree head yet';
+  const unsigned =
+    report.unsigned > 0 ? `; ${report.unsigned} newer entries not yet under a signed head` : '';
+  return `ok: ${report.treeSize} entries, ${head}, ${report.heads} heads checked${unsigned}`;
+}
+
+export async function runAuditVerify(flags: VerifyFlags): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const { auditPublicKeyFromPem, openAuditSigningKey, verifyStoredAuditLog } = await import(
+    '../audit/index.ts'
+  );
+  const { resolveStoragePaths } = await import('../config/index.ts');
+  const { openDatabase, SqlAuditRepository } = await import('../storage/index.ts');
+  const { configFromFlags } = await import('./store.ts');
+  const config = configFromFlags(flags);
+  const { databaseUrl, auditSigningKeyFile } = resolveStoragePaths(config);
+  // Verification never makes a key: without the key file (or --public-key) there is nothing to check against.
+  const publicKey = auditPublicKeyFromPem(
+    flags.publicKey
+      ? await readFile(flags.publicKey)
+      : (await openAuditSigningKey(auditSigningKeyFile, { create: false })).publicKeyPem,
+  );
+  const db = await openDatabase(databaseUrl);
+  try {
+    const report = await verifyStoredAuditLog(new SqlAuditRepository(db), publicKey);
+    if (flags.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else if (report.ok) process.stdout.write(`${describeReport(report)}\n`);
+    else process.stderr.write(`${describeReport(report)}\n`);
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    await db.close();
+  }
+}
+
+/** The audit API's base: the catalog's `audit` entry, else beside the image API on the same server. */
+function auditBase(session: Session): string {
+  try {
+    return session.endpoint('audit');
+  } catch {
+    return `${session.endpoint('image').replace(/\/image$/, '')}/audit`;
+  }
+}
+
+function describeLeaf(leaf: AuditLeaf): string {
+  const actor = leaf.actor ? (leaf.actor.user_name ?? leaf.actor.user_id) : '-';
+  const digest = leaf.content_digest ? ` ${leaf.content_digest}` : '';
+  return `#${leaf.seq} ${leaf.recorded_at} ${leaf.type} by ${actor}${digest}`;
+}
+
+export async function runAuditProof(imageId: string, flags: ProofFlags): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  const { auditPublicKeyFromPem, parseAuditLeaf, verifyAuditProofBundle } = await import('../audit/index.ts');
+  const { connect } = await import('./connect.ts');
+  const session = await connect(flags);
+  const bundle = await session.json<AuditProofBundle>(
+    'GET',
+    `${auditBase(session)}/v1/images/${encodeURIComponent(imageId)}`,
+  );
+  const text = `${JSON.stringify(bundle, null, 2)}\n`;
+  if (flags.output) await writeFile(flags.output, text);
+  // A first check with the key the server sent; only a trusted copy of the key (verify-proof) proves more.
+  const check = verifyAuditProofBundle(bundle, auditPublicKeyFromPem(bundle.public_key));
+  if (flags.format === 'json') process.stdout.write(text);
+  else {
+    const head = bundle.tree_head;
+    const lines = [
+      `image ${bundle.subject_id}: ${bundle.entries.length} entries under tree head ${head.root_hash} (size ${head.tree_size}) signed at ${head.signed_at} by key ${head.key_id}`,
+      ...bundle.entries.map((entry) => {
+        const leaf = parseAuditLeaf(entry.leaf);
+        return `  ${leaf ? describeLeaf(leaf) : `#${entry.seq} (unreadable leaf)`}  [${entry.audit_path.length}-hash proof]`;
+      }),
+      check.ok
+        ? "proofs check out against the server's key; verify offline with `imagetrust audit verify-proof FILE --public-key PEM`"
+        : `proofs do NOT check out: ${check.message}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  if (!check.ok) process.exitCode = 1;
+}
+
+export async function runAuditVerifyProof(file: string, flags: VerifyProofFlags): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const { auditPublicKeyFromPem, verifyAuditProofBundle } = await import('../audit/index.ts');
+  const { ValidationError } = await import('../errors/index.ts');
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ValidationError(
+      'MALFORMED_JSON',
+      `Cannot read the proof file ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const check = verifyAuditProofBundle(bundle, auditPublicKeyFromPem(await readFile(flags.publicKey)));
+  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(check)}\n`);
+  else if (check.ok) {
+    process.stdout.write(
+      `ok: ${check.entries} entries included in the signed tree of size ${check.treeSize}\n`,
+    );
+  } else {
+    process.stderr.write(
+      `bad: ${check.seq === null ? '' : `entry ${check.seq} `}${check.problem}: ${check.message}\n`,
+    );
+  }
+  if (!check.ok) process.exitCode = 1;
+}
