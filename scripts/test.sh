@@ -16,6 +16,7 @@ declare -A PACKAGES=(
   [mke2fs]=e2fsprogs
   [qemu-img]=qemu-utils
   [debootstrap]=debootstrap
+  [oslopolicy-checker]=python3-oslo.policy
   [openssl]=openssl
   [curl]=curl
   [psql]=postgresql-client

@@ -1,4 +1,15 @@
 // The image catalog: image records, statuses, visibility, members, and the catalog service.
+
+export { GovernanceService, type GovernanceServiceOptions } from './governance.ts';
+export {
+  assertNotObsolete,
+  deprecationWarning,
+  dueLifecycleChange,
+  type LifecyclePlan,
+  type LifecycleRequest,
+  planLifecycleChange,
+  readLifecycleRequest,
+} from './lifecycle.ts';
 export {
   CONTAINER_FORMATS,
   DISK_FORMATS,
@@ -26,22 +37,32 @@ export type {
   AuditSink,
   BlobStore,
   ByteRange,
-  GovernanceFields,
-  ReleaseRepository,
   Clock,
   Digester,
   DigesterFactory,
   DigestOptions,
   DigestResult,
   Digests,
+  GovernanceFields,
   ImageListQuery,
   ImageRepository,
+  ReleaseRepository,
   SortKey,
   SortOrder,
   StreamVerifierSpec,
   TemporaryBlob,
   Viewer,
 } from './ports.ts';
+export {
+  assertReleasable,
+  assertSeparateApprover,
+  type ComplianceReport,
+  RELEASE_TARGETS,
+  type ReleaseRequest,
+  type ReleaseStatus,
+  type ReleaseTarget,
+  readComplianceReport,
+} from './releases.ts';
 export { type PatchOperation, type QueryParams, readImagePatch } from './requests.ts';
 export { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
 export { type CatalogLimits, CatalogService, type DownloadResult, OS_HASH_ALGO } from './service.ts';
@@ -53,23 +74,3 @@ export {
   type UploadSignatureCheck,
 } from './signature-check.ts';
 export { readVirtualSize } from './virtual-size.ts';
-export {
-  assertNotObsolete,
-  deprecationWarning,
-  dueLifecycleChange,
-  type LifecyclePlan,
-  type LifecycleRequest,
-  planLifecycleChange,
-  readLifecycleRequest,
-} from './lifecycle.ts';
-export {
-  assertReleasable,
-  assertSeparateApprover,
-  type ComplianceReport,
-  RELEASE_TARGETS,
-  type ReleaseRequest,
-  type ReleaseStatus,
-  type ReleaseTarget,
-  readComplianceReport,
-} from './releases.ts';
-export { GovernanceService, type GovernanceServiceOptions } from './governance.ts';

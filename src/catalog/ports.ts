@@ -10,6 +10,8 @@ import type {
 } from './model.ts';
 import type { ComplianceReport, ReleaseRequest, ReleaseStatus } from './releases.ts';
 
+export type { AuditEvent as AuditEventInput, AuditSink } from '../audit/index.ts';
+
 /** Who is looking: decides which images a list or get may return. */
 export interface Viewer {
   projectId: string | null;
@@ -128,20 +130,6 @@ export interface ReleaseRepository {
   ): Promise<boolean>;
   saveReport(report: ComplianceReport): Promise<void>;
   findReport(imageId: string): Promise<ComplianceReport | null>;
-}
-
-/** One event for the transparency log; the catalog does not know how the log stores it. */
-export interface AuditEventInput {
-  type: string;
-  actor: { userId: string; userName?: string; projectId?: string | null } | null;
-  projectId?: string | null;
-  subjectId?: string | null;
-  contentDigest?: string | null;
-  details?: Record<string, unknown>;
-}
-
-export interface AuditSink {
-  append(event: AuditEventInput): Promise<void>;
 }
 
 export interface ByteRange {

@@ -5,9 +5,9 @@ import type { Readable } from 'node:stream';
 import {
   AuthError,
   ConflictError,
+  GovernanceError,
   ImageTrustError,
   IntegrityError,
-  GovernanceError,
   NotFoundError,
   ValidationError,
   VerificationError,
@@ -15,6 +15,7 @@ import {
 import type { Credentials } from '../identity/index.ts';
 import { type Action, type Authorizer, defaultAuthorizer } from '../identity/index.ts';
 import { formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
+import { assertNotObsolete } from './lifecycle.ts';
 import {
   type ImageMember,
   type ImageRecord,
@@ -43,7 +44,6 @@ import {
 } from './requests.ts';
 import type { UploadSignatureCheck } from './signature-check.ts';
 import { createVirtualSizeInspector } from './virtual-size.ts';
-import { assertNotObsolete } from './lifecycle.ts';
 
 export interface CatalogLimits {
   sizeCap: number;

@@ -1,7 +1,9 @@
 // The `imagetrust` command: parses arguments, lazily loads the command group, maps error codes to exit codes.
 import { Command, Option } from 'commander';
 import { ImageTrustError, toImageTrustError } from '../errors/index.ts';
+import { registerAuditCommands } from './audit.ts';
 import { addAuthOptions } from './connect.ts';
+import { registerPolicyCommands } from './policy.ts';
 
 const program = new Command('imagetrust')
   .description('Keeps the chain of trust of OS and container images, from source media to use.')
@@ -222,6 +224,9 @@ addAuthOptions(release.command('reject <request-id>').description('Reject a rele
   .requiredOption('--reason <text>', 'why (required)')
   .option('--format <format>', 'text or json', 'text')
   .action(async (id, options) => (await governanceImport()).decideRelease(id, 'reject', options));
+
+registerAuditCommands(program, addStoreOptions);
+registerPolicyCommands(program);
 
 const keys = program
   .command('keys')

@@ -4,10 +4,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
 import {
   BUILTIN_ROLES,
-  GOVERNANCE_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
   expandImpliedRoles,
+  GOVERNANCE_ROLES,
   type Project,
   type Role,
   type User,

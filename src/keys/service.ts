@@ -1,6 +1,7 @@
 // The secret service: Barbican v1's secret operations over injected ports, in Barbican's order of checks
 // (id, existence, policy, content type, body), with payloads sealed before they reach storage.
 import { randomUUID } from 'node:crypto';
+import type { AuditSink } from '../audit/index.ts';
 import { ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
 import { type Action, type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
 import { openPayload, sealPayload } from './envelope.ts';
@@ -20,6 +21,8 @@ export interface SecretServiceOptions {
   clock?: Clock;
   newId?: () => string;
   authorizer?: Authorizer;
+  /** Records creations, payload reads and deletions (ids and names only, never material). */
+  audit?: AuditSink;
 }
 
 /** A request body as it arrived: its media type (no parameters, lower case) and its bytes. */
@@ -55,6 +58,7 @@ export class SecretService {
   readonly #clock: Clock;
   readonly #newId: () => string;
   readonly #authorizer: Authorizer;
+  readonly #audit?: AuditSink;
 
   constructor(options: SecretServiceOptions) {
     this.#secrets = options.secrets;
@@ -62,6 +66,17 @@ export class SecretService {
     this.#clock = options.clock ?? { now: () => new Date() };
     this.#newId = options.newId ?? randomUUID;
     this.#authorizer = options.authorizer ?? defaultAuthorizer;
+    this.#audit = options.audit;
+  }
+
+  async #record(type: string, credentials: Credentials, secret: SecretRecord): Promise<void> {
+    await this.#audit?.append({
+      type,
+      actor: { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId },
+      projectId: secret.projectId,
+      subjectId: secret.id,
+      details: { name: secret.name, secret_type: secret.secretType },
+    });
   }
 
   /** `POST /v1/secrets`: policy, then the JSON content type, then Barbican's validator. */
@@ -110,6 +125,7 @@ export class SecretService {
       secret.sealed = sealPayload(await this.#keyring.load(), binding, request.payload.bytes);
     }
     await this.#secrets.createSecret(secret);
+    await this.#record('secret.created', credentials, secret);
     return secret;
   }
 
@@ -158,7 +174,9 @@ export class SecretService {
     if (!secret.sealed || !secret.contentType) {
       throw new NotFoundError('Not Found. Sorry but your secret has no payload.');
     }
-    return negotiatePayload(await this.#open(secret), secret.contentType, accept, operation);
+    const representation = negotiatePayload(await this.#open(secret), secret.contentType, accept, operation);
+    await this.#record('secret.read', credentials, secret);
+    return representation;
   }
 
   /** `PUT /v1/secrets/{id}`: the second step of a two-step creation; a payload is never replaced. */
@@ -184,8 +202,9 @@ export class SecretService {
 
   /** `DELETE /v1/secrets/{id}`: the row and its ciphertext are removed, not soft-deleted. */
   async deleteSecret(credentials: Credentials, id: string): Promise<void> {
-    await this.#findAllowed(credentials, id, 'secret:delete', 'Secret deletion');
+    const secret = await this.#findAllowed(credentials, id, 'secret:delete', 'Secret deletion');
     if (!(await this.#secrets.deleteSecret(id))) throw new NotFoundError('Secret not found.');
+    await this.#record('secret.deleted', credentials, secret);
   }
 
   /**

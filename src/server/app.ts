@@ -2,6 +2,7 @@
 // APIs under devstack-style prefixes (/identity, /image, /key-manager) so one client configuration finds them all.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
+import type { AuditLog } from '../audit/index.ts';
 import type { CatalogService, GovernanceService } from '../catalog/index.ts';
 import { AuthError, ValidationError } from '../errors/index.ts';
 import {
@@ -11,10 +12,11 @@ import {
   type IdentityService,
 } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
 import { registerContainerRoutes } from './container-routes.ts';
+import { registerGovernanceRoutes } from './governance-routes.ts';
 import { sendError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
-import { registerGovernanceRoutes } from './governance-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
 
@@ -31,6 +33,8 @@ export interface AppOptions {
   identity: IdentityService;
   /** The policy every route's checks run under; the in-code defaults when left out. */
   authorizer?: Authorizer;
+  /** The transparency log at /audit/v1; left out, it is not served. */
+  audit?: AuditLog;
   /** Told of failed logins, for the transparency log. */
   onLoginFailure?: Parameters<typeof registerIdentityRoutes>[1]['onLoginFailure'];
   /** The key manager at /key-manager; left out, the API is not served. */
@@ -161,6 +165,9 @@ export function createApp(options: AppOptions): ImageTrustApp {
     onLoginFailure: options.onLoginFailure,
   });
   registerImageRoutes(app, { catalog: options.catalog, baseUrl });
+  if (options.audit) {
+    registerAuditRoutes(app, { audit: options.audit, authorizer: options.authorizer ?? defaultAuthorizer });
+  }
   if (options.governance) registerGovernanceRoutes(app, { governance: options.governance });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });
   if (options.containers) registerContainerRoutes(app, { containers: options.containers });

@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import {
+  type Authorizer,
   type AuthRequest,
   type Credentials,
-  type Authorizer,
   DEFAULT_DOMAIN,
   type IdentityService,
   type Project,
@@ -493,5 +493,6 @@ export function serviceCatalog(base: string): Record<string, unknown>[] {
     entry('identity', 'keystone', '/identity'),
     entry('image', 'glance', '/image'),
     entry('key-manager', 'barbican', '/key-manager'),
+    entry('audit', 'imagetrust-audit', '/audit'),
   ];
 }

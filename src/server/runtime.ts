@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ContainerTrustService } from '../admission/index.ts';
+import { AuditLog, openAuditSigningKey } from '../audit/index.ts';
 import {
   CatalogService,
   createSignerTrustCheck,
@@ -23,6 +24,7 @@ import {
   FileBlobStore,
   FileKeyring,
   openDatabase,
+  SqlAuditRepository,
   SqlContainerTrustRepository,
   type SqlDatabase,
   SqlIdentityRepository,
@@ -37,6 +39,7 @@ import { createApp, type ImageTrustApp } from './app.ts';
 export interface Services {
   db: SqlDatabase;
   authorizer: PolicyAuthorizer;
+  audit: AuditLog;
   identity: IdentityService;
   catalog: CatalogService;
   governance: GovernanceService;
@@ -53,33 +56,50 @@ export interface ServiceOptions {
   insecureRegistries?: string[];
   /** Told when a reloaded policy file cannot be used (the rules in force stay). */
   onPolicyError?: (error: Error) => void;
-  onPolicyChange?: (change: { files: string[]; digest: string }) => void;
+  /** Told when an event could not be written to the transparency log. */
+  onAuditError?: (error: Error) => void;
 }
 
 export async function openServices(
   config: ImageTrustConfig,
   options: ServiceOptions = {},
 ): Promise<Services> {
-  const { databaseUrl, blobDir, kekFile } = resolveStoragePaths(config);
+  const { databaseUrl, blobDir, kekFile, auditSigningKeyFile } = resolveStoragePaths(config);
+  const signer = await openAuditSigningKey(auditSigningKeyFile);
   // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
   const keyring = config.keys.kek
     ? staticKeyring(keyringFromBase64('env', config.keys.kek, 'IMAGETRUST_KEK'))
     : await new FileKeyring(kekFile).open();
-  // The policy file is read before anything opens: a broken policy stops the start with its line.
-  const authorizer = createAuthorizer({
-    policyFile: config.policy.file || undefined,
-    policyDirs: config.policy.dirs,
-    onError: (error) => options.onPolicyError?.(error),
-    onChange: (change) => options.onPolicyChange?.(change),
-  });
   const db = await openDatabase(databaseUrl);
+  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer });
+  const record = (event: Parameters<AuditLog['append']>[0]) =>
+    audit.append(event).catch((error) => options.onAuditError?.(error as Error));
+  // A broken policy file stops the start with its line; at a reload the rules in force stay.
+  let authorizer: PolicyAuthorizer;
+  try {
+    authorizer = createAuthorizer({
+      policyFile: config.policy.file || undefined,
+      policyDirs: config.policy.dirs,
+      onError: (error) => options.onPolicyError?.(error),
+      onChange: (change) => {
+        void record({
+          type: 'policy.changed',
+          actor: null,
+          details: { files: change.files, digest: change.digest },
+        });
+      },
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const blobs = await new FileBlobStore(blobDir).open();
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
   });
   await identity.ensureBuiltinRoles();
-  const secrets = new SecretService({ secrets: new SqlSecretRepository(db), keyring, authorizer });
+  const secrets = new SecretService({ secrets: new SqlSecretRepository(db), keyring, authorizer, audit });
   const containers = new ContainerTrustService({
     repository: new SqlContainerTrustRepository(db),
     authorizer,
@@ -100,6 +120,7 @@ export async function openServices(
   const catalog = new CatalogService({
     images,
     authorizer,
+    audit,
     allowDirectPublish: config.release.allowDirectPublish,
     blobs,
     digester: (algorithms, options) => createDigester(algorithms, options),
@@ -116,6 +137,7 @@ export async function openServices(
   const governance = new GovernanceService({
     images,
     authorizer,
+    audit,
     releases: new SqlReleaseRepository(db),
     findVisibleImage: (credentials, id) => catalog.getImage(credentials, id),
     requireComplianceReport: config.release.requireComplianceReport,
@@ -128,6 +150,7 @@ export async function openServices(
   return {
     db,
     authorizer,
+    audit,
     identity,
     catalog,
     governance,
@@ -181,11 +204,34 @@ export async function startServer(
       throw new ConfigError(`Cannot read TLS material: ${(error as Error).message}`, { cause: error });
     }
   }
-  const services = await openServices(config, options);
+  // Until the app's logger exists, problems found in the background go to stderr as one line each.
+  const report = (what: string) => (error: Error) => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: `${what}: ${error.message}` })}\n`,
+    );
+  };
+  const services = await openServices(config, {
+    onPolicyError: report('The policy file could not be reloaded; the rules in force stay'),
+    onAuditError: report('An event could not be written to the transparency log'),
+    ...options,
+  });
   warmDigestWorkers();
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
     authorizer: services.authorizer,
+    audit: services.audit,
+    onLoginFailure: async (failure) => {
+      await services.audit.append({
+        type: 'identity.login_failed',
+        actor: null,
+        details: {
+          user: failure.userName,
+          domain: failure.domain,
+          method: failure.method,
+          reason: failure.reason,
+        },
+      });
+    },
     catalog: services.catalog,
     governance: services.governance,
     identity: services.identity,

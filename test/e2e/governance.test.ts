@@ -1,0 +1,302 @@
+// Governance end to end with the real `openstack` client and our commands, as three people would use
+// them: a builder uploads and signs but cannot release; an approver releases; an auditor watches. A
+// scheduled deprecation fires, the boot gate refuses the obsolete image, and a policy file edited while
+// the service runs takes effect without a restart.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { clientEnvironment, startTestServer, type TestServer } from '../support/server.ts';
+import { requireTool, run } from '../support/tools.ts';
+
+const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+
+describe('governance with the real openstack client: builder, approver, auditor', () => {
+  let t: TestServer;
+  let work: string;
+  let policyFile: string;
+  const envs: Record<string, Record<string, string>> = {};
+  const file = (name: string) => path.join(work, name);
+  const as = (who: string) => envs[who];
+  const openstack = (who: string, args: string[]) => run('openstack', args, as(who));
+  const imagetrust = (who: string, args: string[]) => run(BIN, args, as(who));
+  const ok = async (result: Promise<{ code: number | null; stdout: string; stderr: string }>) => {
+    const r = await result;
+    assert.equal(r.code, 0, r.stderr || r.stdout);
+    return r.stdout;
+  };
+  const showImage = async (who: string, id: string) =>
+    JSON.parse(await ok(openstack(who, ['image', 'show', id, '-f', 'json']))) as Record<string, unknown> & {
+      properties: Record<string, string>;
+    };
+
+  let imageId = '';
+  let requestId = '';
+
+  before(async () => {
+    requireTool('openstack', 'python3-openstackclient');
+    work = mkdtempSync(path.join(tmpdir(), 'imagetrust-governance-'));
+    policyFile = file('policy.yaml');
+    writeFileSync(policyFile, '# operator overrides; empty means the in-code defaults\n');
+    t = await startTestServer({ policy: { file: policyFile }, lifecycle: { scheduleIntervalSeconds: 0.5 } });
+    envs.admin = clientEnvironment(t.url, work);
+    const users = { builder: ['member'], approver: ['member', 'approver'], auditor: ['reader', 'auditor'] };
+    await ok(openstack('admin', ['project', 'create', 'images']));
+    for (const [name, roles] of Object.entries(users)) {
+      await ok(
+        openstack('admin', ['user', 'create', '--project', 'images', '--password', `${name}-secret`, name]),
+      );
+      for (const role of roles)
+        await ok(openstack('admin', ['role', 'add', '--user', name, '--project', 'images', role]));
+      envs[name] = clientEnvironment(t.url, work, {
+        OS_USERNAME: name,
+        OS_PASSWORD: `${name}-secret`,
+        OS_PROJECT_NAME: 'images',
+      });
+    }
+    writeFileSync(file('disk.raw'), randomBytes(3 * 1024 * 1024 + 11));
+  });
+  after(async () => {
+    await t?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the builder signs and uploads; the image is a custom, available image', async () => {
+    await ok(
+      imagetrust('builder', [
+        'keys',
+        'generate',
+        '--type',
+        'RSA-PSS',
+        '--bits',
+        '2048',
+        '--cn',
+        'builder',
+        '--days',
+        '30',
+        '--out-key',
+        file('builder.key'),
+        '--out-cert',
+        file('builder.pem'),
+      ]),
+    );
+    const uploaded = JSON.parse(
+      await ok(
+        imagetrust('builder', [
+          'sign',
+          file('disk.raw'),
+          '--key',
+          file('builder.key'),
+          '--cert',
+          file('builder.pem'),
+          '--upload',
+          '--name',
+          'debian-12-governed',
+          '--format',
+          'json',
+        ]),
+      ),
+    );
+    imageId = uploaded.id;
+    const shown = await showImage('builder', imageId);
+    assert.equal(shown.status, 'active');
+    assert.equal(shown.properties.image_class, 'custom');
+    assert.equal(shown.properties.lifecycle_state, 'available');
+    assert.equal(shown.properties.img_signature_key_type, 'RSA-PSS');
+  });
+
+  it('the builder can neither publish directly nor approve their own release', async () => {
+    const direct = await openstack('builder', ['image', 'set', '--public', imageId]);
+    assert.notEqual(direct.code, 0);
+    assert.match(direct.stderr, /403|only through an approved release/);
+    const asked = JSON.parse(
+      await ok(
+        imagetrust('builder', [
+          'image',
+          'release',
+          'request',
+          imageId,
+          '--target',
+          'stock',
+          '--reason',
+          'November build',
+          '--format',
+          'json',
+        ]),
+      ),
+    );
+    assert.equal(asked.status, 'pending');
+    requestId = asked.id;
+    const self = await imagetrust('builder', ['image', 'release', 'approve', requestId]);
+    assert.equal(self.code, 3, self.stderr);
+    assert.match(self.stderr, /not authorized to approve releases/);
+    assert.equal((await showImage('builder', imageId)).visibility, 'shared');
+  });
+
+  it('the approver approves; the image becomes a public stock image that the auditor sees', async () => {
+    const pending = JSON.parse(
+      await ok(
+        imagetrust('approver', ['image', 'release', 'list', '--status', 'pending', '--format', 'json']),
+      ),
+    );
+    assert.deepEqual(
+      pending.map((r: { id: string }) => r.id),
+      [requestId],
+    );
+    const approved = JSON.parse(
+      await ok(
+        imagetrust('approver', [
+          'image',
+          'release',
+          'approve',
+          requestId,
+          '--reason',
+          'checked',
+          '--format',
+          'json',
+        ]),
+      ),
+    );
+    assert.equal(approved.status, 'approved');
+    const seen = await showImage('auditor', imageId);
+    assert.equal(seen.visibility, 'public');
+    assert.equal(seen.properties.image_class, 'stock');
+    const listed = JSON.parse(await ok(openstack('auditor', ['image', 'list', '--public', '-f', 'json'])));
+    assert.ok(listed.some((i: { ID: string }) => i.ID === imageId));
+  });
+
+  it('a scheduled deprecation fires on time; the gate warns, then refuses the obsolete image', async () => {
+    await ok(
+      imagetrust('builder', [
+        'image',
+        'lifecycle',
+        'set',
+        imageId,
+        '--deprecate-at',
+        inSeconds(2),
+        '--obsolete-at',
+        inSeconds(6),
+      ]),
+    );
+    assert.equal((await showImage('auditor', imageId)).properties.lifecycle_state, 'available');
+    // The gate reads the signing certificate with its user's token, as Nova does; under Barbican's
+    // secure-RBAC defaults a reader cannot read secrets, so the boot runs as a project member.
+    const cache = file('gate-cache');
+    let deadline = Date.now() + 15_000;
+    while ((await showImage('auditor', imageId)).properties.lifecycle_state !== 'deprecated') {
+      assert.ok(Date.now() < deadline, 'the deprecation never fired');
+      await sleep(250);
+    }
+    const warned = await imagetrust('approver', ['fetch', imageId, '--cache-dir', cache]);
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /warning: Image .* is deprecated and becomes obsolete at/);
+    assert.ok(existsSync(warned.stdout.trim()));
+    deadline = Date.now() + 15_000;
+    while ((await showImage('auditor', imageId)).properties.lifecycle_state !== 'obsolete') {
+      assert.ok(Date.now() < deadline, 'the obsolescence never fired');
+      await sleep(250);
+    }
+    const refused = await imagetrust('approver', ['fetch', imageId, '--cache-dir', cache]);
+    assert.equal(refused.code, 6, refused.stderr);
+    assert.match(refused.stderr, /IMAGE_OBSOLETE|is obsolete and cannot be booted/);
+    assert.ok(!existsSync(path.join(cache, imageId)), 'the cached copy of an obsolete image is removed');
+    // Only an admin brings it back.
+    const back = await imagetrust('builder', ['image', 'lifecycle', 'set', imageId, '--state', 'available']);
+    assert.equal(back.code, 3, back.stderr);
+  });
+
+  it('a policy file that sets "!" on an action takes effect without a restart, and so does its removal', async () => {
+    await ok(openstack('builder', ['image', 'list']));
+    writeFileSync(policyFile, '"image:get_images": "!"\n');
+    let deadline = Date.now() + 10_000;
+    for (;;) {
+      const denied = await openstack('builder', ['image', 'list']);
+      if (denied.code !== 0) {
+        assert.match(denied.stderr, /403|Forbidden|not authorized/i);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the policy file change never took effect');
+      await sleep(300);
+    }
+    assert.notEqual((await openstack('admin', ['image', 'list'])).code, 0, '"!" denies admins too');
+    writeFileSync(policyFile, '# back to the defaults\n');
+    deadline = Date.now() + 10_000;
+    while ((await openstack('builder', ['image', 'list'])).code !== 0) {
+      assert.ok(Date.now() < deadline, 'removing the rule never took effect');
+      await sleep(300);
+    }
+  });
+
+  it('the auditor gets the whole history with proofs, verifiable offline with the log public key', async () => {
+    const proofFile = file('history.json');
+    await ok(imagetrust('auditor', ['audit', 'proof', imageId, '--output', proofFile, '--format', 'json']));
+    const bundle = JSON.parse(readFileSync(proofFile, 'utf8'));
+    const types = (bundle.entries as { leaf: string }[]).map((e) => JSON.parse(e.leaf).type);
+    for (const expected of [
+      'image.created',
+      'image.verification',
+      'image.uploaded',
+      'release.requested',
+      'release.approved',
+      'image.visibility_changed',
+      'image.lifecycle_changed',
+    ]) {
+      assert.ok(types.includes(expected), `${expected} missing from ${types.join(', ')}`);
+    }
+    // The approval names the approver, the upload the builder: who did what is in the log.
+    const leaves = (bundle.entries as { leaf: string }[]).map((e) => JSON.parse(e.leaf));
+    assert.equal(leaves.find((l) => l.type === 'release.approved').actor.user_name, 'approver');
+    assert.equal(leaves.find((l) => l.type === 'image.uploaded').actor.user_name, 'builder');
+    // The scheduler made the lifecycle changes: no actor.
+    assert.ok(leaves.some((l) => l.type === 'image.lifecycle_changed' && l.actor === null));
+
+    // The log's public key, as a third party would pin it from the tree-head endpoint.
+    const head = await fetch(`${t.url}/audit/v1/tree-head`, { headers: { 'x-auth-token': await t.token() } });
+    assert.equal(head.status, 200);
+    writeFileSync(file('log.pub'), (await head.json()).public_key);
+    const verified = await ok(
+      imagetrust('auditor', ['audit', 'verify-proof', proofFile, '--public-key', file('log.pub')]),
+    );
+    assert.match(verified, /ok|verified/i);
+    // One changed character in one leaf and the offline check fails.
+    const forged = structuredClone(bundle);
+    forged.entries[0].leaf = forged.entries[0].leaf.replace('"image.created"', '"image.removed"');
+    writeFileSync(file('forged.json'), JSON.stringify(forged));
+    const refused = await imagetrust('auditor', [
+      'audit',
+      'verify-proof',
+      file('forged.json'),
+      '--public-key',
+      file('log.pub'),
+    ]);
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    // The whole stored log checks out against its latest signed head; a builder cannot read it all.
+    const whole = await run(BIN, ['audit', 'verify', '--data-dir', t.dataDir], as('admin'));
+    assert.equal(whole.code, 0, whole.stderr);
+    const entries = await fetch(`${t.url}/audit/v1/entries?start=0&end=10`, {
+      headers: { 'x-auth-token': await t.token('builder', 'builder-secret', 'images') },
+    });
+    assert.equal(entries.status, 403);
+    // Policy changes and failed logins are in the log too, without the password tried.
+    const failed = await run('openstack', ['image', 'list'], {
+      ...as('builder'),
+      OS_PASSWORD: 'guessed-wrong',
+    });
+    assert.notEqual(failed.code, 0);
+    const all = await fetch(`${t.url}/audit/v1/entries?start=0&end=1000`, {
+      headers: { 'x-auth-token': await t.token() },
+    });
+    const logged = ((await all.json()).entries as { leaf: string }[]).map((e) => e.leaf);
+    assert.ok(logged.some((leaf) => JSON.parse(leaf).type === 'policy.changed'));
+    const login = logged.map((leaf) => JSON.parse(leaf)).find((l) => l.type === 'identity.login_failed');
+    assert.equal(login?.details.user, 'builder');
+    assert.ok(
+      !logged.some((leaf) => leaf.includes('guessed-wrong')),
+      'a tried password never reaches the log',
+    );
+  });
+});

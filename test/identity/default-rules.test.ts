@@ -1,0 +1,104 @@
+// The in-code defaults: every rule name the code enforces has a default, every default parses, and
+// the defaults decide as the API documents (admins, project members, readers, other projects).
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { type Credentials, createAuthorizer, DEFAULT_RULES } from '../../src/identity/index.ts';
+import { lintPolicyFile } from '../../src/identity/policy/index.ts';
+
+const SRC = new URL('../../src/', import.meta.url).pathname;
+const RULE_NAME = /'((?:image|secrets?|containers|identity|audit):[a-z_]+)'/g;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(path.join(dir, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [path.join(dir, entry.name)]
+        : [],
+  );
+}
+
+const credentials = (roles: string[], projectId: string | null, userId = 'u1'): Credentials => ({
+  userId,
+  userName: userId,
+  domainId: 'default',
+  projectId,
+  projectName: projectId,
+  roles,
+  isAdmin: roles.includes('admin'),
+  methods: ['password'],
+  issuedAt: '2026-01-01T00:00:00Z',
+  expiresAt: '2026-01-02T00:00:00Z',
+});
+
+describe('default rules', () => {
+  const names = new Set(DEFAULT_RULES.map((rule) => rule.name));
+
+  it('cover every rule name the code enforces', () => {
+    const used = new Set<string>();
+    for (const file of sourceFiles(SRC)) {
+      if (file.endsWith('default-rules.ts')) continue;
+      for (const match of readFileSync(file, 'utf8').matchAll(RULE_NAME)) used.add(match[1]);
+    }
+    assert.ok(used.size > 40, `found only ${used.size} rule names in src`);
+    const missing = [...used].filter((name) => !names.has(name));
+    assert.deepEqual(missing, [], 'rules enforced in code without a default');
+  });
+
+  it('are unique, parse, and a sample file made of them lints clean', () => {
+    assert.equal(names.size, DEFAULT_RULES.length, 'duplicate rule names');
+    const file = DEFAULT_RULES.map(
+      (rule) => `${JSON.stringify(rule.name)}: ${JSON.stringify(rule.check)}`,
+    ).join('\n');
+    const errors = lintPolicyFile(file, 'defaults.yaml', DEFAULT_RULES).filter((f) => f.severity === 'error');
+    assert.deepEqual(errors, []);
+  });
+
+  it('decide as documented for admins, members, readers and other projects', () => {
+    const authorizer = createAuthorizer();
+    const admin = credentials(['admin', 'member', 'reader'], 'p-admin');
+    const member = credentials(['member', 'reader'], 'p1');
+    const reader = credentials(['reader'], 'p1');
+    const unscoped = credentials([], null);
+    const own = { projectId: 'p1' };
+    const other = { projectId: 'p2' };
+    const cases: [string, Credentials, object, boolean][] = [
+      ['image:modify_image', member, own, true],
+      ['image:modify_image', member, other, false],
+      ['image:modify_image', reader, own, false],
+      ['image:modify_image', admin, other, true],
+      ['image:get_images', reader, {}, true],
+      ['image:get_images', unscoped, {}, false],
+      ['image:publicize_image', member, own, false],
+      ['image:publicize_image', admin, own, true],
+      ['image:modify_member', member, { memberId: 'p1' }, true],
+      ['image:modify_member', member, { memberId: 'p2' }, false],
+      ['image:decide_release', member, own, false],
+      ['image:decide_release', credentials(['approver'], 'p9'), own, true],
+      ['image:restore_obsolete', member, own, false],
+      ['secret:decrypt', member, own, true],
+      ['secret:decrypt', member, other, false],
+      ['secret:decrypt', reader, own, false],
+      // Barbican's secure RBAC: an admin is a member only in their own project.
+      ['secret:decrypt', admin, other, false],
+      ['secrets:post', unscoped, { projectId: null }, false],
+      ['identity:get_user', member, { userId: 'u1' }, true],
+      ['identity:get_user', member, { userId: 'u2' }, false],
+      ['identity:create_user', member, {}, false],
+      ['identity:create_user', admin, {}, true],
+      ['audit:get_entries', credentials(['auditor'], 'p1'), {}, true],
+      ['audit:get_entries', member, {}, false],
+      ['no:such_rule', member, {}, false],
+      ['no:such_rule', admin, {}, true],
+    ];
+    for (const [rule, who, target, expected] of cases) {
+      assert.equal(
+        authorizer.isAllowed(rule, who, target),
+        expected,
+        `${rule} for ${who.roles.join('+') || 'unscoped'} on ${JSON.stringify(target)}`,
+      );
+    }
+  });
+});
