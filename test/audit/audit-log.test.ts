@@ -80,35 +80,36 @@ for (const backend of databaseBackends()) {
     });
 
     // node:sqlite is synchronous: two connections in one process would wait for each other's lock with
-    // the event loop blocked, so on SQLite only separate processes (above) share a file.
-    const inProcess = backend.name === 'postgres' ? it : it.skip;
-    inProcess('keeps positions contiguous when two connections in one process append at once', async () => {
-      const url = await backend.freshUrl();
-      const [a, b] = [await openDatabase(url), await openDatabase(url)];
-      extra.push(a, b);
-      const logA = new AuditLog({ repository: new SqlAuditRepository(a), signer, maxBatch: 7 });
-      const logB = new AuditLog({ repository: new SqlAuditRepository(b), signer, maxBatch: 5 });
-      const written = await Promise.all([
-        ...Array.from({ length: 60 }, (_, i) => logA.append(event(i))),
-        ...Array.from({ length: 60 }, (_, i) => logB.append(event(100 + i))),
-        logA.appendAll([event(500), event(501), event(502)]),
-      ]);
-      const seqs = written.flat().map((e) => e.seq);
-      assert.deepEqual(
-        [...seqs].sort((x, y) => x - y),
-        Array.from({ length: 123 }, (_, i) => i),
-      );
-      const [headA, headB] = [await logA.latestTreeHead(), await logB.latestTreeHead()];
-      assert.equal(headA.tree_size, 123);
-      assert.equal(headB.root_hash, headA.root_hash);
-      assert.deepEqual(await logA.verifyStoredLog(), {
-        ok: true,
-        treeSize: 123,
-        head: await logB.latestTreeHead(),
-        heads: (await new SqlAuditRepository(a).listTreeHeads()).length,
-        unsigned: 0,
+    // the event loop blocked, so on SQLite only separate processes (above) share a file; this case exists
+    // for PostgreSQL only (declared, not skipped).
+    if (backend.name === 'postgres')
+      it('keeps positions contiguous when two connections in one process append at once', async () => {
+        const url = await backend.freshUrl();
+        const [a, b] = [await openDatabase(url), await openDatabase(url)];
+        extra.push(a, b);
+        const logA = new AuditLog({ repository: new SqlAuditRepository(a), signer, maxBatch: 7 });
+        const logB = new AuditLog({ repository: new SqlAuditRepository(b), signer, maxBatch: 5 });
+        const written = await Promise.all([
+          ...Array.from({ length: 60 }, (_, i) => logA.append(event(i))),
+          ...Array.from({ length: 60 }, (_, i) => logB.append(event(100 + i))),
+          logA.appendAll([event(500), event(501), event(502)]),
+        ]);
+        const seqs = written.flat().map((e) => e.seq);
+        assert.deepEqual(
+          [...seqs].sort((x, y) => x - y),
+          Array.from({ length: 123 }, (_, i) => i),
+        );
+        const [headA, headB] = [await logA.latestTreeHead(), await logB.latestTreeHead()];
+        assert.equal(headA.tree_size, 123);
+        assert.equal(headB.root_hash, headA.root_hash);
+        assert.deepEqual(await logA.verifyStoredLog(), {
+          ok: true,
+          treeSize: 123,
+          head: await logB.latestTreeHead(),
+          heads: (await new SqlAuditRepository(a).listTreeHeads()).length,
+          unsigned: 0,
+        });
       });
-    });
 
     it('keeps positions contiguous when separate processes append to one database', async () => {
       const url = await backend.freshUrl();
