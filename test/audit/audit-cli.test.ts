@@ -17,17 +17,8 @@ import { ADMIN_PASSWORD, clientEnvironment } from '../support/server.ts';
 import { run } from '../support/tools.ts';
 
 const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-const ENTRY = new URL('./audit-cli-entry.ts', import.meta.url).pathname;
-// The real binary once main.ts registers the audit group; until then the same commands through a test entry.
-const registered = readFileSync(MAIN, 'utf8').includes('registerAuditCommands');
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  registered
-    ? run(BIN, args, { IMAGETRUST_CONFIG: '', ...env })
-    : run(process.execPath, ['--disable-warning=ExperimentalWarning', ENTRY, ...args], {
-        IMAGETRUST_CONFIG: '',
-        ...env,
-      });
+  run(BIN, args, { IMAGETRUST_CONFIG: '', ...env });
 
 function event(i: number): AuditEvent {
   return {
