@@ -40,7 +40,16 @@ import {
   signDockerManifest,
 } from '../src/containers/index.ts';
 import { writeOciImage } from '../test/support/registry.ts';
-import { freePort, killAllNow, livePids, log, positiveInt, round, stopPid } from './processes.ts';
+import {
+  freePort,
+  livePids,
+  log,
+  metricTable,
+  positiveInt,
+  round,
+  runBenchmark,
+  stopPid,
+} from './processes.ts';
 
 const execFileP = promisify(execFile);
 
@@ -548,18 +557,11 @@ async function main(): Promise<void> {
         '',
       ],
     ];
-    const widths = [0, 1, 2, 3].map((c) =>
-      Math.max(...rows.map((r) => r[c].length), ['metric', 'value', 'target', ''][c].length),
-    );
-    const line = (r: string[]) =>
-      r.map((cell, c) => (c === 1 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
     const out: string[] = [''];
     out.push(
       `imagetrust containers benchmark: ${refs.length} signed references (${REPOS} repos × ${TAGS} tags), ${skopeoVersion}, load before ${loadBefore}`,
     );
-    out.push(line(['metric', 'value', 'target', 'result']));
-    out.push(widths.map((w) => '-'.repeat(w)).join('  '));
-    for (const r of rows) out.push(line(r));
+    out.push(...metricTable(rows));
     const misses = rows.filter((r) => r[3] === 'MISS').map((r) => r[0].trim());
     out.push(misses.length ? `MISSED TARGETS: ${misses.join('; ')}` : 'all measured targets met');
     process.stdout.write(`${out.join('\n')}\n\n`);
@@ -611,10 +613,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  killAllNow();
-  log(`benchmark failed: ${(error as Error).stack ?? error}`);
-  process.exitCode = 1;
-}
+await runBenchmark(main);

@@ -22,7 +22,16 @@ import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { descendants, killAllNow, livePids, log, median, positiveInt, round } from './processes.ts';
+import {
+  descendants,
+  livePids,
+  log,
+  median,
+  metricTable,
+  positiveInt,
+  round,
+  runBenchmark,
+} from './processes.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'imagetrust');
@@ -388,19 +397,12 @@ async function main(): Promise<void> {
       '',
     ],
   ];
-  const widths = [0, 1, 2, 3].map((c) =>
-    Math.max(...rows.map((r) => r[c].length), ['metric', 'value', 'target', ''][c].length),
-  );
-  const line = (r: string[]) =>
-    r.map((cell, c) => (c === 1 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
   const out: string[] = [''];
   out.push(
     `imagetrust pipeline benchmark: ${path.basename(image.path)}, virtual ${gib(info.virtualSize)}, ` +
       `qcow2 ${gib(info.actualSize)}, load before ${loadBefore}`,
   );
-  out.push(line(['metric', 'value', 'target', 'result']));
-  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) out.push(line(r));
+  out.push(...metricTable(rows));
   out.push(
     `imagetrust verdict: ${summary.checks} checks, ${counts}${summary.failed.length ? ` (not passed: ${summary.failed.join(', ')})` : ''}`,
   );
@@ -452,10 +454,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-try {
-  await main();
-} catch (error) {
-  killAllNow();
-  log(`benchmark failed: ${(error as Error).stack ?? error}`);
-  process.exitCode = 1;
-}
+await runBenchmark(main);

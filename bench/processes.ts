@@ -117,3 +117,26 @@ export async function freePort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+/** The result table every benchmark prints: metric, value (right-aligned), target, result. */
+export function metricTable(rows: string[][]): string[] {
+  const header = ['metric', 'value', 'target', 'result'];
+  // The result column is as wide as its values (PASS, MISS, empty), not its header.
+  const widths = [0, 1, 2, 3].map((c) =>
+    Math.max(...rows.map((r) => r[c].length), c === 3 ? 0 : header[c].length),
+  );
+  const line = (r: string[]) =>
+    r.map((cell, c) => (c === 1 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+/** Runs a benchmark's main: on failure every child is stopped and the exit status says so. */
+export async function runBenchmark(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    killAllNow();
+    log(`benchmark failed: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  }
+}

@@ -27,12 +27,13 @@ import { promisify } from 'node:util';
 import {
   descendants,
   freePort,
-  killAllNow,
   livePids,
   log,
   median,
+  metricTable,
   positiveInt,
   round,
+  runBenchmark,
   stopPid,
   stoppingPids,
 } from './processes.ts';
@@ -727,18 +728,11 @@ async function main(): Promise<void> {
       mark(it.digestsMatch && (glance?.digestsMatch ?? true)),
     ],
   ];
-  const widths = [0, 1, 2, 3].map((c) =>
-    Math.max(...rows.map((r) => r[c].length), ['metric', 'value', 'target', ''][c].length),
-  );
-  const line = (r: string[]) =>
-    r.map((cell, c) => (c === 1 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
   const out: string[] = [''];
   out.push(
     `imagetrust upload/download benchmark: ${SIZE_MIB} MiB random file, ${REPS} reps, load before ${loadBefore}`,
   );
-  out.push(line(['metric', 'value', 'target', 'result']));
-  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) out.push(line(r));
+  out.push(...metricTable(rows));
   if (glanceError) out.push(`Glance not measured: ${glanceError}`);
   const misses = rows.filter((r) => r[3] === 'MISS').map((r) => r[0].trim());
   out.push(misses.length ? `MISSED TARGETS: ${misses.join('; ')}` : 'all measured targets met');
@@ -802,10 +796,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-try {
-  await main();
-} catch (error) {
-  killAllNow();
-  log(`benchmark failed: ${(error as Error).stack ?? error}`);
-  process.exitCode = 1;
-}
+await runBenchmark(main);

@@ -1,11 +1,8 @@
-// The transparency log at /audit/v1: the signed tree head with the log's public key, pages of entries,
-// inclusion and consistency proofs, and an image's history with a proof per entry. Errors are JSON
-// `{"error": {code, status, title, message}}`, as the container API answers.
-import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type AuditEntry, type AuditLog, MAX_ENTRIES_PAGE } from '../audit/index.ts';
 import { AuthError, NotFoundError, toImageTrustError, ValidationError } from '../errors/index.ts';
 import { type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
+import { sendJsonError } from './http-errors.ts';
 import { credentialsOf } from './request-credentials.ts';
 
 export type AuditAction = 'audit:get_tree_head' | 'audit:get_entries' | 'audit:get_image_history';
@@ -47,26 +44,6 @@ function entryView(entry: AuditEntry): Record<string, unknown> {
   return { seq: entry.seq, leaf_hash: entry.leafHash, leaf: entry.leaf, event: JSON.parse(entry.leaf) };
 }
 
-function sendAuditError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
-  const error = toImageTrustError(thrown);
-  if (error.status >= 500) request.log.error({ err: error, code: error.code }, 'request failed');
-  else request.log.info({ code: error.code, status: error.status }, error.message);
-  const message = error.code === 'INTERNAL' ? 'The server could not complete the request.' : error.message;
-  return reply
-    .code(error.status)
-    .headers(error.headers)
-    .header('X-ImageTrust-Error-Code', error.code)
-    .type('application/json')
-    .send({
-      error: {
-        code: error.code,
-        status: error.status,
-        title: STATUS_CODES[error.status] ?? 'Error',
-        message,
-      },
-    });
-}
-
 export function registerAuditRoutes(app: FastifyInstance, options: AuditRouteOptions): void {
   const { audit } = options;
   const authorizer = options.authorizer ?? defaultAuthorizer;
@@ -77,7 +54,7 @@ export function registerAuditRoutes(app: FastifyInstance, options: AuditRouteOpt
     (async (_credentials: Credentials, id: string) => (await audit.projectOf(id)).projectId);
 
   app.register(async (api) => {
-    api.setErrorHandler((error, request, reply) => sendAuditError(request, reply, error));
+    api.setErrorHandler((error, request, reply) => sendJsonError(request, reply, toImageTrustError(error)));
     api.addHook('onRequest', async (request) => {
       await app.authenticate(request);
     });

@@ -1,10 +1,7 @@
-// The container decision API at /containers/v1: each project's policy.json, public keys and registries.d,
-// and POST /decisions for admission controllers and CI. Errors are JSON `{"error": {code, message,
-// position?}}` so a policy's parse error points at its line and column.
-import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ContainerTrustService, KEY_MEDIA_TYPES, toContainerKeyView } from '../admission/index.ts';
 import { PolicyError, toImageTrustError, ValidationError } from '../errors/index.ts';
+import { sendJsonError } from './http-errors.ts';
 import { credentialsOf } from './request-credentials.ts';
 
 interface ContainerRouteOptions {
@@ -51,25 +48,8 @@ function sendContainerError(request: FastifyRequest, reply: FastifyReply, thrown
     fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE'
       ? new ValidationError('BAD_REQUEST', `Request body is larger than ${BODY_LIMIT} bytes.`)
       : toImageTrustError(thrown);
-  if (error.status >= 500) request.log.error({ err: error, code: error.code }, 'request failed');
-  else request.log.info({ code: error.code, status: error.status }, error.message);
-  // Internal errors keep their detail in the log, not in the response.
-  const message = error.code === 'INTERNAL' ? 'The server could not complete the request.' : error.message;
   const position = error instanceof PolicyError ? error.position : undefined;
-  return reply
-    .code(error.status)
-    .headers(error.headers)
-    .header('X-ImageTrust-Error-Code', error.code)
-    .type('application/json')
-    .send({
-      error: {
-        code: error.code,
-        status: error.status,
-        title: STATUS_CODES[error.status] ?? 'Error',
-        message,
-        ...(position ? { position } : {}),
-      },
-    });
+  return sendJsonError(request, reply, error, position ? { position } : {});
 }
 
 export function registerContainerRoutes(app: FastifyInstance, options: ContainerRouteOptions): void {

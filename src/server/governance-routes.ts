@@ -31,7 +31,7 @@ function jsonOf(request: FastifyRequest): unknown {
 function textOf(request: FastifyRequest): string {
   const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
   const body = request.body as Buffer | undefined;
-  if (body && body.length && type !== 'application/json') {
+  if (body?.length && type !== 'application/json') {
     throw new ValidationError('UNSUPPORTED_MEDIA_TYPE', 'Send JSON with Content-Type: application/json.');
   }
   return body ? body.toString('utf8') : '';

@@ -99,3 +99,33 @@ function sendBarbicanError(
   const title = status === 413 ? 'Request Entity Too Large' : (STATUS_CODES[status] ?? 'Error');
   return reply.send({ code: status, title, description });
 }
+
+/**
+ * Our own APIs' error body (containers, audit): `{"error": {code, status, title, message, ...extra}}`
+ * with the stable code in `X-ImageTrust-Error-Code`.
+ */
+export function sendJsonError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: ImageTrustError,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
+  if (error.status >= 500) request.log.error({ err: error, code: error.code }, 'request failed');
+  else request.log.info({ code: error.code, status: error.status }, error.message);
+  // Internal errors keep their detail in the log, not in the response.
+  const message = error.code === 'INTERNAL' ? 'The server could not complete the request.' : error.message;
+  return reply
+    .code(error.status)
+    .headers(error.headers)
+    .header('X-ImageTrust-Error-Code', error.code)
+    .type('application/json')
+    .send({
+      error: {
+        code: error.code,
+        status: error.status,
+        title: STATUS_CODES[error.status] ?? 'Error',
+        message,
+        ...extra,
+      },
+    });
+}

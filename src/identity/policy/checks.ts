@@ -119,6 +119,16 @@ export class RuleCheck {
   }
 }
 
+/** `match % target` as Python formats it; null when the target lacks a key (the check is then false). */
+function formatMatch(match: string, target: PolicyTarget): string | null {
+  try {
+    return pythonFormat(match, target);
+  } catch (error) {
+    if (error instanceof PythonError && error.type === 'KeyError') return null;
+    throw error;
+  }
+}
+
 export class RoleCheck {
   readonly type = 'role';
   readonly kind: string;
@@ -128,13 +138,8 @@ export class RoleCheck {
     this.match = match;
   }
   evaluate(target: PolicyTarget, creds: PolicyCredentials): boolean {
-    let match: string;
-    try {
-      match = pythonFormat(this.match, target);
-    } catch (error) {
-      if (error instanceof PythonError && error.type === 'KeyError') return false;
-      throw error;
-    }
+    const match = formatMatch(this.match, target);
+    if (match === null) return false;
     if (!hasKey(creds, 'roles')) return false;
     const wanted = match.toLowerCase();
     let found = false;
@@ -159,13 +164,8 @@ export class GenericCheck {
     this.match = match;
   }
   evaluate(target: PolicyTarget, creds: PolicyCredentials): boolean {
-    let match: string;
-    try {
-      match = pythonFormat(this.match, target);
-    } catch (error) {
-      if (error instanceof PythonError && error.type === 'KeyError') return false;
-      throw error;
-    }
+    const match = formatMatch(this.match, target);
+    if (match === null) return false;
     const verdict = classifyCheckKind(this.kind);
     switch (verdict.kind) {
       case 'literal':
