@@ -1,5 +1,6 @@
 // Typed calls to the image and key-manager APIs over an authenticated session.
 import type { Readable } from 'node:stream';
+import type { ReleaseRequest } from '../catalog/index.ts';
 import { ImageTrustError } from '../errors/index.ts';
 import type { HttpResponse, Session } from './session.ts';
 
@@ -15,18 +16,7 @@ export type ImageView = Record<string, unknown> & {
 };
 
 /** A release request as the API returns it. */
-export interface ReleaseView {
-  id: string;
-  image_id: string;
-  target: string;
-  status: string;
-  requested_by: string;
-  requested_at: string;
-  reason: string | null;
-  decided_by: string | null;
-  decided_at: string | null;
-  decision_reason: string | null;
-}
+export type ReleaseView = ReleaseRequest;
 
 export interface SecretMaterial {
   secretType: string;
