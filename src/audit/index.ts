@@ -38,7 +38,6 @@ export {
   type ProofBundleCheck,
   verifyAuditProofBundle,
 } from './proof-bundle.ts';
-export { type AuditKeyFileOptions, openAuditSigningKey } from './signing-key.ts';
 export {
   auditPublicKeyFromPem,
   createTreeHeadSigner,

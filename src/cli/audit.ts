@@ -75,11 +75,9 @@ function describeReport(report: StoredLogReport): string {
 
 export async function runAuditVerify(flags: VerifyFlags): Promise<void> {
   const { readFile } = await import('node:fs/promises');
-  const { auditPublicKeyFromPem, openAuditSigningKey, verifyStoredAuditLog } = await import(
-    '../audit/index.ts'
-  );
+  const { auditPublicKeyFromPem, verifyStoredAuditLog } = await import('../audit/index.ts');
   const { resolveStoragePaths } = await import('../config/index.ts');
-  const { openDatabase, SqlAuditRepository } = await import('../storage/index.ts');
+  const { openAuditSigningKey, openDatabase, SqlAuditRepository } = await import('../storage/index.ts');
   const { configFromFlags } = await import('./store.ts');
   const config = configFromFlags(flags);
   const { databaseUrl, auditSigningKeyFile } = resolveStoragePaths(config);

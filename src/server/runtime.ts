@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ContainerTrustService } from '../admission/index.ts';
-import { AuditLog, openAuditSigningKey } from '../audit/index.ts';
+import { AuditLog } from '../audit/index.ts';
 import {
   CatalogService,
   createSignerTrustCheck,
@@ -23,6 +23,7 @@ import {
   createDigester,
   FileBlobStore,
   FileKeyring,
+  openAuditSigningKey,
   openDatabase,
   SqlAuditRepository,
   SqlContainerTrustRepository,

@@ -1,5 +1,6 @@
 // Storage adapters: metadata on SQLite or PostgreSQL, blobs on the filesystem, one-pass digests, and the
 // keyring file of key-encryption keys.
+export { type AuditKeyFileOptions, openAuditSigningKey } from './audit-key-file.ts';
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/filesystem.ts';
 export { closeDigestWorkers, createDigester, warmDigestWorkers } from './digest/index.ts';
 export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';

@@ -1,7 +1,7 @@
 // One API process's share of appends, for the multi-process test: opens the database and the shared
 // signing key (making it if no process has yet), appends COUNT events in waves, and exits.
-import { AuditLog, openAuditSigningKey } from '../../src/audit/index.ts';
-import { openDatabase, SqlAuditRepository } from '../../src/storage/index.ts';
+import { AuditLog } from '../../src/audit/index.ts';
+import { openAuditSigningKey, openDatabase, SqlAuditRepository } from '../../src/storage/index.ts';
 
 const [url, keyFile, tag, count] = process.argv.slice(2);
 const db = await openDatabase(url);

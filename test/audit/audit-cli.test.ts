@@ -7,11 +7,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type AuditEvent, AuditLog, openAuditSigningKey } from '../../src/audit/index.ts';
+import { type AuditEvent, AuditLog } from '../../src/audit/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { registerAuditRoutes } from '../../src/server/audit-routes.ts';
 import { createApp, openServices } from '../../src/server/index.ts';
-import { openDatabase, SqlAuditRepository, type SqlDatabase } from '../../src/storage/index.ts';
+import {
+  openAuditSigningKey,
+  openDatabase,
+  SqlAuditRepository,
+  type SqlDatabase,
+} from '../../src/storage/index.ts';
 import { postgresBackend } from '../storage/database-backends.ts';
 import { ADMIN_PASSWORD, clientEnvironment } from '../support/server.ts';
 import { run } from '../support/tools.ts';

@@ -15,7 +15,6 @@ import {
   auditPublicKeyFromPem,
   createTreeHeadSigner,
   leafHashOf,
-  openAuditSigningKey,
   parseAuditLeaf,
   toAuditEntry,
   verifyAuditProofBundle,
@@ -24,7 +23,12 @@ import {
   verifyTreeHeadSignature,
 } from '../../src/audit/index.ts';
 import type { ImageTrustError } from '../../src/errors/index.ts';
-import { openDatabase, SqlAuditRepository, type SqlDatabase } from '../../src/storage/index.ts';
+import {
+  openAuditSigningKey,
+  openDatabase,
+  SqlAuditRepository,
+  type SqlDatabase,
+} from '../../src/storage/index.ts';
 import { databaseBackends } from '../storage/database-backends.ts';
 import { run } from '../support/tools.ts';
 

@@ -3,8 +3,8 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createTreeHeadSigner, type TreeHeadSigner } from '../audit/index.ts';
 import { ConfigError } from '../errors/index.ts';
-import { createTreeHeadSigner, type TreeHeadSigner } from './tree-head.ts';
 
 export interface AuditKeyFileOptions {
   /** Make the key when the file is missing (a server's first start). Default true. */
