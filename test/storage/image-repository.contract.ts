@@ -237,6 +237,68 @@ export function describeImageRepositoryContract(
       });
     });
 
+    describe('governance fields', () => {
+      it('round-trips class, lifecycle, schedule, replacement, uploader and signer', async () => {
+        const image = makeImage({
+          image_class: 'catalog',
+          lifecycle_state: 'deprecated',
+          deprecation_at: '2026-01-01T00:00:00Z',
+          obsolescence_at: '2027-01-01T00:00:00Z',
+          replacement: randomUUID(),
+          uploaded_by: 'builder',
+          signed_by: 'signer',
+        });
+        await repo.createImage(image);
+        assert.deepEqual(await repo.findImage(image.id), image);
+      });
+
+      it('updates governance fields only while the stored lifecycle state is the expected one', async () => {
+        const image = makeImage();
+        await repo.createImage(image);
+        assert.equal(
+          await repo.updateGovernance(image.id, 'deprecated', { lifecycle_state: 'obsolete' }, T0),
+          false,
+        );
+        assert.equal(
+          await repo.updateGovernance(
+            image.id,
+            'available',
+            { lifecycle_state: 'deprecated', deprecation_at: T0, visibility: 'public', image_class: 'stock' },
+            '2024-03-05T00:00:00Z',
+          ),
+          true,
+        );
+        const found = await repo.findImage(image.id);
+        assert.equal(found?.lifecycle_state, 'deprecated');
+        assert.equal(found?.visibility, 'public');
+        assert.equal(found?.image_class, 'stock');
+        assert.equal(found?.updated_at, '2024-03-05T00:00:00Z');
+        const deleted = makeImage({ status: 'deleted' });
+        await repo.createImage(deleted);
+        assert.equal(
+          await repo.updateGovernance(deleted.id, 'available', { lifecycle_state: 'obsolete' }, T0),
+          false,
+        );
+      });
+
+      it('lists exactly the images whose schedule is due and not yet stored', async () => {
+        const now = '2026-06-01T12:00:00Z';
+        const due = makeImage({ deprecation_at: '2026-06-01T11:59:59Z' });
+        const dueObsolete = makeImage({
+          lifecycle_state: 'deprecated',
+          obsolescence_at: '2026-06-01T12:00:00Z',
+        });
+        const future = makeImage({ deprecation_at: '2026-06-01T12:00:01Z' });
+        const stored = makeImage({ lifecycle_state: 'deprecated', deprecation_at: '2026-01-01T00:00:00Z' });
+        const obsolete = makeImage({ lifecycle_state: 'obsolete', obsolescence_at: '2026-01-01T00:00:00Z' });
+        const gone = makeImage({ status: 'deleted', deprecation_at: '2026-01-01T00:00:00Z' });
+        await createAll([due, dueObsolete, future, stored, obsolete, gone]);
+        const listed = (await repo.listDueLifecycle(now, 10)).map((i) => i.id).sort();
+        assert.deepEqual(listed, [due.id, dueObsolete.id].sort());
+        assert.equal((await repo.listDueLifecycle(now, 1)).length, 1);
+      });
+    });
+
     describe('saveImage', () => {
       it('writes the whole record, replacing properties and tags, when the status is as expected', async () => {
         const image = makeImage({ name: 'old', properties: { a: '1', b: '2' }, tags: ['x', 'y'] });
