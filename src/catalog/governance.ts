@@ -161,7 +161,13 @@ export class GovernanceService {
         `A compliance report may be at most ${MAX_REPORT_BYTES} bytes.`,
       );
     }
-    const { passed, failed } = readComplianceReport(document);
+    const { passed, failed, imageSha512 } = readComplianceReport(document);
+    if (imageSha512 !== null && imageSha512 !== image.os_hash_value) {
+      throw new GovernanceError(
+        'RELEASE_NOT_READY',
+        `This report was made for other data (sha512 ${imageSha512.slice(0, 16)}…) than image ${id} holds (${image.os_hash_value ? `${image.os_hash_value.slice(0, 16)}…` : 'no data yet'}).`,
+      );
+    }
     const report: ComplianceReport = {
       image_id: id,
       document,
@@ -177,7 +183,7 @@ export class GovernanceService {
       projectId: image.owner,
       subjectId: id,
       contentDigest: report.digest,
-      details: { passed, failed },
+      details: { passed, failed, image_sha512: imageSha512 },
     });
     return report;
   }

@@ -82,7 +82,11 @@ export function readReleaseDecision(body: unknown, reasonRequired: boolean): { r
  * Reads a report made by `imagetrust scan --format json`: it passes when it ran at least one check
  * and none failed or errored.
  */
-export function readComplianceReport(document: string): { passed: boolean; failed: string[] } {
+export function readComplianceReport(document: string): {
+  passed: boolean;
+  failed: string[];
+  imageSha512: string | null;
+} {
   let parsed: unknown;
   try {
     parsed = JSON.parse(document);
@@ -104,7 +108,14 @@ export function readComplianceReport(document: string): { passed: boolean; faile
     );
   }
   const failed = results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => String(r.id));
-  return { passed: failed.length === 0, failed };
+  const digest = (parsed as { image_sha512?: unknown }).image_sha512;
+  if (digest !== undefined && (typeof digest !== 'string' || !/^[0-9a-f]{128}$/.test(digest))) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      'image_sha512 in the compliance report must be 128 lower-case hex digits.',
+    );
+  }
+  return { passed: failed.length === 0, failed, imageSha512: digest ?? null };
 }
 
 export interface ReleaseRequirements {
@@ -140,6 +151,11 @@ export function assertReleasable(
     if (!needs.report)
       refuse('a passing compliance report is required; attach one with `imagetrust image report attach`');
     else if (!needs.report.passed) refuse(`its compliance report (${needs.report.digest}) has failed checks`);
+    else if (readComplianceReport(needs.report.document).imageSha512 !== image.os_hash_value) {
+      refuse(
+        `its compliance report (${needs.report.digest}) does not name this image's data; attach the report of the uploaded file made with \`imagetrust scan FILE --format json --digest\``,
+      );
+    }
   }
 }
 

@@ -387,6 +387,10 @@ program
     'YAML profile: which checks, approved repository hosts, required/forbidden units, kernel arguments',
   )
   .option('--format <format>', 'text, json, junit or sarif', 'text')
+  .option(
+    '--digest',
+    "record the file's sha512 in the JSON report, binding it to the image a release attaches it to",
+  )
   .action(async (image, options) => (await import('./scan.ts')).runScan(image, options));
 
 try {

@@ -248,6 +248,7 @@ describe('release rules', () => {
       {
         passed: true,
         failed: [],
+        imageSha512: null,
       },
     );
     assert.deepEqual(
@@ -255,7 +256,17 @@ describe('release rules', () => {
       {
         passed: false,
         failed: ['a', 'b'],
+        imageSha512: null,
       },
+    );
+    const digest = 'ab'.repeat(64);
+    assert.equal(
+      readComplianceReport(`{"image_sha512":"${digest}","results":[{"id":"a","status":"pass"}]}`).imageSha512,
+      digest,
+    );
+    assert.equal(
+      codeOf(() => readComplianceReport('{"image_sha512":"AB","results":[{"id":"a","status":"pass"}]}')),
+      'BAD_REQUEST',
     );
     assert.equal(
       codeOf(() => readComplianceReport('{"results":[]}')),

@@ -3,7 +3,7 @@
 // scheduled deprecation fires, the boot gate refuses the obsolete image, and a policy file edited while
 // the service runs takes effect without a restart.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -113,6 +113,22 @@ describe('governance with the real openstack client: builder, approver, auditor'
     const direct = await openstack('builder', ['image', 'set', '--public', imageId]);
     assert.notEqual(direct.code, 0);
     assert.match(direct.stderr, /403|only through an approved release/);
+    // The compliance report of the uploaded file goes with the image, bound to its sha512.
+    const sha512 = createHash('sha512')
+      .update(readFileSync(file('disk.raw')))
+      .digest('hex');
+    writeFileSync(
+      file('report.json'),
+      JSON.stringify({
+        image: 'disk.raw',
+        image_sha512: sha512,
+        results: [{ id: 'no-swap', status: 'pass' }],
+      }),
+    );
+    const attached = await ok(
+      imagetrust('builder', ['image', 'report', 'attach', imageId, file('report.json')]),
+    );
+    assert.match(attached, new RegExp(`^passed sha256:[0-9a-f]{64} attached to ${imageId}`));
     const asked = JSON.parse(
       await ok(
         imagetrust('builder', [

@@ -1,6 +1,7 @@
 // Image governance over a real socket: lifecycle changes and schedules, what obsolete and deprecated
 // images may still do, compliance reports, and releases decided by a second person.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { apiCall } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -368,7 +369,23 @@ describe('governance API', () => {
       assert.equal((await attach('{"results": []}')).status, 400, 'a report with no results proves nothing');
       assert.equal((await attach('not json')).status, 400);
 
-      const passing = await attach(PASSING_REPORT);
+      // A passing report that does not name the data proves nothing about this image.
+      const unbound = await attach(PASSING_REPORT);
+      assert.equal(unbound.status, 200);
+      const notBound = await base(member, 'POST', `/v2/images/${id}/releases`, { target: 'stock' });
+      assert.equal(notBound.status, 409);
+      assert.match(notBound.text, /does not name this image&#x27;s data|does not name this image's data/);
+      const report = (sha512: string) =>
+        JSON.stringify({
+          image: 'disk.raw',
+          image_sha512: sha512,
+          results: [{ id: 'no-swap', status: 'pass' }],
+        });
+      const other = await attach(report(createHash('sha512').update('other data').digest('hex')));
+      assert.equal(other.status, 409);
+      assert.match(await other.text(), /made for other data/);
+
+      const passing = await attach(report(createHash('sha512').update(Buffer.alloc(1024, 1)).digest('hex')));
       const summary = await passing.json();
       assert.equal(summary.passed, true);
       assert.match(summary.digest, /^sha256:[0-9a-f]{64}$/);

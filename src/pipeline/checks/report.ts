@@ -75,12 +75,22 @@ function toSarif(image: string, results: CheckResult[]): string {
   return `${JSON.stringify(log, null, 2)}\n`;
 }
 
-export function renderReport(format: ReportFormat, image: string, results: CheckResult[]): string {
+/** What identifies the scanned file: the sha512 that Glance reports as os_hash_value once it is uploaded. */
+export interface ReportSubject {
+  imageSha512?: string;
+}
+
+export function renderReport(
+  format: ReportFormat,
+  image: string,
+  results: CheckResult[],
+  subject: ReportSubject = {},
+): string {
   switch (format) {
     case 'text':
       return toText(results);
     case 'json':
-      return `${JSON.stringify({ image, results }, null, 2)}\n`;
+      return `${JSON.stringify({ image, ...(subject.imageSha512 ? { image_sha512: subject.imageSha512 } : {}), results }, null, 2)}\n`;
     case 'junit':
       return toJunit(image, results);
     case 'sarif':

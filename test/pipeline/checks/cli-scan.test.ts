@@ -1,6 +1,7 @@
 // `imagetrust scan` as CI runs it: exit codes, and the shape of JUnit and SARIF reports.
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeScanFixtures, type ScanFixtures } from '../../fixtures/scan-fixtures.ts';
@@ -22,6 +23,20 @@ describe('imagetrust scan', () => {
     assert.equal(planted.code, 1);
     const report = JSON.parse(planted.stdout) as { results: Array<{ id: string; status: string }> };
     assert.equal(report.results.find((result) => result.id === 'no-swap')?.status, 'fail');
+  });
+
+  it('with --digest binds the JSON report to the file by its sha512, as Glance will report it', async () => {
+    const bound = await scan(fixtures.clean.qcow2, '--format', 'json', '--digest');
+    assert.equal(bound.code, 0, bound.stderr);
+    const expected = createHash('sha512').update(readFileSync(fixtures.clean.qcow2)).digest('hex');
+    assert.equal(JSON.parse(bound.stdout).image_sha512, expected);
+    assert.equal(
+      JSON.parse((await scan(fixtures.clean.qcow2, '--format', 'json')).stdout).image_sha512,
+      undefined,
+    );
+    const directory = await scan(fixtures.clean.directory, '--format', 'json', '--digest');
+    assert.equal(directory.code, 78);
+    assert.match(directory.stderr, /--digest needs an image file/);
   });
 
   it('writes a JUnit testsuite with one testcase per check and a failure per failed check', async () => {
