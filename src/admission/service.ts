@@ -4,7 +4,9 @@
 // make the server read nothing of its own filesystem.
 import {
   configuredLookaside,
+  createDestinationGuard,
   createPolicyMechanisms,
+  type DestinationGuard,
   type DockerReference,
   evaluatePolicy,
   lookasideRepositoryURL,
@@ -51,6 +53,11 @@ export interface ContainerTrustServiceOptions {
    * registries.conf's `insecure = true`. Empty by default: every registry must present a valid certificate.
    */
   insecureRegistries?: string[];
+  /**
+   * Hosts (names or `host:port`) that tenant policies may reach although they resolve to internal
+   * addresses; the insecure registries are included. Everything else internal is refused.
+   */
+  internalHosts?: string[];
 }
 
 /** One image's verdict as the API returns it. */
@@ -198,6 +205,7 @@ export class ContainerTrustService {
   readonly #concurrency: number;
   readonly #imageTimeoutMs: number;
   readonly #insecure: Set<string>;
+  readonly #guard: DestinationGuard;
   readonly #authorizer: Authorizer;
 
   constructor(options: ContainerTrustServiceOptions) {
@@ -207,6 +215,7 @@ export class ContainerTrustService {
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#imageTimeoutMs = options.imageTimeoutMs ?? DEFAULT_IMAGE_TIMEOUT_MS;
     this.#insecure = new Set(options.insecureRegistries ?? []);
+    this.#guard = createDestinationGuard([...(options.internalHosts ?? []), ...this.#insecure]);
   }
 
   async putPolicy(credentials: Credentials, text: string): Promise<ProjectDocument> {
@@ -343,6 +352,7 @@ export class ContainerTrustService {
         tlsVerify: !this.#insecure.has(host),
         manifestDigest: mechanisms.manifestDigest,
         signal,
+        guard: this.#guard,
       });
       // As skopeo copy: the manifest is fetched (and checked against a digest reference) first.
       await source.manifest();

@@ -72,6 +72,16 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    containers: z
+      .object({
+        /**
+         * Hosts (names or host:port) the container decision API may reach although they resolve to
+         * loopback, private or link-local addresses. Tenant policies can reach no other internal host.
+         */
+        internalHosts: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
     policy: z
       .object({
         /** oslo.policy-language YAML (or JSON) file overriding the in-code defaults; reloaded when it changes. */
@@ -136,6 +146,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   IMAGETRUST_TRUSTED_CERTIFICATE_IDS: { path: ['trust', 'trustedCertificateIds'], type: 'list' },
   IMAGETRUST_REQUIRE_TRUSTED_CERTIFICATE: { path: ['trust', 'requireTrustedCertificate'], type: 'boolean' },
+  IMAGETRUST_CONTAINERS_INTERNAL_HOSTS: { path: ['containers', 'internalHosts'], type: 'list' },
   IMAGETRUST_POLICY_FILE: { path: ['policy', 'file'], type: 'string' },
   IMAGETRUST_POLICY_DIRS: { path: ['policy', 'dirs'], type: 'list' },
   IMAGETRUST_AUDIT_SIGNING_KEY_FILE: { path: ['audit', 'signingKeyFile'], type: 'string' },

@@ -2,6 +2,7 @@
 // Simple signing, sigstore, the registry client and image sources are re-exported whole: each
 // sub-folder's index.ts already holds only its public surface.
 
+export { createDestinationGuard, type DestinationGuard, isInternalAddress } from './destination-guard.ts';
 export { createPolicyMechanisms, type PolicyMechanismOptions, signatureStorageFor } from './mechanisms.ts';
 export type {
   FulcioTrust,

@@ -105,6 +105,7 @@ export async function openServices(
     repository: new SqlContainerTrustRepository(db),
     authorizer,
     insecureRegistries: options.insecureRegistries,
+    internalHosts: config.containers.internalHosts,
   });
   const required = new Set(config.trust.signaturesRequiredProjects);
   const signaturesRequired = async (projectId: string | null) => {

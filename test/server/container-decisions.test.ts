@@ -160,8 +160,11 @@ describe('container decision API', () => {
       listen: { host: '127.0.0.1', port: 0 },
       adminPassword: ADMIN_PASSWORD,
       logLevel: 'silent',
+      // The lookaside runs on loopback: only this host:port is let through, not the rest of 127.0.0.1.
+      containers: { internalHosts: [new URL(lookaside.url).host] },
     });
     // The test registry speaks plain HTTP; production registries are verified over TLS.
+    // Insecure registries are also allowed to be internal.
     server = await startServer(config, { insecureRegistries: [host] });
     await addUser('alice', 'member', 'project-a');
     await addUser('rita', 'reader', 'project-a');
@@ -233,6 +236,41 @@ describe('container decision API', () => {
       decisions[3].requirements.map((r) => [r.type, r.result]),
       [['reject', 'rejected']],
     );
+  });
+
+  it('never reaches internal addresses for a tenant: metadata service, loopback ports, names resolving there', async () => {
+    const other = await startStaticServer(path.join(work, 'lookaside'));
+    await addUser('carol', 'member', 'project-c');
+    try {
+      const port = new URL(other.url).port;
+      // A lookaside on an allowed host but another port, then by a name that resolves to loopback.
+      for (const base of [other.url, `http://localhost:${port}/`]) {
+        const stored = await call(
+          'carol',
+          'PUT',
+          '/registries.d',
+          `docker:\n  ${host}:\n    lookaside: ${base}\n`,
+          'application/yaml',
+        );
+        assert.equal(stored.status, 200);
+        await call('carol', 'PUT', '/keys/trusted', trustedKey, 'application/pgp-keys');
+        await call(
+          'carol',
+          'PUT',
+          '/policy',
+          policyOf({ [host]: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: 'trusted' }] }),
+        );
+        const [decision] = await decide('carol', [image('signed/app:v1')]);
+        assert.equal(decision.allowed, false, base);
+        assert.match(decision.reason ?? '', /internal address/, base);
+      }
+      // A registry at the cloud metadata address is refused before any connection.
+      const [metadata] = await decide('carol', ['docker://169.254.169.254/latest/meta-data:v1']);
+      assert.equal(metadata.allowed, false);
+      assert.match(metadata.reason ?? '', /Refusing to connect to 169\.254\.169\.254/);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('rejects an image it cannot read, saying why', async () => {

@@ -11,6 +11,7 @@ import {
   NotFoundError,
   VerificationError,
 } from '../../errors/index.ts';
+import type { DestinationGuard } from '../destination-guard.ts';
 import {
   type AuthChallenge,
   basicAuthorization,
@@ -37,6 +38,8 @@ export interface RegistryClientOptions {
   /** Milliseconds since the epoch, for token lifetimes; defaults to Date.now. */
   now?: () => number;
   signal?: AbortSignal;
+  /** Refuses internal destinations (requests made for a tenant); redirects are checked too. */
+  guard?: DestinationGuard;
 }
 
 /** A manifest as the registry served it. */
@@ -338,6 +341,8 @@ export class RegistryClient {
           this.#challenges = parseAuthChallenges(response.headers['www-authenticate']);
           return base;
         } catch (error) {
+          // A destination the guard refuses is refused on every scheme: say so, not "could not ping".
+          if (error instanceof ImageTrustError && error.code === 'FORBIDDEN') throw error;
           lastError = error;
         }
       }
@@ -367,6 +372,7 @@ export class RegistryClient {
         method: 'GET',
         headers: { 'user-agent': 'imagetrust', ...headers },
         signal: this.#options.signal,
+        ...this.#options.guard?.requestOptions(url),
         ...(secure ? this.#tls : {}),
       });
       req.on('response', (res) => {

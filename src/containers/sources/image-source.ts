@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImageTrustError, NotFoundError, PolicyError } from '../../errors/index.ts';
+import type { DestinationGuard } from '../destination-guard.ts';
 import { type DockerReference, type ImageReference, parseImageName } from '../reference/index.ts';
 import {
   digestOf,
@@ -41,6 +42,8 @@ export interface OpenPolicyImageOptions {
   /** The manifest digest as c/image computes it (schema1-aware); defaults to a plain hash. */
   manifestDigest?: (manifest: Buffer, algorithm: string) => string;
   signal?: AbortSignal;
+  /** Refuses internal destinations for registries and lookasides (requests made for a tenant). */
+  guard?: DestinationGuard;
 }
 
 /** c/image's built-in lookaside when registries.d names none: root's and a user's. */
@@ -91,6 +94,7 @@ function openDockerImage(reference: ImageReference, options: OpenPolicyImageOpti
     credentials: options.credentials,
     manifestDigest: options.manifestDigest,
     signal: options.signal,
+    guard: options.guard,
   });
   // Resolved now, so a bad registries.d entry fails opening the image instead of reading like a rejection.
   const storage: SignatureStorage = options.signatureStorage?.(ref) ?? {
@@ -108,6 +112,7 @@ function openDockerImage(reference: ImageReference, options: OpenPolicyImageOpti
       ? await readLookasideSignatures(storage.lookaside, digest, {
           tlsVerify: options.tlsVerify,
           signal: options.signal,
+          guard: options.guard,
         })
       : [];
     const { simple, sigstore } = byFormat(stored);

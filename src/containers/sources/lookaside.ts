@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { ImageTrustError } from '../../errors/index.ts';
+import type { DestinationGuard } from '../destination-guard.ts';
 import { parseStoredSignature, type StoredSignature } from './signature-blob.ts';
 
 /** Where signature `index` (0-based) of a manifest digest lives. */
@@ -22,6 +23,8 @@ export interface LookasideReadOptions {
   tlsVerify?: boolean;
   ca?: string[];
   signal?: AbortSignal;
+  /** Refuses internal destinations (requests made for a tenant). */
+  guard?: DestinationGuard;
 }
 
 // c/image caps each signature at 4 MiB and we stop well before any reasonable count.
@@ -32,12 +35,14 @@ function httpGet(
   url: URL,
   options: LookasideReadOptions,
 ): Promise<{ status: number; statusText: string; body: Buffer }> {
+  const guarded = options.guard?.requestOptions(url);
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
     const req = (secure ? httpsRequest : httpRequest)(url, {
       method: 'GET',
       headers: { 'user-agent': 'imagetrust' },
       signal: options.signal,
+      ...guarded,
       ...(secure
         ? { rejectUnauthorized: options.tlsVerify ?? true, ...(options.ca ? { ca: options.ca } : {}) }
         : {}),
@@ -90,6 +95,7 @@ async function readOne(url: string, options: LookasideReadOptions): Promise<Buff
       try {
         response = await httpGet(parsed, options);
       } catch (error) {
+        if (error instanceof ImageTrustError && error.code === 'FORBIDDEN') throw error;
         throw new ImageTrustError('INTERNAL', `reading signature from ${url}: ${(error as Error).message}`, {
           cause: error,
         });
