@@ -218,6 +218,15 @@ export async function startServer(
     ...options,
   });
   warmDigestWorkers();
+  // Which policy a server started with belongs in the log as much as later changes to it.
+  const policy = services.authorizer.enforcer.source();
+  if (policy.files.length > 0) {
+    await services.audit.append({
+      type: 'policy.loaded',
+      actor: null,
+      details: { files: policy.files, digest: policy.digest },
+    });
+  }
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
     authorizer: services.authorizer,

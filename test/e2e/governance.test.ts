@@ -308,6 +308,8 @@ describe('governance with the real openstack client: builder, approver, auditor'
     });
     const logged = ((await all.json()).entries as { leaf: string }[]).map((e) => e.leaf);
     assert.ok(logged.some((leaf) => JSON.parse(leaf).type === 'policy.changed'));
+    const loaded = logged.map((leaf) => JSON.parse(leaf)).find((l) => l.type === 'policy.loaded');
+    assert.deepEqual(loaded?.details.files, [policyFile], 'the policy in force at start is logged');
     const login = logged.map((leaf) => JSON.parse(leaf)).find((l) => l.type === 'identity.login_failed');
     assert.equal(login?.details.user, 'builder');
     assert.ok(
