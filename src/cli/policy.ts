@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationError } from '../errors/index.ts';
+import { readTextOrReason } from './read-text.ts';
 
 const collect = (value: string, all: string[] = []) => [...all, value];
 
@@ -154,11 +155,9 @@ async function runLint(files: string[], options: { format: string }): Promise<vo
     import('../identity/default-rules.ts'),
   ]);
   const results = files.map((file) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const read = readTextOrReason(file);
+    if ('reason' in read) {
+      const { reason } = read;
       return {
         file,
         findings: [
@@ -173,7 +172,7 @@ async function runLint(files: string[], options: { format: string }): Promise<vo
         ],
       };
     }
-    return { file, findings: lintPolicyFile(text, file, DEFAULT_RULES) };
+    return { file, findings: lintPolicyFile(read.text, file, DEFAULT_RULES) };
   });
   const all = results.flatMap((r) => r.findings);
   const summary = {

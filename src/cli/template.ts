@@ -1,6 +1,3 @@
-// `imagetrust template lint`: reads each Oz TDL file and reports Oz's validation and the hardening
-// rules; text to stderr, json and sarif to stdout; exit 1 when any finding is an error.
-import { readFileSync } from 'node:fs';
 import { ValidationError } from '../errors/index.ts';
 import {
   lintTemplate,
@@ -9,17 +6,16 @@ import {
   toTemplateLintSarif,
   toTemplateLintText,
 } from '../pipeline/template/index.ts';
+import { readTextOrReason } from './read-text.ts';
 
 const FORMATS = ['text', 'json', 'sarif'];
 // Kept in step with program.version in main.ts, which this module must not import (it runs the CLI).
 const TOOL_VERSION = '0.1.0';
 
 function lintFile(file: string): TemplateLintResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  const read = readTextOrReason(file);
+  if ('reason' in read) {
+    const { reason } = read;
     return {
       file,
       findings: [
@@ -35,7 +31,7 @@ function lintFile(file: string): TemplateLintResult {
       ],
     };
   }
-  return { file, findings: lintTemplate(text).findings };
+  return { file, findings: lintTemplate(read.text).findings };
 }
 
 export async function runTemplateLint(files: string[], options: { format: string }): Promise<void> {

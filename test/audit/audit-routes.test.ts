@@ -18,20 +18,10 @@ import type { Credentials } from '../../src/identity/index.ts';
 import { registerAuditRoutes } from '../../src/server/audit-routes.ts';
 import { SqlAuditRepository, type SqlDatabase } from '../../src/storage/index.ts';
 import { sqliteBackend } from '../storage/database-backends.ts';
+import { testCredentials } from '../support/credentials.ts';
 
 function credentials(userId: string, projectId: string, roles: string[], isAdmin = false): Credentials {
-  return {
-    userId,
-    userName: userId,
-    domainId: 'default',
-    projectId,
-    projectName: projectId,
-    roles,
-    isAdmin,
-    methods: ['password'],
-    issuedAt: '2024-03-01T10:00:00.000Z',
-    expiresAt: '2099-03-01T10:00:00.000Z',
-  };
+  return { ...testCredentials(userId, projectId, roles), isAdmin };
 }
 
 const TOKENS: Record<string, Credentials> = {

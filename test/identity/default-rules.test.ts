@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { type Credentials, createAuthorizer, DEFAULT_RULES } from '../../src/identity/index.ts';
 import { lintPolicyFile } from '../../src/identity/policy/index.ts';
+import { testCredentials } from '../support/credentials.ts';
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
 const RULE_NAME = /'((?:image|secrets?|containers|identity|audit):[a-z_]+)'/g;
@@ -20,18 +21,8 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
-const credentials = (roles: string[], projectId: string | null, userId = 'u1'): Credentials => ({
-  userId,
-  userName: userId,
-  domainId: 'default',
-  projectId,
-  projectName: projectId,
-  roles,
-  isAdmin: roles.includes('admin'),
-  methods: ['password'],
-  issuedAt: '2026-01-01T00:00:00Z',
-  expiresAt: '2026-01-02T00:00:00Z',
-});
+const credentials = (roles: string[], projectId: string | null, userId = 'u1'): Credentials =>
+  testCredentials(userId, projectId, roles);
 
 describe('default rules', () => {
   const names = new Set(DEFAULT_RULES.map((rule) => rule.name));

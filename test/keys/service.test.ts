@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Credentials } from '../../src/identity/index.ts';
 import { createKek, SecretService } from '../../src/keys/index.ts';
 import {
   openDatabase,
@@ -13,21 +12,9 @@ import {
   SqlSecretRepository,
   staticKeyring,
 } from '../../src/storage/index.ts';
+import { testCredentials } from '../support/credentials.ts';
 
-function caller(userId: string, projectId: string | null, roles: string[]): Credentials {
-  return {
-    userId,
-    userName: userId,
-    domainId: 'default',
-    projectId,
-    projectName: projectId,
-    roles,
-    isAdmin: roles.includes('admin'),
-    methods: ['password'],
-    issuedAt: '2024-03-01T10:00:00.000Z',
-    expiresAt: '2099-03-01T10:00:00.000Z',
-  };
-}
+const caller = testCredentials;
 
 const alice = caller('alice', 'project-a', ['member', 'reader']);
 const amos = caller('amos', 'project-a', ['member', 'reader']); // another member of alice's project
