@@ -268,21 +268,27 @@ export class GovernanceService {
     const now = this.#clock.now();
     // The image may have changed since the request: check again at the moment of release.
     assertReleasable(image, request.target, now, await this.#requirements(image));
-    const decided = await this.#decide(request, 'approved', credentials, reason, now);
-    const stamp = toGlanceTimestamp(now);
-    if (
-      !(await this.#o.images.updateGovernance(
-        image.id,
-        image.lifecycle_state,
-        { visibility: 'public', image_class: request.target },
-        stamp,
-      ))
-    ) {
+    const decision = {
+      decided_by: credentials.userId,
+      decided_at: toGlanceTimestamp(now),
+      decision_reason: reason,
+    };
+    // The decision and the publication commit together, or neither does.
+    const outcome = await this.#o.releases.approveAndPublish(request.id, decision, {
+      imageId: image.id,
+      expectedLifecycle: image.lifecycle_state,
+      imageClass: request.target,
+    });
+    if (outcome === 'already-decided') {
+      this.#assertPending((await this.#o.releases.findRelease(request.id)) ?? request);
+    }
+    if (outcome === 'image-changed') {
       throw new GovernanceError(
         'RELEASE_NOT_READY',
         `Image ${image.id} changed during the release; ask again.`,
       );
     }
+    const decided: ReleaseRequest = { ...request, status: 'approved', ...decision };
     await this.#audit({
       type: 'release.approved',
       actor: this.#actor(credentials),

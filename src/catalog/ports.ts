@@ -128,6 +128,15 @@ export interface ReleaseRepository {
     id: string,
     decision: Pick<ReleaseRequest, 'status' | 'decided_by' | 'decided_at' | 'decision_reason'>,
   ): Promise<boolean>;
+  /**
+   * Approves a pending request and publishes its image in one transaction: the image must still be
+   * active with the expected lifecycle state. Nothing changes unless both hold.
+   */
+  approveAndPublish(
+    id: string,
+    decision: Pick<ReleaseRequest, 'decided_by' | 'decided_at' | 'decision_reason'>,
+    publish: { imageId: string; expectedLifecycle: LifecycleState; imageClass: ReleaseRequest['target'] },
+  ): Promise<'approved' | 'already-decided' | 'image-changed'>;
   saveReport(report: ComplianceReport): Promise<void>;
   findReport(imageId: string): Promise<ComplianceReport | null>;
 }

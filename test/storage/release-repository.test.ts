@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import type { ReleaseRequest } from '../../src/catalog/index.ts';
-import { type SqlDatabase, SqlReleaseRepository } from '../../src/storage/index.ts';
+import { type ImageRecord, NEW_IMAGE_GOVERNANCE, type ReleaseRequest } from '../../src/catalog/index.ts';
+import { type SqlDatabase, SqlImageRepository, SqlReleaseRepository } from '../../src/storage/index.ts';
 import { databaseBackends } from './database-backends.ts';
 
 const request = (overrides: Partial<ReleaseRequest> = {}): ReleaseRequest => ({
@@ -60,6 +60,58 @@ for (const backend of databaseBackends()) {
       const stored = await repo.findRelease(r.id);
       assert.notEqual(stored?.status, 'pending');
       assert.equal(stored?.decided_by, 'approver');
+    });
+
+    it('approves and publishes together, or neither when the request or the image changed', async () => {
+      const images = new SqlImageRepository(db);
+      const image: ImageRecord = {
+        id: randomUUID(),
+        name: 'debian',
+        status: 'active',
+        visibility: 'shared',
+        protected: false,
+        os_hidden: false,
+        checksum: null,
+        os_hash_algo: null,
+        os_hash_value: null,
+        owner: 'images',
+        size: 1,
+        virtual_size: null,
+        container_format: 'bare',
+        disk_format: 'raw',
+        min_ram: 0,
+        min_disk: 0,
+        created_at: '2026-06-01T00:00:00Z',
+        updated_at: '2026-06-01T00:00:00Z',
+        properties: {},
+        tags: [],
+        blob_key: 'k',
+        ...NEW_IMAGE_GOVERNANCE,
+      };
+      await images.createImage(image);
+      const decision = { decided_by: 'approver', decided_at: '2026-06-02T00:00:00Z', decision_reason: null };
+      const publish = {
+        imageId: image.id,
+        expectedLifecycle: 'available' as const,
+        imageClass: 'stock' as const,
+      };
+
+      // The image moved on (deprecated meanwhile): nothing is decided, nothing published.
+      const stale = request({ image_id: image.id });
+      await repo.createRelease(stale);
+      assert.equal(
+        await repo.approveAndPublish(stale.id, decision, { ...publish, expectedLifecycle: 'deprecated' }),
+        'image-changed',
+      );
+      assert.equal((await repo.findRelease(stale.id))?.status, 'pending', 'the decision was rolled back');
+      assert.equal((await images.findImage(image.id))?.visibility, 'shared');
+
+      assert.equal(await repo.approveAndPublish(stale.id, decision, publish), 'approved');
+      const published = await images.findImage(image.id);
+      assert.equal(published?.visibility, 'public');
+      assert.equal(published?.image_class, 'stock');
+      assert.equal((await repo.findRelease(stale.id))?.decided_by, 'approver');
+      assert.equal(await repo.approveAndPublish(stale.id, decision, publish), 'already-decided');
     });
 
     it('keeps the latest compliance report per image, byte for byte', async () => {

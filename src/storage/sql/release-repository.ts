@@ -2,6 +2,7 @@
 // two approvers acting at once cannot both decide the same request.
 import type {
   ComplianceReport,
+  LifecycleState,
   ReleaseRepository,
   ReleaseRequest,
   ReleaseStatus,
@@ -89,6 +90,33 @@ export class SqlReleaseRepository implements ReleaseRepository {
       [decision.status, decision.decided_by, decision.decided_at, decision.decision_reason, id],
     );
     return changed > 0;
+  }
+
+  async approveAndPublish(
+    id: string,
+    decision: Pick<ReleaseRequest, 'decided_by' | 'decided_at' | 'decision_reason'>,
+    publish: { imageId: string; expectedLifecycle: LifecycleState; imageClass: ReleaseRequest['target'] },
+  ): Promise<'approved' | 'already-decided' | 'image-changed'> {
+    const imageChanged = new Error('image changed');
+    try {
+      return await this.#db.transaction(async (tx) => {
+        const decided = await tx.run(
+          "UPDATE release_requests SET status = 'approved', decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ? AND status = 'pending'",
+          [decision.decided_by, decision.decided_at, decision.decision_reason, id],
+        );
+        if (decided === 0) return 'already-decided' as const;
+        const published = await tx.run(
+          "UPDATE images SET visibility = 'public', image_class = ?, updated_at = ? WHERE id = ? AND status = 'active' AND lifecycle_state = ?",
+          [publish.imageClass, decision.decided_at, publish.imageId, publish.expectedLifecycle],
+        );
+        // Throwing rolls the decision back with the transaction.
+        if (published === 0) throw imageChanged;
+        return 'approved' as const;
+      });
+    } catch (error) {
+      if (error === imageChanged) return 'image-changed';
+      throw wrapSqlError(error);
+    }
   }
 
   async saveReport(report: ComplianceReport): Promise<void> {
