@@ -60,6 +60,11 @@ export interface ImageListQuery {
   tags: string[];
   /** Extra properties that must match exactly (any of the given values). */
   properties: Record<string, string[]>;
+  /**
+   * The time lifecycle filters are evaluated at (Glance-style timestamp): `lifecycle_state` matches the
+   * effective state, schedules already due included. Defaults to the stored state.
+   */
+  now?: string;
   sort: SortOrder[];
   /** The last image of the previous page; the page starts after it in sort order. */
   marker?: ImageRecord;

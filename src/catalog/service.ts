@@ -254,7 +254,10 @@ export class CatalogService {
       marker = found;
     }
     const viewer = { projectId: credentials.projectId, isAdmin: credentials.isAdmin };
-    const images = query.limit === 0 ? [] : await this.#images.listImages({ ...query, viewer, marker });
+    const images =
+      query.limit === 0
+        ? []
+        : await this.#images.listImages({ ...query, viewer, marker, now: this.#timestamp() });
     const last = images.at(-1);
     return { images, next: last && images.length === query.limit ? last.id : null };
   }

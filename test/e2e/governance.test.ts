@@ -216,6 +216,16 @@ describe('governance with the real openstack client: builder, approver, auditor'
       assert.ok(Date.now() < deadline, 'the obsolescence never fired');
       await sleep(250);
     }
+    // The unmodified client filters on it like any property.
+    const obsoleteList = JSON.parse(
+      await ok(
+        openstack('auditor', ['image', 'list', '--property', 'lifecycle_state=obsolete', '-f', 'json']),
+      ),
+    );
+    assert.deepEqual(
+      obsoleteList.map((i: { ID: string }) => i.ID),
+      [imageId],
+    );
     const refused = await imagetrust('approver', ['fetch', imageId, '--cache-dir', cache]);
     assert.equal(refused.code, 6, refused.stderr);
     assert.match(refused.stderr, /IMAGE_OBSOLETE|is obsolete and cannot be booted/);

@@ -297,6 +297,25 @@ export function describeImageRepositoryContract(
         assert.deepEqual(listed, [due.id, dueObsolete.id].sort());
         assert.equal((await repo.listDueLifecycle(now, 1)).length, 1);
       });
+
+      it('filters on class and on the lifecycle state as it is at the given time', async () => {
+        const now = '2026-06-01T12:00:00Z';
+        const due = makeImage({ deprecation_at: '2026-06-01T11:00:00Z' });
+        const stored = makeImage({ lifecycle_state: 'deprecated', deprecation_at: '2026-01-01T00:00:00Z' });
+        const future = makeImage({ deprecation_at: '2026-07-01T00:00:00Z', image_class: 'stock' });
+        const obsolete = makeImage({ obsolescence_at: '2026-06-01T12:00:00Z' });
+        await createAll([due, stored, future, obsolete]);
+        const ids = async (properties: Record<string, string[]>, at?: string) =>
+          (await repo.listImages(listQuery(ADMIN, { visibility: 'all', properties, now: at })))
+            .map((i) => i.id)
+            .sort();
+        assert.deepEqual(await ids({ lifecycle_state: ['deprecated'] }, now), [due.id, stored.id].sort());
+        assert.deepEqual(await ids({ lifecycle_state: ['obsolete'] }, now), [obsolete.id]);
+        assert.deepEqual(await ids({ lifecycle_state: ['available'] }, now), [future.id]);
+        // Without a time, the stored state.
+        assert.deepEqual(await ids({ lifecycle_state: ['deprecated'] }), [stored.id]);
+        assert.deepEqual(await ids({ image_class: ['stock'] }, now), [future.id]);
+      });
     });
 
     describe('saveImage', () => {

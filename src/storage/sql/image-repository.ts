@@ -57,6 +57,22 @@ const GOVERNANCE_COLUMNS = [
   'visibility',
 ] as const satisfies readonly (keyof GovernanceFields)[];
 
+/** The SQL for a governance key used as a property filter; the lifecycle as it is at `now`. */
+function governanceFilter(name: string, now: string | undefined): { sql: string; params: SqlValue[] } | null {
+  if (name === 'lifecycle_state' && now) {
+    return {
+      sql: `(CASE WHEN images.lifecycle_state = 'obsolete' OR images.obsolescence_at <= ? THEN 'obsolete'
+        WHEN images.lifecycle_state = 'deprecated' OR images.deprecation_at <= ? THEN 'deprecated'
+        ELSE 'available' END)`,
+      params: [now, now],
+    };
+  }
+  if (['image_class', 'lifecycle_state', 'deprecation_at', 'obsolescence_at', 'replacement'].includes(name)) {
+    return { sql: `images.${name}`, params: [] };
+  }
+  return null;
+}
+
 const NUMERIC_SORT_KEYS = new Set<SortKey>(['size', 'min_ram', 'min_disk']);
 
 /** Sort and keyset expressions treat NULL as the smallest value, identically in both dialects. */
@@ -227,6 +243,13 @@ export class SqlImageRepository implements ImageRepository {
       params.push(tag);
     }
     for (const [name, values] of Object.entries(query.properties)) {
+      // Class and lifecycle are shown as properties but kept in columns: filter them where they live.
+      const column = governanceFilter(name, query.now);
+      if (column) {
+        where.push(`${column.sql} IN (${placeholders(values.length)})`);
+        params.push(...column.params, ...values);
+        continue;
+      }
       where.push(
         `EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ? AND p.value IN (${placeholders(values.length)}))`,
       );
