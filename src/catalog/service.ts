@@ -139,7 +139,7 @@ export class CatalogService {
     id: string,
     notFound = `No image found with ID ${id}`,
   ): Promise<ImageRecord> {
-    this.#authorizer.enforce('image:get_image', credentials);
+    this.#authorizer.enforce('get_image', credentials);
     const image = await this.#images.findImage(id);
     if (!image || image.status === 'deleted' || !(await this.#isVisible(credentials, image))) {
       throw new NotFoundError(notFound);
@@ -174,7 +174,7 @@ export class CatalogService {
     if (owner !== credentials.projectId && !credentials.isAdmin) {
       throw new AuthError('FORBIDDEN', `You are not permitted to create images owned by '${owner}'.`);
     }
-    this.#authorizer.enforce('image:add_image', credentials, { projectId: owner });
+    this.#authorizer.enforce('add_image', credentials, { projectId: owner });
     const visibility = request.base.visibility ?? 'shared';
     this.#enforceVisibility(credentials, visibility, owner);
     this.#checkQuotas(request.properties, request.tags);
@@ -219,9 +219,9 @@ export class CatalogService {
       );
     }
     if (visibility === 'public')
-      this.#authorizer.enforce('image:publicize_image', credentials, { projectId: owner });
+      this.#authorizer.enforce('publicize_image', credentials, { projectId: owner });
     if (visibility === 'community')
-      this.#authorizer.enforce('image:communitize_image', credentials, { projectId: owner });
+      this.#authorizer.enforce('communitize_image', credentials, { projectId: owner });
   }
 
   #checkQuotas(properties: Record<string, string>, tags: string[]): void {
@@ -240,7 +240,7 @@ export class CatalogService {
     credentials: Credentials,
     params: QueryParams,
   ): Promise<{ images: ImageRecord[]; next: string | null }> {
-    this.#authorizer.enforce('image:get_images', credentials);
+    this.#authorizer.enforce('get_images', credentials);
     const { markerId, ...query } = readImageListQuery(params, this.#limits);
     let marker: ImageRecord | undefined;
     if (markerId !== undefined) {
@@ -270,7 +270,7 @@ export class CatalogService {
     // A concurrent upload may change status between read and write; retry on that race.
     for (let attempt = 0; ; attempt++) {
       const image = await this.getImage(credentials, id);
-      this.#enforceOwner('image:modify_image', credentials, image);
+      this.#enforceOwner('modify_image', credentials, image);
       const { image: next, touched } = applyImagePatch(image, operations);
       for (const key of ['disk_format', 'container_format'] as const) {
         if (touched.has(key) && next[key] !== image[key] && !['queued', 'importing'].includes(image.status)) {
@@ -308,7 +308,7 @@ export class CatalogService {
 
   async deleteImage(credentials: Credentials, id: string): Promise<void> {
     const image = await this.getImage(credentials, id, `Failed to find image ${id} to delete`);
-    this.#enforceOwner('image:delete_image', credentials, image);
+    this.#enforceOwner('delete_image', credentials, image);
     if (image.protected)
       throw new ConflictError('IMAGE_PROTECTED', `Image ${id} is protected and cannot be deleted.`);
     const from = image.status;
@@ -340,7 +340,7 @@ export class CatalogService {
   async setImageActivation(credentials: Credentials, id: string, activate: boolean): Promise<void> {
     const image = await this.getImage(credentials, id);
     const action = activate ? 'reactivate' : 'deactivate';
-    this.#enforceOwner(`image:${action}`, credentials, image);
+    this.#enforceOwner(action, credentials, image);
     const target: ImageStatus = activate ? 'active' : 'deactivated';
     if (image.status === target) return;
     const source: ImageStatus = activate ? 'deactivated' : 'active';
@@ -357,12 +357,7 @@ export class CatalogService {
 
   async addTag(credentials: Credentials, id: string, tag: string): Promise<void> {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
-    this.#enforceOwner(
-      'image:manage_tags',
-      credentials,
-      image,
-      `Not allowed to update tags for image ${id}.`,
-    );
+    this.#enforceOwner('modify_image', credentials, image, `Not allowed to update tags for image ${id}.`);
     if (tag.length > 255) {
       throw new ValidationError(
         'SCHEMA_VIOLATION',
@@ -381,12 +376,7 @@ export class CatalogService {
 
   async removeTag(credentials: Credentials, id: string, tag: string): Promise<void> {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
-    this.#enforceOwner(
-      'image:manage_tags',
-      credentials,
-      image,
-      `Not allowed to delete tags for image ${id}.`,
-    );
+    this.#enforceOwner('modify_image', credentials, image, `Not allowed to delete tags for image ${id}.`);
     if (!image.tags.includes(tag)) throw new NotFoundError('The resource could not be found.');
     await this.updateImage(credentials, id, [
       { op: 'add', path: 'tags', value: image.tags.filter((t) => t !== tag) },
@@ -405,7 +395,7 @@ export class CatalogService {
   ): Promise<ImageRecord> {
     const image = await this.getImage(credentials, id);
     this.#enforceOwner(
-      'image:upload_image',
+      'upload_image',
       credentials,
       image,
       `Not allowed to upload image data for image ${id}`,
@@ -551,7 +541,7 @@ export class CatalogService {
     range?: { start?: number; end?: number },
   ): Promise<DownloadResult> {
     const image = await this.getImage(credentials, id);
-    this.#authorizer.enforce('image:download_image', credentials, { projectId: image.owner });
+    this.#authorizer.enforce('download_image', credentials, { projectId: image.owner });
     if (image.status === 'deactivated' && !credentials.isAdmin) {
       throw new ConflictError(
         'IMAGE_DEACTIVATED',
@@ -584,7 +574,7 @@ export class CatalogService {
 
   async listMembers(credentials: Credentials, id: string): Promise<ImageMember[]> {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
-    this.#authorizer.enforce('image:get_members', credentials);
+    this.#authorizer.enforce('get_members', credentials);
     if (image.visibility !== 'shared') {
       throw new AuthError(
         'FORBIDDEN',
@@ -599,6 +589,7 @@ export class CatalogService {
 
   async getMember(credentials: Credentials, id: string, memberId: string): Promise<ImageMember> {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
+    this.#authorizer.enforce('get_member', credentials);
     if (image.visibility !== 'shared') throw new NotFoundError('Only shared images have members.');
     const member = await this.#images.findMember(id, memberId);
     const mine =
@@ -619,7 +610,7 @@ export class CatalogService {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
     if (
       image.visibility !== 'shared' ||
-      !this.#authorizer.isAllowed('image:add_member', credentials, { projectId: image.owner })
+      !this.#authorizer.isAllowed('add_member', credentials, { projectId: image.owner })
     ) {
       throw new AuthError('FORBIDDEN', `Not allowed to create members for image ${id}.`);
     }
@@ -672,7 +663,7 @@ export class CatalogService {
       throw new AuthError('FORBIDDEN', `Not allowed to update members for image ${id}.`);
     }
     const member = await this.#images.findMember(id, memberId);
-    if (!member || !this.#authorizer.isAllowed('image:modify_member', credentials, { memberId })) {
+    if (!member || !this.#authorizer.isAllowed('modify_member', credentials, { memberId })) {
       throw new NotFoundError(`${memberId} not found in the member list of the image ${id}.`);
     }
     const updated: ImageMember = { ...member, status: status as MemberStatus, updated_at: this.#timestamp() };
@@ -684,7 +675,7 @@ export class CatalogService {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
     if (
       image.visibility !== 'shared' ||
-      !this.#authorizer.isAllowed('image:delete_member', credentials, { projectId: image.owner })
+      !this.#authorizer.isAllowed('delete_member', credentials, { projectId: image.owner })
     ) {
       throw new AuthError('FORBIDDEN', `Not allowed to delete members for image ${id}.`);
     }

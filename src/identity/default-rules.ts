@@ -50,34 +50,47 @@ const base: RuleDefault[] = [
   },
 ];
 
-const image = (name: string, check: string, description: string, ...operations: string[]): RuleDefault => ({
-  name: `image:${name}`,
+const rule = (name: string, check: string, description: string, ...operations: string[]): RuleDefault => ({
+  name,
   check,
   description,
   operations,
 });
 
+/** imagetrust's additions to the image API, namespaced so they never collide with a Glance rule. */
+const image = (name: string, check: string, description: string, ...operations: string[]): RuleDefault =>
+  rule(`image:${name}`, check, description, ...operations);
+
+// Glance's own actions keep Glance's rule names, bare as in Glance's policy.yaml, so an operator's
+// Glance policy file applies unchanged.
 const images: RuleDefault[] = [
-  image('get_images', 'rule:reader', 'List images.', 'GET /v2/images'),
-  image('get_image', 'rule:reader', 'Show an image.', 'GET /v2/images/{image_id}'),
-  image('add_image', 'rule:project_member_or_admin', 'Create an image.', 'POST /v2/images'),
-  image('modify_image', 'rule:project_member_or_admin', 'Update an image.', 'PATCH /v2/images/{image_id}'),
-  image('delete_image', 'rule:project_member_or_admin', 'Delete an image.', 'DELETE /v2/images/{image_id}'),
-  image(
+  rule('get_images', 'rule:reader', 'List images.', 'GET /v2/images'),
+  rule('get_image', 'rule:reader', 'Show an image.', 'GET /v2/images/{image_id}'),
+  rule('add_image', 'rule:project_member_or_admin', 'Create an image.', 'POST /v2/images'),
+  rule(
+    'modify_image',
+    'rule:project_member_or_admin',
+    'Update an image, its tags included (as in Glance).',
+    'PATCH /v2/images/{image_id}',
+    'PUT /v2/images/{image_id}/tags/{tag}',
+    'DELETE /v2/images/{image_id}/tags/{tag}',
+  ),
+  rule('delete_image', 'rule:project_member_or_admin', 'Delete an image.', 'DELETE /v2/images/{image_id}'),
+  rule(
     'upload_image',
     'rule:project_member_or_admin',
     'Upload image data.',
     'PUT /v2/images/{image_id}/file',
   ),
-  image('download_image', 'rule:reader', 'Download image data.', 'GET /v2/images/{image_id}/file'),
-  image(
+  rule('download_image', 'rule:reader', 'Download image data.', 'GET /v2/images/{image_id}/file'),
+  rule(
     'publicize_image',
     'rule:context_is_admin',
     'Make an image public directly (stock images normally go public through a release).',
     'POST /v2/images',
     'PATCH /v2/images/{image_id}',
   ),
-  image(
+  rule(
     'communitize_image',
     'rule:project_member_or_admin',
     'Make an image community-visible.',
@@ -85,49 +98,37 @@ const images: RuleDefault[] = [
     'PATCH /v2/images/{image_id}',
   ),
   image('set_owner', 'rule:context_is_admin', "Change an image's owner.", 'PATCH /v2/images/{image_id}'),
-  image(
+  rule(
     'deactivate',
     'rule:project_member_or_admin',
     'Deactivate an image.',
     'POST /v2/images/{image_id}/actions/deactivate',
   ),
-  image(
+  rule(
     'reactivate',
     'rule:project_member_or_admin',
     'Reactivate an image.',
     'POST /v2/images/{image_id}/actions/reactivate',
   ),
-  image(
-    'add_member',
-    'rule:project_member_or_admin',
-    'Share an image.',
-    'POST /v2/images/{image_id}/members',
-  ),
-  image(
+  rule('add_member', 'rule:project_member_or_admin', 'Share an image.', 'POST /v2/images/{image_id}/members'),
+  rule(
     'delete_member',
     'rule:project_member_or_admin',
     'Stop sharing an image.',
     'DELETE /v2/images/{image_id}/members/{member_id}',
   ),
-  image(
-    'get_members',
+  rule('get_members', 'rule:reader', "List an image's members.", 'GET /v2/images/{image_id}/members'),
+  rule(
+    'get_member',
     'rule:reader',
-    "List or show an image's members.",
-    'GET /v2/images/{image_id}/members',
+    "Show one of an image's members.",
     'GET /v2/images/{image_id}/members/{member_id}',
   ),
-  image(
+  rule(
     'modify_member',
     'rule:context_is_admin or (role:member and project_id:%(member_id)s)',
     'Accept or reject an image shared with your project.',
     'PUT /v2/images/{image_id}/members/{member_id}',
-  ),
-  image(
-    'manage_tags',
-    'rule:project_member_or_admin',
-    "Add or remove an image's tags.",
-    'PUT /v2/images/{image_id}/tags/{tag}',
-    'DELETE /v2/images/{image_id}/tags/{tag}',
   ),
   image(
     'set_lifecycle',
@@ -169,57 +170,45 @@ const images: RuleDefault[] = [
   ),
 ];
 
-const secret = (name: string, check: string, description: string, ...operations: string[]): RuleDefault => ({
-  name,
-  check,
-  description,
-  operations,
-});
-
 // Barbican's secure-RBAC defaults: project-scoped members act on their project's secrets; readers
 // get nothing. There are no ACLs here, so no secret is private to its creator.
 const secrets: RuleDefault[] = [
-  secret('secrets:get', 'rule:project_member', 'List secrets.', 'GET /key-manager/v1/secrets'),
-  secret('secrets:post', 'rule:project_member', 'Create a secret.', 'POST /key-manager/v1/secrets'),
-  secret(
-    'secret:get',
-    'rule:project_member',
-    "Show a secret's metadata.",
-    'GET /key-manager/v1/secrets/{id}',
-  ),
-  secret(
+  rule('secrets:get', 'rule:project_member', 'List secrets.', 'GET /key-manager/v1/secrets'),
+  rule('secrets:post', 'rule:project_member', 'Create a secret.', 'POST /key-manager/v1/secrets'),
+  rule('secret:get', 'rule:project_member', "Show a secret's metadata.", 'GET /key-manager/v1/secrets/{id}'),
+  rule(
     'secret:decrypt',
     'rule:project_member',
     "Read a secret's payload.",
     'GET /key-manager/v1/secrets/{id}/payload',
   ),
-  secret('secret:put', 'rule:project_member', "Add a secret's payload.", 'PUT /key-manager/v1/secrets/{id}'),
-  secret('secret:delete', 'rule:project_member', 'Delete a secret.', 'DELETE /key-manager/v1/secrets/{id}'),
+  rule('secret:put', 'rule:project_member', "Add a secret's payload.", 'PUT /key-manager/v1/secrets/{id}'),
+  rule('secret:delete', 'rule:project_member', 'Delete a secret.', 'DELETE /key-manager/v1/secrets/{id}'),
 ];
 
 const containers: RuleDefault[] = [
-  secret(
+  rule(
     'containers:get_policy',
     'rule:reader',
     "Read the project's policy.json.",
     'GET /containers/v1/policy',
   ),
-  secret(
+  rule(
     'containers:modify_policy',
     'rule:project_member_or_admin',
     "Replace the project's policy.json or registries.d.",
     'PUT /containers/v1/policy',
     'PUT /containers/v1/registries',
   ),
-  secret('containers:get_keys', 'rule:reader', "List the project's public keys.", 'GET /containers/v1/keys'),
-  secret(
+  rule('containers:get_keys', 'rule:reader', "List the project's public keys.", 'GET /containers/v1/keys'),
+  rule(
     'containers:modify_keys',
     'rule:project_member_or_admin',
     "Add or remove the project's public keys.",
     'PUT /containers/v1/keys/{name}',
     'DELETE /containers/v1/keys/{name}',
   ),
-  secret(
+  rule(
     'containers:decide',
     'rule:reader',
     'Ask whether container images may be used.',
@@ -228,71 +217,94 @@ const containers: RuleDefault[] = [
 ];
 
 const identity: RuleDefault[] = [
-  secret(
-    'identity:check_token',
+  rule(
+    'identity:validate_token',
     'rule:context_is_admin or user_id:%(user_id)s',
     "Validate a token (your own, or anyone's as an administrator).",
     'GET /v3/auth/tokens',
+  ),
+  rule(
+    'identity:check_token',
+    'rule:context_is_admin or user_id:%(user_id)s',
+    "Check a token (your own, or anyone's as an administrator).",
+    'HEAD /v3/auth/tokens',
+  ),
+  rule(
+    'identity:revoke_token',
+    'rule:context_is_admin or user_id:%(user_id)s',
+    "Revoke a token (your own, or anyone's as an administrator).",
     'DELETE /v3/auth/tokens',
   ),
-  secret(
+  rule(
     'identity:get_user',
     'rule:context_is_admin or user_id:%(user_id)s',
     'Show a user (yourself, or anyone as an administrator).',
     'GET /v3/users/{user_id}',
   ),
-  secret('identity:list_users', 'rule:context_is_admin', 'List users.', 'GET /v3/users'),
-  secret('identity:create_user', 'rule:context_is_admin', 'Create a user.', 'POST /v3/users'),
-  secret('identity:update_user', 'rule:context_is_admin', 'Update a user.', 'PATCH /v3/users/{user_id}'),
-  secret('identity:delete_user', 'rule:context_is_admin', 'Delete a user.', 'DELETE /v3/users/{user_id}'),
-  secret(
+  rule('identity:list_users', 'rule:context_is_admin', 'List users.', 'GET /v3/users'),
+  rule('identity:create_user', 'rule:context_is_admin', 'Create a user.', 'POST /v3/users'),
+  rule('identity:update_user', 'rule:context_is_admin', 'Update a user.', 'PATCH /v3/users/{user_id}'),
+  rule('identity:delete_user', 'rule:context_is_admin', 'Delete a user.', 'DELETE /v3/users/{user_id}'),
+  rule(
     'identity:list_user_projects',
     'rule:context_is_admin or user_id:%(user_id)s',
     "List a user's projects.",
     'GET /v3/users/{user_id}/projects',
   ),
-  secret(
+  rule(
     'identity:get_project',
     'rule:context_is_admin or project_id:%(project_id)s',
     'Show a project (your own, or any as an administrator).',
     'GET /v3/projects/{project_id}',
   ),
-  secret(
+  rule(
     'identity:list_projects',
     '',
     'List projects; anyone may ask, and non-administrators see only the projects they have a role on.',
     'GET /v3/projects',
   ),
-  secret('identity:create_project', 'rule:context_is_admin', 'Create a project.', 'POST /v3/projects'),
-  secret(
+  rule('identity:create_project', 'rule:context_is_admin', 'Create a project.', 'POST /v3/projects'),
+  rule(
     'identity:update_project',
     'rule:context_is_admin',
     'Update a project.',
     'PATCH /v3/projects/{project_id}',
   ),
-  secret(
+  rule(
     'identity:delete_project',
     'rule:context_is_admin',
     'Delete a project.',
     'DELETE /v3/projects/{project_id}',
   ),
-  secret(
-    'identity:list_roles',
-    'rule:reader',
-    'List or show roles.',
-    'GET /v3/roles',
-    'GET /v3/roles/{role_id}',
-  ),
-  secret('identity:create_role', 'rule:context_is_admin', 'Create a role.', 'POST /v3/roles'),
-  secret('identity:delete_role', 'rule:context_is_admin', 'Delete a role.', 'DELETE /v3/roles/{role_id}'),
-  secret(
-    'identity:manage_grants',
+  rule('identity:list_roles', 'rule:reader', 'List roles.', 'GET /v3/roles'),
+  rule('identity:get_role', 'rule:reader', 'Show a role.', 'GET /v3/roles/{role_id}'),
+  rule('identity:create_role', 'rule:context_is_admin', 'Create a role.', 'POST /v3/roles'),
+  rule('identity:delete_role', 'rule:context_is_admin', 'Delete a role.', 'DELETE /v3/roles/{role_id}'),
+  rule(
+    'identity:create_grant',
     'rule:context_is_admin',
-    'Grant or revoke a role on a project.',
+    'Grant a role on a project.',
     'PUT /v3/projects/{project_id}/users/{user_id}/roles/{role_id}',
+  ),
+  rule(
+    'identity:check_grant',
+    'rule:context_is_admin',
+    'Check a role grant on a project.',
+    'HEAD /v3/projects/{project_id}/users/{user_id}/roles/{role_id}',
+  ),
+  rule(
+    'identity:revoke_grant',
+    'rule:context_is_admin',
+    'Revoke a role on a project.',
     'DELETE /v3/projects/{project_id}/users/{user_id}/roles/{role_id}',
   ),
-  secret(
+  rule(
+    'identity:list_grants',
+    'rule:context_is_admin or user_id:%(user_id)s',
+    "List a user's roles on a project (your own, or anyone's as an administrator).",
+    'GET /v3/projects/{project_id}/users/{user_id}/roles',
+  ),
+  rule(
     'identity:list_role_assignments',
     'rule:context_is_admin or user_id:%(user_id)s',
     'List role assignments.',
@@ -301,20 +313,20 @@ const identity: RuleDefault[] = [
 ];
 
 const audit: RuleDefault[] = [
-  secret(
+  rule(
     'audit:get_tree_head',
     '',
     "Read the transparency log's signed tree head and public key (anyone with a token).",
     'GET /audit/v1/tree-head',
   ),
-  secret(
+  rule(
     'audit:get_entries',
     'rule:context_is_admin or role:auditor',
     'Read log entries and consistency proofs.',
     'GET /audit/v1/entries',
     'GET /audit/v1/proofs/consistency',
   ),
-  secret(
+  rule(
     'audit:get_image_history',
     'rule:context_is_admin or role:auditor or project_id:%(project_id)s',
     "Read an image's history with inclusion proofs.",

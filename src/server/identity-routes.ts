@@ -164,7 +164,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     return tokenBody(request, issued.credentials);
   });
 
-  const subject = async (request: FastifyRequest) => {
+  const subject = async (request: FastifyRequest, action: string) => {
     const caller = credentialsOf(request);
     const token = request.headers['x-subject-token'];
     if (typeof token !== 'string' || !token) throw new NotFoundError('Could not find token.');
@@ -174,7 +174,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     } catch {
       throw new NotFoundError('Could not find token.');
     }
-    authorizer.enforce('identity:check_token', caller, { userId: credentials.userId });
+    authorizer.enforce(action, caller, { userId: credentials.userId });
     return { token, credentials };
   };
 
@@ -185,16 +185,16 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     });
 
     scoped.get('/identity/v3/auth/tokens', async (request, reply) => {
-      const { token, credentials } = await subject(request);
+      const { token, credentials } = await subject(request, 'identity:validate_token');
       reply.header('X-Subject-Token', token);
       return tokenBody(request, credentials);
     });
     scoped.head('/identity/v3/auth/tokens', async (request, reply) => {
-      await subject(request);
+      await subject(request, 'identity:check_token');
       return reply.code(200).send();
     });
     scoped.delete('/identity/v3/auth/tokens', async (request, reply) => {
-      const { token } = await subject(request);
+      const { token } = await subject(request, 'identity:revoke_token');
       await identity.revokeToken(token);
       return reply.code(204).send();
     });
@@ -362,7 +362,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       return reply.code(201).send({ role: toRoleView(role, idBase(request)) });
     });
     scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => {
-      authorizer.enforce('identity:list_roles', credentialsOf(request));
+      authorizer.enforce('identity:get_role', credentialsOf(request));
       const role = await repo.findRole(request.params.id);
       if (!role) throw new NotFoundError(`Could not find role: ${request.params.id}.`);
       return { role: toRoleView(role, idBase(request)) };
@@ -375,8 +375,8 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     });
 
     type GrantParams = { Params: { project: string; user: string; role: string } };
-    const grantTarget = async (request: FastifyRequest<GrantParams>) => {
-      authorizer.enforce('identity:manage_grants', credentialsOf(request), {
+    const grantTarget = async (request: FastifyRequest<GrantParams>, action: string) => {
+      authorizer.enforce(action, credentialsOf(request), {
         projectId: request.params.project,
       });
       const { project, user, role } = request.params;
@@ -388,7 +388,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.put<GrantParams>(
       '/identity/v3/projects/:project/users/:user/roles/:role',
       async (request, reply) => {
-        const { project, user, role } = await grantTarget(request);
+        const { project, user, role } = await grantTarget(request, 'identity:create_grant');
         await repo.grantRole(user, project, role);
         return reply.code(204).send();
       },
@@ -396,7 +396,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.head<GrantParams>(
       '/identity/v3/projects/:project/users/:user/roles/:role',
       async (request, reply) => {
-        const { project, user, role } = await grantTarget(request);
+        const { project, user, role } = await grantTarget(request, 'identity:check_grant');
         const found = await repo.listAssignments({ userId: user, projectId: project, roleId: role });
         if (found.length === 0)
           throw new NotFoundError(
@@ -408,7 +408,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.delete<GrantParams>(
       '/identity/v3/projects/:project/users/:user/roles/:role',
       async (request, reply) => {
-        const { project, user, role } = await grantTarget(request);
+        const { project, user, role } = await grantTarget(request, 'identity:revoke_grant');
         if (!(await repo.revokeRole(user, project, role))) {
           throw new NotFoundError(
             `Could not find role assignment with role: ${role}, user or group: ${user}, project, domain, or system: ${project}.`,
@@ -421,7 +421,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       '/identity/v3/projects/:project/users/:user/roles',
       async (request) => {
         const c = credentialsOf(request);
-        authorizer.enforce('identity:list_role_assignments', c, { userId: request.params.user });
+        authorizer.enforce('identity:list_grants', c, { userId: request.params.user });
         const found = await repo.listAssignments({
           userId: request.params.user,
           projectId: request.params.project,

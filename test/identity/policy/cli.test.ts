@@ -37,7 +37,7 @@ describe('imagetrust policy', () => {
     it('prints allowed and exits 0 when the rule allows', async () => {
       const result = await policy(
         'check',
-        'image:delete_image',
+        'delete_image',
         '--target',
         '{"project_id": "p1"}',
         '--credentials',
@@ -49,12 +49,12 @@ describe('imagetrust policy', () => {
 
     it('prints denied and exits 1 under a policy file that restricts the rule', async () => {
       const file = path.join(dir, 'policy.yaml');
-      writeFileSync(file, '"image:delete_image": "role:admin"\n');
+      writeFileSync(file, '"delete_image": "role:admin"\n');
       const credentials = path.join(dir, 'creds.json');
       writeFileSync(credentials, '{"roles": ["member"], "project_id": "p1"}');
       const result = await policy(
         'check',
-        'image:delete_image',
+        'delete_image',
         '--policy-file',
         file,
         '--target',
@@ -69,7 +69,7 @@ describe('imagetrust policy', () => {
     it('exits 2 with a clear message on bad JSON', async () => {
       const result = await policy(
         'check',
-        'image:get_image',
+        'get_image',
         '--target',
         '{project_id: p1}',
         '--credentials',
@@ -90,7 +90,7 @@ describe('imagetrust policy', () => {
   describe('lint', () => {
     it('exits 1 and prints file:line for an error-level trap', async () => {
       const file = path.join(dir, 'trap.yaml');
-      writeFileSync(file, '"image:get_image": "rule:reader"\n"image:delete_image": !\n');
+      writeFileSync(file, '"get_image": "rule:reader"\n"delete_image": !\n');
       const result = await policy('lint', file);
       assert.equal(result.code, 1);
       assert.ok(result.stderr.includes(`${file}:2: error POLICY-YAML-TAG`), result.stderr);
@@ -98,7 +98,7 @@ describe('imagetrust policy', () => {
 
     it('exits 0 with only warnings, and prints JSON with --format json', async () => {
       const file = path.join(dir, 'warn.yaml');
-      writeFileSync(file, '"image:delete_image": ""\n');
+      writeFileSync(file, '"delete_image": ""\n');
       const result = await policy('lint', file, '--format', 'json');
       assert.equal(result.code, 0, result.stderr);
       const report = JSON.parse(result.stdout) as {
@@ -108,7 +108,7 @@ describe('imagetrust policy', () => {
       assert.equal(report.summary.errors, 0);
       assert.deepEqual(
         report.files[0].findings.map((f) => [f.ruleId, f.line, f.rule]),
-        [['POLICY-ALLOW-ALL', 1, 'image:delete_image']],
+        [['POLICY-ALLOW-ALL', 1, 'delete_image']],
       );
     });
 

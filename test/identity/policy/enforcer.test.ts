@@ -71,13 +71,13 @@ describe('PolicyEnforcer', () => {
 
   describe('files', () => {
     it('overrides in-code defaults by name from a YAML file (test_load_yaml)', () => {
-      const policyFile = file('"image:delete_image": "role:admin"\n');
+      const policyFile = file('"delete_image": "role:admin"\n');
       const enforcer = new PolicyEnforcer({ defaults: DEFAULT_RULES, policyFile });
       const target = { project_id: 'p1' };
-      assert.equal(enforcer.authorize('image:delete_image', target, member), false);
-      assert.equal(enforcer.authorize('image:delete_image', target, admin), true);
+      assert.equal(enforcer.authorize('delete_image', target, member), false);
+      assert.equal(enforcer.authorize('delete_image', target, admin), true);
       // Rules the file does not name keep their defaults.
-      assert.equal(enforcer.authorize('image:upload_image', target, member), true);
+      assert.equal(enforcer.authorize('upload_image', target, member), true);
     });
     it('reads a JSON policy file and the list-of-lists form', () => {
       const policyFile = file('{"a": [["role:x", "role:y"], ["role:admin"]], "b": []}', 'policy.json');
