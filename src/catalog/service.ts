@@ -13,7 +13,7 @@ import {
   VerificationError,
 } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
-import { type Action, type Authorizer, defaultAuthorizer } from '../identity/index.ts';
+import { type Action, type Authorizer, defaultAuthorizer, type RuleTarget } from '../identity/index.ts';
 import { formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
 import { assertNotObsolete } from './lifecycle.ts';
 import {
@@ -85,6 +85,11 @@ export interface DownloadResult {
 /** The hash algorithm reported in os_hash_algo (Glance's `hashing_algorithm` default). */
 export const OS_HASH_ALGO = 'sha512';
 
+/** What image rules see of an image: its owner (as project_id and owner) and its visibility. */
+function imageTarget(image: ImageRecord): RuleTarget {
+  return { projectId: image.owner, visibility: image.visibility };
+}
+
 export class CatalogService {
   readonly #images: ImageRepository;
   readonly #blobs: BlobStore;
@@ -139,9 +144,14 @@ export class CatalogService {
     id: string,
     notFound = `No image found with ID ${id}`,
   ): Promise<ImageRecord> {
-    this.#authorizer.enforce('get_image', credentials);
     const image = await this.#images.findImage(id);
-    if (!image || image.status === 'deleted' || !(await this.#isVisible(credentials, image))) {
+    // As Glance: an image the policy does not let you get is not found, not forbidden.
+    if (
+      !image ||
+      image.status === 'deleted' ||
+      !this.#authorizer.isAllowed('get_image', credentials, imageTarget(image)) ||
+      !(await this.#isVisible(credentials, image))
+    ) {
       throw new NotFoundError(notFound);
     }
     return image;
@@ -164,7 +174,7 @@ export class CatalogService {
     image: ImageRecord,
     message = 'You do not own this image',
   ): void {
-    if (!this.#authorizer.isAllowed(action, credentials, { projectId: image.owner }))
+    if (!this.#authorizer.isAllowed(action, credentials, imageTarget(image)))
       throw new AuthError('NOT_OWNER', message);
   }
 
@@ -541,7 +551,7 @@ export class CatalogService {
     range?: { start?: number; end?: number },
   ): Promise<DownloadResult> {
     const image = await this.getImage(credentials, id);
-    this.#authorizer.enforce('download_image', credentials, { projectId: image.owner });
+    this.#authorizer.enforce('download_image', credentials, imageTarget(image));
     if (image.status === 'deactivated' && !credentials.isAdmin) {
       throw new ConflictError(
         'IMAGE_DEACTIVATED',
@@ -610,7 +620,7 @@ export class CatalogService {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
     if (
       image.visibility !== 'shared' ||
-      !this.#authorizer.isAllowed('add_member', credentials, { projectId: image.owner })
+      !this.#authorizer.isAllowed('add_member', credentials, imageTarget(image))
     ) {
       throw new AuthError('FORBIDDEN', `Not allowed to create members for image ${id}.`);
     }
@@ -675,7 +685,7 @@ export class CatalogService {
     const image = await this.getImage(credentials, id, `Image ${id} not found.`);
     if (
       image.visibility !== 'shared' ||
-      !this.#authorizer.isAllowed('delete_member', credentials, { projectId: image.owner })
+      !this.#authorizer.isAllowed('delete_member', credentials, imageTarget(image))
     ) {
       throw new AuthError('FORBIDDEN', `Not allowed to delete members for image ${id}.`);
     }

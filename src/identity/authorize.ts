@@ -22,6 +22,8 @@ export interface RuleTarget {
   userId?: string | null;
   /** For image member updates: the project whose membership is being changed. */
   memberId?: string | null;
+  /** An image's visibility, as Glance's image target carries it (`'public':%(visibility)s`). */
+  visibility?: string | null;
 }
 
 export interface Authorizer {
@@ -50,7 +52,7 @@ export function toPolicyCredentials(credentials: Credentials): PolicyCredentials
   return out;
 }
 
-/** The target dict: `project_id` (also as Glance's `owner`), `user_id`, `member_id`; nulls left out. */
+/** The target dict: `project_id` (also as Glance's `owner`), `user_id`, `member_id`, `visibility`; nulls left out. */
 export function toPolicyTarget(target: RuleTarget): PolicyTarget {
   const out: PolicyTarget = {};
   if (target.projectId) {
@@ -59,6 +61,7 @@ export function toPolicyTarget(target: RuleTarget): PolicyTarget {
   }
   if (target.userId) out.user_id = target.userId;
   if (target.memberId) out.member_id = target.memberId;
+  if (target.visibility) out.visibility = target.visibility;
   return out;
 }
 
