@@ -14,7 +14,7 @@ import {
 } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
 import { type Action, type Authorizer, defaultAuthorizer, type RuleTarget } from '../identity/index.ts';
-import { formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
+import { type CertificateSecret, formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
 import { assertNotObsolete } from './lifecycle.ts';
 import {
   type ImageMember,
@@ -67,6 +67,8 @@ export interface CatalogServiceOptions {
   audit?: AuditSink;
   /** Lets a PATCH or create make an image public directly, as plain Glance does; off: only releases publish. */
   allowDirectPublish?: boolean;
+  /** Reads a key-manager certificate with the service's authority (for getSigningCertificate). */
+  readCertificate?: (id: string) => Promise<CertificateSecret | null>;
 }
 
 export interface UploadOptions {
@@ -101,6 +103,7 @@ export class CatalogService {
   readonly #authorizer: Authorizer;
   readonly #audit?: AuditSink;
   readonly #allowDirectPublish: boolean;
+  readonly #readCertificate?: (id: string) => Promise<CertificateSecret | null>;
 
   constructor(options: CatalogServiceOptions) {
     this.#images = options.images;
@@ -113,6 +116,7 @@ export class CatalogService {
     this.#authorizer = options.authorizer ?? defaultAuthorizer;
     this.#audit = options.audit;
     this.#allowDirectPublish = options.allowDirectPublish ?? false;
+    this.#readCertificate = options.readCertificate;
   }
 
   async #record(
@@ -543,6 +547,23 @@ export class CatalogService {
       );
       throw error instanceof VerificationError ? toSignatureError(error, id) : toUploadError(error, id);
     }
+  }
+
+  /**
+   * The certificate an active image was signed with, for anyone who may see the image. Certificates are
+   * public, but the key manager lets only the signer's project read them; this lets consumers in other
+   * projects verify a public image. Only a certificate-type secret of the image owner's own project is
+   * served, so an image cannot be used to read any other secret.
+   */
+  async getSigningCertificate(credentials: Credentials, id: string): Promise<CertificateSecret> {
+    const image = await this.getImage(credentials, id);
+    this.#authorizer.enforce('image:get_signing_certificate', credentials, imageTarget(image));
+    const uuid = image.properties.img_signature_certificate_uuid;
+    const none = () => new NotFoundError(`Image ${id} has no signing certificate to show.`);
+    if (!uuid || image.status !== 'active' || !image.signed_by || !this.#readCertificate) throw none();
+    const secret = await this.#readCertificate(uuid);
+    if (!secret || secret.secretType !== 'certificate' || secret.projectId !== image.owner) throw none();
+    return secret;
   }
 
   async downloadImageData(

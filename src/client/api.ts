@@ -100,6 +100,21 @@ export class ImageApi {
     return this.#session.json<ReleaseView>('POST', url, reason === undefined ? {} : { reason });
   }
 
+  /** The certificate the image was signed with, served by the catalog to whoever may see the image. */
+  async getSigningCertificate(id: string): Promise<SecretMaterial | null> {
+    const url = `${this.#images()}/${encodeURIComponent(id)}/signing-certificate`;
+    const response = await this.#session.request('GET', url);
+    if (response.status === 404) {
+      response.body.resume();
+      return null;
+    }
+    await this.#session.expect(response, [200], `Signing certificate of image ${id}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body) chunks.push(chunk as Buffer);
+    const contentType = String(response.headers['content-type'] ?? 'application/octet-stream').split(';')[0];
+    return { secretType: 'certificate', contentType, payload: Buffer.concat(chunks) };
+  }
+
   /** Opens the image data; the caller consumes `body`. */
   async downloadImage(id: string, signal?: AbortSignal): Promise<HttpResponse> {
     const url = `${this.#images()}/${encodeURIComponent(id)}/file`;

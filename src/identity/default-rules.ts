@@ -131,6 +131,12 @@ const images: RuleDefault[] = [
     'PUT /v2/images/{image_id}/members/{member_id}',
   ),
   image(
+    'get_signing_certificate',
+    'rule:reader',
+    'Read the certificate an image you may see was signed with (for boot-time verification).',
+    'GET /v2/images/{image_id}/signing-certificate',
+  ),
+  image(
     'set_lifecycle',
     'rule:project_member_or_admin',
     "Change or schedule an image's lifecycle (available, deprecated, obsolete) or class.",

@@ -44,6 +44,8 @@ export interface SecretForVerification {
   payload: Buffer;
   contentType: StoredContentType;
   creatorId: string | null;
+  /** The project that owns the secret. */
+  projectId: string;
 }
 
 /** Barbican accepts only the canonical lower-case form of a version-4 UUID as a secret id. */
@@ -235,6 +237,7 @@ export class SecretService {
       payload: await this.#open(secret),
       contentType: secret.contentType,
       creatorId: secret.creatorId,
+      projectId: secret.projectId,
     };
   }
 
@@ -256,6 +259,7 @@ export class SecretService {
       payload: await this.#open(secret),
       contentType: secret.contentType,
       creatorId: secret.creatorId,
+      projectId: secret.projectId,
     };
   }
 

@@ -219,6 +219,11 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       return reply.code(204).send();
     });
 
+    api.get<IdParams>('/image/v2/images/:id/signing-certificate', async (request, reply) => {
+      const certificate = await catalog.getSigningCertificate(credentialsOf(request), request.params.id);
+      return reply.type(certificate.contentType).send(certificate.payload);
+    });
+
     api.get<IdParams>('/image/v2/images/:id/file', async (request, reply) => {
       const credentials = credentialsOf(request);
       const image = await catalog.getImage(credentials, request.params.id);

@@ -121,6 +121,7 @@ export async function openServices(
   const images = new SqlImageRepository(db);
   const catalog = new CatalogService({
     images,
+    readCertificate: (id) => secrets.getTrustedSecret(id),
     authorizer,
     audit,
     allowDirectPublish: config.release.allowDirectPublish,

@@ -11,6 +11,8 @@ export interface CertificateSecret {
   contentType: string;
   /** The user who stored the secret, when the key manager knows it: the signer of what it verifies. */
   creatorId?: string | null;
+  /** The project that owns it, when the key manager knows it. */
+  projectId?: string;
 }
 
 /**

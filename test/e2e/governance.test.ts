@@ -185,6 +185,50 @@ describe('governance with the real openstack client: builder, approver, auditor'
     assert.ok(listed.some((i: { ID: string }) => i.ID === imageId));
   });
 
+  it('a consumer in another project boots the public image: the gate verifies it with the catalog copy of the certificate', async () => {
+    await ok(openstack('admin', ['project', 'create', 'tenant']));
+    await ok(
+      openstack('admin', [
+        'user',
+        'create',
+        '--project',
+        'tenant',
+        '--password',
+        'consumer-secret',
+        'consumer',
+      ]),
+    );
+    await ok(openstack('admin', ['role', 'add', '--user', 'consumer', '--project', 'tenant', 'member']));
+    envs.consumer = clientEnvironment(t.url, work, {
+      OS_USERNAME: 'consumer',
+      OS_PASSWORD: 'consumer-secret',
+      OS_PROJECT_NAME: 'tenant',
+    });
+    // The key manager keeps the signer's certificate to the signer's project...
+    const direct = await run(
+      'openstack',
+      [
+        'secret',
+        'get',
+        '--payload',
+        `${t.url}/key-manager/v1/secrets/${(await showImage('consumer', imageId)).properties.img_signature_certificate_uuid}`,
+      ],
+      as('consumer'),
+    );
+    assert.notEqual(direct.code, 0);
+    // ...and the gate still verifies the released image for a consumer elsewhere.
+    const fetched = await imagetrust('consumer', [
+      'fetch',
+      imageId,
+      '--cache-dir',
+      file('consumer-cache'),
+      '--format',
+      'json',
+    ]);
+    assert.equal(fetched.code, 0, fetched.stderr);
+    assert.equal(JSON.parse(fetched.stdout).verified, true);
+  });
+
   it('a scheduled deprecation fires on time; the gate warns, then refuses the obsolete image', async () => {
     await ok(
       imagetrust('builder', [
@@ -199,15 +243,13 @@ describe('governance with the real openstack client: builder, approver, auditor'
       ]),
     );
     assert.equal((await showImage('auditor', imageId)).properties.lifecycle_state, 'available');
-    // The gate reads the signing certificate with its user's token, as Nova does; under Barbican's
-    // secure-RBAC defaults a reader cannot read secrets, so the boot runs as a project member.
     const cache = file('gate-cache');
     let deadline = Date.now() + 15_000;
     while ((await showImage('auditor', imageId)).properties.lifecycle_state !== 'deprecated') {
       assert.ok(Date.now() < deadline, 'the deprecation never fired');
       await sleep(250);
     }
-    const warned = await imagetrust('approver', ['fetch', imageId, '--cache-dir', cache]);
+    const warned = await imagetrust('auditor', ['fetch', imageId, '--cache-dir', cache]);
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(warned.stderr, /warning: Image .* is deprecated and becomes obsolete at/);
     assert.ok(existsSync(warned.stdout.trim()));
@@ -226,7 +268,7 @@ describe('governance with the real openstack client: builder, approver, auditor'
       obsoleteList.map((i: { ID: string }) => i.ID),
       [imageId],
     );
-    const refused = await imagetrust('approver', ['fetch', imageId, '--cache-dir', cache]);
+    const refused = await imagetrust('auditor', ['fetch', imageId, '--cache-dir', cache]);
     assert.equal(refused.code, 6, refused.stderr);
     assert.match(refused.stderr, /IMAGE_OBSOLETE|is obsolete and cannot be booted/);
     assert.ok(!existsSync(path.join(cache, imageId)), 'the cached copy of an obsolete image is removed');

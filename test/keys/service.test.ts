@@ -158,6 +158,7 @@ describe('SecretService', () => {
       payload: Buffer.from('PEM BYTES'),
       contentType: 'application/octet-stream',
       creatorId: secret.creatorId,
+      projectId: 'project-a',
     });
     assert.ok(secret.creatorId, 'the certificate records who stored it');
     assert.equal(await service.getSecretForVerification(bob, secret.id), null);

@@ -372,6 +372,7 @@ describe('key-manager API', () => {
         contentType: 'application/octet-stream',
         // The signer of what the certificate verifies: whoever stored it.
         creatorId: (await identity.validateToken(alice)).userId,
+        projectId: (await identity.validateToken(alice)).projectId,
       });
       assert.equal(await secrets.getSecretForVerification(await identity.validateToken(bob), id), null);
     });

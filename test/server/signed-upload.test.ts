@@ -131,6 +131,47 @@ describe('signed uploads', () => {
     });
   }
 
+  it("serves an active signed image's certificate to whoever sees it, and never any other secret", async () => {
+    const sig = f.signature('rsa2048.sha256.pss');
+    const { id } = await signedUpload(t, token, props(sig, 'SHA-256', 'RSA-PSS', await certId('rsa2048')));
+    const served = await fetch(`${t.url}/image/v2/images/${id}/signing-certificate`, {
+      headers: { 'x-auth-token': token },
+    });
+    assert.equal(served.status, 200);
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), f.file('certs/rsa2048.pem'));
+    const certificateOf = async (imageId: string) =>
+      (
+        await fetch(`${t.url}/image/v2/images/${imageId}/signing-certificate`, {
+          headers: { 'x-auth-token': token },
+        })
+      ).status;
+
+    // Pointed afterwards at a secret that is not a certificate, or at another project's certificate: 404.
+    const patch = (imageId: string, secretId: string) =>
+      fetch(`${t.url}/image/v2/images/${imageId}`, {
+        method: 'PATCH',
+        headers: { 'x-auth-token': token, 'content-type': 'application/openstack-images-v2.1-json-patch' },
+        body: JSON.stringify([{ op: 'replace', path: '/img_signature_certificate_uuid', value: secretId }]),
+      });
+    const opaque = await storeSecret(t, token, Buffer.from('not for anyone'), 'opaque');
+    assert.equal((await patch(id, opaque)).status, 200);
+    assert.equal(await certificateOf(id), 404);
+    const other = await t.addUser('certowner', 'member');
+    const otherCert = await storeSecret(
+      t,
+      await t.token('certowner', other.password),
+      f.file('certs/rsa2048.pem'),
+    );
+    assert.equal((await patch(id, otherCert)).status, 200);
+    assert.equal(await certificateOf(id), 404);
+
+    const unsigned = await api(t, token, 'POST', '/image/v2/images', {
+      disk_format: 'raw',
+      container_format: 'bare',
+    });
+    assert.equal(await certificateOf(unsigned.json.id as string), 404);
+  });
+
   const refused: [
     name: string,
     make: () => Promise<Record<string, string>>,
