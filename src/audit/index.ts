@@ -36,6 +36,7 @@ export {
   type AuditProofBundle,
   type AuditProofEntry,
   type ProofBundleCheck,
+  type ProofBundleOptions,
   verifyAuditProofBundle,
 } from './proof-bundle.ts';
 export {

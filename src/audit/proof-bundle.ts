@@ -3,7 +3,7 @@
 // verifyAuditProofBundle, without trusting the server that produced it.
 import type { KeyObject } from 'node:crypto';
 import { leafHashOf, parseAuditLeaf } from './events.ts';
-import { verifyInclusion } from './merkle-tree.ts';
+import { verifyConsistency, verifyInclusion } from './merkle-tree.ts';
 import { type SignedTreeHead, verifyTreeHeadSignature } from './tree-head.ts';
 
 export const AUDIT_PROOF_FORMAT = 'imagetrust-audit-history/v1';
@@ -24,6 +24,16 @@ export interface AuditProofBundle {
   /** The log's public key as the server presented it; verifiers compare it with their trusted copy. */
   public_key: string;
   entries: AuditProofEntry[];
+  /**
+   * Optional: that `tree_head` extends a head the verifier pinned earlier (RFC 6962 consistency proof),
+   * so the log was only appended to in between, never rewritten or forked.
+   */
+  consistency?: { from: SignedTreeHead; path: string[] };
+}
+
+/** How a bundle is checked: against a trusted key, and optionally against a head pinned before. */
+export interface ProofBundleOptions {
+  previousHead?: SignedTreeHead;
 }
 
 export type ProofBundleCheck =
@@ -31,14 +41,18 @@ export type ProofBundleCheck =
   | {
       ok: false;
       seq: number | null;
-      problem: 'malformed' | 'bad-signature' | 'altered' | 'not-included' | 'wrong-subject';
+      problem: 'malformed' | 'bad-signature' | 'altered' | 'not-included' | 'wrong-subject' | 'inconsistent';
       message: string;
     };
 
 const HEX32 = /^[0-9a-f]{64}$/;
 
 /** Checks a history file against a trusted public key: head signature, each leaf and its inclusion. */
-export function verifyAuditProofBundle(bundle: unknown, publicKey: KeyObject): ProofBundleCheck {
+export function verifyAuditProofBundle(
+  bundle: unknown,
+  publicKey: KeyObject,
+  options: ProofBundleOptions = {},
+): ProofBundleCheck {
   const b = bundle as Partial<AuditProofBundle> | null;
   if (!b || typeof b !== 'object' || b.format !== AUDIT_PROOF_FORMAT || !Array.isArray(b.entries)) {
     return { ok: false, seq: null, problem: 'malformed', message: `Not an ${AUDIT_PROOF_FORMAT} document.` };
@@ -91,5 +105,42 @@ export function verifyAuditProofBundle(bundle: unknown, publicKey: KeyObject): P
       };
     }
   }
+  if (options.previousHead) {
+    const problem = checkConsistency(options.previousHead, head, b.consistency, publicKey);
+    if (problem) return { ok: false, seq: null, problem: 'inconsistent', message: problem };
+  }
   return { ok: true, treeSize: head.tree_size, entries: b.entries.length };
+}
+
+/** Null when `head` extends the pinned `previous` head by the bundle's consistency proof; else why not. */
+function checkConsistency(
+  previous: SignedTreeHead,
+  head: SignedTreeHead,
+  consistency: AuditProofBundle['consistency'],
+  publicKey: KeyObject,
+): string | null {
+  if (!verifyTreeHeadSignature(previous, publicKey))
+    return 'The pinned tree head is not signed by the given key.';
+  if (previous.tree_size > head.tree_size) {
+    return `The log shrank from ${previous.tree_size} to ${head.tree_size} entries since the pinned head: it was rolled back.`;
+  }
+  if (
+    !consistency ||
+    consistency.from?.tree_size !== previous.tree_size ||
+    consistency.from.root_hash !== previous.root_hash ||
+    !Array.isArray(consistency.path) ||
+    !consistency.path.every((h) => typeof h === 'string' && HEX32.test(h))
+  ) {
+    return 'The file carries no consistency proof from the pinned head; fetch it with `imagetrust audit proof IMAGE --since-head HEAD`.';
+  }
+  const ok = verifyConsistency(
+    previous.tree_size,
+    head.tree_size,
+    Buffer.from(previous.root_hash, 'hex'),
+    Buffer.from(head.root_hash, 'hex'),
+    consistency.path.map((h) => Buffer.from(h, 'hex')),
+  );
+  return ok
+    ? null
+    : `The tree of size ${head.tree_size} does not extend the pinned tree of size ${previous.tree_size}: the log was rewritten or forked.`;
 }

@@ -1,7 +1,7 @@
 // `imagetrust audit`: check the whole stored transparency log against its signed heads (verify), fetch an
 // image's history with proofs from a server (proof), and check such a file offline (verify-proof).
 import type { Command } from 'commander';
-import type { AuditLeaf, AuditProofBundle, StoredLogReport } from '../audit/index.ts';
+import type { AuditLeaf, AuditProofBundle, SignedTreeHead, StoredLogReport } from '../audit/index.ts';
 import type { AuthFlags, Session } from '../client/index.ts';
 import { addAuthOptions } from './connect.ts';
 import type { StoreFlags } from './store.ts';
@@ -14,11 +14,14 @@ interface VerifyFlags extends StoreFlags {
 interface ProofFlags extends AuthFlags {
   format?: string;
   output?: string;
+  sinceHead?: string;
 }
 
 interface VerifyProofFlags {
   publicKey: string;
   format?: string;
+  previousHead?: string;
+  saveHead?: string;
 }
 
 /**
@@ -49,7 +52,11 @@ export function registerAuditCommands(
         "Fetch an image's history from the server with an inclusion proof per entry, as a file `audit verify-proof` checks offline.",
       )
       .option('--format <format>', 'text or json (the self-contained proof file)', 'text')
-      .option('-o, --output <file>', 'also write the proof file (JSON) here'),
+      .option('-o, --output <file>', 'also write the proof file (JSON) here')
+      .option(
+        '--since-head <file>',
+        'a tree head pinned earlier (from `verify-proof --save-head`): add a proof that the log only grew since',
+      ),
   ).action(async (imageId: string, flags: ProofFlags) => runAuditProof(imageId, flags));
   audit
     .command('verify-proof <file>')
@@ -57,7 +64,16 @@ export function registerAuditCommands(
       "Verify a proof file offline against the log's public key: head signature, each leaf and its audit path; exit 1 on failure.",
     )
     .requiredOption('--public-key <file>', "the log's public key PEM (a trusted copy)")
+    .option(
+      '--previous-head <file>',
+      'a tree head pinned earlier: also require a proof that this head extends it (no rewrite, no fork)',
+    )
+    .option('--save-head <file>', 'after a successful check, write the verified tree head here, to pin it')
     .option('--format <format>', 'text or json', 'text')
+    .addHelpText(
+      'after',
+      '\nExample, pinning the head between two checks:\n  imagetrust audit proof IMAGE -o h1.json && imagetrust audit verify-proof h1.json --public-key log.pub --save-head pinned.json\n  imagetrust audit proof IMAGE --since-head pinned.json -o h2.json && imagetrust audit verify-proof h2.json --public-key log.pub --previous-head pinned.json',
+    )
     .action(async (file: string, flags: VerifyProofFlags) => runAuditVerifyProof(file, flags));
 }
 
@@ -108,6 +124,36 @@ function auditBase(session: Session): string {
   }
 }
 
+/** A pinned tree head: a file holding the head itself, or a proof file whose `tree_head` it takes. */
+async function readTreeHead(file: string): Promise<SignedTreeHead> {
+  const { readFile } = await import('node:fs/promises');
+  const { ValidationError } = await import('../errors/index.ts');
+  let parsed: { tree_head?: SignedTreeHead } & Partial<SignedTreeHead>;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ValidationError(
+      'MALFORMED_JSON',
+      `Cannot read the tree head ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const head = (parsed.tree_head ?? parsed) as SignedTreeHead;
+  if (
+    !Number.isSafeInteger(head?.tree_size) ||
+    typeof head.root_hash !== 'string' ||
+    typeof head.signature !== 'string'
+  ) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `${file} holds no signed tree head (tree_size, root_hash, signature).`,
+    );
+  }
+  return head;
+}
+
 function describeLeaf(leaf: AuditLeaf): string {
   const actor = leaf.actor ? (leaf.actor.user_name ?? leaf.actor.user_id) : '-';
   const digest = leaf.content_digest ? ` ${leaf.content_digest}` : '';
@@ -123,6 +169,21 @@ export async function runAuditProof(imageId: string, flags: ProofFlags): Promise
     'GET',
     `${auditBase(session)}/v1/images/${encodeURIComponent(imageId)}`,
   );
+  if (flags.sinceHead) {
+    const pinned = await readTreeHead(flags.sinceHead);
+    const current = bundle.tree_head.tree_size;
+    if (pinned.tree_size > current) {
+      throw new (await import('../errors/index.ts')).ImageTrustError(
+        'CONFLICT',
+        `The log now has ${current} entries, fewer than the ${pinned.tree_size} of the pinned head: it was rolled back.`,
+      );
+    }
+    const proof = await session.json<{ consistency_path: string[] }>(
+      'GET',
+      `${auditBase(session)}/v1/proofs/consistency?first=${pinned.tree_size}&second=${current}`,
+    );
+    bundle.consistency = { from: pinned, path: proof.consistency_path };
+  }
   const text = `${JSON.stringify(bundle, null, 2)}\n`;
   if (flags.output) await writeFile(flags.output, text);
   // A first check with the key the server sent; only a trusted copy of the key (verify-proof) proves more.
@@ -161,7 +222,14 @@ export async function runAuditVerifyProof(file: string, flags: VerifyProofFlags)
       },
     );
   }
-  const check = verifyAuditProofBundle(bundle, auditPublicKeyFromPem(await readFile(flags.publicKey)));
+  const previousHead = flags.previousHead ? await readTreeHead(flags.previousHead) : undefined;
+  const check = verifyAuditProofBundle(bundle, auditPublicKeyFromPem(await readFile(flags.publicKey)), {
+    previousHead,
+  });
+  if (check.ok && flags.saveHead) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(flags.saveHead, `${JSON.stringify((bundle as AuditProofBundle).tree_head, null, 2)}\n`);
+  }
   if (flags.format === 'json') process.stdout.write(`${JSON.stringify(check)}\n`);
   else if (check.ok) {
     process.stdout.write(

@@ -322,15 +322,16 @@ const audit: RuleDefault[] = [
   rule(
     'audit:get_tree_head',
     '',
-    "Read the transparency log's signed tree head and public key (anyone with a token).",
+    "Read the transparency log's signed tree head and public key, and inclusion and consistency proofs (hashes only; anyone with a token).",
     'GET /audit/v1/tree-head',
+    'GET /audit/v1/proofs/inclusion',
+    'GET /audit/v1/proofs/consistency',
   ),
   rule(
     'audit:get_entries',
     'rule:context_is_admin or role:auditor',
-    'Read log entries and consistency proofs.',
+    'Read log entries.',
     'GET /audit/v1/entries',
-    'GET /audit/v1/proofs/consistency',
   ),
   rule(
     'audit:get_image_history',

@@ -15,8 +15,8 @@ export interface AuditTarget {
 export interface AuditRouteOptions {
   audit: AuditLog;
   /**
-   * The policy: tree heads and inclusion proofs use 'audit:get_tree_head', entries and consistency
-   * proofs 'audit:get_entries', image history 'audit:get_image_history' with the image's project.
+   * The policy: tree heads, inclusion and consistency proofs use 'audit:get_tree_head', entries
+   * 'audit:get_entries', image history 'audit:get_image_history' with the image's project.
    */
   authorizer?: Authorizer;
   /** The project owning an image, for the history rule; default: the project recorded in its latest entry. */
@@ -85,7 +85,8 @@ export function registerAuditRoutes(app: FastifyInstance, options: AuditRouteOpt
     });
 
     api.get(`${PREFIX}/proofs/consistency`, async (request) => {
-      authorize('audit:get_entries', credentialsOf(request), { project_id: null });
+      // Hashes only, like inclusion proofs: anyone who may see heads may check they extend each other.
+      authorize('audit:get_tree_head', credentialsOf(request), { project_id: null });
       const query = request.query as Query;
       return audit.consistencyProof(integerParam(query, 'first'), integerParam(query, 'second'));
     });

@@ -327,7 +327,15 @@ describe('governance with the real openstack client: builder, approver, auditor'
     assert.equal(head.status, 200);
     writeFileSync(file('log.pub'), (await head.json()).public_key);
     const verified = await ok(
-      imagetrust('auditor', ['audit', 'verify-proof', proofFile, '--public-key', file('log.pub')]),
+      imagetrust('auditor', [
+        'audit',
+        'verify-proof',
+        proofFile,
+        '--public-key',
+        file('log.pub'),
+        '--save-head',
+        file('pinned-head.json'),
+      ]),
     );
     assert.match(verified, /ok|verified/i);
     // One changed character in one leaf and the offline check fails.
@@ -342,6 +350,44 @@ describe('governance with the real openstack client: builder, approver, auditor'
       file('log.pub'),
     ]);
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    // Later, the log has grown: the new history proves it extends the pinned head.
+    await ok(openstack('builder', ['image', 'set', '--property', 'note=after-pinning', imageId]));
+    const laterFile = file('history-2.json');
+    await ok(
+      imagetrust('auditor', [
+        'audit',
+        'proof',
+        imageId,
+        '--since-head',
+        file('pinned-head.json'),
+        '-o',
+        laterFile,
+      ]),
+    );
+    const extended = await ok(
+      imagetrust('auditor', [
+        'audit',
+        'verify-proof',
+        laterFile,
+        '--public-key',
+        file('log.pub'),
+        '--previous-head',
+        file('pinned-head.json'),
+      ]),
+    );
+    assert.match(extended, /^ok: /);
+    // An older history against a newer pinned head looks like a rollback, and is refused.
+    const withoutProof = await imagetrust('auditor', [
+      'audit',
+      'verify-proof',
+      proofFile,
+      '--public-key',
+      file('log.pub'),
+      '--previous-head',
+      laterFile,
+    ]);
+    assert.equal(withoutProof.code, 1);
+    assert.match(withoutProof.stderr, /inconsistent/);
     // The whole stored log checks out against its latest signed head; a builder cannot read it all.
     const whole = await run(BIN, ['audit', 'verify', '--data-dir', t.dataDir], as('admin'));
     assert.equal(whole.code, 0, whole.stderr);
