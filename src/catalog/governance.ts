@@ -317,7 +317,7 @@ export class GovernanceService {
       'You are not authorized to reject releases.',
     );
     this.#assertPending(request);
-    const decided = await this.#decide(request, 'rejected', credentials, reason, this.#clock.now());
+    const decided = await this.#reject(request, credentials, reason, this.#clock.now());
     await this.#audit({
       type: 'release.rejected',
       actor: this.#actor(credentials),
@@ -337,15 +337,15 @@ export class GovernanceService {
     }
   }
 
-  async #decide(
+  /** Records a rejection while the request is pending (approvals go through approveAndPublish). */
+  async #reject(
     request: ReleaseRequest,
-    status: 'approved' | 'rejected',
     credentials: Credentials,
     reason: string | null,
     now: Date,
   ): Promise<ReleaseRequest> {
     const decision = {
-      status,
+      status: 'rejected' as const,
       decided_by: credentials.userId,
       decided_at: toGlanceTimestamp(now),
       decision_reason: reason,

@@ -6,8 +6,6 @@ export {
   defaultAuthorizer,
   PolicyAuthorizer,
   type RuleTarget,
-  toPolicyCredentials,
-  toPolicyTarget,
 } from './authorize.ts';
 export { DEFAULT_RULES, type RuleDefault } from './default-rules.ts';
 export {

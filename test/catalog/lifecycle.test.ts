@@ -6,46 +6,19 @@ import {
   assertSeparateApprover,
   dueLifecycleChange,
   effectiveLifecycle,
-  type ImageRecord,
-  NEW_IMAGE_GOVERNANCE,
   planLifecycleChange,
   type ReleaseRequest,
   readComplianceReport,
   readLifecycleRequest,
 } from '../../src/catalog/index.ts';
 import { ImageTrustError } from '../../src/errors/index.ts';
+import { activeImageRecord } from '../support/images.ts';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 const at = (offsetHours: number) =>
   new Date(NOW.getTime() + offsetHours * 3600_000).toISOString().replace('.000Z', 'Z');
 
-function image(overrides: Partial<ImageRecord> = {}): ImageRecord {
-  return {
-    id: '11111111-1111-4111-8111-111111111111',
-    name: 'debian-12',
-    status: 'active',
-    visibility: 'shared',
-    protected: false,
-    os_hidden: false,
-    checksum: null,
-    os_hash_algo: null,
-    os_hash_value: null,
-    owner: 'images',
-    size: 1,
-    virtual_size: null,
-    container_format: 'bare',
-    disk_format: 'raw',
-    min_ram: 0,
-    min_disk: 0,
-    created_at: at(-100),
-    updated_at: at(-100),
-    properties: {},
-    tags: [],
-    blob_key: 'k',
-    ...NEW_IMAGE_GOVERNANCE,
-    ...overrides,
-  };
-}
+const image = activeImageRecord;
 
 const codeOf = (fn: () => unknown): string => {
   try {

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { type ImageRecord, NEW_IMAGE_GOVERNANCE, type ReleaseRequest } from '../../src/catalog/index.ts';
+import type { ReleaseRequest } from '../../src/catalog/index.ts';
 import { type SqlDatabase, SqlImageRepository, SqlReleaseRepository } from '../../src/storage/index.ts';
+import { activeImageRecord } from '../support/images.ts';
 import { databaseBackends } from './database-backends.ts';
 
 const request = (overrides: Partial<ReleaseRequest> = {}): ReleaseRequest => ({
@@ -64,30 +65,7 @@ for (const backend of databaseBackends()) {
 
     it('approves and publishes together, or neither when the request or the image changed', async () => {
       const images = new SqlImageRepository(db);
-      const image: ImageRecord = {
-        id: randomUUID(),
-        name: 'debian',
-        status: 'active',
-        visibility: 'shared',
-        protected: false,
-        os_hidden: false,
-        checksum: null,
-        os_hash_algo: null,
-        os_hash_value: null,
-        owner: 'images',
-        size: 1,
-        virtual_size: null,
-        container_format: 'bare',
-        disk_format: 'raw',
-        min_ram: 0,
-        min_disk: 0,
-        created_at: '2026-06-01T00:00:00Z',
-        updated_at: '2026-06-01T00:00:00Z',
-        properties: {},
-        tags: [],
-        blob_key: 'k',
-        ...NEW_IMAGE_GOVERNANCE,
-      };
+      const image = activeImageRecord({ id: randomUUID() });
       await images.createImage(image);
       const decision = { decided_by: 'approver', decided_at: '2026-06-02T00:00:00Z', decision_reason: null };
       const publish = {
