@@ -11,10 +11,12 @@
 //  4. times 1,000 random inclusion proofs and 1,000 random consistency proofs (p50/p99), each verified
 //     outside the timing; tree head signing alone and a lazily signed head (root + sign + store);
 //  5. times a cold start (a new AuditLog loading every leaf hash) and `verifyStoredLog` over everything.
+
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../src/app/clock.ts';
 import {
   type AuditEvent,
   AuditLog,
@@ -56,7 +58,7 @@ const dir = await mkdtemp(path.join(tmpdir(), 'imagetrust-bench-audit-'));
 try {
   const db = await openDatabase(`sqlite:${path.join(dir, 'audit.sqlite')}`);
   const signer = createTreeHeadSigner(generateKeyPairSync('ed25519').privateKey);
-  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer });
+  const audit = new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
 
   // 1. Appends under load.
   log(`appending ${EVENTS} events, ${CONCURRENCY} in flight`);
@@ -148,7 +150,7 @@ try {
 
   // 5. Cold start and full verification.
   start = process.hrtime.bigint();
-  const cold = new AuditLog({ repository: new SqlAuditRepository(db), signer });
+  const cold = new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
   await cold.inclusionProof(0, total + 1);
   const coldStartMs = ms(start);
   start = process.hrtime.bigint();

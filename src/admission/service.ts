@@ -2,6 +2,7 @@
 // through the API, and "may these images run?" answered with them. Key paths in a stored policy name
 // stored keys, never server files, and signatures are read only over http(s), so a tenant's policy can
 // make the server read nothing of its own filesystem.
+
 import {
   configuredLookaside,
   createDestinationGuard,
@@ -30,6 +31,7 @@ import {
   toImageTrustError,
   ValidationError,
 } from '../errors/index.ts';
+import type { EventRecorder } from '../events/index.ts';
 import { type Action, type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
 import { assertContainerKeyName, isContainerKeyName, readContainerKey } from './keys.ts';
 import type { ContainerKeyRecord, ContainerTrustRepository, ProjectDocument } from './ports.ts';
@@ -43,7 +45,9 @@ const REGISTRIES_FILE = 'registries.d/api.yaml';
 export interface ContainerTrustServiceOptions {
   repository: ContainerTrustRepository;
   authorizer?: Authorizer;
-  clock?: { now(): Date };
+  clock: { now(): Date };
+  /** Where every decision is recorded (the transparency log reads it from there). */
+  events: EventRecorder;
   /** How many images are evaluated at once per request. */
   concurrency?: number;
   /** Per-image budget for registry and lookaside reads. */
@@ -202,6 +206,7 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
 export class ContainerTrustService {
   readonly #repository: ContainerTrustRepository;
   readonly #clock: { now(): Date };
+  readonly #events: EventRecorder;
   readonly #concurrency: number;
   readonly #imageTimeoutMs: number;
   readonly #insecure: Set<string>;
@@ -211,7 +216,8 @@ export class ContainerTrustService {
   constructor(options: ContainerTrustServiceOptions) {
     this.#repository = options.repository;
     this.#authorizer = options.authorizer ?? defaultAuthorizer;
-    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#clock = options.clock;
+    this.#events = options.events;
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#imageTimeoutMs = options.imageTimeoutMs ?? DEFAULT_IMAGE_TIMEOUT_MS;
     this.#insecure = new Set(options.insecureRegistries ?? []);
@@ -315,9 +321,20 @@ export class ContainerTrustService {
     const config = registries ? parseApiRegistries(registries.document) : { docker: new Map() };
     const keys = new Map((await this.#repository.listKeys(projectId)).map((key) => [key.name, key]));
     const mechanisms = this.#mechanisms(keys);
-    return mapLimited(images, this.#concurrency, (image) =>
+    const decisions = await mapLimited(images, this.#concurrency, (image) =>
       this.#decideOne(image, policy, config, mechanisms),
     );
+    // Every admission decision is evidence; a decision that cannot be recorded is not handed out.
+    await this.#events.record(
+      ...decisions.map((decision) => ({
+        type: 'container.decided' as const,
+        actor: { userId: credentials.userId, userName: credentials.userName, projectId },
+        projectId,
+        subjectId: decision.image,
+        details: { allowed: decision.allowed, error: decision.error ?? null },
+      })),
+    );
+    return decisions;
   }
 
   #mechanisms(keys: Map<string, ContainerKeyRecord>): PolicyMechanisms {

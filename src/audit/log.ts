@@ -2,7 +2,7 @@
 // transaction), keeps the leaf hashes in memory for O(log n) proofs, signs tree heads, and re-checks the
 // whole stored log against its signed heads.
 import type { KeyObject } from 'node:crypto';
-import { ImageTrustError, ValidationError } from '../errors/index.ts';
+import { IntegrityError, ValidationError } from '../errors/index.ts';
 import {
   type AuditEntry,
   type AuditEvent,
@@ -31,7 +31,7 @@ const VERIFY_PAGE = 5_000;
 export interface AuditLogOptions {
   repository: AuditRepository;
   signer: TreeHeadSigner;
-  clock?: AuditClock;
+  clock: AuditClock;
   /**
    * After an append batch, sign a new head when the latest one this process signed is older than this
    * many milliseconds (0: after every batch). Heads are also signed whenever one is asked for and the
@@ -104,11 +104,15 @@ export class AuditLog {
   #draining = false;
   #syncing: Promise<void> | null = null;
   #lastSignedAt = Number.NEGATIVE_INFINITY;
+  #relayQueued: Promise<number> | null = null;
+  #relayRunning: Promise<number> = Promise.resolve(0);
+  /** As a subscriber of the domain-event stream. */
+  readonly name = 'transparency-log';
 
   constructor(options: AuditLogOptions) {
     this.#repository = options.repository;
     this.#signer = options.signer;
-    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#clock = options.clock;
     this.#signIntervalMs = options.signIntervalMs ?? 1000;
     this.#maxBatch = options.maxBatch ?? 500;
   }
@@ -135,6 +139,45 @@ export class AuditLog {
         void this.#drain();
       }
     });
+  }
+
+  /** The domain-event stream's delivery: append what waits in the outbox. */
+  deliver(): Promise<number> {
+    return this.relayOutbox();
+  }
+
+  /**
+   * Appends every domain event waiting in the outbox, in order; resolves with how many this call's pass
+   * appended. Passes run one at a time in a process; a call made while a pass runs waits for one that
+   * starts after it, so it sees every event committed before the call. Many processes may relay at once:
+   * each event is taken out of the outbox in the transaction that appends it.
+   */
+  relayOutbox(): Promise<number> {
+    if (this.#relayQueued) return this.#relayQueued;
+    const pass = this.#relayRunning
+      .catch(() => 0)
+      .then(() => {
+        this.#relayQueued = null;
+        return this.#relayPass();
+      });
+    this.#relayQueued = pass;
+    this.#relayRunning = pass;
+    return pass;
+  }
+
+  async #relayPass(): Promise<number> {
+    let appended = 0;
+    for (;;) {
+      const entries = await this.#repository.appendFromOutbox(this.#maxBatch, (firstSeq, events) =>
+        // Each leaf carries the time of the change it records, not the time it reached the log.
+        events.map(({ event, occurredAt }, i) => toAuditEntry(toAuditLeaf(event, firstSeq + i, occurredAt))),
+      );
+      for (const entry of entries) if (!this.#absorb(entry.seq, entry.leafHash)) break;
+      appended += entries.length;
+      if (entries.length < this.#maxBatch) break;
+    }
+    if (appended > 0) await this.#maybeSign().catch(() => undefined);
+    return appended;
   }
 
   /** Records several events in one transaction, contiguous and in order. */
@@ -194,8 +237,8 @@ export class AuditLog {
     if (seq > this.#tree.size) return false;
     if (seq === this.#tree.size) this.#tree.appendLeafHash(Buffer.from(leafHash, 'hex'));
     else if (this.#tree.leafHash(seq).toString('hex') !== leafHash) {
-      throw new ImageTrustError(
-        'INTERNAL',
+      throw new IntegrityError(
+        'LOG_TAMPERED',
         `Audit entry ${seq} changed in the database after it was read; run \`imagetrust audit verify\`.`,
       );
     }
@@ -209,8 +252,8 @@ export class AuditLog {
         const rows = await this.#repository.listLeafHashes(this.#tree.size, SYNC_PAGE);
         for (const row of rows) {
           if (!this.#absorb(row.seq, row.leafHash)) {
-            throw new ImageTrustError(
-              'INTERNAL',
+            throw new IntegrityError(
+              'LOG_TAMPERED',
               `The audit log has no entry ${this.#tree.size} (next is ${row.seq}); run \`imagetrust audit verify\`.`,
             );
           }
@@ -240,8 +283,8 @@ export class AuditLog {
   /** A stored head must describe the leaves we hold; anything else means the database was rewritten. */
   #checkHead(head: SignedTreeHead): void {
     if (this.#tree.rootAt(head.tree_size).toString('hex') !== head.root_hash) {
-      throw new ImageTrustError(
-        'INTERNAL',
+      throw new IntegrityError(
+        'LOG_TAMPERED',
         `The signed tree head of size ${head.tree_size} does not match the stored entries; run \`imagetrust audit verify\`.`,
       );
     }

@@ -1,5 +1,6 @@
 // What the audit log needs from storage. Entries are append-only; positions are assigned atomically by
 // the repository so many processes can share one database.
+import type { RecordedEvent } from '../events/index.ts';
 import type { AuditEntry, AuditEvent } from './events.ts';
 import type { SignedTreeHead } from './tree-head.ts';
 
@@ -10,6 +11,14 @@ export interface AuditRepository {
    * inserts them. A race with another appender is retried with a fresh sequence number.
    */
   appendEntries(build: (firstSeq: number) => AuditEntry[]): Promise<AuditEntry[]>;
+  /**
+   * Appends up to `limit` waiting domain events from the outbox, in outbox order, and removes them from
+   * it in the same transaction. Resolves with the entries appended (none when the outbox was empty).
+   */
+  appendFromOutbox(
+    limit: number,
+    build: (firstSeq: number, events: RecordedEvent[]) => AuditEntry[],
+  ): Promise<AuditEntry[]>;
   /** Entries with `start <= seq < end`, in order. */
   listEntries(start: number, end: number): Promise<AuditEntry[]>;
   /** Entries with `seq >= fromSeq`, in order, at most `limit` of them (gaps are visible as jumps in `seq`). */

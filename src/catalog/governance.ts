@@ -2,17 +2,11 @@
 // second person approves. Every change is written to the transparency log.
 import { createHash, randomUUID } from 'node:crypto';
 import { GovernanceError, NotFoundError } from '../errors/index.ts';
+import type { DomainEvent, EventRecorder } from '../events/index.ts';
 import { type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
 import { planLifecycleChange, readLifecycleRequest } from './lifecycle.ts';
 import { effectiveLifecycle, type ImageRecord, toGlanceTimestamp } from './model.ts';
-import type {
-  AuditEventInput,
-  AuditSink,
-  Clock,
-  IdGenerator,
-  ImageRepository,
-  ReleaseRepository,
-} from './ports.ts';
+import type { Clock, IdGenerator, ImageRepository, ReleaseRepository } from './ports.ts';
 import {
   assertReleasable,
   assertSeparateApprover,
@@ -30,8 +24,9 @@ export interface GovernanceServiceOptions {
   /** Finds an image the caller may see (404 otherwise); the catalog's visibility rules apply. */
   findVisibleImage(credentials: Credentials, id: string): Promise<ImageRecord>;
   authorizer?: Authorizer;
-  audit?: AuditSink;
-  clock?: Clock;
+  /** Where every change is recorded, in the change's own transaction. */
+  events: EventRecorder;
+  clock: Clock;
   newId?: IdGenerator;
   requireComplianceReport?: boolean;
   signaturesRequired?(projectId: string | null): Promise<boolean> | boolean;
@@ -50,14 +45,10 @@ export class GovernanceService {
   constructor(options: GovernanceServiceOptions) {
     this.#o = options;
     this.#authorizer = options.authorizer ?? defaultAuthorizer;
-    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#clock = options.clock;
   }
 
-  async #audit(event: AuditEventInput): Promise<void> {
-    await this.#o.audit?.append(event);
-  }
-
-  #actor(credentials: Credentials): AuditEventInput['actor'] {
+  #actor(credentials: Credentials): DomainEvent['actor'] {
     return { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId };
   }
 
@@ -94,18 +85,20 @@ export class GovernanceService {
       }
     }
     const stamp = toGlanceTimestamp(now);
-    if (!(await this.#o.images.updateGovernance(id, image.lifecycle_state, plan.fields, stamp))) {
-      throw new GovernanceError(
-        'LIFECYCLE_INVALID',
-        `Image ${id} changed while its lifecycle was being set; try again.`,
-      );
-    }
-    await this.#audit({
-      type: 'image.lifecycle_changed',
-      actor: this.#actor(credentials),
-      projectId: image.owner,
-      subjectId: id,
-      details: { from: plan.from, to: plan.to, ...plan.fields },
+    await this.#o.events.withEvents(async (record) => {
+      if (!(await this.#o.images.updateGovernance(id, image.lifecycle_state, plan.fields, stamp))) {
+        throw new GovernanceError(
+          'LIFECYCLE_INVALID',
+          `Image ${id} changed while its lifecycle was being set; try again.`,
+        );
+      }
+      record({
+        type: 'image.lifecycle_changed',
+        actor: this.#actor(credentials),
+        projectId: image.owner,
+        subjectId: id,
+        details: { from: plan.from, to: plan.to, ...plan.fields },
+      });
     });
     return { ...image, ...plan.fields, updated_at: stamp };
   }
@@ -121,31 +114,33 @@ export class GovernanceService {
       for (const image of due) {
         const to = effectiveLifecycle(image, now);
         // Conditional on the stored state: when two schedulers race, one writes and logs.
-        if (
-          !(await this.#o.images.updateGovernance(
+        const stored = await this.#o.events.withEvents(async (record) => {
+          const won = await this.#o.images.updateGovernance(
             image.id,
             image.lifecycle_state,
             { lifecycle_state: to },
             stamp,
-          ))
-        ) {
-          continue;
-        }
+          );
+          if (won) {
+            record({
+              type: 'image.lifecycle_changed',
+              actor: null,
+              projectId: image.owner,
+              subjectId: image.id,
+              details: {
+                from: image.lifecycle_state,
+                to,
+                scheduled: true,
+                deprecation_at: image.deprecation_at,
+                obsolescence_at: image.obsolescence_at,
+              },
+            });
+          }
+          return won;
+        });
+        if (!stored) continue;
         progressed = true;
         changed++;
-        await this.#audit({
-          type: 'image.lifecycle_changed',
-          actor: null,
-          projectId: image.owner,
-          subjectId: image.id,
-          details: {
-            from: image.lifecycle_state,
-            to,
-            scheduled: true,
-            deprecation_at: image.deprecation_at,
-            obsolescence_at: image.obsolescence_at,
-          },
-        });
       }
       if (due.length < DUE_BATCH || !progressed) return changed;
     }
@@ -176,14 +171,16 @@ export class GovernanceService {
       attached_by: credentials.userId,
       attached_at: toGlanceTimestamp(this.#clock.now()),
     };
-    await this.#o.releases.saveReport(report);
-    await this.#audit({
-      type: 'image.report_attached',
-      actor: this.#actor(credentials),
-      projectId: image.owner,
-      subjectId: id,
-      contentDigest: report.digest,
-      details: { passed, failed, image_sha512: imageSha512 },
+    await this.#o.events.withEvents(async (record) => {
+      await this.#o.releases.saveReport(report);
+      record({
+        type: 'image.report_attached',
+        actor: this.#actor(credentials),
+        projectId: image.owner,
+        subjectId: id,
+        contentDigest: report.digest,
+        details: { passed, failed, image_sha512: imageSha512 },
+      });
     });
     return report;
   }
@@ -231,14 +228,16 @@ export class GovernanceService {
       decided_at: null,
       decision_reason: null,
     };
-    await this.#o.releases.createRelease(request);
-    await this.#audit({
-      type: 'release.requested',
-      actor: this.#actor(credentials),
-      projectId: image.owner,
-      subjectId: id,
-      contentDigest: image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
-      details: { request_id: request.id, target, reason },
+    await this.#o.events.withEvents(async (record) => {
+      await this.#o.releases.createRelease(request);
+      record({
+        type: 'release.requested',
+        actor: this.#actor(credentials),
+        projectId: image.owner,
+        subjectId: id,
+        contentDigest: image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
+        details: { request_id: request.id, target, reason },
+      });
     });
     return request;
   }
@@ -273,11 +272,30 @@ export class GovernanceService {
       decided_at: toGlanceTimestamp(now),
       decision_reason: reason,
     };
-    // The decision and the publication commit together, or neither does.
-    const outcome = await this.#o.releases.approveAndPublish(request.id, decision, {
-      imageId: image.id,
-      expectedLifecycle: image.lifecycle_state,
-      imageClass: request.target,
+    // The decision, the publication and their events commit together, or none does.
+    const outcome = await this.#o.events.withEvents(async (record) => {
+      const result = await this.#o.releases.approveAndPublish(request.id, decision, {
+        imageId: image.id,
+        expectedLifecycle: image.lifecycle_state,
+        imageClass: request.target,
+      });
+      if (result !== 'approved') return result;
+      record({
+        type: 'release.approved',
+        actor: this.#actor(credentials),
+        projectId: image.owner,
+        subjectId: image.id,
+        contentDigest: image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
+        details: { request_id: request.id, target: request.target, reason },
+      });
+      record({
+        type: 'image.visibility_changed',
+        actor: this.#actor(credentials),
+        projectId: image.owner,
+        subjectId: image.id,
+        details: { from: image.visibility, to: 'public', image_class: request.target, release: request.id },
+      });
+      return result;
     });
     if (outcome === 'already-decided') {
       this.#assertPending((await this.#o.releases.findRelease(request.id)) ?? request);
@@ -288,23 +306,7 @@ export class GovernanceService {
         `Image ${image.id} changed during the release; ask again.`,
       );
     }
-    const decided: ReleaseRequest = { ...request, status: 'approved', ...decision };
-    await this.#audit({
-      type: 'release.approved',
-      actor: this.#actor(credentials),
-      projectId: image.owner,
-      subjectId: image.id,
-      contentDigest: image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
-      details: { request_id: request.id, target: request.target, reason },
-    });
-    await this.#audit({
-      type: 'image.visibility_changed',
-      actor: this.#actor(credentials),
-      projectId: image.owner,
-      subjectId: image.id,
-      details: { from: image.visibility, to: 'public', image_class: request.target, release: request.id },
-    });
-    return decided;
+    return { ...request, status: 'approved', ...decision };
   }
 
   async rejectRelease(credentials: Credentials, requestId: string, body: unknown): Promise<ReleaseRequest> {
@@ -317,15 +319,17 @@ export class GovernanceService {
       'You are not authorized to reject releases.',
     );
     this.#assertPending(request);
-    const decided = await this.#reject(request, credentials, reason, this.#clock.now());
-    await this.#audit({
-      type: 'release.rejected',
-      actor: this.#actor(credentials),
-      projectId: image.owner,
-      subjectId: image.id,
-      details: { request_id: request.id, target: request.target, reason },
+    return this.#o.events.withEvents(async (record) => {
+      const decided = await this.#reject(request, credentials, reason, this.#clock.now());
+      record({
+        type: 'release.rejected',
+        actor: this.#actor(credentials),
+        projectId: image.owner,
+        subjectId: image.id,
+        details: { request_id: request.id, target: request.target, reason },
+      });
+      return decided;
     });
-    return decided;
   }
 
   #assertPending(request: ReleaseRequest): void {

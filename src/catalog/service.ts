@@ -12,6 +12,7 @@ import {
   ValidationError,
   VerificationError,
 } from '../errors/index.ts';
+import type { DomainEvent, DomainEventType, EventRecorder } from '../events/index.ts';
 import type { Credentials } from '../identity/index.ts';
 import { type Action, type Authorizer, defaultAuthorizer, type RuleTarget } from '../identity/index.ts';
 import { type CertificateSecret, formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
@@ -27,7 +28,6 @@ import {
   toGlanceTimestamp,
 } from './model.ts';
 import type {
-  AuditSink,
   BlobStore,
   ByteRange,
   Clock,
@@ -59,12 +59,13 @@ export interface CatalogServiceOptions {
   blobs: BlobStore;
   digester: DigesterFactory;
   limits: CatalogLimits;
-  clock?: Clock;
+  clock: Clock;
   newId?: () => string;
   /** Decides how an upload's signature is verified; without it, uploads are never verified. */
   signatureCheck?: UploadSignatureCheck;
   authorizer?: Authorizer;
-  audit?: AuditSink;
+  /** Where every change is recorded, in the change's own transaction. */
+  events: EventRecorder;
   /** Lets a PATCH or create make an image public directly, as plain Glance does; off: only releases publish. */
   allowDirectPublish?: boolean;
   /** Reads a key-manager certificate with the service's authority (for getSigningCertificate). */
@@ -101,7 +102,7 @@ export class CatalogService {
   readonly #newId: () => string;
   readonly #signatureCheck?: UploadSignatureCheck;
   readonly #authorizer: Authorizer;
-  readonly #audit?: AuditSink;
+  readonly #events: EventRecorder;
   readonly #allowDirectPublish: boolean;
   readonly #readCertificate?: (id: string) => Promise<CertificateSecret | null>;
 
@@ -110,23 +111,23 @@ export class CatalogService {
     this.#blobs = options.blobs;
     this.#digester = options.digester;
     this.#limits = options.limits;
-    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#clock = options.clock;
     this.#newId = options.newId ?? randomUUID;
     this.#signatureCheck = options.signatureCheck;
     this.#authorizer = options.authorizer ?? defaultAuthorizer;
-    this.#audit = options.audit;
+    this.#events = options.events;
     this.#allowDirectPublish = options.allowDirectPublish ?? false;
     this.#readCertificate = options.readCertificate;
   }
 
-  async #record(
+  #event(
     credentials: Credentials | null,
-    type: string,
+    type: DomainEventType,
     image: ImageRecord,
     details?: Record<string, unknown>,
     contentDigest?: string | null,
-  ): Promise<void> {
-    await this.#audit?.append({
+  ): DomainEvent {
+    return {
       type,
       actor: credentials
         ? { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId }
@@ -135,7 +136,7 @@ export class CatalogService {
       subjectId: image.id,
       contentDigest: contentDigest ?? null,
       ...(details ? { details } : {}),
-    });
+    };
   }
 
   #timestamp(): string {
@@ -217,10 +218,11 @@ export class CatalogService {
       blob_key: null,
       ...NEW_IMAGE_GOVERNANCE,
     };
-    await this.#images.createImage(image);
-    await this.#record(credentials, 'image.created', image, {
-      name: image.name,
-      visibility: image.visibility,
+    await this.#events.withEvents(async (record) => {
+      await this.#images.createImage(image);
+      record(
+        this.#event(credentials, 'image.created', image, { name: image.name, visibility: image.visibility }),
+      );
     });
     return image;
   }
@@ -305,16 +307,20 @@ export class CatalogService {
       }
       this.#checkQuotas(next.properties, next.tags);
       next.updated_at = this.#timestamp();
-      if (await this.#images.saveImage(next, image.status)) {
-        await this.#record(credentials, 'image.updated', next, { changed: [...touched].sort() });
+      const saved = await this.#events.withEvents(async (record) => {
+        if (!(await this.#images.saveImage(next, image.status))) return false;
+        record(this.#event(credentials, 'image.updated', next, { changed: [...touched].sort() }));
         if (next.visibility !== image.visibility) {
-          await this.#record(credentials, 'image.visibility_changed', next, {
-            from: image.visibility,
-            to: next.visibility,
-          });
+          record(
+            this.#event(credentials, 'image.visibility_changed', next, {
+              from: image.visibility,
+              to: next.visibility,
+            }),
+          );
         }
-        return next;
-      }
+        return true;
+      });
+      if (saved) return next;
       if (attempt >= 3)
         throw new ConflictError('CONFLICT', `Image ${id} changed while it was being updated; retry.`);
     }
@@ -333,22 +339,30 @@ export class CatalogService {
       );
     }
     // Deleting during an upload is allowed; the upload notices and discards its data.
-    const moved = await this.#images.transitionImage(
-      id,
-      ['queued', 'saving', 'active', 'killed', 'deactivated', 'uploading', 'importing', 'pending_delete'],
-      'deleted',
-      {},
-      this.#timestamp(),
-    );
+    const moved = await this.#events.withEvents(async (record) => {
+      const done = await this.#images.transitionImage(
+        id,
+        ['queued', 'saving', 'active', 'killed', 'deactivated', 'uploading', 'importing', 'pending_delete'],
+        'deleted',
+        {},
+        this.#timestamp(),
+      );
+      if (done) {
+        record(
+          this.#event(
+            credentials,
+            'image.deleted',
+            image,
+            { status: from },
+            image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
+          ),
+        );
+      }
+      return done;
+    });
     if (!moved) throw new NotFoundError(`Failed to find image ${id} to delete`);
+    // The data goes only once the deletion (and its event) committed.
     if (image.blob_key) await this.#blobs.delete(image.blob_key);
-    await this.#record(
-      credentials,
-      'image.deleted',
-      image,
-      { status: from },
-      image.os_hash_value ? `sha512:${image.os_hash_value}` : null,
-    );
   }
 
   async setImageActivation(credentials: Credentials, id: string, activate: boolean): Promise<void> {
@@ -441,10 +455,12 @@ export class CatalogService {
       verify = planned?.spec ?? null;
       signerId = planned?.signerId ?? null;
     } catch (error) {
-      await this.#record(credentials, 'image.verification', image, {
-        result: 'refused',
-        code: (error as ImageTrustError).code ?? null,
-      });
+      await this.#events.record(
+        this.#event(credentials, 'image.verification', image, {
+          result: 'refused',
+          code: (error as ImageTrustError).code ?? null,
+        }),
+      );
       throw toSignatureError(error, id);
     }
     if (!(await this.#images.transitionImage(id, ['queued'], 'saving', {}, this.#timestamp()))) {
@@ -472,6 +488,7 @@ export class CatalogService {
     });
     const inspector = createVirtualSizeInspector(image.disk_format);
     let size = 0;
+    let committed = false;
     try {
       for await (const chunk of body) {
         options.signal?.throwIfAborted();
@@ -488,56 +505,62 @@ export class CatalogService {
         );
       }
       const { digests, signatureValid } = await digester.finish();
-      if (verify) {
-        await this.#record(
-          credentials,
-          'image.verification',
-          image,
-          {
-            result: signatureValid === true ? 'valid' : 'invalid',
-            certificate: image.properties.img_signature_certificate_uuid ?? null,
-          },
-          `sha512:${digests[OS_HASH_ALGO]}`,
-        );
+      const digest = `sha512:${digests[OS_HASH_ALGO]}`;
+      const verification = verify
+        ? this.#event(
+            credentials,
+            'image.verification',
+            image,
+            {
+              result: signatureValid === true ? 'valid' : 'invalid',
+              certificate: image.properties.img_signature_certificate_uuid ?? null,
+            },
+            digest,
+          )
+        : null;
+      if (verification && signatureValid !== true) {
+        await this.#events.record(verification);
+        throw signatureMismatch();
       }
-      if (verify && signatureValid !== true) throw signatureMismatch();
       await temp.commit(id);
-      const activated = await this.#images.transitionImage(
-        id,
-        ['saving'],
-        'active',
-        {
-          size,
-          virtual_size: inspector.result(size),
-          checksum: digests.md5,
-          os_hash_algo: OS_HASH_ALGO,
-          os_hash_value: digests[OS_HASH_ALGO],
-          blob_key: id,
-          uploaded_by: credentials.userId,
-          signed_by: verify ? (signerId ?? credentials.userId) : null,
-        },
-        this.#timestamp(),
-      );
-      if (!activated) {
-        await this.#blobs.delete(id);
+      committed = true;
+      // Active, and the verification and upload events, commit together or not at all.
+      const uploaded = await this.#events.withEvents(async (record) => {
+        const activated = await this.#images.transitionImage(
+          id,
+          ['saving'],
+          'active',
+          {
+            size,
+            virtual_size: inspector.result(size),
+            checksum: digests.md5,
+            os_hash_algo: OS_HASH_ALGO,
+            os_hash_value: digests[OS_HASH_ALGO],
+            blob_key: id,
+            uploaded_by: credentials.userId,
+            signed_by: verify ? (signerId ?? credentials.userId) : null,
+          },
+          this.#timestamp(),
+        );
+        if (!activated) return null;
+        const stored = (await this.#images.findImage(id))!;
+        if (verification) record(verification);
+        record(this.#event(credentials, 'image.uploaded', stored, { size, signed: verify !== null }, digest));
+        return stored;
+      });
+      if (!uploaded) {
         throw new IntegrityError(
           'IMAGE_GONE',
           `Image ${id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.`,
         );
       }
-      const uploaded = (await this.#images.findImage(id))!;
-      await this.#record(
-        credentials,
-        'image.uploaded',
-        uploaded,
-        { size, signed: verify !== null },
-        `sha512:${digests[OS_HASH_ALGO]}`,
-      );
       return uploaded;
     } catch (error) {
       // Stop the workers and the sink before deleting the file they may still be writing.
       await digester.abort();
       await temp.discard();
+      // Data committed for an image that did not become active belongs to nobody.
+      if (committed) await this.#blobs.delete(id).catch(() => undefined);
       await this.#images.transitionImage(
         id,
         ['saving'],

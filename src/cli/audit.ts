@@ -90,29 +90,13 @@ function describeReport(report: StoredLogReport): string {
 }
 
 export async function runAuditVerify(flags: VerifyFlags): Promise<void> {
-  const { readFile } = await import('node:fs/promises');
-  const { auditPublicKeyFromPem, verifyStoredAuditLog } = await import('../audit/index.ts');
-  const { resolveStoragePaths } = await import('../config/index.ts');
-  const { openAuditSigningKey, openDatabase, SqlAuditRepository } = await import('../storage/index.ts');
+  const { verifyLocalAuditLog } = await import('../app/index.ts');
   const { configFromFlags } = await import('./store.ts');
-  const config = configFromFlags(flags);
-  const { databaseUrl, auditSigningKeyFile } = resolveStoragePaths(config);
-  // Verification never makes a key: without the key file (or --public-key) there is nothing to check against.
-  const publicKey = auditPublicKeyFromPem(
-    flags.publicKey
-      ? await readFile(flags.publicKey)
-      : (await openAuditSigningKey(auditSigningKeyFile, { create: false })).publicKeyPem,
-  );
-  const db = await openDatabase(databaseUrl);
-  try {
-    const report = await verifyStoredAuditLog(new SqlAuditRepository(db), publicKey);
-    if (flags.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (report.ok) process.stdout.write(`${describeReport(report)}\n`);
-    else process.stderr.write(`${describeReport(report)}\n`);
-    if (!report.ok) process.exitCode = 1;
-  } finally {
-    await db.close();
-  }
+  const report = await verifyLocalAuditLog(configFromFlags(flags), flags.publicKey);
+  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (report.ok) process.stdout.write(`${describeReport(report)}\n`);
+  else process.stderr.write(`${describeReport(report)}\n`);
+  if (!report.ok) process.exitCode = 1;
 }
 
 /** The audit API's base: the catalog's `audit` entry, else beside the image API on the same server. */

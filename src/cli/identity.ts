@@ -1,7 +1,7 @@
 // `imagetrust user|project|role ...`: manage the identity store directly, without a running server.
 import { readFileSync } from 'node:fs';
+import { openServices, type Services } from '../app/index.ts';
 import { ValidationError } from '../errors/index.ts';
-import { openServices, type Services } from '../server/index.ts';
 import { configFromFlags, type StoreFlags } from './store.ts';
 
 interface FormatFlags extends StoreFlags {

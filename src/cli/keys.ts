@@ -1,9 +1,7 @@
 // `imagetrust keys rotate-kek`: a new key-encryption key becomes current and every stored data key is
 // re-wrapped under it (payloads untouched); with --retire-old, KEKs that wrap nothing any more are dropped.
-import { resolveStoragePaths } from '../config/index.ts';
+import { rotateLocalKek } from '../app/index.ts';
 import { ConfigError } from '../errors/index.ts';
-import { rotateKeyEncryptionKey } from '../keys/index.ts';
-import { FileKeyring, openDatabase, SqlSecretRepository } from '../storage/index.ts';
 import { configFromFlags, type StoreFlags } from './store.ts';
 
 interface RotateFlags extends StoreFlags {
@@ -19,36 +17,23 @@ export async function rotateKek(flags: RotateFlags): Promise<void> {
         'unset it to use the keyring file, or re-encrypt under a new value by hand.',
     );
   }
-  const { databaseUrl, kekFile } = resolveStoragePaths(config);
-  // No keyring file means no secret was ever stored with one: refuse rather than start an empty keyring.
-  const keyring = await new FileKeyring(kekFile, { create: false }).open();
-  const db = await openDatabase(databaseUrl);
-  try {
-    const report = await rotateKeyEncryptionKey({
-      secrets: new SqlSecretRepository(db),
-      keyring,
-      clock: { now: () => new Date() },
-      retireOld: flags.retireOld ?? false,
-    });
-    if (flags.format === 'json') {
-      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    } else {
-      const lines = [
-        `New current key-encryption key: ${report.current} (was ${report.previous}).`,
-        `Data keys re-wrapped: ${report.rewrapped}; payloads untouched.`,
-      ];
-      if (report.failed.length > 0) {
-        lines.push(`Could not re-wrap ${report.failed.length} secret(s):`);
-        for (const failure of report.failed) lines.push(`  ${failure.id}: ${failure.reason}`);
-      }
-      if (report.retired.length > 0) lines.push(`Retired: ${report.retired.join(', ')}.`);
-      for (const [id, count] of Object.entries(report.kept)) {
-        lines.push(`Old key ${id} kept; it wraps ${count} data key(s).`);
-      }
-      process.stderr.write(`${lines.join('\n')}\n`);
+  const report = await rotateLocalKek(config, { retireOld: flags.retireOld ?? false });
+  if (flags.format === 'json') {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    const lines = [
+      `New current key-encryption key: ${report.current} (was ${report.previous}).`,
+      `Data keys re-wrapped: ${report.rewrapped}; payloads untouched.`,
+    ];
+    if (report.failed.length > 0) {
+      lines.push(`Could not re-wrap ${report.failed.length} secret(s):`);
+      for (const failure of report.failed) lines.push(`  ${failure.id}: ${failure.reason}`);
     }
-    if (report.failed.length > 0) process.exitCode = 70;
-  } finally {
-    await db.close();
+    if (report.retired.length > 0) lines.push(`Retired: ${report.retired.join(', ')}.`);
+    for (const [id, count] of Object.entries(report.kept)) {
+      lines.push(`Old key ${id} kept; it wraps ${count} data key(s).`);
+    }
+    process.stderr.write(`${lines.join('\n')}\n`);
   }
+  if (report.failed.length > 0) process.exitCode = 70;
 }

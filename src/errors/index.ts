@@ -172,6 +172,11 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     doc: 'Sysprep refused an operation that would leave the guest broken (e.g. SSH host keys with no regenerator); pass --force to run it anyway.',
   },
+  LOG_TAMPERED: {
+    status: 500,
+    exit: 65,
+    doc: 'The stored transparency log no longer matches what was appended and signed (an entry or head was changed, removed or inserted); run `imagetrust audit verify`.',
+  },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: number; doc: string }>;
@@ -244,7 +249,7 @@ export class GovernanceError extends ImageTrustError<
   'IMAGE_OBSOLETE' | 'LIFECYCLE_INVALID' | 'RELEASE_REQUIRED' | 'RELEASE_NOT_READY' | 'SEPARATION_OF_DUTIES'
 > {}
 export class IntegrityError extends ImageTrustError<
-  'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE'
+  'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE' | 'LOG_TAMPERED'
 > {}
 export class VerificationError extends ImageTrustError<
   | 'SIGNATURE_MALFORMED'

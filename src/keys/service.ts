@@ -1,8 +1,8 @@
 // The secret service: Barbican v1's secret operations over injected ports, in Barbican's order of checks
 // (id, existence, policy, content type, body), with payloads sealed before they reach storage.
 import { randomUUID } from 'node:crypto';
-import type { AuditSink } from '../audit/index.ts';
 import { ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
+import type { DomainEvent, DomainEventType, EventRecorder } from '../events/index.ts';
 import { type Action, type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
 import { openPayload, sealPayload } from './envelope.ts';
 import { negotiatePayload, type PayloadRepresentation } from './media-types.ts';
@@ -18,11 +18,12 @@ import {
 export interface SecretServiceOptions {
   secrets: SecretRepository;
   keyring: KeyringProvider;
-  clock?: Clock;
+  clock: Clock;
   newId?: () => string;
   authorizer?: Authorizer;
   /** Records creations, payload reads and deletions (ids and names only, never material). */
-  audit?: AuditSink;
+  /** Where secret creations, reads and deletions are recorded, with the change. */
+  events: EventRecorder;
 }
 
 /** A request body as it arrived: its media type (no parameters, lower case) and its bytes. */
@@ -60,25 +61,25 @@ export class SecretService {
   readonly #clock: Clock;
   readonly #newId: () => string;
   readonly #authorizer: Authorizer;
-  readonly #audit?: AuditSink;
+  readonly #events: EventRecorder;
 
   constructor(options: SecretServiceOptions) {
     this.#secrets = options.secrets;
     this.#keyring = options.keyring;
-    this.#clock = options.clock ?? { now: () => new Date() };
+    this.#clock = options.clock;
     this.#newId = options.newId ?? randomUUID;
     this.#authorizer = options.authorizer ?? defaultAuthorizer;
-    this.#audit = options.audit;
+    this.#events = options.events;
   }
 
-  async #record(type: string, credentials: Credentials, secret: SecretRecord): Promise<void> {
-    await this.#audit?.append({
+  #event(type: DomainEventType, credentials: Credentials, secret: SecretRecord): DomainEvent {
+    return {
       type,
       actor: { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId },
       projectId: secret.projectId,
       subjectId: secret.id,
       details: { name: secret.name, secret_type: secret.secretType },
-    });
+    };
   }
 
   /** `POST /v1/secrets`: policy, then the JSON content type, then Barbican's validator. */
@@ -126,8 +127,10 @@ export class SecretService {
       const binding = { secretId: id, projectId, contentType: request.payload.contentType };
       secret.sealed = sealPayload(await this.#keyring.load(), binding, request.payload.bytes);
     }
-    await this.#secrets.createSecret(secret);
-    await this.#record('secret.created', credentials, secret);
+    await this.#events.withEvents(async (record) => {
+      await this.#secrets.createSecret(secret);
+      record(this.#event('secret.created', credentials, secret));
+    });
     return secret;
   }
 
@@ -177,7 +180,8 @@ export class SecretService {
       throw new NotFoundError('Not Found. Sorry but your secret has no payload.');
     }
     const representation = negotiatePayload(await this.#open(secret), secret.contentType, accept, operation);
-    await this.#record('secret.read', credentials, secret);
+    // A read that cannot be recorded is not served.
+    await this.#events.record(this.#event('secret.read', credentials, secret));
     return representation;
   }
 
@@ -205,8 +209,10 @@ export class SecretService {
   /** `DELETE /v1/secrets/{id}`: the row and its ciphertext are removed, not soft-deleted. */
   async deleteSecret(credentials: Credentials, id: string): Promise<void> {
     const secret = await this.#findAllowed(credentials, id, 'secret:delete', 'Secret deletion');
-    if (!(await this.#secrets.deleteSecret(id))) throw new NotFoundError('Secret not found.');
-    await this.#record('secret.deleted', credentials, secret);
+    await this.#events.withEvents(async (record) => {
+      if (!(await this.#secrets.deleteSecret(id))) throw new NotFoundError('Secret not found.');
+      record(this.#event('secret.deleted', credentials, secret));
+    });
   }
 
   /**

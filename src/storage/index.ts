@@ -7,6 +7,7 @@ export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-f
 export { SqlAuditRepository } from './sql/audit-repository.ts';
 export { SqlContainerTrustRepository } from './sql/container-trust-repository.ts';
 export type { SqlDatabase, SqlExecutor } from './sql/database.ts';
+export { SqlEventOutbox } from './sql/event-outbox.ts';
 export { SqlIdentityRepository } from './sql/identity-repository.ts';
 export { SqlImageRepository } from './sql/image-repository.ts';
 export { openDatabase, redactUrl } from './sql/index.ts';

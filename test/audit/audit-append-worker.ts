@@ -1,5 +1,6 @@
 // One API process's share of appends, for the multi-process test: opens the database and the shared
 // signing key (making it if no process has yet), appends COUNT events in waves, and exits.
+import { systemClock } from '../../src/app/clock.ts';
 import { AuditLog } from '../../src/audit/index.ts';
 import { openAuditSigningKey, openDatabase, SqlAuditRepository } from '../../src/storage/index.ts';
 
@@ -7,6 +8,7 @@ const [url, keyFile, tag, count] = process.argv.slice(2);
 const db = await openDatabase(url);
 try {
   const log = new AuditLog({
+    clock: systemClock,
     repository: new SqlAuditRepository(db),
     signer: await openAuditSigningKey(keyFile),
   });

@@ -1,16 +1,20 @@
 // `imagetrust audit` as an operator runs it: verify the stored log of a data directory (SQLite) or of a
 // PostgreSQL database, exit 1 naming the first tampered entry; fetch an image's history with proofs from
 // a running server; and verify such a file offline with the right key only.
+
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { systemClock } from '../../src/app/clock.ts';
+import { openServices } from '../../src/app/index.ts';
 import { type AuditEvent, AuditLog } from '../../src/audit/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
+import type { DomainEvent } from '../../src/events/index.ts';
 import { registerAuditRoutes } from '../../src/server/audit-routes.ts';
-import { createApp, openServices } from '../../src/server/index.ts';
+import { createApp } from '../../src/server/index.ts';
 import {
   openAuditSigningKey,
   openDatabase,
@@ -25,7 +29,7 @@ const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;
 const cli = (args: string[], env: Record<string, string> = {}) =>
   run(BIN, args, { IMAGETRUST_CONFIG: '', ...env });
 
-function event(i: number): AuditEvent {
+function event(i: number): DomainEvent {
   return {
     type: 'image.updated',
     actor: { userId: 'alice', projectId: 'project-a' },
@@ -38,6 +42,7 @@ function event(i: number): AuditEvent {
 
 async function fill(db: SqlDatabase, keyFile: string, count: number): Promise<AuditLog> {
   const log = new AuditLog({
+    clock: systemClock,
     repository: new SqlAuditRepository(db),
     signer: await openAuditSigningKey(keyFile),
   });
@@ -154,8 +159,8 @@ describe('imagetrust audit proof and verify-proof', () => {
     const signer = await openAuditSigningKey(path.join(dir, 'audit-log-key.pem'));
     keyFile = path.join(dir, 'audit-public.pem');
     writeFileSync(keyFile, signer.publicKeyPem);
-    const audit = new AuditLog({ repository: new SqlAuditRepository(services.db), signer });
-    await audit.appendAll(Array.from({ length: 9 }, (_, i) => event(i)));
+    const { audit } = services;
+    await services.events.record(...Array.from({ length: 9 }, (_, i) => event(i)));
     const { app } = createApp({ catalog: services.catalog, identity: services.identity, logLevel: 'silent' });
     registerAuditRoutes(app, { audit });
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -2,12 +2,14 @@
 // PostgreSQL on loopback, a fresh schema per test): positions stay contiguous when several processes
 // append at once, heads are signed and proofs verify, and every kind of tampering with the stored rows is
 // reported at the first bad entry.
+
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { systemClock } from '../../src/app/clock.ts';
 import {
   type AuditEvent,
   type AuditLeaf,
@@ -61,7 +63,12 @@ for (const backend of databaseBackends()) {
 
     async function logWith(count: number, options: { signIntervalMs?: number } = {}) {
       const db = await backend.open();
-      const log = new AuditLog({ repository: new SqlAuditRepository(db), signer, ...options });
+      const log = new AuditLog({
+        clock: systemClock,
+        repository: new SqlAuditRepository(db),
+        signer,
+        ...options,
+      });
       for (let i = 0; i < count; i++) await log.append(event(i));
       return { db, log };
     }
@@ -91,8 +98,18 @@ for (const backend of databaseBackends()) {
         const url = await backend.freshUrl();
         const [a, b] = [await openDatabase(url), await openDatabase(url)];
         extra.push(a, b);
-        const logA = new AuditLog({ repository: new SqlAuditRepository(a), signer, maxBatch: 7 });
-        const logB = new AuditLog({ repository: new SqlAuditRepository(b), signer, maxBatch: 5 });
+        const logA = new AuditLog({
+          clock: systemClock,
+          repository: new SqlAuditRepository(a),
+          signer,
+          maxBatch: 7,
+        });
+        const logB = new AuditLog({
+          clock: systemClock,
+          repository: new SqlAuditRepository(b),
+          signer,
+          maxBatch: 5,
+        });
         const written = await Promise.all([
           ...Array.from({ length: 60 }, (_, i) => logA.append(event(i))),
           ...Array.from({ length: 60 }, (_, i) => logB.append(event(100 + i))),
@@ -138,6 +155,7 @@ for (const backend of databaseBackends()) {
         );
         for (const result of results) assert.equal(result.code, 0, result.stderr);
         const log = new AuditLog({
+          clock: systemClock,
           repository: new SqlAuditRepository(db),
           signer: await openAuditSigningKey(keyFile),
         });
@@ -251,7 +269,7 @@ for (const backend of databaseBackends()) {
         // Head problems point at the first entry no earlier valid head vouches for.
         vouched = heads.length > 1 ? heads[heads.length - 2].tree_size : 0;
         await change(db);
-        const fresh = new AuditLog({ repository: new SqlAuditRepository(db), signer });
+        const fresh = new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
         const report = await fresh.verifyStoredLog();
         return report.ok ? report : { ok: false, firstBadSeq: report.firstBadSeq, problem: report.problem };
       }

@@ -1,9 +1,11 @@
 // The /audit/v1 API through Fastify's inject: signed head with the public key, entries pages, proofs
 // that verify against the head, and an image history whose visibility follows the rules it is given.
+
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { systemClock } from '../../src/app/clock.ts';
 import {
   AuditLog,
   auditPublicKeyFromPem,
@@ -45,7 +47,7 @@ describe('audit API /audit/v1', () => {
 
   before(async () => {
     db = await backend.open();
-    audit = new AuditLog({ repository: new SqlAuditRepository(db), signer });
+    audit = new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
     for (let i = 0; i < 30; i++) {
       await audit.append({
         type: i === 0 ? 'image.created' : 'image.updated',

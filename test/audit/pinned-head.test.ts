@@ -1,8 +1,10 @@
 // A verifier that pinned a tree head earlier accepts a later history only with a consistency proof that
 // the log grew by appending: a rewritten past, a fork or a rollback is refused.
+
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { systemClock } from '../../src/app/clock.ts';
 import {
   type AuditEvent,
   AuditLog,
@@ -29,7 +31,7 @@ describe('pinned tree heads', () => {
   const openLog = async () => {
     const db = await backend.open();
     dbs.push(db);
-    return new AuditLog({ repository: new SqlAuditRepository(db), signer });
+    return new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
   };
   before(() => backend.ready());
   after(async () => {

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openServices } from '../../src/app/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import type { Credentials } from '../../src/identity/index.ts';
-import { openServices } from '../../src/server/index.ts';
 import { run } from '../support/tools.ts';
 
 const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;

@@ -1,13 +1,16 @@
 // KEK rotation with the real adapters (SQLite in a temporary file, the keyring file on disk): data keys
 // are re-wrapped, payloads stay byte-identical, old KEKs can be retired, and nothing is lost on the way.
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { systemClock } from '../../src/app/index.ts';
 import type { Credentials } from '../../src/identity/index.ts';
 import { rotateKeyEncryptionKey, SecretService } from '../../src/keys/index.ts';
 import { FileKeyring, openDatabase, type SqlDatabase, SqlSecretRepository } from '../../src/storage/index.ts';
+import { eventStreamFor } from '../support/events.ts';
 
 const member: Credentials = {
   userId: 'user-a',
@@ -38,7 +41,12 @@ describe('rotateKeyEncryptionKey', () => {
     keyringFile = path.join(dir, 'kek.json');
     db = await openDatabase(`sqlite:${path.join(dir, 'metadata.db')}`);
     repo = new SqlSecretRepository(db);
-    service = new SecretService({ secrets: repo, keyring: await new FileKeyring(keyringFile).open() });
+    service = new SecretService({
+      secrets: repo,
+      keyring: await new FileKeyring(keyringFile).open(),
+      clock: systemClock,
+      events: eventStreamFor(db, systemClock),
+    });
   });
   afterEach(() => db.close());
   after(() => {
@@ -135,7 +143,12 @@ describe('rotateKeyEncryptionKey', () => {
     const doc = JSON.parse(readFileSync(keyringFile, 'utf8'));
     doc.keys[0].key = Buffer.alloc(32, 7).toString('base64');
     writeFileSync(keyringFile, JSON.stringify(doc), { mode: 0o600 });
-    const other = new SecretService({ secrets: repo, keyring: await new FileKeyring(keyringFile).open() });
+    const other = new SecretService({
+      secrets: repo,
+      keyring: await new FileKeyring(keyringFile).open(),
+      clock: systemClock,
+      events: eventStreamFor(db, systemClock),
+    });
     await assert.rejects(other.readPayload(member, id, 'text/plain'), { code: 'SECRET_CORRUPT' });
     await assert.rejects(other.getSecretForVerification(member, id), { code: 'SECRET_CORRUPT' });
   });

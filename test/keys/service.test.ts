@@ -1,5 +1,6 @@
 // The secret service's policy (Barbican's secure-RBAC defaults) and lookups, on a real SQLite database:
 // who may create, list, read, decrypt, upload and delete, and what signature verification gets back.
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import {
   staticKeyring,
 } from '../../src/storage/index.ts';
 import { testCredentials } from '../support/credentials.ts';
+import { eventStreamFor } from '../support/events.ts';
 
 const caller = testCredentials;
 
@@ -39,6 +41,7 @@ describe('SecretService', () => {
       secrets: new SqlSecretRepository(db),
       keyring: staticKeyring({ current: kek.id, keys: [kek] }),
       clock: { now: () => now },
+      events: eventStreamFor(db, { now: () => now }),
     });
   });
   after(async () => {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openDatabase } from '../../src/storage/index.ts';
 import { apiCall } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -397,9 +398,11 @@ describe('key-manager API', () => {
       assert.equal(statSync(path.join(t.dataDir, 'kek.json')).mode & 0o777, 0o600);
     });
 
-    it('answers a tampered row with 500 SECRET_CORRUPT and Barbican’s generic description', async () => {
+    it('answers a tampered row with 500 SECRET_CORRUPT and Barbican’s generic description', async (test) => {
       const id = await storeText(alice, 'tamper with me');
-      const { db } = t.server.services;
+      // The attacker's view: the database file itself, not the service.
+      const db = await openDatabase(`sqlite:${path.join(t.dataDir, 'imagetrust.sqlite')}`);
+      test.after(() => db.close());
       const [row] = await db.query<{ payload: string }>('SELECT payload FROM secrets WHERE id = ?', [id]);
       const bytes = Buffer.from(row.payload, 'base64');
       bytes[bytes.length - 1] ^= 0x80;

@@ -2,7 +2,16 @@
 // transaction: PostgreSQL appenders queue on an advisory lock (SQLite's BEGIN IMMEDIATE already
 // serialises writers), and a unique violation from any appender that slipped past is retried.
 import type { AuditEntry, AuditRepository, SignedTreeHead } from '../../audit/index.ts';
-import { isUniqueViolation, type SqlDatabase, type SqlRow, type SqlValue, wrapSqlError } from './database.ts';
+import type { RecordedEvent } from '../../events/index.ts';
+import {
+  isUniqueViolation,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlRow,
+  type SqlValue,
+  wrapSqlError,
+} from './database.ts';
+import { toRecordedEvent } from './event-outbox.ts';
 
 const ENTRY_COLUMNS = 'seq, leaf_hash, event_type, subject_id, project_id, actor_id, recorded_at, event';
 const HEAD_COLUMNS = 'tree_size, root_hash, signed_at, key_id, signature';
@@ -45,7 +54,37 @@ export class SqlAuditRepository implements AuditRepository {
     this.#db = db;
   }
 
-  async appendEntries(build: (firstSeq: number) => AuditEntry[]): Promise<AuditEntry[]> {
+  appendEntries(build: (firstSeq: number) => AuditEntry[]): Promise<AuditEntry[]> {
+    return this.#append(async (_tx, firstSeq) => build(firstSeq));
+  }
+
+  /**
+   * Moves up to `limit` events from the outbox into the log, in outbox order, in one transaction: the
+   * entries are inserted and their outbox rows deleted together, so each event is appended exactly once
+   * whichever process relays it.
+   */
+  appendFromOutbox(
+    limit: number,
+    build: (firstSeq: number, events: RecordedEvent[]) => AuditEntry[],
+  ): Promise<AuditEntry[]> {
+    return this.#append(async (tx, firstSeq) => {
+      const rows = await tx.query<{ id: number | string; occurred_at: string; event: string }>(
+        'SELECT id, occurred_at, event FROM event_outbox ORDER BY id LIMIT ?',
+        [limit],
+      );
+      if (rows.length === 0) return [];
+      const entries = build(firstSeq, rows.map(toRecordedEvent));
+      const ids = rows.map((row) => Number(row.id));
+      for (let i = 0; i < ids.length; i += ROWS_PER_INSERT) {
+        const chunk = ids.slice(i, i + ROWS_PER_INSERT);
+        await tx.run(`DELETE FROM event_outbox WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+      }
+      return entries;
+    });
+  }
+
+  /** Finds the next position under the append lock, builds the entries there, inserts them; retries races. */
+  async #append(build: (tx: SqlExecutor, firstSeq: number) => Promise<AuditEntry[]>): Promise<AuditEntry[]> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#db.transaction(async (tx) => {
@@ -54,7 +93,7 @@ export class SqlAuditRepository implements AuditRepository {
             'SELECT MAX(seq) AS last FROM audit_entries',
           );
           const firstSeq = row?.last === null || row?.last === undefined ? 0 : Number(row.last) + 1;
-          const entries = build(firstSeq);
+          const entries = await build(tx, firstSeq);
           for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
             const chunk = entries.slice(i, i + ROWS_PER_INSERT);
             const params: SqlValue[] = [];

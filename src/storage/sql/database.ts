@@ -1,5 +1,6 @@
 // One small SQL port that both metadata adapters (SQLite, PostgreSQL) implement, so every repository
 // is written once. Statements use `?` placeholders; the PostgreSQL driver numbers them.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ImageTrustError } from '../../errors/index.ts';
 
 export type SqlValue = string | number | null;
@@ -13,7 +14,12 @@ export interface SqlExecutor {
 }
 
 export interface SqlDatabase extends SqlExecutor {
-  /** Runs `work` in one transaction; it commits when `work` resolves and rolls back when it throws. */
+  /**
+   * Runs `work` in one transaction; it commits when `work` resolves and rolls back when it throws.
+   * The transaction is ambient: every statement of this database issued while `work` runs (by any
+   * repository, through `tx` or the database itself) joins it, and a nested `transaction` joins the
+   * outer one. That is how a change and the domain event recording it commit together.
+   */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Serialises schema migrations across every process sharing the database. */
   withMigrationLock<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
@@ -35,4 +41,36 @@ export function wrapSqlError(error: unknown): ImageTrustError {
   return new ImageTrustError('INTERNAL', `Metadata store error: ${(error as Error)?.message ?? error}`, {
     cause: error,
   });
+}
+
+/** The open transaction of one database, as seen from the async context that opened it. */
+interface AmbientTransaction {
+  owner: object;
+  executor: SqlExecutor;
+  open: boolean;
+}
+
+const ambient = new AsyncLocalStorage<AmbientTransaction>();
+
+/**
+ * The executor of the transaction `owner` has open in this async context, or null. A transaction that
+ * has ended is never joined, even from a callback that outlived it.
+ */
+export function ambientExecutor(owner: object): SqlExecutor | null {
+  const current = ambient.getStore();
+  return current?.owner === owner && current.open ? current.executor : null;
+}
+
+/** Runs `work` with `executor` as `owner`'s ambient transaction; closes it whatever happens. */
+export async function withAmbientTransaction<T>(
+  owner: object,
+  executor: SqlExecutor,
+  work: (tx: SqlExecutor) => Promise<T>,
+): Promise<T> {
+  const store: AmbientTransaction = { owner, executor, open: true };
+  try {
+    return await ambient.run(store, () => work(executor));
+  } finally {
+    store.open = false;
+  }
 }

@@ -3,10 +3,13 @@
 import { ConfigError } from '../../errors/index.ts';
 import type { SqlDatabase } from './database.ts';
 
+/** A statement, or one per dialect where portable DDL cannot say it (auto-numbered keys). */
+type Statement = string | { sqlite: string; postgres: string };
+
 interface Migration {
   version: number;
   description: string;
-  statements: string[];
+  statements: Statement[];
 }
 
 const MIGRATIONS: Migration[] = [
@@ -122,6 +125,19 @@ const MIGRATIONS: Migration[] = [
         attached_by TEXT NOT NULL, attached_at TEXT NOT NULL)`,
     ],
   },
+  {
+    version: 6,
+    description: 'domain-event outbox, written in the transaction of each change',
+    statements: [
+      // Rows live only until the transparency log has appended them, in `id` order.
+      {
+        sqlite:
+          'CREATE TABLE event_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, occurred_at TEXT NOT NULL, event TEXT NOT NULL)',
+        postgres:
+          'CREATE TABLE event_outbox (id BIGSERIAL PRIMARY KEY, occurred_at TEXT NOT NULL, event TEXT NOT NULL)',
+      },
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
@@ -147,7 +163,8 @@ export async function migrateDatabase(
     const done: number[] = [];
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
-      for (const statement of migration.statements) await tx.run(statement);
+      for (const statement of migration.statements)
+        await tx.run(typeof statement === 'string' ? statement : statement[tx.dialect]);
       await tx.run('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)', [
         migration.version,
         migration.description,

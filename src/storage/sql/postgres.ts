@@ -1,7 +1,15 @@
 // PostgreSQL adapter over a pg pool: `?` placeholders are numbered, BIGINT columns come back as
 // numbers, and migrations take an advisory lock so many API processes can start at once.
 import pg from 'pg';
-import { type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue, wrapSqlError } from './database.ts';
+import {
+  ambientExecutor,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlRow,
+  type SqlValue,
+  withAmbientTransaction,
+  wrapSqlError,
+} from './database.ts';
 
 // int8 (BIGINT) as a JS number: image sizes stay far below 2^53.
 pg.types.setTypeParser(20, (value: string) => Number(value));
@@ -35,12 +43,18 @@ export function openPostgresDatabase(url: string): SqlDatabase {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // The database object itself identifies its ambient transaction.
+  const self = {} as SqlDatabase;
   const transaction = async <T>(work: (tx: SqlExecutor) => Promise<T>, lock = false): Promise<T> => {
+    // Inside an open transaction of this database, a nested one is part of it (and already serialised
+    // as far as it needs: the migration lock is only ever taken at the outermost level).
+    const outer = ambientExecutor(self);
+    if (outer) return work(outer);
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
       if (lock) await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-      const result = await work(executorFor(client));
+      const result = await withAmbientTransaction(self, executorFor(client), work);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -50,12 +64,17 @@ export function openPostgresDatabase(url: string): SqlDatabase {
       client.release();
     }
   };
-  return {
-    ...executorFor(pool),
-    transaction: (work) => transaction(work),
-    withMigrationLock: (work) => transaction(work, true),
+  const pooled = executorFor(pool);
+  return Object.assign(self, {
+    dialect: 'postgres' as const,
+    // Statements issued inside an open transaction run on its connection, so they see and join it.
+    query: <T extends SqlRow>(sql: string, params?: SqlValue[]) =>
+      (ambientExecutor(self) ?? pooled).query<T>(sql, params),
+    run: (sql: string, params?: SqlValue[]) => (ambientExecutor(self) ?? pooled).run(sql, params),
+    transaction: <T>(work: (tx: SqlExecutor) => Promise<T>) => transaction(work),
+    withMigrationLock: <T>(work: (tx: SqlExecutor) => Promise<T>) => transaction(work, true),
     async close() {
       await pool.end();
     },
-  };
+  });
 }

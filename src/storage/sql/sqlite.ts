@@ -3,7 +3,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue, wrapSqlError } from './database.ts';
+import {
+  ambientExecutor,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlRow,
+  type SqlValue,
+  withAmbientTransaction,
+  wrapSqlError,
+} from './database.ts';
 
 export function openSqliteDatabase(file: string): SqlDatabase {
   // Password and token hashes live here: keep the directory private to the service's user.
@@ -45,11 +53,16 @@ export function openSqliteDatabase(file: string): SqlDatabase {
     tail = next.catch(() => undefined);
     return next;
   };
-  const transaction = <T>(work: (tx: SqlExecutor) => Promise<T>) =>
-    exclusive(async () => {
+  // The database object itself identifies its ambient transaction.
+  const self = {} as SqlDatabase;
+  const transaction = <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
+    // Inside an open transaction of this database, a nested one is part of it.
+    const outer = ambientExecutor(self);
+    if (outer) return work(outer);
+    return exclusive(async () => {
       db.exec('BEGIN IMMEDIATE');
       try {
-        const result = await work(direct);
+        const result = await withAmbientTransaction(self, direct, work);
         db.exec('COMMIT');
         return result;
       } catch (error) {
@@ -57,15 +70,19 @@ export function openSqliteDatabase(file: string): SqlDatabase {
         throw error;
       }
     });
-  return {
-    dialect: 'sqlite',
-    query: (sql, params) => exclusive(() => direct.query(sql, params)),
-    run: (sql, params) => exclusive(() => direct.run(sql, params)),
+  };
+  // Statements inside the open transaction run at once; others queue behind it.
+  const viaQueue = <T>(statement: (executor: SqlExecutor) => Promise<T>): Promise<T> =>
+    ambientExecutor(self) ? statement(direct) : exclusive(() => statement(direct));
+  return Object.assign(self, {
+    dialect: 'sqlite' as const,
+    query: <T extends SqlRow>(sql: string, params?: SqlValue[]) => viaQueue((e) => e.query<T>(sql, params)),
+    run: (sql: string, params?: SqlValue[]) => viaQueue((e) => e.run(sql, params)),
     transaction,
     // BEGIN IMMEDIATE already takes SQLite's write lock, which other processes respect.
     withMigrationLock: transaction,
     async close() {
       await exclusive(async () => db.close());
     },
-  };
+  });
 }

@@ -1,0 +1,55 @@
+// Operator commands that work on the local store without a running server: verifying the stored
+// transparency log and rotating the key-encryption key. Wired here, like every service.
+import { readFile } from 'node:fs/promises';
+import { auditPublicKeyFromPem, type StoredLogReport, verifyStoredAuditLog } from '../audit/index.ts';
+import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
+import { type RotationReport, rotateKeyEncryptionKey } from '../keys/index.ts';
+import {
+  FileKeyring,
+  openAuditSigningKey,
+  openDatabase,
+  SqlAuditRepository,
+  SqlSecretRepository,
+} from '../storage/index.ts';
+import { type Clock, systemClock } from './clock.ts';
+
+/** Checks every stored entry and signed head; with no `publicKeyFile`, against the service's own key. */
+export async function verifyLocalAuditLog(
+  config: ImageTrustConfig,
+  publicKeyFile?: string,
+): Promise<StoredLogReport> {
+  const { databaseUrl, auditSigningKeyFile } = resolveStoragePaths(config);
+  // Verification never makes a key: without the key file (or --public-key) there is nothing to check against.
+  const publicKey = auditPublicKeyFromPem(
+    publicKeyFile
+      ? await readFile(publicKeyFile)
+      : (await openAuditSigningKey(auditSigningKeyFile, { create: false })).publicKeyPem,
+  );
+  const db = await openDatabase(databaseUrl);
+  try {
+    return await verifyStoredAuditLog(new SqlAuditRepository(db), publicKey);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Makes a new key-encryption key current and re-wraps every stored data key under it. */
+export async function rotateLocalKek(
+  config: ImageTrustConfig,
+  options: { retireOld: boolean; clock?: Clock },
+): Promise<RotationReport> {
+  const { databaseUrl, kekFile } = resolveStoragePaths(config);
+  // No keyring file means no secret was ever stored with one: refuse rather than start an empty keyring.
+  const keyring = await new FileKeyring(kekFile, { create: false }).open();
+  const db = await openDatabase(databaseUrl);
+  try {
+    return await rotateKeyEncryptionKey({
+      secrets: new SqlSecretRepository(db),
+      keyring,
+      clock: options.clock ?? systemClock,
+      retireOld: options.retireOld,
+    });
+  } finally {
+    await db.close();
+  }
+}

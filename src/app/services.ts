@@ -1,0 +1,239 @@
+// The composition root: the one place that turns a configuration and a clock into services. It picks
+// the adapters (metadata: SQLite or PostgreSQL; blobs: the filesystem), wires the domain-event stream
+// to the transparency log, and hands back services typed by what they do, never by what stores them.
+
+import { ContainerTrustService } from '../admission/index.ts';
+import { AuditLog, toAuditLeaf } from '../audit/index.ts';
+import {
+  type BlobStore,
+  CatalogService,
+  createSignerTrustCheck,
+  createUploadSignatureCheck,
+  GovernanceService,
+  type ImageRepository,
+} from '../catalog/index.ts';
+import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
+import { DomainEventStream, type EventOutbox } from '../events/index.ts';
+import {
+  type Credentials,
+  createAuthorizer,
+  IdentityService,
+  type PolicyAuthorizer,
+} from '../identity/index.ts';
+import { keyringFromBase64, SecretService } from '../keys/index.ts';
+import {
+  closeDigestWorkers,
+  createDigester,
+  FileBlobStore,
+  FileKeyring,
+  openAuditSigningKey,
+  openDatabase,
+  SqlAuditRepository,
+  SqlContainerTrustRepository,
+  SqlEventOutbox,
+  SqlIdentityRepository,
+  SqlImageRepository,
+  SqlReleaseRepository,
+  SqlSecretRepository,
+  staticKeyring,
+} from '../storage/index.ts';
+import { type Clock, systemClock } from './clock.ts';
+
+/** Every service the server and the local commands use, typed by their own interfaces. */
+export interface Services {
+  clock: Clock;
+  authorizer: PolicyAuthorizer;
+  events: DomainEventStream;
+  audit: AuditLog;
+  identity: IdentityService;
+  catalog: CatalogService;
+  governance: GovernanceService;
+  secrets: SecretService;
+  containers: ContainerTrustService;
+  /**
+   * Starts what runs on its own: lifecycle schedules, and delivery of events a failed or crashed
+   * delivery left in the outbox. Returns the function that stops it.
+   */
+  startBackgroundWork(options: BackgroundWorkOptions): () => void;
+  close(): Promise<void>;
+}
+
+export interface BackgroundWorkOptions {
+  scheduleIntervalMs: number;
+  onError(what: string, error: Error): void;
+}
+
+/** Adapters a test (or an embedder) may wrap before the services get them, e.g. to inject a failure. */
+export interface AdapterWrappers {
+  eventOutbox?: (outbox: EventOutbox) => EventOutbox;
+  images?: (images: ImageRepository) => ImageRepository;
+  blobs?: (blobs: BlobStore) => BlobStore;
+}
+
+/** Programmatic settings that have no configuration key (embedding and tests). */
+export interface ServiceOptions {
+  /** The time every service reads; the machine's clock unless a test drives its own. */
+  clock?: Clock;
+  adapters?: AdapterWrappers;
+  /** Registries (`host:port`) the container decision API reaches without TLS verification. */
+  insecureRegistries?: string[];
+  /** Told when a reloaded policy file cannot be used (the rules in force stay). */
+  onPolicyError?: (error: Error) => void;
+  /** Told when events could not be delivered to a subscriber (they stay in the outbox and are retried). */
+  onEventDeliveryError?: (subscriber: string, error: Error) => void;
+}
+
+/** How often events left in the outbox (a failed delivery, another process that died) are retried. */
+const REDELIVERY_INTERVAL_MS = 5000;
+
+export async function openServices(
+  config: ImageTrustConfig,
+  options: ServiceOptions = {},
+): Promise<Services> {
+  const clock = options.clock ?? systemClock;
+  const wrap = options.adapters ?? {};
+  const { databaseUrl, blobDir, kekFile, auditSigningKeyFile } = resolveStoragePaths(config);
+  const signer = await openAuditSigningKey(auditSigningKeyFile);
+  // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
+  const keyring = config.keys.kek
+    ? staticKeyring(keyringFromBase64('env', config.keys.kek, 'IMAGETRUST_KEK'))
+    : await new FileKeyring(kekFile).open();
+  const db = await openDatabase(databaseUrl);
+  const outbox = new SqlEventOutbox(db);
+  const events = new DomainEventStream({
+    outbox: wrap.eventOutbox ? wrap.eventOutbox(outbox) : outbox,
+    transactions: { run: (work) => db.transaction(() => work()) },
+    clock,
+    // A malformed event (a secret in its details) is refused in the caller's stack, before it commits.
+    validate: (event) => void toAuditLeaf(event, 0, clock.now()),
+    onDeliveryError: options.onEventDeliveryError,
+  });
+  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer, clock });
+  events.subscribe(audit);
+  // A broken policy file stops the start with its line; at a reload the rules in force stay.
+  let authorizer: PolicyAuthorizer;
+  try {
+    authorizer = createAuthorizer({
+      policyFile: config.policy.file || undefined,
+      policyDirs: config.policy.dirs,
+      onError: (error) => options.onPolicyError?.(error),
+      onChange: (change) => {
+        events
+          .record({
+            type: 'policy.changed',
+            actor: null,
+            details: { files: change.files, digest: change.digest },
+          })
+          .catch((error) => options.onEventDeliveryError?.('policy.changed', error as Error));
+      },
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const fileBlobs = await new FileBlobStore(blobDir).open();
+  const blobs = wrap.blobs ? wrap.blobs(fileBlobs) : fileBlobs;
+  const identity = new IdentityService({
+    repository: new SqlIdentityRepository(db),
+    tokenTtlSeconds: config.tokens.ttlSeconds,
+    now: () => clock.now(),
+  });
+  await identity.ensureBuiltinRoles();
+  const secrets = new SecretService({
+    secrets: new SqlSecretRepository(db),
+    keyring,
+    authorizer,
+    events,
+    clock,
+  });
+  const containers = new ContainerTrustService({
+    repository: new SqlContainerTrustRepository(db),
+    authorizer,
+    events,
+    clock,
+    insecureRegistries: options.insecureRegistries,
+    internalHosts: config.containers.internalHosts,
+  });
+  const required = new Set(config.trust.signaturesRequiredProjects);
+  const signaturesRequired = async (projectId: string | null) => {
+    if (required.size === 0 || projectId === null) return false;
+    if (required.has(projectId)) return true;
+    const project = await identity.repository.findProject(projectId);
+    return project !== null && required.has(project.name);
+  };
+  const certificates = {
+    forCaller: (credentials: Credentials, id: string) => secrets.getSecretForVerification(credentials, id),
+    trusted: (id: string) => secrets.getTrustedSecret(id),
+  };
+  const sqlImages = new SqlImageRepository(db);
+  const images = wrap.images ? wrap.images(sqlImages) : sqlImages;
+  const catalog = new CatalogService({
+    images,
+    readCertificate: (id) => secrets.getTrustedSecret(id),
+    authorizer,
+    events,
+    clock,
+    allowDirectPublish: config.release.allowDirectPublish,
+    blobs,
+    digester: (algorithms, digestOptions) => createDigester(algorithms, digestOptions),
+    limits: config.images,
+    // Certificates come from our key manager: as the uploader sees it (castellan uses the caller's
+    // token), and trust anchors with the service's own authority.
+    signatureCheck: createUploadSignatureCheck({
+      certificates,
+      trustedCertificateIds: config.trust.trustedCertificateIds,
+      requireTrustedCertificate: config.trust.requireTrustedCertificate,
+      signaturesRequired,
+      now: () => clock.now(),
+    }),
+  });
+  const governance = new GovernanceService({
+    images,
+    authorizer,
+    events,
+    clock,
+    releases: new SqlReleaseRepository(db),
+    findVisibleImage: (credentials, id) => catalog.getImage(credentials, id),
+    requireComplianceReport: config.release.requireComplianceReport,
+    signaturesRequired,
+    signerTrustProblem: createSignerTrustCheck({
+      certificates,
+      trustedCertificateIds: config.trust.trustedCertificateIds,
+      now: () => clock.now(),
+    }),
+  });
+  // Events a previous run committed but never delivered (it died in between) reach the log now.
+  await events.deliver();
+  return {
+    clock,
+    authorizer,
+    events,
+    audit,
+    identity,
+    catalog,
+    governance,
+    secrets,
+    containers,
+    startBackgroundWork({ scheduleIntervalMs, onError }) {
+      // Scheduled deprecations and obsolescences happen on time without an operator. Reads already
+      // apply due schedules; this stores them and logs each change once, whichever process gets there.
+      const applySchedules = () =>
+        governance
+          .applyDueSchedules()
+          .catch((error) => onError('Applying lifecycle schedules failed', error));
+      const scheduler = setInterval(applySchedules, scheduleIntervalMs);
+      const redelivery = setInterval(() => void events.deliver(), REDELIVERY_INTERVAL_MS);
+      scheduler.unref();
+      redelivery.unref();
+      void applySchedules();
+      return () => {
+        clearInterval(scheduler);
+        clearInterval(redelivery);
+      };
+    },
+    async close() {
+      await db.close();
+      await closeDigestWorkers();
+    },
+  };
+}
