@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../src/app/clock.ts';
 import { openServices } from '../../src/app/index.ts';
-import { type AuditEvent, AuditLog } from '../../src/audit/index.ts';
+import { AuditLog } from '../../src/audit/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import type { DomainEvent } from '../../src/events/index.ts';
 import { registerAuditRoutes } from '../../src/server/audit-routes.ts';

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ServiceOptions } from '../../src/app/index.ts';
 import { type ConfigInput, validateConfig } from '../../src/config/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 
@@ -50,7 +51,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(overrides: ConfigInput = {}): Promise<TestServer> {
+/** Starts a server; `options` reach the composition root (a test clock, adapters that fail on cue). */
+export async function startTestServer(
+  overrides: ConfigInput = {},
+  options: ServiceOptions = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagetrust-test-'));
   const config = validateConfig({
     dataDir,
@@ -59,7 +64,7 @@ export async function startTestServer(overrides: ConfigInput = {}): Promise<Test
     logLevel: 'silent',
     ...overrides,
   });
-  const server = await startServer(config);
+  const server = await startServer(config, options);
   const { identity } = server.services;
   return {
     server,
