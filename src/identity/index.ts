@@ -8,6 +8,14 @@ export {
   type RuleTarget,
 } from './authorize.ts';
 export { DEFAULT_RULES, type RuleDefault } from './default-rules.ts';
+export type {
+  DeferredInput,
+  GrantRef,
+  IdentityDirectory,
+  ProjectInput,
+  RoleAssignment,
+  UserInput,
+} from './directory.ts';
 export {
   BUILTIN_ROLES,
   type Credentials,

@@ -2,6 +2,8 @@
 // management of users, projects and role assignments. Tokens are random; only their SHA-256 is stored.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
+import type { Action, Authorizer } from './authorize.ts';
+import { IdentityDirectory } from './directory.ts';
 import {
   BUILTIN_ROLES,
   type Credentials,
@@ -19,6 +21,8 @@ export interface IdentityServiceOptions {
   repository: IdentityRepository;
   tokenTtlSeconds: number;
   now?: () => Date;
+  /** The policy the API's rules (identity:validate_token, identity:create_grant, …) run under. */
+  authorizer: Authorizer;
 }
 
 /** How a caller names a user or project: by id, or by name within a domain. */
@@ -54,11 +58,20 @@ export class IdentityService {
   readonly #repo: IdentityRepository;
   readonly #ttl: number;
   readonly #now: () => Date;
+  readonly #authorizer: Authorizer;
+  /** Projects, users, roles and grants as API callers see them, each behind its rule. */
+  readonly directory: IdentityDirectory;
 
   constructor(options: IdentityServiceOptions) {
     this.#repo = options.repository;
     this.#ttl = options.tokenTtlSeconds;
     this.#now = options.now ?? (() => new Date());
+    this.#authorizer = options.authorizer;
+    this.directory = new IdentityDirectory({
+      repository: options.repository,
+      authorizer: options.authorizer,
+      accounts: this,
+    });
   }
 
   get repository(): IdentityRepository {
@@ -194,6 +207,44 @@ export class IdentityService {
     if (!(await this.#repo.revokeToken(hashToken(token)))) {
       throw new NotFoundError('Could not find token.');
     }
+  }
+
+  /** Another token's credentials for a caller the identity:validate_token rule allows (GET /auth/tokens). */
+  async validateSubjectToken(caller: Credentials, subjectToken: string): Promise<Credentials> {
+    return this.#subjectOf(caller, subjectToken, 'identity:validate_token');
+  }
+
+  /** Resolves when the token is valid and the identity:check_token rule allows the caller (HEAD /auth/tokens). */
+  async checkSubjectToken(caller: Credentials, subjectToken: string): Promise<void> {
+    await this.#subjectOf(caller, subjectToken, 'identity:check_token');
+  }
+
+  /** Revokes a valid token when the identity:revoke_token rule allows the caller (DELETE /auth/tokens). */
+  async revokeSubjectToken(caller: Credentials, subjectToken: string): Promise<void> {
+    await this.#subjectOf(caller, subjectToken, 'identity:revoke_token');
+    await this.revokeToken(subjectToken);
+  }
+
+  /** The roles a token names, with their ids, as a token body lists them. */
+  async rolesOf(credentials: Credentials): Promise<Role[]> {
+    const roles = await this.#repo.listRoles();
+    return credentials.roles.map((name) => ({ id: roles.find((r) => r.name === name)?.id ?? name, name }));
+  }
+
+  /**
+   * A missing, unknown or expired subject token is 404, as in Keystone; only a valid one is put to the
+   * rule, whose target is the token's user (so a user may always handle its own tokens).
+   */
+  async #subjectOf(caller: Credentials, subjectToken: string, action: Action): Promise<Credentials> {
+    if (!subjectToken) throw new NotFoundError('Could not find token.');
+    let subject: Credentials;
+    try {
+      subject = await this.validateToken(subjectToken);
+    } catch {
+      throw new NotFoundError('Could not find token.');
+    }
+    this.#authorizer.enforce(action, caller, { userId: subject.userId });
+    return subject;
   }
 
   async createProject(input: {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ContainerTrustService } from '../admission/index.ts';
-import { AuditLog } from '../audit/index.ts';
+import { AuditLog, AuditReader } from '../audit/index.ts';
 import {
   CatalogService,
   createSignerTrustCheck,
@@ -98,6 +98,7 @@ export async function openServices(
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
+    authorizer,
   });
   await identity.ensureBuiltinRoles();
   const secrets = new SecretService({ secrets: new SqlSecretRepository(db), keyring, authorizer, audit });
@@ -230,8 +231,7 @@ export async function startServer(
   }
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
-    authorizer: services.authorizer,
-    audit: services.audit,
+    auditReader: new AuditReader({ log: services.audit, authorizer: services.authorizer }),
     onLoginFailure: async (failure) => {
       await services.audit.append({
         type: 'identity.login_failed',

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type AuditEvent, AuditLog } from '../../src/audit/index.ts';
+import { type AuditEvent, AuditLog, AuditReader } from '../../src/audit/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
 import { registerAuditRoutes } from '../../src/server/audit-routes.ts';
 import { createApp, openServices } from '../../src/server/index.ts';
@@ -157,7 +157,7 @@ describe('imagetrust audit proof and verify-proof', () => {
     const audit = new AuditLog({ repository: new SqlAuditRepository(services.db), signer });
     await audit.appendAll(Array.from({ length: 9 }, (_, i) => event(i)));
     const { app } = createApp({ catalog: services.catalog, identity: services.identity, logLevel: 'silent' });
-    registerAuditRoutes(app, { audit });
+    registerAuditRoutes(app, { reader: new AuditReader({ log: audit, authorizer: services.authorizer }) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

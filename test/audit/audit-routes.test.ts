@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   AuditLog,
+  AuditReader,
   auditPublicKeyFromPem,
   createTreeHeadSigner,
   verifyAuditProofBundle,
@@ -14,7 +15,7 @@ import {
   verifyTreeHeadSignature,
 } from '../../src/audit/index.ts';
 import { AuthError } from '../../src/errors/index.ts';
-import type { Credentials } from '../../src/identity/index.ts';
+import { type Credentials, defaultAuthorizer } from '../../src/identity/index.ts';
 import { registerAuditRoutes } from '../../src/server/audit-routes.ts';
 import { SqlAuditRepository, type SqlDatabase } from '../../src/storage/index.ts';
 import { sqliteBackend } from '../storage/database-backends.ts';
@@ -62,7 +63,7 @@ describe('audit API /audit/v1', () => {
       if (!found) throw new AuthError('UNAUTHENTICATED', 'Authentication required');
       request.credentials = found;
     });
-    registerAuditRoutes(app, { audit });
+    registerAuditRoutes(app, { reader: new AuditReader({ log: audit, authorizer: defaultAuthorizer }) });
     await app.ready();
   });
   after(async () => {
