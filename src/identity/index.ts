@@ -30,5 +30,5 @@ export {
   type User,
 } from './model.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
-export type { IdentityRepository } from './ports.ts';
+export type { IdentityClock, IdentityRepository } from './ports.ts';
 export { type AuthRequest, IdentityService, type IssuedToken, type NamedRef } from './service.ts';

@@ -15,12 +15,13 @@ import {
   type User,
 } from './model.ts';
 import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
-import type { IdentityRepository } from './ports.ts';
+import type { IdentityClock, IdentityRepository } from './ports.ts';
 
 export interface IdentityServiceOptions {
   repository: IdentityRepository;
   tokenTtlSeconds: number;
-  now?: () => Date;
+  /** Issues and expires tokens; the composition root gives the system clock, tests one they move. */
+  clock: IdentityClock;
   /** The policy the API's rules (identity:validate_token, identity:create_grant, …) run under. */
   authorizer: Authorizer;
 }
@@ -57,7 +58,7 @@ function decoyHash(): Promise<string> {
 export class IdentityService {
   readonly #repo: IdentityRepository;
   readonly #ttl: number;
-  readonly #now: () => Date;
+  readonly #clock: IdentityClock;
   readonly #authorizer: Authorizer;
   /** Projects, users, roles and grants as API callers see them, each behind its rule. */
   readonly directory: IdentityDirectory;
@@ -65,7 +66,7 @@ export class IdentityService {
   constructor(options: IdentityServiceOptions) {
     this.#repo = options.repository;
     this.#ttl = options.tokenTtlSeconds;
-    this.#now = options.now ?? (() => new Date());
+    this.#clock = options.clock;
     this.#authorizer = options.authorizer;
     this.directory = new IdentityDirectory({
       repository: options.repository,
@@ -159,7 +160,7 @@ export class IdentityService {
       }
     }
     const token = randomBytes(32).toString('base64url');
-    const issuedAt = this.#now();
+    const issuedAt = this.#clock.now();
     const expiresAt = new Date(issuedAt.getTime() + this.#ttl * 1000);
     await this.#repo.saveToken({
       token_hash: hashToken(token),
@@ -183,7 +184,8 @@ export class IdentityService {
     const record = token ? await this.#repo.findToken(hashToken(token)) : null;
     const invalid = () =>
       new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
-    if (!record || record.revoked || Date.parse(record.expires_at) <= this.#now().getTime()) throw invalid();
+    if (!record || record.revoked || Date.parse(record.expires_at) <= this.#clock.now().getTime())
+      throw invalid();
     const user = await this.#repo.findUser(record.user_id);
     if (!user || !user.enabled) throw invalid();
     const project = record.project_id ? await this.#repo.findProject(record.project_id) : null;

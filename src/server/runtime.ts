@@ -14,6 +14,7 @@ import { ConfigError } from '../errors/index.ts';
 import {
   type Credentials,
   createAuthorizer,
+  type IdentityClock,
   IdentityService,
   type PolicyAuthorizer,
 } from '../identity/index.ts';
@@ -59,6 +60,8 @@ export interface ServiceOptions {
   onPolicyError?: (error: Error) => void;
   /** Told when an event could not be written to the transparency log. */
   onAuditError?: (error: Error) => void;
+  /** Identity's clock (token issue and expiry); the system clock when left out. */
+  clock?: IdentityClock;
 }
 
 export async function openServices(
@@ -98,6 +101,7 @@ export async function openServices(
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
+    clock: options.clock ?? { now: () => new Date() },
     authorizer,
   });
   await identity.ensureBuiltinRoles();

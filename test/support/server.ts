@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ConfigInput, validateConfig } from '../../src/config/index.ts';
-import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { type RunningServer, type ServiceOptions, startServer } from '../../src/server/index.ts';
 
 export const ADMIN_PASSWORD = 'admin-test-password';
 
@@ -50,7 +50,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(overrides: ConfigInput = {}): Promise<TestServer> {
+/** `options` reach the services as given: e.g. a TestClock that token issue and expiry follow. */
+export async function startTestServer(
+  overrides: ConfigInput = {},
+  options: ServiceOptions = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagetrust-test-'));
   const config = validateConfig({
     dataDir,
@@ -59,7 +63,7 @@ export async function startTestServer(overrides: ConfigInput = {}): Promise<Test
     logLevel: 'silent',
     ...overrides,
   });
-  const server = await startServer(config);
+  const server = await startServer(config, options);
   const { identity } = server.services;
   return {
     server,
