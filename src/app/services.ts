@@ -3,7 +3,7 @@
 // to the transparency log, and hands back services typed by what they do, never by what stores them.
 
 import { ContainerTrustService } from '../admission/index.ts';
-import { AuditLog, toAuditLeaf } from '../audit/index.ts';
+import { AuditLog, AuditReader, toAuditLeaf } from '../audit/index.ts';
 import {
   type BlobStore,
   CatalogService,
@@ -45,6 +45,8 @@ export interface Services {
   authorizer: PolicyAuthorizer;
   events: DomainEventStream;
   audit: AuditLog;
+  /** The log as the audit API serves it: every read behind its audit:* rule. */
+  auditReader: AuditReader;
   identity: IdentityService;
   catalog: CatalogService;
   governance: GovernanceService;
@@ -136,7 +138,8 @@ export async function openServices(
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
-    now: () => clock.now(),
+    clock,
+    authorizer,
   });
   await identity.ensureBuiltinRoles();
   const secrets = new SecretService({
@@ -209,6 +212,7 @@ export async function openServices(
     authorizer,
     events,
     audit,
+    auditReader: new AuditReader({ log: audit, authorizer }),
     identity,
     catalog,
     governance,

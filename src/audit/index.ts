@@ -39,6 +39,7 @@ export {
   type ProofBundleOptions,
   verifyAuditProofBundle,
 } from './proof-bundle.ts';
+export { AuditReader, type AuditReaderOptions, type DeferredParams } from './reader.ts';
 export {
   auditPublicKeyFromPem,
   createTreeHeadSigner,

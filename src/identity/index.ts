@@ -8,6 +8,14 @@ export {
   type RuleTarget,
 } from './authorize.ts';
 export { DEFAULT_RULES, type RuleDefault } from './default-rules.ts';
+export type {
+  DeferredInput,
+  GrantRef,
+  IdentityDirectory,
+  ProjectInput,
+  RoleAssignment,
+  UserInput,
+} from './directory.ts';
 export {
   BUILTIN_ROLES,
   type Credentials,
@@ -22,5 +30,5 @@ export {
   type User,
 } from './model.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
-export type { IdentityRepository } from './ports.ts';
+export type { IdentityClock, IdentityRepository } from './ports.ts';
 export { type AuthRequest, IdentityService, type IssuedToken, type NamedRef } from './service.ts';

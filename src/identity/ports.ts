@@ -37,3 +37,8 @@ export interface IdentityRepository {
   /** Deletes tokens that expired before `before`; returns how many. */
   purgeTokens(before: string): Promise<number>;
 }
+
+/** Where identity reads the time: token issue and expiry. */
+export interface IdentityClock {
+  now(): Date;
+}

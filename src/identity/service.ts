@@ -2,6 +2,8 @@
 // management of users, projects and role assignments. Tokens are random; only their SHA-256 is stored.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
+import type { Action, Authorizer } from './authorize.ts';
+import { IdentityDirectory } from './directory.ts';
 import {
   BUILTIN_ROLES,
   type Credentials,
@@ -13,12 +15,15 @@ import {
   type User,
 } from './model.ts';
 import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
-import type { IdentityRepository } from './ports.ts';
+import type { IdentityClock, IdentityRepository } from './ports.ts';
 
 export interface IdentityServiceOptions {
   repository: IdentityRepository;
   tokenTtlSeconds: number;
-  now?: () => Date;
+  /** Issues and expires tokens; the composition root gives the system clock, tests one they move. */
+  clock: IdentityClock;
+  /** The policy the API's rules (identity:validate_token, identity:create_grant, …) run under. */
+  authorizer: Authorizer;
 }
 
 /** How a caller names a user or project: by id, or by name within a domain. */
@@ -53,12 +58,21 @@ function decoyHash(): Promise<string> {
 export class IdentityService {
   readonly #repo: IdentityRepository;
   readonly #ttl: number;
-  readonly #now: () => Date;
+  readonly #clock: IdentityClock;
+  readonly #authorizer: Authorizer;
+  /** Projects, users, roles and grants as API callers see them, each behind its rule. */
+  readonly directory: IdentityDirectory;
 
   constructor(options: IdentityServiceOptions) {
     this.#repo = options.repository;
     this.#ttl = options.tokenTtlSeconds;
-    this.#now = options.now ?? (() => new Date());
+    this.#clock = options.clock;
+    this.#authorizer = options.authorizer;
+    this.directory = new IdentityDirectory({
+      repository: options.repository,
+      authorizer: options.authorizer,
+      accounts: this,
+    });
   }
 
   get repository(): IdentityRepository {
@@ -146,7 +160,7 @@ export class IdentityService {
       }
     }
     const token = randomBytes(32).toString('base64url');
-    const issuedAt = this.#now();
+    const issuedAt = this.#clock.now();
     const expiresAt = new Date(issuedAt.getTime() + this.#ttl * 1000);
     await this.#repo.saveToken({
       token_hash: hashToken(token),
@@ -170,7 +184,8 @@ export class IdentityService {
     const record = token ? await this.#repo.findToken(hashToken(token)) : null;
     const invalid = () =>
       new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
-    if (!record || record.revoked || Date.parse(record.expires_at) <= this.#now().getTime()) throw invalid();
+    if (!record || record.revoked || Date.parse(record.expires_at) <= this.#clock.now().getTime())
+      throw invalid();
     const user = await this.#repo.findUser(record.user_id);
     if (!user || !user.enabled) throw invalid();
     const project = record.project_id ? await this.#repo.findProject(record.project_id) : null;
@@ -194,6 +209,44 @@ export class IdentityService {
     if (!(await this.#repo.revokeToken(hashToken(token)))) {
       throw new NotFoundError('Could not find token.');
     }
+  }
+
+  /** Another token's credentials for a caller the identity:validate_token rule allows (GET /auth/tokens). */
+  async validateSubjectToken(caller: Credentials, subjectToken: string): Promise<Credentials> {
+    return this.#subjectOf(caller, subjectToken, 'identity:validate_token');
+  }
+
+  /** Resolves when the token is valid and the identity:check_token rule allows the caller (HEAD /auth/tokens). */
+  async checkSubjectToken(caller: Credentials, subjectToken: string): Promise<void> {
+    await this.#subjectOf(caller, subjectToken, 'identity:check_token');
+  }
+
+  /** Revokes a valid token when the identity:revoke_token rule allows the caller (DELETE /auth/tokens). */
+  async revokeSubjectToken(caller: Credentials, subjectToken: string): Promise<void> {
+    await this.#subjectOf(caller, subjectToken, 'identity:revoke_token');
+    await this.revokeToken(subjectToken);
+  }
+
+  /** The roles a token names, with their ids, as a token body lists them. */
+  async rolesOf(credentials: Credentials): Promise<Role[]> {
+    const roles = await this.#repo.listRoles();
+    return credentials.roles.map((name) => ({ id: roles.find((r) => r.name === name)?.id ?? name, name }));
+  }
+
+  /**
+   * A missing, unknown or expired subject token is 404, as in Keystone; only a valid one is put to the
+   * rule, whose target is the token's user (so a user may always handle its own tokens).
+   */
+  async #subjectOf(caller: Credentials, subjectToken: string, action: Action): Promise<Credentials> {
+    if (!subjectToken) throw new NotFoundError('Could not find token.');
+    let subject: Credentials;
+    try {
+      subject = await this.validateToken(subjectToken);
+    } catch {
+      throw new NotFoundError('Could not find token.');
+    }
+    this.#authorizer.enforce(action, caller, { userId: subject.userId });
+    return subject;
   }
 
   async createProject(input: {

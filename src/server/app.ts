@@ -2,15 +2,10 @@
 // APIs under devstack-style prefixes (/identity, /image, /key-manager) so one client configuration finds them all.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
-import type { AuditLog } from '../audit/index.ts';
+import type { AuditReader } from '../audit/index.ts';
 import type { CatalogService, GovernanceService } from '../catalog/index.ts';
 import { AuthError, ValidationError } from '../errors/index.ts';
-import {
-  type Authorizer,
-  type Credentials,
-  defaultAuthorizer,
-  type IdentityService,
-} from '../identity/index.ts';
+import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { registerContainerRoutes } from './container-routes.ts';
@@ -30,11 +25,10 @@ export interface AppOptions {
   catalog: CatalogService;
   /** Lifecycle, compliance reports and releases under /image/v2; left out, they are not served. */
   governance?: GovernanceService;
+  /** Keystone at /identity; the service authorizes every call under its own policy. */
   identity: IdentityService;
-  /** The policy every route's checks run under; the in-code defaults when left out. */
-  authorizer?: Authorizer;
-  /** The transparency log at /audit/v1; left out, it is not served. */
-  audit?: AuditLog;
+  /** The transparency log at /audit/v1, read under the audit:* rules; left out, it is not served. */
+  auditReader?: AuditReader;
   /** Told of failed logins, for the transparency log. */
   onLoginFailure?: Parameters<typeof registerIdentityRoutes>[1]['onLoginFailure'];
   /** The key manager at /key-manager; left out, the API is not served. */
@@ -160,14 +154,11 @@ export function createApp(options: AppOptions): ImageTrustApp {
 
   registerIdentityRoutes(app, {
     identity: options.identity,
-    authorizer: options.authorizer ?? defaultAuthorizer,
     baseUrl,
     onLoginFailure: options.onLoginFailure,
   });
   registerImageRoutes(app, { catalog: options.catalog, baseUrl });
-  if (options.audit) {
-    registerAuditRoutes(app, { audit: options.audit, authorizer: options.authorizer ?? defaultAuthorizer });
-  }
+  if (options.auditReader) registerAuditRoutes(app, { reader: options.auditReader });
   if (options.governance) registerGovernanceRoutes(app, { governance: options.governance });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });
   if (options.containers) registerContainerRoutes(app, { containers: options.containers });

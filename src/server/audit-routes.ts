@@ -1,26 +1,13 @@
+// The transparency log at /audit/v1: parses queries, asks the AuditReader (which authorizes), renders.
 import type { FastifyInstance } from 'fastify';
-import { type AuditEntry, type AuditLog, MAX_ENTRIES_PAGE } from '../audit/index.ts';
-import { AuthError, NotFoundError, toImageTrustError, ValidationError } from '../errors/index.ts';
-import { type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
+import { type AuditEntry, type AuditReader, MAX_ENTRIES_PAGE } from '../audit/index.ts';
+import { toImageTrustError, ValidationError } from '../errors/index.ts';
 import { sendJsonError } from './http-errors.ts';
 import { credentialsOf } from './request-credentials.ts';
 
-export type AuditAction = 'audit:get_tree_head' | 'audit:get_entries' | 'audit:get_image_history';
-
-/** What a rule sees of the thing acted on: the owning project, when there is one. */
-export interface AuditTarget {
-  project_id: string | null;
-}
-
 export interface AuditRouteOptions {
-  audit: AuditLog;
-  /**
-   * The policy: tree heads, inclusion and consistency proofs use 'audit:get_tree_head', entries
-   * 'audit:get_entries', image history 'audit:get_image_history' with the image's project.
-   */
-  authorizer?: Authorizer;
-  /** The project owning an image, for the history rule; default: the project recorded in its latest entry. */
-  projectOfImage?: (credentials: Credentials, imageId: string) => Promise<string | null>;
+  /** Reads the log for each caller under the audit:* rules. */
+  reader: AuditReader;
 }
 
 type Query = Record<string, string | undefined>;
@@ -45,13 +32,7 @@ function entryView(entry: AuditEntry): Record<string, unknown> {
 }
 
 export function registerAuditRoutes(app: FastifyInstance, options: AuditRouteOptions): void {
-  const { audit } = options;
-  const authorizer = options.authorizer ?? defaultAuthorizer;
-  const authorize = (action: AuditAction, credentials: Credentials, target: AuditTarget) =>
-    authorizer.enforce(action, credentials, { projectId: target.project_id ?? null });
-  const projectOfImage =
-    options.projectOfImage ??
-    (async (_credentials: Credentials, id: string) => (await audit.projectOf(id)).projectId);
+  const { reader } = options;
 
   app.register(async (api) => {
     api.setErrorHandler((error, request, reply) => sendJsonError(request, reply, toImageTrustError(error)));
@@ -64,50 +45,37 @@ export function registerAuditRoutes(app: FastifyInstance, options: AuditRouteOpt
     });
 
     api.get(`${PREFIX}/tree-head`, async (request) => {
-      authorize('audit:get_tree_head', credentialsOf(request), { project_id: null });
-      const head = await audit.latestTreeHead();
-      return { ...head, public_key: audit.publicKeyPem, signature_algorithm: 'ed25519' };
+      const { head, publicKeyPem } = await reader.treeHead(credentialsOf(request));
+      return { ...head, public_key: publicKeyPem, signature_algorithm: 'ed25519' };
     });
 
     api.get(`${PREFIX}/entries`, async (request) => {
-      authorize('audit:get_entries', credentialsOf(request), { project_id: null });
       const query = request.query as Query;
-      const start = integerParam(query, 'start', 0);
-      const end = integerParam(query, 'end', start + MAX_ENTRIES_PAGE);
-      const entries = await audit.entries(start, end);
-      return { start, entries: entries.map(entryView) };
+      const page = await reader.entries(credentialsOf(request), () => {
+        const start = integerParam(query, 'start', 0);
+        return { start, end: integerParam(query, 'end', start + MAX_ENTRIES_PAGE) };
+      });
+      return { start: page.start, entries: page.entries.map(entryView) };
     });
 
     api.get(`${PREFIX}/proofs/inclusion`, async (request) => {
-      authorize('audit:get_tree_head', credentialsOf(request), { project_id: null });
       const query = request.query as Query;
-      return audit.inclusionProof(integerParam(query, 'seq'), integerParam(query, 'tree_size'));
+      return reader.inclusionProof(credentialsOf(request), () => ({
+        seq: integerParam(query, 'seq'),
+        treeSize: integerParam(query, 'tree_size'),
+      }));
     });
 
     api.get(`${PREFIX}/proofs/consistency`, async (request) => {
-      // Hashes only, like inclusion proofs: anyone who may see heads may check they extend each other.
-      authorize('audit:get_tree_head', credentialsOf(request), { project_id: null });
       const query = request.query as Query;
-      return audit.consistencyProof(integerParam(query, 'first'), integerParam(query, 'second'));
+      return reader.consistencyProof(credentialsOf(request), () => ({
+        first: integerParam(query, 'first'),
+        second: integerParam(query, 'second'),
+      }));
     });
 
-    api.get<{ Params: { id: string } }>(`${PREFIX}/images/:id`, async (request) => {
-      const credentials = credentialsOf(request);
-      const { id } = request.params;
-      const { found } = await audit.projectOf(id);
-      if (!found) throw new NotFoundError(`No audit history for image ${id}.`);
-      try {
-        authorize('audit:get_image_history', credentials, {
-          project_id: await projectOfImage(credentials, id),
-        });
-      } catch (error) {
-        // As Glance hides images a caller may not see, a forbidden history looks like a missing one.
-        if (error instanceof AuthError && error.code === 'FORBIDDEN') {
-          throw new NotFoundError(`No audit history for image ${id}.`);
-        }
-        throw error;
-      }
-      return audit.historyOf(id);
-    });
+    api.get<{ Params: { id: string } }>(`${PREFIX}/images/:id`, async (request) =>
+      reader.imageHistory(credentialsOf(request), request.params.id),
+    );
   });
 }

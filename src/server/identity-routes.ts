@@ -4,21 +4,20 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import {
-  type Authorizer,
   type AuthRequest,
   type Credentials,
   DEFAULT_DOMAIN,
+  type GrantRef,
   type IdentityService,
   type Project,
   toProjectView,
   toRoleView,
   toUserView,
-  type User,
 } from '../identity/index.ts';
 
 interface IdentityRouteOptions {
+  /** Authentication and tokens; its `directory` holds projects, users, roles and grants. Both authorize inside. */
   identity: IdentityService;
-  authorizer: Authorizer;
   baseUrl: (request: FastifyRequest) => string;
   /** Told of every failed password or token login (for the transparency log); never of the secret. */
   onLoginFailure?: (event: {
@@ -62,8 +61,8 @@ function credentialsOf(request: FastifyRequest): Credentials {
 }
 
 export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRouteOptions): void {
-  const { identity, authorizer } = options;
-  const repo = identity.repository;
+  const { identity } = options;
+  const { directory } = identity;
   const idBase = (request: FastifyRequest) => `${options.baseUrl(request)}/identity`;
 
   const versions = async (request: FastifyRequest, reply: import('fastify').FastifyReply) =>
@@ -76,7 +75,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
   const tokenBody = async (request: FastifyRequest, credentials: Credentials) => {
     const base = options.baseUrl(request);
-    const roles = await repo.listRoles();
+    const roles = await identity.rolesOf(credentials);
     const view: Record<string, unknown> = {
       methods: credentials.methods,
       user: {
@@ -96,10 +95,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
         name: credentials.projectName,
       };
       view.is_domain = false;
-      view.roles = credentials.roles.map((name) => ({
-        id: roles.find((r) => r.name === name)?.id ?? name,
-        name,
-      }));
+      view.roles = roles.map((role) => ({ id: role.id, name: role.name }));
       view.catalog = serviceCatalog(base);
     }
     return { token: view };
@@ -164,19 +160,14 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     return tokenBody(request, issued.credentials);
   });
 
-  const subject = async (request: FastifyRequest, action: string) => {
-    const caller = credentialsOf(request);
+  const subjectToken = (request: FastifyRequest): string => {
     const token = request.headers['x-subject-token'];
-    if (typeof token !== 'string' || !token) throw new NotFoundError('Could not find token.');
-    let credentials: Credentials;
-    try {
-      credentials = await identity.validateToken(token);
-    } catch {
-      throw new NotFoundError('Could not find token.');
-    }
-    authorizer.enforce(action, caller, { userId: credentials.userId });
-    return { token, credentials };
+    return typeof token === 'string' ? token : '';
   };
+  const projectList = (request: FastifyRequest, projects: Project[]) => ({
+    projects: projects.map((p) => toProjectView(p, idBase(request))),
+    links: listLinks(request),
+  });
 
   app.register(async (scoped) => {
     scoped.addHook('onRequest', async (request) => {
@@ -185,25 +176,22 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     });
 
     scoped.get('/identity/v3/auth/tokens', async (request, reply) => {
-      const { token, credentials } = await subject(request, 'identity:validate_token');
+      const token = subjectToken(request);
+      const credentials = await identity.validateSubjectToken(credentialsOf(request), token);
       reply.header('X-Subject-Token', token);
       return tokenBody(request, credentials);
     });
     scoped.head('/identity/v3/auth/tokens', async (request, reply) => {
-      await subject(request, 'identity:check_token');
+      await identity.checkSubjectToken(credentialsOf(request), subjectToken(request));
       return reply.code(200).send();
     });
     scoped.delete('/identity/v3/auth/tokens', async (request, reply) => {
-      const { token } = await subject(request, 'identity:revoke_token');
-      await identity.revokeToken(token);
+      await identity.revokeSubjectToken(credentialsOf(request), subjectToken(request));
       return reply.code(204).send();
     });
-    scoped.get('/identity/v3/auth/projects', async (request) => {
-      const c = credentialsOf(request);
-      const ids = new Set((await repo.listAssignments({ userId: c.userId })).map((a) => a.projectId));
-      const projects = (await repo.listProjects()).filter((p) => ids.has(p.id));
-      return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
-    });
+    scoped.get('/identity/v3/auth/projects', async (request) =>
+      projectList(request, await directory.listOwnProjects(credentialsOf(request))),
+    );
     scoped.get('/identity/v3/auth/catalog', async (request) => ({
       catalog: serviceCatalog(options.baseUrl(request)),
     }));
@@ -234,238 +222,173 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Projects
     scoped.get('/identity/v3/projects', async (request) => {
-      const c = credentialsOf(request);
-      authorizer.enforce('identity:list_projects', c);
       const { name, domain_id } = request.query as { name?: string; domain_id?: string };
-      let projects = await repo.listProjects({ name, domainId: domain_id });
-      if (!c.isAdmin) {
-        const mine = new Set((await repo.listAssignments({ userId: c.userId })).map((a) => a.projectId));
-        projects = projects.filter((p) => mine.has(p.id));
-      }
-      return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
+      const projects = await directory.listProjects(credentialsOf(request), { name, domainId: domain_id });
+      return projectList(request, projects);
     });
     scoped.post('/identity/v3/projects', async (request, reply) => {
-      authorizer.enforce('identity:create_project', credentialsOf(request));
-      const input = body<{ name?: string; description?: string; enabled?: boolean; domain_id?: string }>(
-        request,
-        'project',
-      );
-      const project = await identity.createProject({
-        name: input.name as string,
-        description: input.description,
-        enabled: input.enabled,
-        domainId: input.domain_id,
+      const project = await directory.createProject(credentialsOf(request), () => {
+        const input = body<{ name?: string; description?: string; enabled?: boolean; domain_id?: string }>(
+          request,
+          'project',
+        );
+        return {
+          name: input.name,
+          description: input.description,
+          enabled: input.enabled,
+          domainId: input.domain_id,
+        };
       });
       return reply.code(201).send({ project: toProjectView(project, idBase(request)) });
     });
-    const findProject = async (request: FastifyRequest<{ Params: { id: string } }>): Promise<Project> => {
-      const project = await repo.findProject(request.params.id);
-      if (!project) throw new NotFoundError(`Could not find project: ${request.params.id}.`);
-      return project;
-    };
-    scoped.get<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => {
-      const c = credentialsOf(request);
-      const project = await findProject(request);
-      authorizer.enforce('identity:get_project', c, { projectId: project.id });
-      return { project: toProjectView(project, idBase(request)) };
-    });
+    scoped.get<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => ({
+      project: toProjectView(
+        await directory.getProject(credentialsOf(request), request.params.id),
+        idBase(request),
+      ),
+    }));
     scoped.patch<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => {
-      authorizer.enforce('identity:update_project', credentialsOf(request), { projectId: request.params.id });
-      const project = await findProject(request);
-      const input = body<{ name?: string; description?: string; enabled?: boolean }>(request, 'project');
-      const updated = {
-        ...project,
-        name: input.name ?? project.name,
-        description: input.description ?? project.description,
-        enabled: input.enabled ?? project.enabled,
-      };
-      await repo.updateProject(updated);
+      const updated = await directory.updateProject(credentialsOf(request), request.params.id, () =>
+        body<{ name?: string; description?: string; enabled?: boolean }>(request, 'project'),
+      );
       return { project: toProjectView(updated, idBase(request)) };
     });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request, reply) => {
-      authorizer.enforce('identity:delete_project', credentialsOf(request), { projectId: request.params.id });
-      if (!(await repo.deleteProject(request.params.id)))
-        throw new NotFoundError(`Could not find project: ${request.params.id}.`);
+      await directory.deleteProject(credentialsOf(request), request.params.id);
       return reply.code(204).send();
     });
 
     // Users
     scoped.get('/identity/v3/users', async (request) => {
-      authorizer.enforce('identity:list_users', credentialsOf(request));
       const { name, domain_id } = request.query as { name?: string; domain_id?: string };
-      const users = await repo.listUsers({ name, domainId: domain_id });
+      const users = await directory.listUsers(credentialsOf(request), { name, domainId: domain_id });
       return { users: users.map((u) => toUserView(u, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/users', async (request, reply) => {
-      authorizer.enforce('identity:create_user', credentialsOf(request));
-      const input = body<Record<string, unknown>>(request, 'user');
-      const user = await identity.createUser({
-        name: input.name as string,
-        password: typeof input.password === 'string' ? input.password : undefined,
-        defaultProjectId: (input.default_project_id as string | undefined) ?? null,
-        email: (input.email as string | undefined) ?? null,
-        description: (input.description as string | undefined) ?? null,
-        enabled: input.enabled as boolean | undefined,
-        domainId: input.domain_id as string | undefined,
+      const user = await directory.createUser(credentialsOf(request), () => {
+        const input = body<Record<string, unknown>>(request, 'user');
+        return {
+          name: input.name as string,
+          password: typeof input.password === 'string' ? input.password : undefined,
+          defaultProjectId: (input.default_project_id as string | undefined) ?? null,
+          email: (input.email as string | undefined) ?? null,
+          description: (input.description as string | undefined) ?? null,
+          enabled: input.enabled as boolean | undefined,
+          domainId: input.domain_id as string | undefined,
+        };
       });
       return reply.code(201).send({ user: toUserView(user, idBase(request)) });
     });
-    const findUser = async (
-      request: FastifyRequest<{ Params: { id: string } }>,
-      action = 'identity:get_user',
-    ): Promise<User> => {
-      authorizer.enforce(action, credentialsOf(request), { userId: request.params.id });
-      const user = await repo.findUser(request.params.id);
-      if (!user) throw new NotFoundError(`Could not find user: ${request.params.id}.`);
-      return user;
-    };
     scoped.get<{ Params: { id: string } }>('/identity/v3/users/:id', async (request) => ({
-      user: toUserView(await findUser(request), idBase(request)),
+      user: toUserView(await directory.getUser(credentialsOf(request), request.params.id), idBase(request)),
     }));
     scoped.patch<{ Params: { id: string } }>('/identity/v3/users/:id', async (request) => {
-      await findUser(request, 'identity:update_user');
-      const input = body<Record<string, unknown>>(request, 'user');
-      const updated = await identity.updateUser(request.params.id, {
-        name: input.name as string | undefined,
-        password: input.password as string | undefined,
-        enabled: input.enabled as boolean | undefined,
-        email: input.email as string | undefined,
-        description: input.description as string | undefined,
-        defaultProjectId: input.default_project_id as string | undefined,
+      const updated = await directory.updateUser(credentialsOf(request), request.params.id, () => {
+        const input = body<Record<string, unknown>>(request, 'user');
+        return {
+          name: input.name as string | undefined,
+          password: input.password as string | undefined,
+          enabled: input.enabled as boolean | undefined,
+          email: input.email as string | undefined,
+          description: input.description as string | undefined,
+          defaultProjectId: input.default_project_id as string | undefined,
+        };
       });
       return { user: toUserView(updated, idBase(request)) };
     });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/users/:id', async (request, reply) => {
-      authorizer.enforce('identity:delete_user', credentialsOf(request), { userId: request.params.id });
-      if (!(await repo.deleteUser(request.params.id)))
-        throw new NotFoundError(`Could not find user: ${request.params.id}.`);
+      await directory.deleteUser(credentialsOf(request), request.params.id);
       return reply.code(204).send();
     });
-    scoped.get<{ Params: { id: string } }>('/identity/v3/users/:id/projects', async (request) => {
-      const user = await findUser(request, 'identity:list_user_projects');
-      const ids = new Set((await repo.listAssignments({ userId: user.id })).map((a) => a.projectId));
-      const projects = (await repo.listProjects()).filter((p) => ids.has(p.id));
-      return { projects: projects.map((p) => toProjectView(p, idBase(request))), links: listLinks(request) };
-    });
+    scoped.get<{ Params: { id: string } }>('/identity/v3/users/:id/projects', async (request) =>
+      projectList(request, await directory.listUserProjects(credentialsOf(request), request.params.id)),
+    );
 
     // Roles
     scoped.get('/identity/v3/roles', async (request) => {
-      authorizer.enforce('identity:list_roles', credentialsOf(request));
       const { name } = request.query as { name?: string };
-      const roles = await repo.listRoles({ name });
+      const roles = await directory.listRoles(credentialsOf(request), { name });
       return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/roles', async (request, reply) => {
-      authorizer.enforce('identity:create_role', credentialsOf(request));
-      const input = body<{ name?: string }>(request, 'role');
-      const role = await identity.createRole(input.name as string);
+      const role = await directory.createRole(credentialsOf(request), () =>
+        body<{ name?: string }>(request, 'role'),
+      );
       return reply.code(201).send({ role: toRoleView(role, idBase(request)) });
     });
-    scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => {
-      authorizer.enforce('identity:get_role', credentialsOf(request));
-      const role = await repo.findRole(request.params.id);
-      if (!role) throw new NotFoundError(`Could not find role: ${request.params.id}.`);
-      return { role: toRoleView(role, idBase(request)) };
-    });
+    scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => ({
+      role: toRoleView(await directory.getRole(credentialsOf(request), request.params.id), idBase(request)),
+    }));
     scoped.delete<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request, reply) => {
-      authorizer.enforce('identity:delete_role', credentialsOf(request));
-      if (!(await repo.deleteRole(request.params.id)))
-        throw new NotFoundError(`Could not find role: ${request.params.id}.`);
+      await directory.deleteRole(credentialsOf(request), request.params.id);
       return reply.code(204).send();
     });
 
     type GrantParams = { Params: { project: string; user: string; role: string } };
-    const grantTarget = async (request: FastifyRequest<GrantParams>, action: string) => {
-      authorizer.enforce(action, credentialsOf(request), {
-        projectId: request.params.project,
-      });
-      const { project, user, role } = request.params;
-      if (!(await repo.findProject(project))) throw new NotFoundError(`Could not find project: ${project}.`);
-      if (!(await repo.findUser(user))) throw new NotFoundError(`Could not find user: ${user}.`);
-      if (!(await repo.findRole(role))) throw new NotFoundError(`Could not find role: ${role}.`);
-      return request.params;
-    };
+    const grantOf = (request: FastifyRequest<GrantParams>): GrantRef => ({
+      projectId: request.params.project,
+      userId: request.params.user,
+      roleId: request.params.role,
+    });
     scoped.put<GrantParams>(
       '/identity/v3/projects/:project/users/:user/roles/:role',
       async (request, reply) => {
-        const { project, user, role } = await grantTarget(request, 'identity:create_grant');
-        await repo.grantRole(user, project, role);
+        await directory.createGrant(credentialsOf(request), grantOf(request));
         return reply.code(204).send();
       },
     );
     scoped.head<GrantParams>(
       '/identity/v3/projects/:project/users/:user/roles/:role',
       async (request, reply) => {
-        const { project, user, role } = await grantTarget(request, 'identity:check_grant');
-        const found = await repo.listAssignments({ userId: user, projectId: project, roleId: role });
-        if (found.length === 0)
-          throw new NotFoundError(
-            `Could not find role assignment with role: ${role}, user or group: ${user}, project, domain, or system: ${project}.`,
-          );
+        await directory.checkGrant(credentialsOf(request), grantOf(request));
         return reply.code(204).send();
       },
     );
     scoped.delete<GrantParams>(
       '/identity/v3/projects/:project/users/:user/roles/:role',
       async (request, reply) => {
-        const { project, user, role } = await grantTarget(request, 'identity:revoke_grant');
-        if (!(await repo.revokeRole(user, project, role))) {
-          throw new NotFoundError(
-            `Could not find role assignment with role: ${role}, user or group: ${user}, project, domain, or system: ${project}.`,
-          );
-        }
+        await directory.revokeGrant(credentialsOf(request), grantOf(request));
         return reply.code(204).send();
       },
     );
     scoped.get<{ Params: { project: string; user: string } }>(
       '/identity/v3/projects/:project/users/:user/roles',
       async (request) => {
-        const c = credentialsOf(request);
-        authorizer.enforce('identity:list_grants', c, { userId: request.params.user });
-        const found = await repo.listAssignments({
+        const roles = await directory.listGrants(credentialsOf(request), {
           userId: request.params.user,
           projectId: request.params.project,
         });
-        return { roles: found.map((a) => toRoleView(a.role, idBase(request))), links: listLinks(request) };
+        return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
       },
     );
     scoped.get('/identity/v3/role_assignments', async (request) => {
-      const c = credentialsOf(request);
       const q = request.query as Record<string, string | undefined>;
-      const userId = q['user.id'];
-      authorizer.enforce('identity:list_role_assignments', c, { userId: userId ?? null });
-      const found = await repo.listAssignments({
-        userId,
-        projectId: q['scope.project.id'],
-        roleId: q['role.id'],
-      });
       const names = 'include_names' in q;
-      const assignments = await Promise.all(
-        found.map(async (a) => {
-          const user = names ? await repo.findUser(a.userId) : null;
-          const project = names ? await repo.findProject(a.projectId) : null;
-          return {
-            role: { id: a.role.id, ...(names ? { name: a.role.name } : {}) },
-            user: {
-              id: a.userId,
-              ...(user
-                ? { name: user.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
-                : {}),
-            },
-            scope: {
-              project: {
-                id: a.projectId,
-                ...(project
-                  ? { name: project.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
-                  : {}),
-              },
-            },
-            links: {
-              assignment: `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${a.role.id}`,
-            },
-          };
-        }),
+      const found = await directory.listRoleAssignments(
+        credentialsOf(request),
+        { userId: q['user.id'], projectId: q['scope.project.id'], roleId: q['role.id'] },
+        { includeNames: names },
       );
+      const assignments = found.map((a) => ({
+        role: { id: a.role.id, ...(names ? { name: a.role.name } : {}) },
+        user: {
+          id: a.userId,
+          ...(a.user
+            ? { name: a.user.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
+            : {}),
+        },
+        scope: {
+          project: {
+            id: a.projectId,
+            ...(a.project
+              ? { name: a.project.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
+              : {}),
+          },
+        },
+        links: {
+          assignment: `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${a.role.id}`,
+        },
+      }));
       return { role_assignments: assignments, links: listLinks(request) };
     });
   });

@@ -74,8 +74,7 @@ export async function startServer(
   }
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
-    authorizer: services.authorizer,
-    audit: services.audit,
+    auditReader: services.auditReader,
     onLoginFailure: async (failure) => {
       await services.events.record({
         type: 'identity.login_failed',

@@ -159,10 +159,9 @@ describe('imagetrust audit proof and verify-proof', () => {
     const signer = await openAuditSigningKey(path.join(dir, 'audit-log-key.pem'));
     keyFile = path.join(dir, 'audit-public.pem');
     writeFileSync(keyFile, signer.publicKeyPem);
-    const { audit } = services;
     await services.events.record(...Array.from({ length: 9 }, (_, i) => event(i)));
     const { app } = createApp({ catalog: services.catalog, identity: services.identity, logLevel: 'silent' });
-    registerAuditRoutes(app, { audit });
+    registerAuditRoutes(app, { reader: services.auditReader });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

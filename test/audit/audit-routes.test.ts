@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { systemClock } from '../../src/app/clock.ts';
 import {
   AuditLog,
+  AuditReader,
   auditPublicKeyFromPem,
   createTreeHeadSigner,
   verifyAuditProofBundle,
@@ -16,7 +17,7 @@ import {
   verifyTreeHeadSignature,
 } from '../../src/audit/index.ts';
 import { AuthError } from '../../src/errors/index.ts';
-import type { Credentials } from '../../src/identity/index.ts';
+import { type Credentials, defaultAuthorizer } from '../../src/identity/index.ts';
 import { registerAuditRoutes } from '../../src/server/audit-routes.ts';
 import { SqlAuditRepository, type SqlDatabase } from '../../src/storage/index.ts';
 import { sqliteBackend } from '../storage/database-backends.ts';
@@ -64,7 +65,7 @@ describe('audit API /audit/v1', () => {
       if (!found) throw new AuthError('UNAUTHENTICATED', 'Authentication required');
       request.credentials = found;
     });
-    registerAuditRoutes(app, { audit });
+    registerAuditRoutes(app, { reader: new AuditReader({ log: audit, authorizer: defaultAuthorizer }) });
     await app.ready();
   });
   after(async () => {
