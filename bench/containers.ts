@@ -19,6 +19,7 @@
 //     openPolicyImage + evaluatePolicy, $BENCH_LATENCY_ITERATIONS times (default 2,000) after a warm-up;
 //  6. prints a table with the targets, then the results as JSON.
 // Every process it starts is stopped by PID, also on failure or Ctrl-C.
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -27,6 +28,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { systemClock } from '../src/app/clock.ts';
 import {
   createPolicyMechanisms,
   evaluatePolicy,
@@ -304,7 +306,7 @@ async function imagetrustBatch(refs: SignedRef[], policyFile: string, registries
   const policy = await readPolicyFile(policyFile);
   const config = await readRegistriesDir(registriesDir);
   const storage = signatureStorageFor(config);
-  const mechs = createPolicyMechanisms();
+  const mechs = createPolicyMechanisms({ now: systemClock.now });
   const decisions = await pool(refs, CONCURRENCY, async (ref): Promise<PolicyDecision> => {
     try {
       const image = openPolicyImage(`docker://${ref.reference}`, {
@@ -373,7 +375,7 @@ async function skopeoRuns(refs: SignedRef[], key: GpgKey) {
 // 5. Parse + decision latency for one dir: image
 
 async function latency(dirImage: string, policyFile: string) {
-  const mechs = createPolicyMechanisms();
+  const mechs = createPolicyMechanisms({ now: systemClock.now });
   const once = async () => {
     const t0 = performance.now();
     const policy = await readPolicyFile(policyFile);

@@ -1,9 +1,11 @@
 // `imagetrust containers check IMAGE --policy FILE`: would skopeo/podman allow this image? Loads the
 // policy and registries.d, opens the image (registry, dir: or oci:), evaluates, prints the verdict;
 // exit 0 when allowed, 1 when rejected, the catalogue's exit code when the check itself failed.
+
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../app/clock.ts';
 import {
   createPolicyMechanisms,
   evaluatePolicy,
@@ -70,7 +72,7 @@ export async function runCheck(imageName: string, options: CheckOptions): Promis
   }
   const policy = await readPolicyFile(options.policy);
   const config = await readRegistriesDir(registriesDirectory(options['registries.d'] ?? options.registriesD));
-  const manifestDigest = createPolicyMechanisms().manifestDigest;
+  const manifestDigest = createPolicyMechanisms({ now: systemClock.now }).manifestDigest;
   const image = openPolicyImage(imageName, {
     signatureStorage: signatureStorageFor(config),
     tlsVerify,
@@ -80,7 +82,7 @@ export async function runCheck(imageName: string, options: CheckOptions): Promis
   });
   // As skopeo copy: the manifest is fetched (and checked against a digest reference) before the policy runs.
   await image.manifest();
-  const decision = await evaluatePolicy(policy, image, createPolicyMechanisms());
+  const decision = await evaluatePolicy(policy, image, createPolicyMechanisms({ now: systemClock.now }));
   printDecision(imageName, decision, format);
   process.exitCode = decision.allowed ? 0 : 1;
 }

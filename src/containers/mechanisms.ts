@@ -17,15 +17,16 @@ import { createSigstoreMechanism } from './sigstore/index.ts';
 import type { SignatureStorage } from './sources/index.ts';
 
 export interface PolicyMechanismOptions {
-  now?: () => Date;
+  /** The time signatures and certificates are judged at. */
+  now: () => Date;
   /** How signedBy/sigstoreSigned key paths are read; the CLI reads files, the server its stored keys. */
   readKeyFile?: PolicyMechanisms['readKeyFile'];
 }
 
 /** Simple signing (OpenPGP), sigstore, c/image's manifest digests, and key loading. */
-export function createPolicyMechanisms(options: PolicyMechanismOptions = {}): PolicyMechanisms {
+export function createPolicyMechanisms(options: PolicyMechanismOptions): PolicyMechanisms {
   return {
-    simpleSigning: createSimpleSigningMechanism({ now: options.now ?? (() => new Date()) }),
+    simpleSigning: createSimpleSigningMechanism({ now: options.now }),
     sigstore: createSigstoreMechanism(),
     manifestDigest: (manifest, algorithm) =>
       algorithm === 'sha256' ? computeManifestDigest(manifest) : digestOf(manifest, algorithm),

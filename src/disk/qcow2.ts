@@ -1,6 +1,8 @@
 // qcow2 images through `qemu-img convert` to a sparse temporary raw file, removed on close whatever happens.
 // Writable: the raw copy is changed, converted back and renamed over the original only when all succeeded.
+
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -62,7 +64,7 @@ export async function openQcow2Image(path: string, options: Qcow2Options = {}): 
     try {
       if (options.writable && committed) {
         // The new qcow2 is written next to the original so the final rename is atomic on one filesystem.
-        const staged = join(dirname(path), `.${basename(path)}.imagetrust-${process.pid}-${Date.now()}`);
+        const staged = join(dirname(path), `.${basename(path)}.imagetrust-${randomUUID()}`);
         try {
           await qemuImg(
             ['convert', '-f', 'raw', '-O', 'qcow2', rawPath, staged],

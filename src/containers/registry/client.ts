@@ -35,7 +35,7 @@ export interface RegistryClientOptions {
    * function so that signed v2s1 manifests fetched by digest verify as c/image verifies them.
    */
   manifestDigest?: (manifest: Buffer, algorithm: string) => string;
-  /** Milliseconds since the epoch, for token lifetimes; defaults to Date.now. */
+  /** Milliseconds on a monotonic scale, for token lifetimes; defaults to performance.now. */
   now?: () => number;
   signal?: AbortSignal;
   /** Refuses internal destinations (requests made for a tenant); redirects are checked too. */
@@ -145,7 +145,8 @@ export class RegistryClient {
     this.#host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
     this.#options = options;
     this.#tls = loadRegistryTls(registry, options.certDir, options.tlsVerify ?? true);
-    this.#now = options.now ?? Date.now;
+    // Lifetimes are durations: a monotonic clock, so a wall-clock jump cannot stretch a token's life.
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /**

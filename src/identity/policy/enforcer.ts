@@ -67,7 +67,8 @@ export class PolicyEnforcer {
     this.#defaultRule = options.defaultRule ?? 'default';
     this.#onChange = options.onChange;
     this.#onError = options.onError;
-    this.#now = options.now ?? Date.now;
+    // Only paces the re-reading of policy files: a monotonic clock, unaffected by wall-clock jumps.
+    this.#now = options.now ?? (() => performance.now());
     this.#current = this.#load();
     this.#lastCheck = this.#now();
   }
