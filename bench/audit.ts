@@ -2,24 +2,23 @@
 // exits 0 unless the benchmark itself cannot run.
 //
 // On SQLite in a temporary directory it:
-//  1. appends $BENCH_AUDIT_EVENTS (default 100,000) events through AuditLog.append as a busy server
-//     would: $BENCH_AUDIT_CONCURRENCY (default 1,000) requests in flight at a time, which the log
-//     group-commits (up to 500 events per transaction, a signed head at most once a second);
-//  2. for scale, appends 2,000 more one at a time (each awaited: one transaction per event, a quiet server);
+//  1. records $BENCH_AUDIT_EVENTS (default 100,000) events as a busy server does, through the services the
+//     composition root builds: each in its own transaction into the outbox, then relayed into the log
+//     (up to 500 per transaction, a signed head at most once a second), $BENCH_AUDIT_CONCURRENCY
+//     (default 1,000) in flight at a time;
+//  2. for scale, records 2,000 more one at a time (each awaited: outbox commit plus relay, a quiet server);
 //  3. measures the same machine's limits for what an append costs: raw INSERTs of the same rows in
 //     500-row transactions with nothing computed, and SHA-256 leaf hashes per second; prints ratios;
 //  4. times 1,000 random inclusion proofs and 1,000 random consistency proofs (p50/p99), each verified
 //     outside the timing; tree head signing alone and a lazily signed head (root + sign + store);
-//  5. times a cold start (a new AuditLog loading every leaf hash) and `verifyStoredLog` over everything.
+//  5. times a cold start (services opened again, the log loading every leaf hash) and `verifyStoredLog`.
 
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../src/app/clock.ts';
+import { openServices } from '../src/app/index.ts';
 import {
-  type AuditEvent,
-  AuditLog,
   createTreeHeadSigner,
   signTreeHead,
   toAuditEntry,
@@ -27,7 +26,9 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../src/audit/index.ts';
-import { openDatabase, SqlAuditRepository } from '../src/storage/index.ts';
+import { validateConfig } from '../src/config/index.ts';
+import type { DomainEvent } from '../src/events/index.ts';
+import { openDatabase } from '../src/storage/index.ts';
 import { log, positiveInt, round } from './processes.ts';
 
 const EVENTS = positiveInt('BENCH_AUDIT_EVENTS', 100_000);
@@ -35,7 +36,7 @@ const CONCURRENCY = positiveInt('BENCH_AUDIT_CONCURRENCY', 1_000);
 const PROOFS = positiveInt('BENCH_AUDIT_PROOFS', 1_000);
 const SEQUENTIAL = 2_000;
 
-function event(i: number): AuditEvent {
+function event(i: number): DomainEvent {
   return {
     type: i % 5 === 0 ? 'image.created' : 'image.updated',
     actor: { userId: `user-${i % 97}`, userName: `user ${i % 97}`, projectId: `project-${i % 13}` },
@@ -56,23 +57,24 @@ const random = (n: number) => Math.floor(Math.random() * n);
 
 const dir = await mkdtemp(path.join(tmpdir(), 'imagetrust-bench-audit-'));
 try {
-  const db = await openDatabase(`sqlite:${path.join(dir, 'audit.sqlite')}`);
+  const config = validateConfig({ dataDir: dir, logLevel: 'silent' });
+  const services = await openServices(config);
+  const { audit, events } = services;
   const signer = createTreeHeadSigner(generateKeyPairSync('ed25519').privateKey);
-  const audit = new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
 
-  // 1. Appends under load.
-  log(`appending ${EVENTS} events, ${CONCURRENCY} in flight`);
+  // 1. Events under load, as the services record them.
+  log(`recording ${EVENTS} events, ${CONCURRENCY} in flight`);
   let start = process.hrtime.bigint();
   for (let done = 0; done < EVENTS; done += CONCURRENCY) {
     const wave = Math.min(CONCURRENCY, EVENTS - done);
-    await Promise.all(Array.from({ length: wave }, (_, i) => audit.append(event(done + i))));
+    await Promise.all(Array.from({ length: wave }, (_, i) => events.record(event(done + i))));
   }
   const loadedMs = ms(start);
   const loadedRate = EVENTS / (loadedMs / 1000);
 
   // 2. One at a time.
   start = process.hrtime.bigint();
-  for (let i = 0; i < SEQUENTIAL; i++) await audit.append(event(EVENTS + i));
+  for (let i = 0; i < SEQUENTIAL; i++) await events.record(event(EVENTS + i));
   const sequentialRate = SEQUENTIAL / (ms(start) / 1000);
   const total = EVENTS + SEQUENTIAL;
 
@@ -143,21 +145,22 @@ try {
     signTreeHead(signer, total, root, new Date());
     signing.push(ms(t));
   }
-  await audit.append(event(total));
+  await events.record(event(total));
   start = process.hrtime.bigint();
   await audit.latestTreeHead();
   const lazyHeadMs = ms(start);
 
   // 5. Cold start and full verification.
   start = process.hrtime.bigint();
-  const cold = new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
-  await cold.inclusionProof(0, total + 1);
+  const cold = await openServices(config);
+  await cold.audit.inclusionProof(0, total + 1);
   const coldStartMs = ms(start);
+  await cold.close();
   start = process.hrtime.bigint();
   const report = await audit.verifyStoredLog();
   const verifyMs = ms(start);
   if (!report.ok) throw new Error(`verifyStoredLog: ${report.message}`);
-  await db.close();
+  await services.close();
 
   const results = {
     events: EVENTS,
@@ -179,8 +182,8 @@ try {
     verifyStoredLogEntriesPerSecond: Math.round(report.treeSize / (verifyMs / 1000)),
   };
   const lines = [
-    `append, ${CONCURRENCY} in flight:   ${results.appendLoadedEventsPerSecond} events/s (${results.loadedVsRawInsert}× raw INSERT of the same rows: ${results.rawInsertRowsPerSecond}/s)`,
-    `append, one at a time:      ${results.appendSequentialEventsPerSecond} events/s (one transaction each)`,
+    `events, ${CONCURRENCY} in flight:   ${results.appendLoadedEventsPerSecond} events/s (${results.loadedVsRawInsert}× raw INSERT of the same rows: ${results.rawInsertRowsPerSecond}/s)`,
+    `events, one at a time:      ${results.appendSequentialEventsPerSecond} events/s (outbox commit + relay each)`,
     `leaf hashing alone:         ${results.leafHashesPerSecond}/s`,
     `inclusion proof:            p50 ${results.inclusionProofMs.p50} ms, p99 ${results.inclusionProofMs.p99} ms`,
     `consistency proof:          p50 ${results.consistencyProofMs.p50} ms, p99 ${results.consistencyProofMs.p99} ms`,
