@@ -188,7 +188,10 @@ export const NEW_IMAGE_GOVERNANCE = {
  * The lifecycle state at `now`: a schedule that is due counts even before the scheduler has stored
  * it, so an image is never usable past its obsolescence time.
  */
-export function effectiveLifecycle(image: ImageRecord, now: Date): LifecycleState {
+export function effectiveLifecycle(
+  image: Pick<ImageRecord, 'lifecycle_state' | 'deprecation_at' | 'obsolescence_at'>,
+  now: Date,
+): LifecycleState {
   if (image.lifecycle_state === 'obsolete') return 'obsolete';
   const due = (at: string | null) => at !== null && Date.parse(at) <= now.getTime();
   if (due(image.obsolescence_at)) return 'obsolete';

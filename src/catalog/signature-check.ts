@@ -64,20 +64,26 @@ export function createUploadSignatureCheck(options: SignatureCheckOptions): Uplo
     const certificate = loadSigningCertificate(secret);
     checkPublicKeyForKeyType(certificate, plan.keyType);
     if (options.requireTrustedCertificate) {
-      const trusted = await loadTrustedCertificates(options.certificates, options.trustedCertificateIds);
+      const trusted = await loadTrustedCertificates(options.trustedCertificateIds, (id) =>
+        options.certificates.trusted(id),
+      );
       validateCertificate({ certificate, trusted, now: now() });
     }
     return { spec: toVerificationSpec(plan, certificate), signerId: secret.creatorId ?? null };
   };
 }
 
-async function loadTrustedCertificates(
-  source: CertificateSource,
+/**
+ * The trusted certificates named by `ids`, for the upload check and the boot gate alike. `read` gives
+ * a certificate secret or null; what it cannot give (null), or gives unusable, is skipped.
+ */
+export async function loadTrustedCertificates(
   ids: readonly string[],
+  read: (id: string) => Promise<CertificateSecret | null>,
 ): Promise<X509Certificate[]> {
   const trusted: X509Certificate[] = [];
   for (const id of ids) {
-    const material = await source.trusted(id);
+    const material = await read(id);
     // Like Nova, a trusted certificate that cannot be fetched is skipped, not fatal.
     if (!material) continue;
     try {
@@ -109,7 +115,9 @@ export function createSignerTrustCheck(
       const certificate = loadSigningCertificate(secret);
       validateCertificate({
         certificate,
-        trusted: await loadTrustedCertificates(options.certificates, options.trustedCertificateIds),
+        trusted: await loadTrustedCertificates(options.trustedCertificateIds, (id) =>
+          options.certificates.trusted(id),
+        ),
         now: now(),
       });
       return null;
