@@ -201,9 +201,10 @@ export function effectiveLifecycle(
 
 /**
  * The image as Glance v2 returns it: extra properties first, then every base field (nulls included).
- * Class and lifecycle appear as extra properties, so unmodified Glance clients show them.
+ * Class and lifecycle appear as extra properties, so unmodified Glance clients show them; the
+ * lifecycle is the one in effect at `now`, the caller's clock.
  */
-export function toImageView(image: ImageRecord, now: Date = new Date()): Record<string, unknown> {
+export function toImageView(image: ImageRecord, now: Date): Record<string, unknown> {
   const governance: Record<string, string> = {
     image_class: image.image_class,
     lifecycle_state: effectiveLifecycle(image, now),
