@@ -31,7 +31,8 @@ export interface SignatureCheckOptions {
   requireTrustedCertificate: boolean;
   /** Whether the project must sign every upload. */
   signaturesRequired(projectId: string | null): Promise<boolean> | boolean;
-  now?: () => Date;
+  /** The time certificates are validated at: the composition root's clock. */
+  now: () => Date;
 }
 
 /**
@@ -44,7 +45,7 @@ export type UploadSignatureCheck = (
 ) => Promise<{ spec: StreamVerifierSpec; signerId: string | null } | null>;
 
 export function createUploadSignatureCheck(options: SignatureCheckOptions): UploadSignatureCheck {
-  const now = options.now ?? (() => new Date());
+  const { now } = options;
   return async (credentials, image) => {
     const properties = readSignatureProperties(image.properties);
     if (!properties) {
@@ -102,7 +103,7 @@ export async function loadTrustedCertificates(
 export function createSignerTrustCheck(
   options: Pick<SignatureCheckOptions, 'certificates' | 'trustedCertificateIds' | 'now'>,
 ): (image: ImageRecord) => Promise<string | null> {
-  const now = options.now ?? (() => new Date());
+  const { now } = options;
   return async (image) => {
     const id = image.properties.img_signature_certificate_uuid;
     if (!id) return 'it carries no signing certificate';
