@@ -1,5 +1,11 @@
 // The image catalog: image records, statuses, visibility, members, and the catalog service.
 
+export {
+  type BootDecision,
+  type BootDecisionInput,
+  type BootImageView,
+  decideBoot,
+} from './boot-decision.ts';
 export { GovernanceService, type GovernanceServiceOptions } from './governance.ts';
 export {
   assertNotObsolete,
@@ -68,6 +74,7 @@ export {
   type CertificateSource,
   createSignerTrustCheck,
   createUploadSignatureCheck,
+  loadTrustedCertificates,
   type SignatureCheckOptions,
   type UploadSignatureCheck,
 } from './signature-check.ts';

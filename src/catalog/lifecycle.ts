@@ -166,14 +166,20 @@ export function dueLifecycleChange(image: ImageRecord, now: Date): LifecycleStat
   return next === image.lifecycle_state ? null : next;
 }
 
+/** What the lifecycle rules read of an image: a record, or an image view the boot gate fetched. */
+export type LifecycleSubject = Pick<ImageRecord, 'id' | 'replacement'> & LifecycleFields;
+
+/** The refusal for an obsolete image (IMAGE_OBSOLETE), naming its replacement. */
+export function obsoleteError(image: LifecycleSubject, what: string): GovernanceError {
+  return new GovernanceError(
+    'IMAGE_OBSOLETE',
+    `Image ${image.id} is obsolete and cannot be ${what}${image.replacement ? `; use ${image.replacement} instead` : ''}.`,
+  );
+}
+
 /** Refuses to share or publish an obsolete image: nothing new may start using it. */
-export function assertNotObsolete(image: ImageRecord, now: Date, what: string): void {
-  if (effectiveLifecycle(image, now) === 'obsolete') {
-    throw new GovernanceError(
-      'IMAGE_OBSOLETE',
-      `Image ${image.id} is obsolete and cannot be ${what}${image.replacement ? `; use ${image.replacement} instead` : ''}.`,
-    );
-  }
+export function assertNotObsolete(image: LifecycleSubject, now: Date, what: string): void {
+  if (effectiveLifecycle(image, now) === 'obsolete') throw obsoleteError(image, what);
 }
 
 /** The warning a deprecated image carries to its users (HTTP `Warning` header, gate message). */

@@ -188,7 +188,10 @@ export const NEW_IMAGE_GOVERNANCE = {
  * The lifecycle state at `now`: a schedule that is due counts even before the scheduler has stored
  * it, so an image is never usable past its obsolescence time.
  */
-export function effectiveLifecycle(image: ImageRecord, now: Date): LifecycleState {
+export function effectiveLifecycle(
+  image: Pick<ImageRecord, 'lifecycle_state' | 'deprecation_at' | 'obsolescence_at'>,
+  now: Date,
+): LifecycleState {
   if (image.lifecycle_state === 'obsolete') return 'obsolete';
   const due = (at: string | null) => at !== null && Date.parse(at) <= now.getTime();
   if (due(image.obsolescence_at)) return 'obsolete';
@@ -198,9 +201,10 @@ export function effectiveLifecycle(image: ImageRecord, now: Date): LifecycleStat
 
 /**
  * The image as Glance v2 returns it: extra properties first, then every base field (nulls included).
- * Class and lifecycle appear as extra properties, so unmodified Glance clients show them.
+ * Class and lifecycle appear as extra properties, so unmodified Glance clients show them; the
+ * lifecycle is the one in effect at `now`, the caller's clock.
  */
-export function toImageView(image: ImageRecord, now: Date = new Date()): Record<string, unknown> {
+export function toImageView(image: ImageRecord, now: Date): Record<string, unknown> {
   const governance: Record<string, string> = {
     image_class: image.image_class,
     lifecycle_state: effectiveLifecycle(image, now),

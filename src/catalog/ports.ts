@@ -170,7 +170,10 @@ export interface BlobStore {
 /** Hex digests by algorithm name (as node:crypto names them: md5, sha256, sha512...). */
 export type Digests = Record<string, string>;
 
-/** A signature check over the same bytes, run by node:crypto's streaming Verify (serialisable, so a worker can run it). */
+/**
+ * A signature check over the same bytes (trust's VerificationSpec, serialisable). The digester hands it
+ * to trust's toSignatureCheck, which refuses a malformed one, before any worker runs it.
+ */
 export interface StreamVerifierSpec {
   algorithm: string;
   publicKeyPem: string;
@@ -178,7 +181,8 @@ export interface StreamVerifierSpec {
   signature: string;
   padding?: number;
   saltLength?: number;
-  dsaEncoding?: 'der' | 'ieee-p1363';
+  /** DER is the only encoding Glance's signatures use; trust refuses anything else. */
+  dsaEncoding?: 'der';
 }
 
 export interface DigestOptions {

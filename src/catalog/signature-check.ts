@@ -31,7 +31,8 @@ export interface SignatureCheckOptions {
   requireTrustedCertificate: boolean;
   /** Whether the project must sign every upload. */
   signaturesRequired(projectId: string | null): Promise<boolean> | boolean;
-  now?: () => Date;
+  /** The time certificates are validated at: the composition root's clock. */
+  now: () => Date;
 }
 
 /**
@@ -44,7 +45,7 @@ export type UploadSignatureCheck = (
 ) => Promise<{ spec: StreamVerifierSpec; signerId: string | null } | null>;
 
 export function createUploadSignatureCheck(options: SignatureCheckOptions): UploadSignatureCheck {
-  const now = options.now ?? (() => new Date());
+  const { now } = options;
   return async (credentials, image) => {
     const properties = readSignatureProperties(image.properties);
     if (!properties) {
@@ -64,20 +65,26 @@ export function createUploadSignatureCheck(options: SignatureCheckOptions): Uplo
     const certificate = loadSigningCertificate(secret);
     checkPublicKeyForKeyType(certificate, plan.keyType);
     if (options.requireTrustedCertificate) {
-      const trusted = await loadTrustedCertificates(options.certificates, options.trustedCertificateIds);
+      const trusted = await loadTrustedCertificates(options.trustedCertificateIds, (id) =>
+        options.certificates.trusted(id),
+      );
       validateCertificate({ certificate, trusted, now: now() });
     }
     return { spec: toVerificationSpec(plan, certificate), signerId: secret.creatorId ?? null };
   };
 }
 
-async function loadTrustedCertificates(
-  source: CertificateSource,
+/**
+ * The trusted certificates named by `ids`, for the upload check and the boot gate alike. `read` gives
+ * a certificate secret or null; what it cannot give (null), or gives unusable, is skipped.
+ */
+export async function loadTrustedCertificates(
   ids: readonly string[],
+  read: (id: string) => Promise<CertificateSecret | null>,
 ): Promise<X509Certificate[]> {
   const trusted: X509Certificate[] = [];
   for (const id of ids) {
-    const material = await source.trusted(id);
+    const material = await read(id);
     // Like Nova, a trusted certificate that cannot be fetched is skipped, not fatal.
     if (!material) continue;
     try {
@@ -96,7 +103,7 @@ async function loadTrustedCertificates(
 export function createSignerTrustCheck(
   options: Pick<SignatureCheckOptions, 'certificates' | 'trustedCertificateIds' | 'now'>,
 ): (image: ImageRecord) => Promise<string | null> {
-  const now = options.now ?? (() => new Date());
+  const { now } = options;
   return async (image) => {
     const id = image.properties.img_signature_certificate_uuid;
     if (!id) return 'it carries no signing certificate';
@@ -109,7 +116,9 @@ export function createSignerTrustCheck(
       const certificate = loadSigningCertificate(secret);
       validateCertificate({
         certificate,
-        trusted: await loadTrustedCertificates(options.certificates, options.trustedCertificateIds),
+        trusted: await loadTrustedCertificates(options.trustedCertificateIds, (id) =>
+          options.certificates.trusted(id),
+        ),
         now: now(),
       });
       return null;

@@ -25,6 +25,8 @@ export async function runFetch(imageId: string, flags: FetchFlags): Promise<void
       imageId,
       cacheDir: flags.cacheDir,
       trustedCertificateIds: flags.trustedCertId ?? [],
+      // The CLI is an edge: the real clock is read here and nowhere below.
+      clock: { now: () => new Date() },
       onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
       onProgress: (bytes, total) => {
         bar.progress ??= createProgress(`fetch ${imageId}`, total);

@@ -1,18 +1,24 @@
 // The boot gate: hands out an image only after verifying its signature (and, with trusted certificates,
 // its certificate chain) while it streams in, and verifies a cached copy again every time it is asked
 // for it, because a cached base image on a compute node is exactly what an attacker would edit.
+// Whether an image may boot is the catalog's decideBoot; the gate fetches, asks, streams and caches.
 
-import type { X509Certificate } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { chmod, link, mkdir, open, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Digester, DigestOptions } from '../catalog/index.ts';
+import {
+  type BootDecision,
+  type Clock,
+  type Digester,
+  type DigestOptions,
+  decideBoot,
+  loadTrustedCertificates,
+} from '../catalog/index.ts';
 import type { ImageApi, ImageView, SecretApi } from '../client/index.ts';
-import { GovernanceError, ImageTrustError, VerificationError } from '../errors/index.ts';
+import { ImageTrustError, VerificationError } from '../errors/index.ts';
 import {
   checkPublicKeyForKeyType,
   createStreamingVerifier,
-  formatNovaCertificateFailure,
   loadSigningCertificate,
   planSignatureVerification,
   readSignatureProperties,
@@ -20,7 +26,6 @@ import {
   signatureFailure,
   signatureMismatch,
   toVerificationSpec,
-  validateCertificate,
 } from '../trust/index.ts';
 
 export interface GateOptions {
@@ -32,7 +37,8 @@ export interface GateOptions {
   cacheDir: string;
   /** Key-manager ids of trusted CA certificates; when given, the signing certificate must chain to one. */
   trustedCertificateIds?: readonly string[];
-  now?: () => Date;
+  /** The time every decision is made at (lifecycle schedules, certificate validity). */
+  clock: Clock;
   /** Called as data arrives (bytes so far, total or null). */
   onProgress?: (bytes: number, total: number | null) => void;
   /** Told when the image still boots but should not for long (deprecated). */
@@ -55,29 +61,11 @@ export async function fetchVerifiedImage(options: GateOptions): Promise<GateResu
     throw new ImageTrustError('BAD_REQUEST', `'${options.imageId}' is not an image id.`);
   }
   const image = await options.images.getImage(options.imageId);
-  if (image.status !== 'active') {
-    throw new ImageTrustError(
-      'CONFLICT',
-      `Image ${image.id} is ${image.status}, not active; it cannot be booted.`,
-    );
-  }
-  // An obsolete image is never booted, not even from a copy cached before it became obsolete.
-  const lifecycle = (image as unknown as Record<string, unknown>).lifecycle_state;
-  const replacement = (image as unknown as Record<string, unknown>).replacement;
-  const instead = typeof replacement === 'string' ? `; use ${replacement} instead` : '';
-  if (lifecycle === 'obsolete') {
-    await rm(path.join(options.cacheDir, image.id), { force: true });
-    throw new GovernanceError(
-      'IMAGE_OBSOLETE',
-      `Image ${image.id} is obsolete and cannot be booted${instead}.`,
-    );
-  }
-  if (lifecycle === 'deprecated') {
-    const at = (image as unknown as Record<string, unknown>).obsolescence_at;
-    options.onWarning?.(
-      `Image ${image.id} is deprecated${typeof at === 'string' ? ` and becomes obsolete at ${at}` : ''}${instead}.`,
-    );
-  }
+  // The image alone is judged before any certificate is fetched; the same decision, with the
+  // certificate, is asked again once it is in hand (its warning was given the first time).
+  const early = decideBoot({ view: image, now: options.clock.now() });
+  await enforce(early, image, options);
+  if (early.kind === 'boot-with-warning') options.onWarning?.(early.message);
   // Metadata and certificate always come from the service, never from the cache: whoever can edit
   // cached data could edit cached metadata too.
   const spec = await verificationFor(image, options);
@@ -96,6 +84,14 @@ export async function fetchVerifiedImage(options: GateOptions): Promise<GateResu
   }
   await download(image, spec, cached, options);
   return { path: cached, image, fromCache: false };
+}
+
+/** Acts on a refusal: drops the cached copy when the decision says so, and raises its error. */
+async function enforce(decision: BootDecision, image: ImageView, options: GateOptions): Promise<void> {
+  if (decision.kind !== 'refuse') return;
+  // An obsolete image is never booted, not even from a copy cached before it became obsolete.
+  if (decision.dropCachedCopy) await rm(path.join(options.cacheDir, image.id), { force: true });
+  throw decision.error;
 }
 
 async function verificationFor(image: ImageView, options: GateOptions) {
@@ -119,25 +115,13 @@ async function verificationFor(image: ImageView, options: GateOptions) {
     throw signatureFailure('CERTIFICATE_NOT_FOUND', `Certificate not found with ID: ${plan.certificateUuid}`);
   const certificate = loadSigningCertificate(secret);
   checkPublicKeyForKeyType(certificate, plan.keyType);
-  if (options.trustedCertificateIds?.length) {
-    const trusted: X509Certificate[] = [];
-    for (const id of options.trustedCertificateIds) {
-      // Like Nova: a trusted certificate that cannot be fetched or read is skipped.
-      const material = await options.secrets.getSecret(id).catch(() => null);
-      if (!material) continue;
-      try {
-        trusted.push(loadSigningCertificate(material));
-      } catch {}
-    }
-    try {
-      validateCertificate({ certificate, trusted, now: (options.now ?? (() => new Date()))() });
-    } catch (error) {
-      if (!(error instanceof VerificationError)) throw error;
-      throw new VerificationError(error.code, formatNovaCertificateFailure(plan.certificateUuid, error), {
-        cause: error,
-      });
-    }
-  }
+  // Like Nova: a trusted certificate that cannot be fetched or read is skipped.
+  const trusted = options.trustedCertificateIds?.length
+    ? await loadTrustedCertificates(options.trustedCertificateIds, (id) =>
+        options.secrets.getSecret(id).catch(() => null),
+      )
+    : null;
+  await enforce(decideBoot({ view: image, certificate, trusted, now: options.clock.now() }), image, options);
   return toVerificationSpec(plan, certificate);
 }
 

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
 import type { AuditReader } from '../audit/index.ts';
-import type { CatalogService, GovernanceService } from '../catalog/index.ts';
+import type { CatalogService, Clock, GovernanceService } from '../catalog/index.ts';
 import { AuthError, ValidationError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
@@ -37,6 +37,11 @@ export interface AppOptions {
   containers?: ContainerTrustService;
   /** Fixed base URL for the service catalog; otherwise derived from each request. */
   publicUrl?: string;
+  /**
+   * The time image views and deprecation warnings are shown at; the composition root passes its Clock.
+   * Left out, the system clock (read here, at the edge, and nowhere in the routes).
+   */
+  clock?: Clock;
   logLevel?: string;
   https?: {
     key: Buffer;
@@ -157,9 +162,10 @@ export function createApp(options: AppOptions): ImageTrustApp {
     baseUrl,
     onLoginFailure: options.onLoginFailure,
   });
-  registerImageRoutes(app, { catalog: options.catalog, baseUrl });
+  const clock: Clock = options.clock ?? { now: () => new Date() };
+  registerImageRoutes(app, { catalog: options.catalog, baseUrl, clock });
   if (options.auditReader) registerAuditRoutes(app, { reader: options.auditReader });
-  if (options.governance) registerGovernanceRoutes(app, { governance: options.governance });
+  if (options.governance) registerGovernanceRoutes(app, { governance: options.governance, clock });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });
   if (options.containers) registerContainerRoutes(app, { containers: options.containers });
 

@@ -2,6 +2,7 @@
 // requests. Paths sit under /image/v2 so Glance clients' endpoint discovery finds them too.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
+  type Clock,
   type GovernanceService,
   type ReleaseRequest,
   type ReleaseStatus,
@@ -12,6 +13,8 @@ import { credentialsOf } from './request-credentials.ts';
 
 export interface GovernanceRouteOptions {
   governance: GovernanceService;
+  /** The time returned views show the lifecycle at. */
+  clock: Clock;
 }
 
 type IdParams = { Params: { id: string } };
@@ -42,7 +45,7 @@ function releaseView(request: ReleaseRequest): Record<string, unknown> {
 }
 
 export function registerGovernanceRoutes(app: FastifyInstance, options: GovernanceRouteOptions): void {
-  const { governance } = options;
+  const { governance, clock } = options;
   app.register(async (api) => {
     // Reports are kept and digested as sent, so bodies stay bytes until a route reads them.
     api.removeAllContentTypeParsers();
@@ -54,7 +57,10 @@ export function registerGovernanceRoutes(app: FastifyInstance, options: Governan
     });
 
     api.put<IdParams>('/image/v2/images/:id/lifecycle', async (request) =>
-      toImageView(await governance.setLifecycle(credentialsOf(request), request.params.id, jsonOf(request))),
+      toImageView(
+        await governance.setLifecycle(credentialsOf(request), request.params.id, jsonOf(request)),
+        clock.now(),
+      ),
     );
 
     api.put<IdParams>('/image/v2/images/:id/compliance-report', async (request) => {

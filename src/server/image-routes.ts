@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   type CatalogService,
+  type Clock,
   deprecationWarning,
   type ImageRecord,
   imageSchema,
@@ -20,6 +21,8 @@ import { credentialsOf } from './request-credentials.ts';
 interface ImageRouteOptions {
   catalog: CatalogService;
   baseUrl: (request: FastifyRequest) => string;
+  /** The time views show the lifecycle at and deprecation warnings are judged at. */
+  clock: Clock;
 }
 
 const PATCH_TYPES = [
@@ -33,8 +36,8 @@ const API_VERSIONS = Array.from({ length: 17 }, (_, i) => 16 - i);
 type IdParams = { Params: { id: string } };
 
 /** Deprecated images still work; their users are told, in an RFC 7234 `Warning` (code 299), what to use instead. */
-function warnIfDeprecated(reply: FastifyReply, image: ImageRecord): void {
-  const warning = deprecationWarning(image, new Date());
+function warnIfDeprecated(reply: FastifyReply, image: ImageRecord, now: Date): void {
+  const warning = deprecationWarning(image, now);
   if (warning) reply.header('Warning', `299 imagetrust ${JSON.stringify(warning)}`);
 }
 
@@ -114,7 +117,7 @@ function pageLinks(query: QueryParams, nextMarker: string | null): { first: stri
 }
 
 export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOptions): void {
-  const { catalog } = options;
+  const { catalog, clock } = options;
 
   const versions = (request: FastifyRequest) => ({
     versions: API_VERSIONS.map((minor) => ({
@@ -151,7 +154,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       const { images, next } = await catalog.listImages(credentialsOf(request), query);
       const links = pageLinks(query, next);
       return {
-        images: images.map((image) => toImageView(image)),
+        images: images.map((image) => toImageView(image, clock.now())),
         first: links.first,
         schema: '/v2/schemas/images',
         ...(links.next ? { next: links.next } : {}),
@@ -164,13 +167,13 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
         .code(201)
         .header('Location', `${options.baseUrl(request)}/image/v2/images/${image.id}`)
         .header('OpenStack-image-import-methods', IMPORT_METHODS.join(','))
-        .send(toImageView(image));
+        .send(toImageView(image, clock.now()));
     });
 
     api.get<IdParams>('/image/v2/images/:id', async (request, reply) => {
       const image = await catalog.getImage(credentialsOf(request), request.params.id);
-      warnIfDeprecated(reply, image);
-      return toImageView(image);
+      warnIfDeprecated(reply, image, clock.now());
+      return toImageView(image, clock.now());
     });
 
     api.patch<IdParams>('/image/v2/images/:id', async (request) => {
@@ -181,8 +184,9 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       if (request.body === undefined) throw new ValidationError('BAD_REQUEST', 'Body expected in request.');
       const operations = readImagePatch(request.body);
       const credentials = credentialsOf(request);
-      if (operations.length === 0) return toImageView(await catalog.getImage(credentials, request.params.id));
-      return toImageView(await catalog.updateImage(credentials, request.params.id, operations));
+      if (operations.length === 0)
+        return toImageView(await catalog.getImage(credentials, request.params.id), clock.now());
+      return toImageView(await catalog.updateImage(credentials, request.params.id, operations), clock.now());
     });
 
     api.delete<IdParams>('/image/v2/images/:id', async (request, reply) => {
@@ -229,7 +233,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       const image = await catalog.getImage(credentials, request.params.id);
       const range = readRange(request.headers.range, image.size);
       const result = await catalog.downloadImageData(credentials, request.params.id, range);
-      warnIfDeprecated(reply, result.image);
+      warnIfDeprecated(reply, result.image, clock.now());
       if (!result.stream) return reply.code(204).send();
       reply.type('application/octet-stream');
       if (result.image.checksum) reply.header('Content-MD5', result.image.checksum);

@@ -37,8 +37,12 @@ export {
   createStreamingVerifier,
   finishSignatureVerification,
   maximumPssSaltLength,
+  type SignatureCheck,
   type StreamingVerifier,
+  startSignatureCheck,
+  toSignatureCheck,
   toVerificationSpec,
+  type UncheckedVerificationSpec,
   type VerificationSpec,
 } from './verification-spec.ts';
 export {

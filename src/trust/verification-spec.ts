@@ -78,47 +78,65 @@ export function toVerificationSpec(plan: SignaturePlan, certificate: X509Certifi
   }
 }
 
-/** Refuses a spec that did not come from toVerificationSpec (it may have crossed a process boundary). */
-function checkSpec(spec: VerificationSpec): void {
-  const wellFormed =
-    Object.values(HASH_METHODS).includes(spec.algorithm) &&
-    spec.dsaEncoding === 'der' &&
-    typeof spec.publicKeyPem === 'string' &&
-    typeof spec.signature === 'string' &&
-    (spec.padding === undefined || spec.padding === constants.RSA_PKCS1_PSS_PADDING) &&
-    (spec.padding === undefined) === (spec.saltLength === undefined) &&
-    (spec.saltLength === undefined || Number.isInteger(spec.saltLength));
-  if (!wellFormed) throw new ImageTrustError('INTERNAL', 'Malformed signature verification spec');
+/** A spec as it arrives from another module, process or thread: to be checked before it is used. */
+export type UncheckedVerificationSpec = { readonly [K in keyof VerificationSpec]?: unknown };
+
+/**
+ * The one node:crypto call a checked spec stands for, as plain data: whoever holds the bytes (this
+ * thread, a digest worker) runs exactly `createVerify(algorithm).update(...).verify(options,
+ * signature)` and reports the raw boolean, which is the verdict.
+ */
+export interface SignatureCheck {
+  algorithm: DigestAlgorithm;
+  options: { key: string; padding?: number; saltLength?: number; dsaEncoding: 'der' };
+  /** The signature bytes, base64. */
+  signature: string;
 }
 
-/** A verifier fed with the image bytes in order, in as many chunks as they arrive. */
-export function createStreamingVerifier(spec: VerificationSpec): StreamingVerifier {
-  checkSpec(spec);
-  const verifier = createVerify(spec.algorithm);
+/**
+ * Checks a spec and turns it into the node:crypto call to run, or null when no signature can match
+ * it. Throws INTERNAL for a spec that did not come from toVerificationSpec (it may have crossed a
+ * process boundary). Every verifier, on any thread, goes through here.
+ */
+export function toSignatureCheck(spec: UncheckedVerificationSpec): SignatureCheck | null {
+  const { algorithm, publicKeyPem, signature, padding, saltLength, dsaEncoding } = spec;
+  const wellFormed =
+    (Object.values(HASH_METHODS) as unknown[]).includes(algorithm) &&
+    dsaEncoding === 'der' &&
+    typeof publicKeyPem === 'string' &&
+    typeof signature === 'string' &&
+    (padding === undefined || padding === constants.RSA_PKCS1_PSS_PADDING) &&
+    (padding === undefined) === (saltLength === undefined) &&
+    (saltLength === undefined || Number.isInteger(saltLength));
+  if (!wellFormed) throw new ImageTrustError('INTERNAL', 'Malformed signature verification spec');
+  // toVerificationSpec never writes a negative salt; one here was forged on the way, and Node would
+  // read -1 and -2 as "digest length" and "auto-detect", so OpenSSL is never asked.
+  if (typeof saltLength === 'number' && saltLength < 0) return null;
+  const options: SignatureCheck['options'] = { key: publicKeyPem, dsaEncoding: 'der' };
+  if (padding !== undefined) {
+    options.padding = padding as number;
+    options.saltLength = saltLength as number;
+  }
+  return { algorithm: algorithm as DigestAlgorithm, options, signature };
+}
+
+/** Runs a checked signature check over bytes fed in order; null (no signature can match) answers false. */
+export function startSignatureCheck(check: SignatureCheck | null): StreamingVerifier {
+  const verifier = check ? createVerify(check.algorithm) : null;
   let result: boolean | undefined;
   return {
     update(chunk) {
       if (result !== undefined) throw new ImageTrustError('INTERNAL', 'Signature verifier already finished');
-      verifier.update(chunk);
+      verifier?.update(chunk);
     },
     verify() {
       if (result !== undefined) return result;
-      // toVerificationSpec never writes a negative salt; one here was forged on the way, and Node
-      // would read -1 and -2 as "digest length" and "auto-detect".
-      if (spec.saltLength !== undefined && spec.saltLength < 0) {
+      if (!check || !verifier) {
         result = false;
         return result;
       }
       try {
-        result = verifier.verify(
-          {
-            key: spec.publicKeyPem,
-            padding: spec.padding,
-            saltLength: spec.saltLength,
-            dsaEncoding: spec.dsaEncoding,
-          },
-          Buffer.from(spec.signature, 'base64'),
-        );
+        result = verifier.verify(check.options, Buffer.from(check.signature, 'base64'));
       } catch {
         // OpenSSL throws on some malformed signatures (bad DER, wrong length) rather than saying no.
         result = false;
@@ -126,6 +144,11 @@ export function createStreamingVerifier(spec: VerificationSpec): StreamingVerifi
       return result;
     },
   };
+}
+
+/** A verifier fed with the image bytes in order, in as many chunks as they arrive. */
+export function createStreamingVerifier(spec: UncheckedVerificationSpec): StreamingVerifier {
+  return startSignatureCheck(toSignatureCheck(spec));
 }
 
 /** Ends a verification: throws SIGNATURE_INVALID with Glance's text unless the signature matched. */

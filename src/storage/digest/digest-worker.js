@@ -1,6 +1,7 @@
 // Worker side of the parallel digester: waits on shared memory for published slots, feeds each to its
-// hashes (and a signature verifier, if it was given one), and marks the slot done. It blocks only
-// inside one job; between jobs it is back in its message loop, ready for the next.
+// hashes (and the signature check trust/ prepared, if it was given one), and marks the slot done. It
+// blocks only inside one job; between jobs it is back in its message loop, ready for the next. It
+// decides nothing: the raw answer of node:crypto's verify goes back as the verdict.
 //
 // Plain JavaScript on purpose: every worker isolate that loads a .ts file also loads Node's type
 // stripper (~13 MB each), and this file is small enough to check by eye. Its message shapes are
@@ -8,7 +9,7 @@
 import { createHash, createVerify } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
-/** @param {{kind: 'hash', algorithm: string} | {kind: 'verify', spec: {algorithm: string, publicKeyPem: string, signature: string, padding?: number, saltLength?: number, dsaEncoding?: 'der' | 'ieee-p1363'}}} consumer */
+/** @param {{kind: 'hash', algorithm: string} | {kind: 'verify', check: {algorithm: string, options: object, signature: string}}} consumer */
 function start(consumer) {
   if (consumer.kind === 'hash') {
     const hash = createHash(consumer.algorithm);
@@ -19,25 +20,18 @@ function start(consumer) {
     };
   }
   if (consumer.kind === 'verify') {
-    const { spec } = consumer;
-    const verifier = createVerify(spec.algorithm);
+    // trust/'s toSignatureCheck already checked the spec and wrote this call; the raw answer goes back.
+    const { check } = consumer;
+    const verifier = createVerify(check.algorithm);
     return {
       /** @param {Uint8Array} view */
       update: (view) => verifier.update(view),
       result: () => {
         let valid = false;
         try {
-          valid = verifier.verify(
-            {
-              key: spec.publicKeyPem,
-              padding: spec.padding,
-              saltLength: spec.saltLength,
-              dsaEncoding: spec.dsaEncoding,
-            },
-            Buffer.from(spec.signature, 'base64'),
-          );
+          valid = verifier.verify(check.options, Buffer.from(check.signature, 'base64'));
         } catch {
-          // A malformed signature (e.g. bad DER) is simply not a valid one.
+          // OpenSSL throws on some malformed signatures (bad DER, wrong length) rather than saying no.
         }
         return { kind: 'verify', valid };
       },

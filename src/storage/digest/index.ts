@@ -1,19 +1,15 @@
 // Passes one stream, once, to a sink (the blob writer) and to several hashes and a signature verifier,
-// on every core. The calling thread only copies incoming chunks into a ring of shared 1 MiB slots;
+// on every core. The workers only compute: trust/ checks the signature spec and turns it into the one
+// node:crypto call to run, and the raw answer of that call is the verdict. The calling thread only copies incoming chunks into a ring of shared 1 MiB slots;
 // pooled workers hash each published slot in place and the sink writes it, and a slot is reused only
 // when all of them are done with it. Memory is the ring, whatever the stream's size, and no buffer is
 // allocated per chunk.
-import { createHash, createVerify } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type {
-  Digester,
-  DigestOptions,
-  DigestResult,
-  Digests,
-  StreamVerifierSpec,
-} from '../../catalog/index.ts';
+import type { Digester, DigestOptions, DigestResult, Digests } from '../../catalog/index.ts';
 import { ImageTrustError } from '../../errors/index.ts';
+import { startSignatureCheck, toSignatureCheck } from '../../trust/index.ts';
 import { CONTROL, CONTROL_LENGTH, type Consumer, type StartMessage } from './layout.ts';
 
 const SLOT_SIZE = 1 << 20;
@@ -29,7 +25,7 @@ const COST: Record<string, number> = {
   sha512: 1.0,
 };
 const costOf = (consumer: Consumer) =>
-  COST[consumer.kind === 'hash' ? consumer.algorithm : consumer.spec.algorithm] ?? 1;
+  COST[consumer.kind === 'hash' ? consumer.algorithm : consumer.check.algorithm] ?? 1;
 
 type WorkerReply =
   | {
@@ -122,11 +118,23 @@ export function createDigester(algorithms: readonly string[], options: CreateDig
     createHash(algorithm); // fails fast on an unknown algorithm
     return { kind: 'hash', algorithm };
   });
-  if (options.verify) consumers.push({ kind: 'verify', spec: options.verify });
+  // Checked here, before any thread sees it; a malformed spec throws at once, like an unknown hash.
+  const check = options.verify ? toSignatureCheck(options.verify) : undefined;
+  if (check) consumers.push({ kind: 'verify', check });
   const parallel = (options.parallel ?? availableParallelism() > 1) && consumers.length > 0;
-  return parallel
+  const digester = parallel
     ? new ParallelDigester(consumers, options.sink)
     : new InlineDigester(consumers, options.sink);
+  return check === null ? withoutMatch(digester) : digester;
+}
+
+/** A spec trust/ says no signature can match: the bytes are still hashed and sunk, and the answer is no. */
+function withoutMatch(digester: Digester): Digester {
+  return {
+    update: (chunk) => digester.update(chunk),
+    finish: async () => ({ ...(await digester.finish()), signatureValid: false }),
+    abort: () => digester.abort(),
+  };
 }
 
 type ConsumerResult = Extract<WorkerReply, { type: 'done' }>['results'][number];
@@ -163,38 +171,18 @@ class InlineDigester implements Digester {
   async abort(): Promise<void> {}
 }
 
-function inlineResult(
-  consumer: Consumer,
-  state: { hash?: ReturnType<typeof createHash>; verify?: ReturnType<typeof createVerify> },
-): ConsumerResult {
-  if (consumer.kind === 'hash')
-    return { kind: 'digest', name: consumer.algorithm, hex: state.hash!.digest('hex') };
-  const spec: StreamVerifierSpec = consumer.spec;
-  let valid = false;
-  try {
-    valid = state.verify!.verify(
-      {
-        key: spec.publicKeyPem,
-        padding: spec.padding,
-        saltLength: spec.saltLength,
-        dsaEncoding: spec.dsaEncoding,
-      },
-      Buffer.from(spec.signature, 'base64'),
-    );
-  } catch {
-    // A malformed signature is simply not a valid one.
+function inlineConsumer(consumer: Consumer): { update(v: Uint8Array): void; result(): ConsumerResult } {
+  if (consumer.kind === 'hash') {
+    const hash = createHash(consumer.algorithm);
+    return {
+      update: (view) => hash.update(view),
+      result: () => ({ kind: 'digest', name: consumer.algorithm, hex: hash.digest('hex') }),
+    };
   }
-  return { kind: 'verify', valid };
-}
-
-function inlineConsumer(consumer: Consumer) {
-  const state =
-    consumer.kind === 'hash'
-      ? { hash: createHash(consumer.algorithm) }
-      : { verify: createVerify(consumer.spec.algorithm) };
+  const verifier = startSignatureCheck(consumer.check);
   return {
-    update: (view: Uint8Array) => (state.hash ?? state.verify!).update(view),
-    result: () => inlineResult(consumer, state),
+    update: (view) => verifier.update(view),
+    result: () => ({ kind: 'verify', valid: verifier.verify() }),
   };
 }
 

@@ -12,9 +12,10 @@ export const CONTROL = {
 
 export const CONTROL_LENGTH = 3;
 
-import type { StreamVerifierSpec } from '../../catalog/index.ts';
+import type { SignatureCheck } from '../../trust/index.ts';
 
-export type Consumer = { kind: 'hash'; algorithm: string } | { kind: 'verify'; spec: StreamVerifierSpec };
+/** A hash to compute, or the node:crypto verify call trust/ made from a checked spec, to run as it is. */
+export type Consumer = { kind: 'hash'; algorithm: string } | { kind: 'verify'; check: SignatureCheck };
 
 export interface StartMessage {
   /** The CONTROL indexes, so the plain-JavaScript worker needs no import. */
