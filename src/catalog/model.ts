@@ -1,6 +1,7 @@
 // The image record and Glance v2's rules over it: statuses and their transitions, formats,
 // read-only and reserved keys. Field names are Glance's wire names on purpose: the record is
 // the API's language, so no mapping layer can drift from it.
+import { ImageTrustError } from '../errors/index.ts';
 
 export const IMAGE_STATUSES = [
   'queued',
@@ -44,7 +45,11 @@ export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 export const MEMBER_STATUSES = ['pending', 'accepted', 'rejected'] as const;
 export type MemberStatus = (typeof MEMBER_STATUSES)[number];
 
-/** Glance's allowed status transitions (glance/domain `Image._validate_status_transition`'s table). */
+/**
+ * Glance's allowed status transitions (glance/domain `Image._validate_status_transition`'s table): the one
+ * source of every status change the catalog makes, through `isStatusTransitionAllowed` and
+ * `statusesThatMayBecome`.
+ */
 const TRANSITIONS: Record<ImageStatus, readonly ImageStatus[]> = {
   queued: ['saving', 'uploading', 'importing', 'active', 'deleted'],
   saving: ['active', 'killed', 'deleted', 'queued'],
@@ -57,15 +62,33 @@ const TRANSITIONS: Record<ImageStatus, readonly ImageStatus[]> = {
   deleted: [],
 };
 
+/** Whether an image in `from` may take status `to`; as in Glance, keeping the same status is allowed. */
 export function isStatusTransitionAllowed(from: ImageStatus, to: ImageStatus): boolean {
   return from === to || TRANSITIONS[from].includes(to);
 }
 
-/** Statuses from which the target needs both formats set (Glance refuses to store data without them). */
-export function needsFormatsFor(from: ImageStatus, to: ImageStatus): boolean {
-  return (
-    (from === 'queued' || from === 'uploading') && (to === 'saving' || to === 'active' || to === 'importing')
-  );
+const SOURCES = Object.fromEntries(
+  IMAGE_STATUSES.map((to) => [
+    to,
+    Object.freeze(IMAGE_STATUSES.filter((from) => TRANSITIONS[from].includes(to))),
+  ]),
+) as Record<ImageStatus, readonly ImageStatus[]>;
+
+/**
+ * The statuses an image may move to `to` from, as `ImageRepository.transitionImage` takes them: all the
+ * table allows, or, for an operation that starts from fewer (an upload finishes only from saving), those
+ * of `among`. Naming a source the table refuses is a bug in the caller and throws INTERNAL.
+ */
+export function statusesThatMayBecome(
+  to: ImageStatus,
+  among?: readonly ImageStatus[],
+): readonly ImageStatus[] {
+  if (among === undefined) return SOURCES[to];
+  const refused = among.filter((from) => !SOURCES[to].includes(from));
+  if (refused.length > 0) {
+    throw new ImageTrustError('INTERNAL', `Image status ${refused.join(', ')} may not become ${to}.`);
+  }
+  return among;
 }
 
 export interface ImageRecord {
@@ -112,21 +135,6 @@ export interface ImageMember {
   updated_at: string;
 }
 
-/** Base attributes a client may write (create or patch). */
-export const WRITABLE_BASE_ATTRIBUTES = [
-  'id',
-  'name',
-  'visibility',
-  'protected',
-  'os_hidden',
-  'owner',
-  'container_format',
-  'disk_format',
-  'min_ram',
-  'min_disk',
-  'tags',
-] as const;
-
 /** Keys clients may read but never set (Glance answers 403 "Attribute '<k>' is read-only."). */
 export const READ_ONLY_ATTRIBUTES = new Set([
   'created_at',
@@ -155,17 +163,6 @@ export const RESERVED_ATTRIBUTES = new Set(['location', 'deleted', 'deleted_at']
 
 export function isReservedAttribute(key: string): boolean {
   return RESERVED_ATTRIBUTES.has(key) || key.startsWith('os_glance');
-}
-
-const BASE_KEYS = new Set<string>([
-  ...WRITABLE_BASE_ATTRIBUTES,
-  ...READ_ONLY_ATTRIBUTES,
-  'locations',
-  ...RESERVED_ATTRIBUTES,
-]);
-
-export function isBaseAttribute(key: string): boolean {
-  return BASE_KEYS.has(key);
 }
 
 /** Formats a Date as Glance does: ISO 8601 in UTC, whole seconds, `Z`. */

@@ -152,19 +152,43 @@ export interface ByteRange {
   end: number;
 }
 
-/** A blob being written: invisible until committed under its key. */
+/**
+ * A blob being written: invisible (to `read` and `list`) until committed under its key. Adapters pass
+ * the contract suite in test/storage/blob-store.contract.ts.
+ */
 export interface TemporaryBlob {
+  /** Appends a chunk; refused (INTERNAL) after commit or discard. */
   write(chunk: Uint8Array): Promise<void>;
-  /** Makes the data visible under `key` atomically; refuses (CONFLICT) if data already exists there. */
+  /**
+   * Makes the data visible under `key` atomically; refuses (CONFLICT) if data already exists there, which
+   * stays untouched. An unsafe key (see `BlobStore`) is refused (INTERNAL) before anything is written.
+   */
   commit(key: string): Promise<void>;
-  /** Deletes the partial data; safe to call twice or after a failed commit. */
+  /** Deletes the partial data; safe to call twice, after a failed commit, or after a commit (a no-op then). */
   discard(): Promise<void>;
 }
 
+/**
+ * Committed image data under keys. A key is 1 to 200 characters of `A-Z a-z 0-9 . _ -`, and neither `.`
+ * nor `..`; keys come from our own ids, so any other key is a bug in the caller and every method refuses
+ * it (INTERNAL) without touching storage, whatever the adapter could have stored.
+ */
 export interface BlobStore {
   createTemporary(): Promise<TemporaryBlob>;
+  /**
+   * Streams the data under `key`, or the inclusive `range` of it (as in HTTP Range). A missing key
+   * rejects with NOT_FOUND. Aborting `signal` ends the stream with an AbortError.
+   */
   read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+  /** Removes the data under `key`; a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Every committed key, in no particular order; temporaries never appear. */
+  list(): AsyncIterable<string>;
+  /**
+   * How many temporaries are neither committed nor discarded, written by any process sharing the store
+   * (a crashed writer's until they are swept): zero when no upload is in flight means nothing leaked.
+   */
+  countTemporaries(): Promise<number>;
 }
 
 /** Hex digests by algorithm name (as node:crypto names them: md5, sha256, sha512...). */

@@ -25,6 +25,7 @@ import {
   MEMBER_STATUSES,
   type MemberStatus,
   NEW_IMAGE_GOVERNANCE,
+  statusesThatMayBecome,
   toGlanceTimestamp,
 } from './model.ts';
 import type {
@@ -342,7 +343,7 @@ export class CatalogService {
     const moved = await this.#events.withEvents(async (record) => {
       const done = await this.#images.transitionImage(
         id,
-        ['queued', 'saving', 'active', 'killed', 'deactivated', 'uploading', 'importing', 'pending_delete'],
+        statusesThatMayBecome('deleted'),
         'deleted',
         {},
         this.#timestamp(),
@@ -375,7 +376,8 @@ export class CatalogService {
     if (image.status !== source) {
       throw new AuthError('FORBIDDEN', `Not allowed to ${action} image in status '${image.status}'`);
     }
-    if (!(await this.#images.transitionImage(id, [source], target, {}, this.#timestamp()))) {
+    const sources = statusesThatMayBecome(target, [source]);
+    if (!(await this.#images.transitionImage(id, sources, target, {}, this.#timestamp()))) {
       throw new ConflictError(
         'INVALID_STATUS_TRANSITION',
         `Image ${id} changed status during ${action}; retry.`,
@@ -428,7 +430,8 @@ export class CatalogService {
       image,
       `Not allowed to upload image data for image ${id}`,
     );
-    if (image.status !== 'queued') {
+    const uploadable = statusesThatMayBecome('saving');
+    if (!uploadable.includes(image.status)) {
       throw new ConflictError(
         'INVALID_STATUS_TRANSITION',
         `Image status transition from ${image.status} to saving is not allowed`,
@@ -463,7 +466,7 @@ export class CatalogService {
       );
       throw toSignatureError(error, id);
     }
-    if (!(await this.#images.transitionImage(id, ['queued'], 'saving', {}, this.#timestamp()))) {
+    if (!(await this.#images.transitionImage(id, uploadable, 'saving', {}, this.#timestamp()))) {
       const now = await this.#images.findImage(id);
       throw new ConflictError(
         'INVALID_STATUS_TRANSITION',
@@ -474,7 +477,7 @@ export class CatalogService {
     const temp = await this.#blobs.createTemporary().catch(async (error) => {
       await this.#images.transitionImage(
         id,
-        ['saving'],
+        statusesThatMayBecome('queued', ['saving']),
         'queued',
         { size: null, virtual_size: null },
         this.#timestamp(),
@@ -528,7 +531,7 @@ export class CatalogService {
       const uploaded = await this.#events.withEvents(async (record) => {
         const activated = await this.#images.transitionImage(
           id,
-          ['saving'],
+          statusesThatMayBecome('active', ['saving']),
           'active',
           {
             size,
@@ -563,7 +566,7 @@ export class CatalogService {
       if (committed) await this.#blobs.delete(id).catch(() => undefined);
       await this.#images.transitionImage(
         id,
-        ['saving'],
+        statusesThatMayBecome('queued', ['saving']),
         'queued',
         { size: null, virtual_size: null },
         this.#timestamp(),

@@ -3,8 +3,6 @@
 // failure, and what Glance leaves out: the trust store and projects that require signatures.
 import assert from 'node:assert/strict';
 import { constants, createPrivateKey, createSign } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadSigningFixtures, type SigningFixtures } from '../fixtures/signing-fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -269,8 +267,8 @@ describe('signed uploads', () => {
       assert.equal(image.status, 'queued');
       assert.equal(image.size, null);
       assert.equal(image.checksum, null);
-      assert.ok(!readdirSync(path.join(t.dataDir, 'blobs', 'images')).includes(id));
-      assert.deepEqual(readdirSync(path.join(t.dataDir, 'blobs', 'tmp')), []);
+      await assert.rejects(t.blobs.read(id), { code: 'NOT_FOUND' });
+      assert.equal(await t.blobs.countTemporaries(), 0);
     });
   }
 

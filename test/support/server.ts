@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ServiceOptions } from '../../src/app/index.ts';
+import type { BlobStore } from '../../src/catalog/index.ts';
 import { type ConfigInput, validateConfig } from '../../src/config/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 
@@ -40,6 +41,8 @@ export interface TestServer {
   server: RunningServer;
   url: string;
   dataDir: string;
+  /** The blob store the services use: tests ask it what is stored instead of reading its directory. */
+  blobs: BlobStore;
   /** Issues a project-scoped token for a user (password auth, like the clients). */
   token(user?: string, password?: string, project?: string): Promise<string>;
   /** Creates a project and a user with one role on it; returns ids. */
@@ -64,12 +67,25 @@ export async function startTestServer(
     logLevel: 'silent',
     ...overrides,
   });
-  const server = await startServer(config, options);
+  // Keep the store the services get (after any wrapper of the caller's): tests ask it what is stored.
+  let blobs!: BlobStore;
+  const wrapBlobs = options.adapters?.blobs;
+  const server = await startServer(config, {
+    ...options,
+    adapters: {
+      ...options.adapters,
+      blobs: (store) => {
+        blobs = wrapBlobs ? wrapBlobs(store) : store;
+        return blobs;
+      },
+    },
+  });
   const { identity } = server.services;
   return {
     server,
     url: server.url,
     dataDir,
+    blobs,
     async token(
       user = 'admin',
       password = ADMIN_PASSWORD,

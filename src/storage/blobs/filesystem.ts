@@ -2,7 +2,7 @@
 // complete, so a reader never sees partial data and a crash leaves only removable temp files.
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, opendir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
@@ -106,11 +106,12 @@ export class FileBlobStore implements BlobStore {
         }
       },
       async commit(key) {
+        const target = path.join(dataDir, checkKey(key));
         try {
           if (fsync) await handle?.sync();
           await closeHandle();
           // link() publishes atomically and, unlike rename(), never replaces data already committed.
-          await link(tempPath, path.join(dataDir, checkKey(key)));
+          await link(tempPath, target);
           await unlink(tempPath);
         } catch (error) {
           throw toStorageError(error);
@@ -140,5 +141,16 @@ export class FileBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await rm(path.join(this.#dataDir, checkKey(key)), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    // Only link() puts files in images/, but skip anything a person left there that is not a key.
+    for await (const entry of await opendir(this.#dataDir)) {
+      if (entry.isFile() && SAFE_KEY.test(entry.name)) yield entry.name;
+    }
+  }
+
+  async countTemporaries(): Promise<number> {
+    return (await readdir(this.#tmpDir)).filter((name) => name.endsWith('.part')).length;
   }
 }
