@@ -37,11 +37,8 @@ export interface AppOptions {
   containers?: ContainerTrustService;
   /** Fixed base URL for the service catalog; otherwise derived from each request. */
   publicUrl?: string;
-  /**
-   * The time image views and deprecation warnings are shown at; the composition root passes its Clock.
-   * Left out, the system clock (read here, at the edge, and nowhere in the routes).
-   */
-  clock?: Clock;
+  /** The time the routes render lifecycle states and schedules at (the services' clock). */
+  clock: Clock;
   logLevel?: string;
   https?: {
     key: Buffer;
@@ -162,7 +159,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
     baseUrl,
     onLoginFailure: options.onLoginFailure,
   });
-  const clock: Clock = options.clock ?? { now: () => new Date() };
+  const { clock } = options;
   registerImageRoutes(app, { catalog: options.catalog, baseUrl, clock });
   if (options.auditReader) registerAuditRoutes(app, { reader: options.auditReader });
   if (options.governance) registerGovernanceRoutes(app, { governance: options.governance, clock });

@@ -75,6 +75,7 @@ export async function startServer(
   const boot = await services.identity.bootstrap(config.adminPassword || undefined);
   const app = createApp({
     auditReader: services.auditReader,
+    clock: services.clock,
     onLoginFailure: async (failure) => {
       await services.events.record({
         type: 'identity.login_failed',

@@ -160,7 +160,12 @@ describe('imagetrust audit proof and verify-proof', () => {
     keyFile = path.join(dir, 'audit-public.pem');
     writeFileSync(keyFile, signer.publicKeyPem);
     await services.events.record(...Array.from({ length: 9 }, (_, i) => event(i)));
-    const { app } = createApp({ catalog: services.catalog, identity: services.identity, logLevel: 'silent' });
+    const { app } = createApp({
+      catalog: services.catalog,
+      identity: services.identity,
+      clock: services.clock,
+      logLevel: 'silent',
+    });
     registerAuditRoutes(app, { reader: services.auditReader });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
