@@ -6,46 +6,16 @@
 //
 // Events are public evidence: `details` must never carry secrets, payloads, passwords, tokens or keys —
 // only identifiers, digests and names. The checks below refuse the obvious mistakes.
+
 import { ValidationError } from '../errors/index.ts';
+import type { DomainEvent, DomainEventType, EventActor } from '../events/index.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { hashLeaf } from './merkle-tree.ts';
 
-/** Event types follow `noun.verb` (e.g. `image.created`, `secret.read`, `identity.login_failed`). */
-export type AuditEventType =
-  | 'image.created'
-  | 'image.uploaded'
-  | 'image.verification'
-  | 'image.updated'
-  | 'image.visibility_changed'
-  | 'image.lifecycle_changed'
-  | 'image.deleted'
-  | 'release.requested'
-  | 'release.approved'
-  | 'release.rejected'
-  | 'secret.created'
-  | 'secret.read'
-  | 'secret.deleted'
-  | 'policy.changed'
-  | 'identity.login_failed'
-  | (string & {});
-
-export interface AuditActor {
-  userId: string;
-  userName?: string | null;
-  projectId?: string | null;
-}
-
-/** What a service records. `details` holds identifiers and digests only, never payloads or secrets. */
-export interface AuditEvent {
-  type: AuditEventType;
-  actor: AuditActor | null;
-  projectId?: string | null;
-  /** The thing acted on: an image id, a secret id, a release request id... */
-  subjectId?: string | null;
-  /** `sha256:<hex>` (or another `alg:<hex>`) of the data involved, e.g. an image's os_hash_value. */
-  contentDigest?: string | null;
-  details?: Record<string, unknown>;
-}
+/** The log records domain events (`noun.verb`, see events/): the same types, actors and fields. */
+export type AuditEventType = DomainEventType;
+export type AuditActor = EventActor;
+export type AuditEvent = DomainEvent;
 
 /** The leaf object, field names as stored and hashed. */
 export interface AuditLeaf {

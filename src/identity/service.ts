@@ -1,9 +1,10 @@
 // The identity service: password and token authentication, token validation and revocation, and the
 // management of users, projects and role assignments. Tokens are random; only their SHA-256 is stored.
+
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
 import type { Action, Authorizer } from './authorize.ts';
-import { IdentityDirectory } from './directory.ts';
+import { IdentityDirectory, type UserInput } from './directory.ts';
 import {
   BUILTIN_ROLES,
   type Credentials,
@@ -268,15 +269,7 @@ export class IdentityService {
     return project;
   }
 
-  async createUser(input: {
-    name: string;
-    password?: string;
-    defaultProjectId?: string | null;
-    email?: string | null;
-    description?: string | null;
-    enabled?: boolean;
-    domainId?: string;
-  }): Promise<User> {
+  async createUser(input: UserInput & { name: string }): Promise<User> {
     this.#checkDomain(input.domainId);
     checkName(input.name, 'user');
     if (input.defaultProjectId && !(await this.#repo.findProject(input.defaultProjectId))) {

@@ -249,7 +249,7 @@ for (const backend of databaseBackends()) {
         (e: ImageTrustError) => e.code === 'BAD_REQUEST',
       );
       await assert.rejects(
-        log.append({ ...event(1), type: 'Created' }),
+        log.append({ ...event(1), type: 'Created' as AuditEvent['type'] }),
         (e: ImageTrustError) => e.code === 'BAD_REQUEST',
       );
       await assert.rejects(
