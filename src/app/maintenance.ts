@@ -2,6 +2,7 @@
 // transparency log and rotating the key-encryption key. Wired here, like every service.
 import { readFile } from 'node:fs/promises';
 import { auditPublicKeyFromPem, type StoredLogReport, verifyStoredAuditLog } from '../audit/index.ts';
+import type { ReconcileReport } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
 import { type RotationReport, rotateKeyEncryptionKey } from '../keys/index.ts';
 import {
@@ -12,6 +13,7 @@ import {
   SqlSecretRepository,
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
+import { openServices } from './services.ts';
 
 /** Checks every stored entry and signed head; with no `publicKeyFile`, against the service's own key. */
 export async function verifyLocalAuditLog(
@@ -51,5 +53,18 @@ export async function rotateLocalKek(
     });
   } finally {
     await db.close();
+  }
+}
+
+/** Crash recovery on a local store: abandoned uploads, data no image holds, missing data. */
+export async function reconcileLocalStore(
+  config: ImageTrustConfig,
+  options: { dryRun: boolean },
+): Promise<ReconcileReport> {
+  const services = await openServices(config, { recoverAtStart: false });
+  try {
+    return await services.recovery.reconcile({ dryRun: options.dryRun });
+  } finally {
+    await services.close();
   }
 }

@@ -11,6 +11,8 @@ import {
   createUploadSignatureCheck,
   GovernanceService,
   type ImageRepository,
+  type ReconcileReport,
+  UploadRecovery,
 } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
 import { DomainEventStream, type EventOutbox } from '../events/index.ts';
@@ -38,6 +40,8 @@ import {
   staticKeyring,
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
+import { failpointsFromEnvironment } from './failpoints.ts';
+import { createUploadOwner } from './upload-owner.ts';
 
 /** Every service the server and the local commands use, typed by their own interfaces. */
 export interface Services {
@@ -52,6 +56,8 @@ export interface Services {
   governance: GovernanceService;
   secrets: SecretService;
   containers: ContainerTrustService;
+  /** Finds and fixes what crashes left: abandoned uploads, data no image holds, missing data. */
+  recovery: UploadRecovery;
   /**
    * Starts what runs on its own: lifecycle schedules, and delivery of events a failed or crashed
    * delivery left in the outbox. Returns the function that stops it.
@@ -83,6 +89,10 @@ export interface ServiceOptions {
   onPolicyError?: (error: Error) => void;
   /** Told when events could not be delivered to a subscriber (they stay in the outbox and are retried). */
   onEventDeliveryError?: (subscriber: string, error: Error) => void;
+  /** Recover abandoned uploads and stray data before returning (default true; `blobs reconcile` says false). */
+  recoverAtStart?: boolean;
+  /** Told what recovery found and fixed, at start and on each periodic run. */
+  onRecovery?: (report: ReconcileReport) => void;
 }
 
 /** How often events left in the outbox (a failed delivery, another process that died) are retried. */
@@ -133,7 +143,9 @@ export async function openServices(
     await db.close();
     throw error;
   }
-  const fileBlobs = await new FileBlobStore(blobDir).open();
+  const owner = createUploadOwner();
+  const leaseMs = config.uploads.leaseSeconds * 1000;
+  const fileBlobs = await new FileBlobStore(blobDir, { tempPrefix: owner.id }).open(clock.now());
   const blobs = wrap.blobs ? wrap.blobs(fileBlobs) : fileBlobs;
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
@@ -179,6 +191,8 @@ export async function openServices(
     allowDirectPublish: config.release.allowDirectPublish,
     blobs,
     digester: (algorithms, digestOptions) => createDigester(algorithms, digestOptions),
+    upload: { owner: owner.id, renewEveryMs: leaseMs / 3 },
+    failpoint: failpointsFromEnvironment(),
     limits: config.images,
     // Certificates come from our key manager: as the uploader sees it (castellan uses the caller's
     // token), and trust anchors with the service's own authority.
@@ -205,8 +219,25 @@ export async function openServices(
       now: () => clock.now(),
     }),
   });
+  const recovery = new UploadRecovery({
+    images,
+    blobs,
+    events,
+    clock,
+    leaseMs,
+    isOwnerAlive: (other) => owner.isAlive(other),
+  });
   // Events a previous run committed but never delivered (it died in between) reach the log now.
   await events.deliver();
+  // Uploads a previous run of this host left behind are taken back before anyone can trip on them.
+  if (options.recoverAtStart ?? true) {
+    try {
+      options.onRecovery?.(await recovery.reconcile());
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
   return {
     clock,
     authorizer,
@@ -218,6 +249,7 @@ export async function openServices(
     governance,
     secrets,
     containers,
+    recovery,
     startBackgroundWork({ scheduleIntervalMs, onError }) {
       // Scheduled deprecations and obsolescences happen on time without an operator. Reads already
       // apply due schedules; this stores them and logs each change once, whichever process gets there.
@@ -227,12 +259,21 @@ export async function openServices(
           .catch((error) => onError('Applying lifecycle schedules failed', error));
       const scheduler = setInterval(applySchedules, scheduleIntervalMs);
       const redelivery = setInterval(() => void events.deliver(), REDELIVERY_INTERVAL_MS);
+      // Uploads of processes that died elsewhere are found once their lease runs out.
+      const reconciler = setInterval(() => {
+        recovery.reconcile().then(
+          (report) => options.onRecovery?.(report),
+          (error) => onError('Recovering abandoned uploads failed', error),
+        );
+      }, leaseMs);
       scheduler.unref();
       redelivery.unref();
+      reconciler.unref();
       void applySchedules();
       return () => {
         clearInterval(scheduler);
         clearInterval(redelivery);
+        clearInterval(reconciler);
       };
     },
     async close() {

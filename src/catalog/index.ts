@@ -38,8 +38,7 @@ export {
   type Visibility,
 } from './model.ts';
 export type {
-  AuditEventInput,
-  AuditSink,
+  BlobHolder,
   BlobStore,
   ByteRange,
   Clock,
@@ -56,8 +55,16 @@ export type {
   SortOrder,
   StreamVerifierSpec,
   TemporaryBlob,
+  UploadInFlight,
+  UploadLease,
   Viewer,
 } from './ports.ts';
+export {
+  planReconciliation,
+  type ReconcilePlan,
+  type ReconcileReport,
+  UploadRecovery,
+} from './recovery.ts';
 export {
   assertReleasable,
   assertSeparateApprover,

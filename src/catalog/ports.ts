@@ -10,8 +10,6 @@ import type {
 } from './model.ts';
 import type { ComplianceReport, ReleaseRequest, ReleaseStatus } from './releases.ts';
 
-export type { AuditEvent as AuditEventInput, AuditSink } from '../audit/index.ts';
-
 /** Who is looking: decides which images a list or get may return. */
 export interface Viewer {
   projectId: string | null;
@@ -99,6 +97,31 @@ export interface ImageRepository {
     >,
     updatedAt?: string,
   ): Promise<boolean>;
+  /** Moves the image from one of `from` to `saving` under `lease`; false when it was not in one of them. */
+  beginUpload(
+    id: string,
+    from: readonly ImageStatus[],
+    lease: UploadLease,
+    updatedAt: string,
+  ): Promise<boolean>;
+  /** Records that `owner` is still writing; false once it no longer holds the lease (recovered, deleted). */
+  renewUploadLease(id: string, owner: string, heartbeat: string): Promise<boolean>;
+  /** saving → active with the upload's results, only while `owner` holds the lease. */
+  finishUpload(
+    id: string,
+    owner: string,
+    fields: Parameters<ImageRepository['transitionImage']>[3],
+    updatedAt: string,
+  ): Promise<boolean>;
+  /**
+   * saving → queued (size forgotten), only while `owner` holds the lease, and, when `heartbeat` is given,
+   * has not renewed it since (so a recoverer never takes an upload that proved itself alive).
+   */
+  releaseUpload(id: string, owner: string, updatedAt: string, heartbeat?: string): Promise<boolean>;
+  /** Every image in `saving`, with its lease. */
+  listUploads(): Promise<UploadInFlight[]>;
+  /** Every image not deleted that holds, or is about to hold, data in the blob store. */
+  listBlobHolders(): Promise<BlobHolder[]>;
   /** Writes governance fields only if the stored lifecycle state is still `expected` (and the image not deleted). */
   updateGovernance(
     id: string,
@@ -116,6 +139,28 @@ export interface ImageRepository {
   updateMember(member: ImageMember): Promise<boolean>;
   removeMember(imageId: string, projectId: string): Promise<boolean>;
   countMembers(imageId: string): Promise<number>;
+}
+
+/**
+ * Who is writing an image's data: the process (`owner`), when it last said it is alive (`heartbeat`,
+ * a Glance-style timestamp), and the temporary its data goes to, so anyone can clean up after it.
+ */
+export interface UploadLease {
+  owner: string;
+  heartbeat: string;
+  temp: string | null;
+}
+
+/** An image in `saving`, with the lease of the upload writing it. */
+export interface UploadInFlight extends UploadLease {
+  id: string;
+}
+
+/** What holds data in the blob store: an image's committed key, or the key an upload will commit to. */
+export interface BlobHolder {
+  id: string;
+  status: ImageStatus;
+  blobKey: string | null;
 }
 
 export type GovernanceFields = Pick<
@@ -157,6 +202,8 @@ export interface ByteRange {
  * the contract suite in test/storage/blob-store.contract.ts.
  */
 export interface TemporaryBlob {
+  /** Names the temporary in the store, so another process (or a restart) can discard it. */
+  readonly id: string;
   /** Appends a chunk; refused (INTERNAL) after commit or discard. */
   write(chunk: Uint8Array): Promise<void>;
   /**
@@ -189,6 +236,10 @@ export interface BlobStore {
    * (a crashed writer's until they are swept): zero when no upload is in flight means nothing leaked.
    */
   countTemporaries(): Promise<number>;
+  /** Every temporary not yet committed or discarded, with when it was last written. */
+  listTemporaries(): AsyncIterable<{ id: string; modifiedAt: Date }>;
+  /** Removes a temporary by id, whoever created it; a missing one is not an error. */
+  discardTemporary(id: string): Promise<void>;
 }
 
 /** Hex digests by algorithm name (as node:crypto names them: md5, sha256, sha512...). */

@@ -35,6 +35,7 @@ import type {
   DigesterFactory,
   ImageRepository,
   StreamVerifierSpec,
+  TemporaryBlob,
 } from './ports.ts';
 import {
   applyImagePatch,
@@ -67,6 +68,10 @@ export interface CatalogServiceOptions {
   authorizer?: Authorizer;
   /** Where every change is recorded, in the change's own transaction. */
   events: EventRecorder;
+  /** This process's name on the uploads it writes, and how often it renews their leases. */
+  upload: { owner: string; renewEveryMs: number };
+  /** Test-only crash points (`IMAGETRUST_FAILPOINTS`); never set in production. */
+  failpoint?: (name: string) => void;
   /** Lets a PATCH or create make an image public directly, as plain Glance does; off: only releases publish. */
   allowDirectPublish?: boolean;
   /** Reads a key-manager certificate with the service's authority (for getSigningCertificate). */
@@ -104,6 +109,8 @@ export class CatalogService {
   readonly #signatureCheck?: UploadSignatureCheck;
   readonly #authorizer: Authorizer;
   readonly #events: EventRecorder;
+  readonly #upload: { owner: string; renewEveryMs: number };
+  readonly #failpoint?: (name: string) => void;
   readonly #allowDirectPublish: boolean;
   readonly #readCertificate?: (id: string) => Promise<CertificateSecret | null>;
 
@@ -117,6 +124,8 @@ export class CatalogService {
     this.#signatureCheck = options.signatureCheck;
     this.#authorizer = options.authorizer ?? defaultAuthorizer;
     this.#events = options.events;
+    this.#upload = options.upload;
+    this.#failpoint = options.failpoint;
     this.#allowDirectPublish = options.allowDirectPublish ?? false;
     this.#readCertificate = options.readCertificate;
   }
@@ -362,8 +371,9 @@ export class CatalogService {
       return done;
     });
     if (!moved) throw new NotFoundError(`Failed to find image ${id} to delete`);
-    // The data goes only once the deletion (and its event) committed.
-    if (image.blob_key) await this.#blobs.delete(image.blob_key);
+    // The data goes only once the deletion (and its event) committed; an image caught in `saving` may
+    // already have data under its id that was never activated.
+    await this.#blobs.delete(image.blob_key ?? id);
   }
 
   async setImageActivation(credentials: Credentials, id: string, activate: boolean): Promise<void> {
@@ -466,24 +476,31 @@ export class CatalogService {
       );
       throw toSignatureError(error, id);
     }
-    if (!(await this.#images.transitionImage(id, uploadable, 'saving', {}, this.#timestamp()))) {
+    // The temporary first, so the lease names it: whoever finds this upload abandoned can delete its data.
+    const temp = await this.#blobs.createTemporary();
+    const owner = this.#upload.owner;
+    const lease = { owner, heartbeat: this.#timestamp(), temp: temp.id };
+    if (!(await this.#images.beginUpload(id, uploadable, lease, this.#timestamp()))) {
+      await temp.discard();
       const now = await this.#images.findImage(id);
       throw new ConflictError(
         'INVALID_STATUS_TRANSITION',
         `Image status transition from ${now?.status ?? 'deleted'} to saving is not allowed`,
       );
     }
-
-    const temp = await this.#blobs.createTemporary().catch(async (error) => {
-      await this.#images.transitionImage(
-        id,
-        statusesThatMayBecome('queued', ['saving']),
-        'queued',
-        { size: null, virtual_size: null },
-        this.#timestamp(),
+    // The lease is renewed while data flows; once it is lost (recovered by another process, or the
+    // image deleted) the upload stops instead of writing data nobody will keep.
+    const lost = new AbortController();
+    const heartbeat = setInterval(() => {
+      this.#images.renewUploadLease(id, owner, this.#timestamp()).then(
+        (held) => {
+          if (!held)
+            lost.abort(new IntegrityError('IMAGE_GONE', `Image ${id} is no longer being uploaded here.`));
+        },
+        () => undefined,
       );
-      throw error;
-    });
+    }, this.#upload.renewEveryMs);
+    heartbeat.unref();
     // The digester hands every block to the temporary blob while hashing it: one pass over the data.
     const digester = this.#digester(['md5', OS_HASH_ALGO], {
       sink: (block) => temp.write(block),
@@ -495,6 +512,7 @@ export class CatalogService {
     try {
       for await (const chunk of body) {
         options.signal?.throwIfAborted();
+        lost.signal.throwIfAborted();
         size += chunk.length;
         if (size > cap) throw tooLarge(cap);
         inspector.update(chunk);
@@ -525,14 +543,14 @@ export class CatalogService {
         await this.#events.record(verification);
         throw signatureMismatch();
       }
-      await temp.commit(id);
+      await this.#commitUpload(temp, id);
       committed = true;
+      this.#failpoint?.('upload-blob-committed');
       // Active, and the verification and upload events, commit together or not at all.
       const uploaded = await this.#events.withEvents(async (record) => {
-        const activated = await this.#images.transitionImage(
+        const activated = await this.#images.finishUpload(
           id,
-          statusesThatMayBecome('active', ['saving']),
-          'active',
+          owner,
           {
             size,
             virtual_size: inspector.result(size),
@@ -564,14 +582,26 @@ export class CatalogService {
       await temp.discard();
       // Data committed for an image that did not become active belongs to nobody.
       if (committed) await this.#blobs.delete(id).catch(() => undefined);
-      await this.#images.transitionImage(
-        id,
-        statusesThatMayBecome('queued', ['saving']),
-        'queued',
-        { size: null, virtual_size: null },
-        this.#timestamp(),
-      );
+      // Only while the lease is still ours: a recovered image may already be another upload's.
+      await this.#images.releaseUpload(id, owner, this.#timestamp());
       throw error instanceof VerificationError ? toSignatureError(error, id) : toUploadError(error, id);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /**
+   * Publishes the upload's data under the image id. Data already there can only be a previous attempt's
+   * that a crash left behind: this upload holds the image's lease, and an image in `saving` has no data
+   * of its own. That stale copy is replaced.
+   */
+  async #commitUpload(temp: TemporaryBlob, id: string): Promise<void> {
+    try {
+      await temp.commit(id);
+    } catch (error) {
+      if ((error as ImageTrustError).code !== 'CONFLICT') throw error;
+      await this.#blobs.delete(id);
+      await temp.commit(id);
     }
   }
 

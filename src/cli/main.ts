@@ -263,6 +263,20 @@ addStoreOptions(
   .option('--format <format>', 'text or json', 'text')
   .action(async (options) => (await import('./keys.ts')).rotateKek(options));
 
+const blobs = program
+  .command('blobs')
+  .description('The image data store: find and repair what crashes left behind.');
+addStoreOptions(
+  blobs
+    .command('reconcile')
+    .description(
+      'Put uploads whose process died back to queued (their partial data deleted), delete data no image holds and report images whose data is missing. The server also does this at start and every upload lease. Exit 0 when the store is consistent (after repairs), 1 when something was found that a dry run did not fix or that cannot be repaired (missing data).',
+    ),
+)
+  .option('--dry-run', 'only report what would be repaired')
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (options) => (await import('./blobs.ts')).runBlobsReconcile(options));
+
 const containers = program
   .command('containers')
   .description(

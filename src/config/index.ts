@@ -39,6 +39,16 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    uploads: z
+      .object({
+        /**
+         * An upload renews its lease every third of this; an upload whose process stopped renewing for
+         * this long (or, on this host, whose process is gone) is recovered: its data deleted, the image queued.
+         */
+        leaseSeconds: z.number().positive().default(60),
+      })
+      .strict()
+      .prefault({}),
     tokens: z
       .object({ ttlSeconds: z.number().int().positive().default(3600) })
       .strict()
@@ -155,6 +165,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
     type: 'boolean',
   },
   IMAGETRUST_LIFECYCLE_SCHEDULE_INTERVAL: { path: ['lifecycle', 'scheduleIntervalSeconds'], type: 'number' },
+  IMAGETRUST_UPLOAD_LEASE: { path: ['uploads', 'leaseSeconds'], type: 'number' },
 };
 
 export interface LoadConfigOptions {

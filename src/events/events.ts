@@ -12,6 +12,7 @@ export type DomainEventType =
   | 'image.lifecycle_changed'
   | 'image.report_attached'
   | 'image.deleted'
+  | 'image.upload_abandoned'
   | 'release.requested'
   | 'release.approved'
   | 'release.rejected'

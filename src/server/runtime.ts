@@ -56,6 +56,13 @@ export async function startServer(
   };
   const services = await openServices(config, {
     onPolicyError: report('The policy file could not be reloaded; the rules in force stay'),
+    onRecovery: (found) => {
+      const repaired = found.requeued.length + found.orphanBlobs.length + found.orphanTemporaries.length;
+      if (repaired + found.missingBlobs.length === 0) return;
+      process.stderr.write(
+        `${JSON.stringify({ level: found.missingBlobs.length ? 'error' : 'warn', time: new Date().toISOString(), msg: 'Recovered after a crash', requeued: found.requeued, orphanBlobs: found.orphanBlobs.length, orphanTemporaries: found.orphanTemporaries.length, missingBlobs: found.missingBlobs })}\n`,
+      );
+    },
     onEventDeliveryError: (subscriber, error) =>
       report(`Events could not be delivered to ${subscriber}; they wait in the outbox and are retried`)(
         error,

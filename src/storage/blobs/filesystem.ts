@@ -11,6 +11,19 @@ import { ImageTrustError, IntegrityError, NotFoundError } from '../../errors/ind
 export interface FileBlobStoreOptions {
   /** fsync data before the rename, so an active image survives a power cut (costs upload time). */
   fsync?: boolean;
+  /**
+   * Begins the id of every temporary this store creates (the process's upload owner), so recovery
+   * can tell whose a leftover temporary was. Letters, digits, `_` and `-`.
+   */
+  tempPrefix?: string;
+}
+
+/** A temporary's id: an optional owner prefix and a UUID; never a path. */
+const TEMP_ID = /^(?:[A-Za-z0-9_-]{1,120}\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function checkTempId(id: string): string {
+  if (!TEMP_ID.test(id)) throw new ImageTrustError('INTERNAL', `Refusing unsafe temporary blob id '${id}'.`);
+  return id;
 }
 
 const SAFE_KEY = /^[A-Za-z0-9._-]{1,200}$/;
@@ -52,10 +65,15 @@ export class FileBlobStore implements BlobStore {
   readonly #fsync: boolean;
   readonly #tmpDir: string;
   readonly #dataDir: string;
+  readonly #tempPrefix: string;
 
   constructor(root: string, options: FileBlobStoreOptions = {}) {
     this.root = path.resolve(root);
     this.#fsync = options.fsync ?? false;
+    if (options.tempPrefix !== undefined && !/^[A-Za-z0-9_-]{1,120}$/.test(options.tempPrefix)) {
+      throw new ImageTrustError('INTERNAL', `Refusing temporary prefix '${options.tempPrefix}'.`);
+    }
+    this.#tempPrefix = options.tempPrefix ? `${options.tempPrefix}.` : '';
     this.#tmpDir = path.join(this.root, 'tmp');
     this.#dataDir = path.join(this.root, 'images');
   }
@@ -77,7 +95,8 @@ export class FileBlobStore implements BlobStore {
   }
 
   async createTemporary(): Promise<TemporaryBlob> {
-    const tempPath = path.join(this.#tmpDir, `${randomUUID()}.part`);
+    const id = `${this.#tempPrefix}${randomUUID()}`;
+    const tempPath = path.join(this.#tmpDir, `${id}.part`);
     let handle: FileHandle | null = await open(tempPath, 'wx', 0o600).catch((error) => {
       throw toStorageError(error);
     });
@@ -90,6 +109,7 @@ export class FileBlobStore implements BlobStore {
       await h?.close();
     };
     return {
+      id,
       async write(chunk) {
         if (!handle) throw new ImageTrustError('INTERNAL', 'Write to a finished temporary blob.');
         // Positioned writes: the data lands where it belongs even if a caller overlaps two writes.
@@ -152,5 +172,19 @@ export class FileBlobStore implements BlobStore {
 
   async countTemporaries(): Promise<number> {
     return (await readdir(this.#tmpDir)).filter((name) => name.endsWith('.part')).length;
+  }
+
+  async *listTemporaries(): AsyncIterable<{ id: string; modifiedAt: Date }> {
+    for (const name of await readdir(this.#tmpDir)) {
+      const id = name.slice(0, -'.part'.length);
+      if (!name.endsWith('.part') || !TEMP_ID.test(id)) continue;
+      const info = await stat(path.join(this.#tmpDir, name)).catch(() => null);
+      // Gone in between: its writer committed or discarded it.
+      if (info) yield { id, modifiedAt: info.mtime };
+    }
+  }
+
+  async discardTemporary(id: string): Promise<void> {
+    await rm(path.join(this.#tmpDir, `${checkTempId(id)}.part`), { force: true });
   }
 }

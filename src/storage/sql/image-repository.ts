@@ -1,6 +1,7 @@
 // The image catalog's metadata on SQL: one implementation for SQLite and PostgreSQL. Status changes
 // are conditional updates, so two processes can never both move an image out of the same status.
 import type {
+  BlobHolder,
   GovernanceFields,
   ImageListQuery,
   ImageMember,
@@ -9,6 +10,8 @@ import type {
   ImageStatus,
   LifecycleState,
   SortKey,
+  UploadInFlight,
+  UploadLease,
 } from '../../catalog/index.ts';
 import { ConflictError } from '../../errors/index.ts';
 import {
@@ -327,6 +330,98 @@ export class SqlImageRepository implements ImageRepository {
       params,
     );
     return changed > 0;
+  }
+
+  async beginUpload(
+    id: string,
+    from: readonly ImageStatus[],
+    lease: UploadLease,
+    updatedAt: string,
+  ): Promise<boolean> {
+    const changed = await this.#db.run(
+      `UPDATE images SET status = 'saving', upload_owner = ?, upload_heartbeat = ?, upload_temp = ?, updated_at = ?
+       WHERE id = ? AND status IN (${placeholders(from.length)})`,
+      [lease.owner, lease.heartbeat, lease.temp, updatedAt, id, ...from],
+    );
+    return changed > 0;
+  }
+
+  async renewUploadLease(id: string, owner: string, heartbeat: string): Promise<boolean> {
+    const changed = await this.#db.run(
+      "UPDATE images SET upload_heartbeat = ? WHERE id = ? AND status = 'saving' AND upload_owner = ?",
+      [heartbeat, id, owner],
+    );
+    return changed > 0;
+  }
+
+  async finishUpload(
+    id: string,
+    owner: string,
+    fields: Parameters<ImageRepository['transitionImage']>[3] = {},
+    updatedAt: string,
+  ): Promise<boolean> {
+    const sets = [
+      "status = 'active'",
+      'upload_owner = NULL',
+      'upload_heartbeat = NULL',
+      'upload_temp = NULL',
+    ];
+    const params: SqlValue[] = [];
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      sets.push(`${key} = ?`);
+      params.push(value as SqlValue);
+    }
+    sets.push('updated_at = ?');
+    params.push(updatedAt, id, owner);
+    const changed = await this.#db.run(
+      `UPDATE images SET ${sets.join(', ')} WHERE id = ? AND status = 'saving' AND upload_owner = ?`,
+      params,
+    );
+    return changed > 0;
+  }
+
+  async releaseUpload(id: string, owner: string, updatedAt: string, heartbeat?: string): Promise<boolean> {
+    // '' stands for an upload recorded before leases existed (no owner, no heartbeat).
+    const match = (column: string, value: string) =>
+      value === ''
+        ? { sql: ` AND ${column} IS NULL`, params: [] }
+        : { sql: ` AND ${column} = ?`, params: [value] };
+    const conditions = [
+      match('upload_owner', owner),
+      ...(heartbeat !== undefined ? [match('upload_heartbeat', heartbeat)] : []),
+    ];
+    const changed = await this.#db.run(
+      `UPDATE images SET status = 'queued', size = NULL, virtual_size = NULL, upload_owner = NULL,
+         upload_heartbeat = NULL, upload_temp = NULL, updated_at = ?
+       WHERE id = ? AND status = 'saving'${conditions.map((c) => c.sql).join('')}`,
+      [updatedAt, id, ...conditions.flatMap((c) => c.params)],
+    );
+    return changed > 0;
+  }
+
+  async listUploads(): Promise<UploadInFlight[]> {
+    const rows = await this.#db.query(
+      "SELECT id, upload_owner, upload_heartbeat, upload_temp FROM images WHERE status = 'saving'",
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      // An upload started before leases existed has no owner: anyone may recover it.
+      owner: row.upload_owner === null ? '' : String(row.upload_owner),
+      heartbeat: row.upload_heartbeat === null ? '' : String(row.upload_heartbeat),
+      temp: row.upload_temp === null ? null : String(row.upload_temp),
+    }));
+  }
+
+  async listBlobHolders(): Promise<BlobHolder[]> {
+    const rows = await this.#db.query(
+      "SELECT id, status, blob_key FROM images WHERE status <> 'deleted' AND (blob_key IS NOT NULL OR status = 'saving')",
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      status: String(row.status) as ImageStatus,
+      blobKey: row.blob_key === null ? null : String(row.blob_key),
+    }));
   }
 
   async updateGovernance(

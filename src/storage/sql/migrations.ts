@@ -138,6 +138,15 @@ const MIGRATIONS: Migration[] = [
       },
     ],
   },
+  {
+    version: 7,
+    description: 'upload leases: which process writes an image, its heartbeat and its temporary data',
+    statements: [
+      'ALTER TABLE images ADD COLUMN upload_owner TEXT',
+      'ALTER TABLE images ADD COLUMN upload_heartbeat TEXT',
+      'ALTER TABLE images ADD COLUMN upload_temp TEXT',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,36 @@
+// `imagetrust blobs reconcile`: the crash recovery the server runs at start, on demand and on a local
+// store, with a dry run that only reports.
+import type { ReconcileReport } from '../catalog/index.ts';
+import { configFromFlags, type StoreFlags } from './store.ts';
+
+interface ReconcileFlags extends StoreFlags {
+  dryRun?: boolean;
+  format?: string;
+}
+
+function describe(report: ReconcileReport): string {
+  const would = report.dryRun ? 'would be ' : '';
+  const lines = [
+    `${report.requeued.length} abandoned upload(s) ${would}put back to queued${list(report.requeued)}`,
+    `${report.orphanBlobs.length} blob(s) no image holds ${would}deleted${list(report.orphanBlobs)}`,
+    `${report.orphanTemporaries.length} leftover temporary file(s) ${would}deleted`,
+  ];
+  if (report.missingBlobs.length > 0) {
+    lines.push(
+      `${report.missingBlobs.length} image(s) whose data is missing (restore it from a backup, or delete the image):${list(report.missingBlobs.map((m) => m.imageId))}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const list = (ids: string[]) => (ids.length ? `: ${ids.join(', ')}` : '');
+
+export async function runBlobsReconcile(flags: ReconcileFlags): Promise<void> {
+  const { reconcileLocalStore } = await import('../app/index.ts');
+  const report = await reconcileLocalStore(configFromFlags(flags), { dryRun: flags.dryRun ?? false });
+  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stderr.write(`${describe(report)}\n`);
+  const pending =
+    report.dryRun && report.requeued.length + report.orphanBlobs.length + report.orphanTemporaries.length > 0;
+  if (pending || report.missingBlobs.length > 0) process.exitCode = 1;
+}
