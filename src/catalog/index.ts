@@ -61,6 +61,7 @@ export type {
 } from './ports.ts';
 export {
   planReconciliation,
+  type ReconcileInput,
   type ReconcilePlan,
   type ReconcileReport,
   UploadRecovery,

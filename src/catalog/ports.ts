@@ -209,6 +209,7 @@ export interface TemporaryBlob {
   /**
    * Makes the data visible under `key` atomically; refuses (CONFLICT) if data already exists there, which
    * stays untouched. An unsafe key (see `BlobStore`) is refused (INTERNAL) before anything is written.
+   * NOT_FOUND when the temporary itself was removed meanwhile (`discardTemporary`, by recovery).
    */
   commit(key: string): Promise<void>;
   /** Deletes the partial data; safe to call twice, after a failed commit, or after a commit (a no-op then). */

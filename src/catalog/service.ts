@@ -543,7 +543,7 @@ export class CatalogService {
         await this.#events.record(verification);
         throw signatureMismatch();
       }
-      await this.#commitUpload(temp, id);
+      await this.#commitUpload(temp, id, owner);
       committed = true;
       this.#failpoint?.('upload-blob-committed');
       // Active, and the verification and upload events, commit together or not at all.
@@ -595,10 +595,18 @@ export class CatalogService {
    * that a crash left behind: this upload holds the image's lease, and an image in `saving` has no data
    * of its own. That stale copy is replaced.
    */
-  async #commitUpload(temp: TemporaryBlob, id: string): Promise<void> {
+  async #commitUpload(temp: TemporaryBlob, id: string, owner: string): Promise<void> {
+    const gone = () =>
+      new IntegrityError(
+        'IMAGE_GONE',
+        `Image ${id} was taken back from this upload (it stalled past its lease).`,
+      );
+    if (!(await this.#images.renewUploadLease(id, owner, this.#timestamp()))) throw gone();
     try {
       await temp.commit(id);
     } catch (error) {
+      // Recovery removed the temporary between the renewal and the commit.
+      if ((error as ImageTrustError).code === 'NOT_FOUND') throw gone();
       if ((error as ImageTrustError).code !== 'CONFLICT') throw error;
       await this.#blobs.delete(id);
       await temp.commit(id);

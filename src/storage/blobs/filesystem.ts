@@ -134,6 +134,10 @@ export class FileBlobStore implements BlobStore {
           await link(tempPath, target);
           await unlink(tempPath);
         } catch (error) {
+          // The temporary itself is gone: recovery took its upload back (the port's NOT_FOUND).
+          if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') {
+            throw new NotFoundError(`Temporary data ${id} no longer exists.`, { cause: error });
+          }
           throw toStorageError(error);
         }
       },

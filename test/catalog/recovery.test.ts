@@ -1,0 +1,156 @@
+// Crash recovery decisions as a pure plan, and the lease of a live upload taken over by another
+// process once it stops renewing (on a test clock, two sets of services sharing one store).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { openServices } from '../../src/app/index.ts';
+import { planReconciliation, type ReconcileInput } from '../../src/catalog/index.ts';
+import { validateConfig } from '../../src/config/index.ts';
+import { TestClock } from '../support/clock.ts';
+import { testCredentials } from '../support/credentials.ts';
+
+const NOW = new Date('2026-06-01T12:00:00Z');
+const LEASE = 60_000;
+const at = (msAgo: number) => new Date(NOW.getTime() - msAgo).toISOString();
+const dead = 'host_999_dead';
+const alive = 'host_1_alive';
+
+function input(overrides: Partial<ReconcileInput>): ReconcileInput {
+  return {
+    uploads: [],
+    holders: [],
+    blobs: [],
+    temporaries: [],
+    now: NOW,
+    leaseMs: LEASE,
+    isOwnerAlive: (owner) => owner !== dead,
+    ...overrides,
+  };
+}
+
+describe('planReconciliation', () => {
+  it('takes back uploads whose owner is gone, whose lease ran out, or that have no owner', () => {
+    const plan = planReconciliation(
+      input({
+        uploads: [
+          { id: 'a', owner: dead, heartbeat: at(1000), temp: 't-a' },
+          { id: 'b', owner: alive, heartbeat: at(LEASE + 1), temp: null },
+          { id: 'c', owner: '', heartbeat: '', temp: null },
+          { id: 'd', owner: alive, heartbeat: at(LEASE - 1), temp: 't-d' },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      plan.stranded.map((u) => u.id),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  it('keeps the data of active images and of live uploads, and removes every other blob', () => {
+    const plan = planReconciliation(
+      input({
+        uploads: [
+          { id: 'live', owner: alive, heartbeat: at(0), temp: null },
+          { id: 'gone', owner: dead, heartbeat: at(0), temp: null },
+        ],
+        holders: [
+          { id: 'img', status: 'active', blobKey: 'img' },
+          { id: 'live', status: 'saving', blobKey: null },
+          { id: 'gone', status: 'saving', blobKey: null },
+        ],
+        blobs: ['img', 'live', 'gone', 'deleted-image'],
+      }),
+    );
+    assert.deepEqual(plan.orphanBlobs, ['gone', 'deleted-image']);
+    assert.deepEqual(plan.missingBlobs, []);
+  });
+
+  it('reports an active or deactivated image whose data is missing', () => {
+    const plan = planReconciliation(
+      input({
+        holders: [
+          { id: 'x', status: 'active', blobKey: 'x' },
+          { id: 'y', status: 'deactivated', blobKey: 'y' },
+          { id: 'z', status: 'active', blobKey: 'z' },
+        ],
+        blobs: ['z'],
+      }),
+    );
+    assert.deepEqual(plan.missingBlobs, [
+      { imageId: 'x', key: 'x' },
+      { imageId: 'y', key: 'y' },
+    ]);
+  });
+
+  it('removes temporaries of dead owners at once and unknown ones only after a lease', () => {
+    const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    const plan = planReconciliation(
+      input({
+        uploads: [{ id: 'd', owner: alive, heartbeat: at(0), temp: `${alive}.${uuid}` }],
+        temporaries: [
+          { id: `${alive}.${uuid}`, modifiedAt: new Date(at(LEASE * 10)) },
+          { id: `${dead}.${uuid}`, modifiedAt: new Date(at(0)) },
+          { id: `${alive}.1${uuid.slice(1)}`, modifiedAt: new Date(at(1000)) },
+          { id: `${alive}.2${uuid.slice(1)}`, modifiedAt: new Date(at(LEASE + 1)) },
+        ],
+      }),
+    );
+    assert.deepEqual(plan.orphanTemporaries, [`${dead}.${uuid}`, `${alive}.2${uuid.slice(1)}`]);
+  });
+});
+
+describe('an upload whose process stops renewing its lease', () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is taken back by another process once the lease runs out, and the stalled writer gives up', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'imagetrust-lease-'));
+    dirs.push(dataDir);
+    const clock = new TestClock('2026-06-01T12:00:00Z');
+    const config = validateConfig({ dataDir, logLevel: 'silent', uploads: { leaseSeconds: 60 } });
+    const first = await openServices(config, { clock });
+    const second = await openServices(config, { clock });
+    const admin = testCredentials('admin-user', 'admin-project', ['admin', 'member', 'reader']);
+    try {
+      const image = await first.catalog.createImage(admin, {
+        name: 'stalled',
+        disk_format: 'raw',
+        container_format: 'bare',
+      });
+      let release!: () => void;
+      const stalled = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const body = (async function* () {
+        yield Buffer.alloc(4096, 1);
+        await stalled;
+        yield Buffer.alloc(4096, 2);
+      })();
+      const upload = first.catalog.uploadImageData(admin, image.id, body);
+      // Wait until the upload is recorded as saving under the first process's lease.
+      while ((await second.catalog.getImage(admin, image.id)).status !== 'saving') {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Within the lease, the second process leaves it alone...
+      clock.advance(30_000);
+      assert.deepEqual((await second.recovery.reconcile()).requeued, []);
+      // ...past it, with no renewal recorded, it takes the image back.
+      clock.advance(31_000);
+      assert.deepEqual((await second.recovery.reconcile()).requeued, [image.id]);
+      assert.equal((await second.catalog.getImage(admin, image.id)).status, 'queued');
+      // The stalled writer cannot activate an image it no longer holds.
+      release();
+      await assert.rejects(upload, { code: 'IMAGE_GONE' });
+      const after = await second.catalog.getImage(admin, image.id);
+      assert.equal(after.status, 'queued');
+      assert.equal(after.size, null);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});
