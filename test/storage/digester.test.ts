@@ -231,4 +231,23 @@ describe('createDigester', () => {
       assert.ok(grown - before <= 2, `threads grew from ${before} to ${grown} over 40 digesters`);
     }
   });
+  it('hashes streams beyond the cores on the calling thread: 50 at once start no extra workers', async () => {
+    const data = [randomBytes(2 * MiB + 3), randomBytes(MiB)];
+    const expected = oneShot(['md5', 'sha512'], Buffer.concat(data));
+    for (let i = 0; i < 3; i++) await digestAll(data, ['md5', 'sha512'], true);
+    const before = threadCount();
+    const digesters = Array.from({ length: 50 }, () => createDigester(['md5', 'sha512'], { parallel: true }));
+    const during = threadCount();
+    const results = await Promise.all(
+      digesters.map(async (digester) => {
+        for (const chunk of data) await digester.update(chunk);
+        return (await digester.finish()).digests;
+      }),
+    );
+    for (const digests of results) assert.deepEqual(digests, expected);
+    if (before !== null && during !== null) {
+      // 50 parallel digesters with a worker pair each would add dozens of threads.
+      assert.ok(during - before <= 2, `threads grew from ${before} to ${during} with 50 digesters open`);
+    }
+  });
 });

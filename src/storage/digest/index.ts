@@ -73,12 +73,16 @@ class DigestWorker {
 
 const idle: DigestWorker[] = [];
 const workerCount = () => Math.max(1, Math.min(availableParallelism(), 4));
+/** Workers running a job now. Never more than workerCount(): each is a V8 isolate (~10-20 MB). */
+let busy = 0;
 
 function takeWorker(): DigestWorker {
+  busy++;
   return idle.pop() ?? new DigestWorker();
 }
 
 function returnWorker(worker: DigestWorker): void {
+  busy--;
   if (worker.broken || idle.length >= workerCount()) void worker.worker.terminate();
   else idle.push(worker);
 }
@@ -121,7 +125,11 @@ export function createDigester(algorithms: readonly string[], options: CreateDig
   // Checked here, before any thread sees it; a malformed spec throws at once, like an unknown hash.
   const check = options.verify ? toSignatureCheck(options.verify) : undefined;
   if (check) consumers.push({ kind: 'verify', check });
-  const parallel = (options.parallel ?? availableParallelism() > 1) && consumers.length > 0;
+  // Past the cores, more threads add memory and no speed: concurrent streams beyond what the workers
+  // can take are hashed on the calling thread, so memory stays flat however many uploads run at once.
+  const lanes = Math.min(workerCount(), consumers.length);
+  const parallel =
+    (options.parallel ?? availableParallelism() > 1) && consumers.length > 0 && busy + lanes <= workerCount();
   const digester = parallel
     ? new ParallelDigester(consumers, options.sink)
     : new InlineDigester(consumers, options.sink);
