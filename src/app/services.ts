@@ -191,7 +191,7 @@ export async function openServices(
     allowDirectPublish: config.release.allowDirectPublish,
     blobs,
     digester: (algorithms, digestOptions) => createDigester(algorithms, digestOptions),
-    upload: { owner: owner.id, renewEveryMs: leaseMs / 3 },
+    upload: { owner: owner.id, renewEveryMs: leaseMs / 3, maxConcurrent: config.uploads.maxConcurrent },
     failpoint: failpointsFromEnvironment(),
     limits: config.images,
     // Certificates come from our key manager: as the uploader sees it (castellan uses the caller's

@@ -9,6 +9,7 @@ import {
   ImageTrustError,
   IntegrityError,
   NotFoundError,
+  UnavailableError,
   ValidationError,
   VerificationError,
 } from '../errors/index.ts';
@@ -68,8 +69,11 @@ export interface CatalogServiceOptions {
   authorizer?: Authorizer;
   /** Where every change is recorded, in the change's own transaction. */
   events: EventRecorder;
-  /** This process's name on the uploads it writes, and how often it renews their leases. */
-  upload: { owner: string; renewEveryMs: number };
+  /**
+   * This process's name on the uploads it writes, how often it renews their leases, and how many it
+   * takes at once (more are refused with TOO_MANY_UPLOADS).
+   */
+  upload: { owner: string; renewEveryMs: number; maxConcurrent: number };
   /** Test-only crash points (`IMAGETRUST_FAILPOINTS`); never set in production. */
   failpoint?: (name: string) => void;
   /** Lets a PATCH or create make an image public directly, as plain Glance does; off: only releases publish. */
@@ -109,7 +113,8 @@ export class CatalogService {
   readonly #signatureCheck?: UploadSignatureCheck;
   readonly #authorizer: Authorizer;
   readonly #events: EventRecorder;
-  readonly #upload: { owner: string; renewEveryMs: number };
+  readonly #upload: { owner: string; renewEveryMs: number; maxConcurrent: number };
+  #uploadsInFlight = 0;
   readonly #failpoint?: (name: string) => void;
   readonly #allowDirectPublish: boolean;
   readonly #readCertificate?: (id: string) => Promise<CertificateSecret | null>;
@@ -432,6 +437,28 @@ export class CatalogService {
     id: string,
     body: AsyncIterable<Uint8Array>,
     options: UploadOptions = {},
+  ): Promise<ImageRecord> {
+    // Each upload holds buffers, a file and a lease: past the limit, say so at once rather than slow all.
+    if (this.#uploadsInFlight >= this.#upload.maxConcurrent) {
+      throw new UnavailableError(
+        'TOO_MANY_UPLOADS',
+        `This server is taking ${this.#upload.maxConcurrent} uploads already; retry in a few seconds.`,
+        { headers: { 'Retry-After': '10' } },
+      );
+    }
+    this.#uploadsInFlight++;
+    try {
+      return await this.#uploadImageData(credentials, id, body, options);
+    } finally {
+      this.#uploadsInFlight--;
+    }
+  }
+
+  async #uploadImageData(
+    credentials: Credentials,
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    options: UploadOptions,
   ): Promise<ImageRecord> {
     const image = await this.getImage(credentials, id);
     this.#enforceOwner(

@@ -46,6 +46,15 @@ const configSchema = z
          * this long (or, on this host, whose process is gone) is recovered: its data deleted, the image queued.
          */
         leaseSeconds: z.number().positive().default(60),
+        /** Uploads one process takes at once; more are refused with 503 and Retry-After. */
+        maxConcurrent: z.number().int().positive().default(100),
+        /** An upload body that sends nothing for this long is aborted (408) and the image queued again. */
+        bodyIdleSeconds: z.number().positive().default(120),
+        /** An upload slower than this over any `rateWindowSeconds` (after the first) is aborted; 0 turns it off. */
+        minBytesPerSecond: z.number().min(0).default(4096),
+        rateWindowSeconds: z.number().positive().default(60),
+        /** A JSON request body must arrive whole within this many seconds. */
+        jsonBodySeconds: z.number().positive().default(30),
       })
       .strict()
       .prefault({}),
@@ -166,6 +175,9 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   },
   IMAGETRUST_LIFECYCLE_SCHEDULE_INTERVAL: { path: ['lifecycle', 'scheduleIntervalSeconds'], type: 'number' },
   IMAGETRUST_UPLOAD_LEASE: { path: ['uploads', 'leaseSeconds'], type: 'number' },
+  IMAGETRUST_UPLOAD_MAX_CONCURRENT: { path: ['uploads', 'maxConcurrent'], type: 'number' },
+  IMAGETRUST_UPLOAD_BODY_IDLE: { path: ['uploads', 'bodyIdleSeconds'], type: 'number' },
+  IMAGETRUST_UPLOAD_MIN_RATE: { path: ['uploads', 'minBytesPerSecond'], type: 'number' },
 };
 
 export interface LoadConfigOptions {

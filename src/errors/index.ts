@@ -70,6 +70,21 @@ export const ERROR_CATALOGUE = {
     doc: 'An approver may not approve a release of an image they uploaded, signed or asked to release.',
   },
   STORAGE_FULL: { status: 413, exit: 1, doc: 'The blob store has no space left.' },
+  TOO_MANY_UPLOADS: {
+    status: 503,
+    exit: 1,
+    doc: 'The server already takes as many uploads as it is configured for (uploads.maxConcurrent); retry after the Retry-After seconds.',
+  },
+  BODY_TIMEOUT: {
+    status: 408,
+    exit: 1,
+    doc: 'The request body stalled or arrived slower than the configured minimum rate; the upload was aborted and the image queued again.',
+  },
+  METADATA_STORE_FULL: {
+    status: 503,
+    exit: 1,
+    doc: 'The metadata store has no space left (disk full); nothing was changed. An operator must free space.',
+  },
   SIGNATURE_MALFORMED: {
     status: 400,
     exit: 5,
@@ -249,8 +264,10 @@ export class GovernanceError extends ImageTrustError<
   'IMAGE_OBSOLETE' | 'LIFECYCLE_INVALID' | 'RELEASE_REQUIRED' | 'RELEASE_NOT_READY' | 'SEPARATION_OF_DUTIES'
 > {}
 export class IntegrityError extends ImageTrustError<
-  'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE' | 'LOG_TAMPERED'
+  'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE' | 'LOG_TAMPERED' | 'BODY_TIMEOUT'
 > {}
+/** The service is short of a resource for now: too many uploads, a full metadata disk. */
+export class UnavailableError extends ImageTrustError<'TOO_MANY_UPLOADS' | 'METADATA_STORE_FULL'> {}
 export class VerificationError extends ImageTrustError<
   | 'SIGNATURE_MALFORMED'
   | 'SIGNATURE_INVALID'

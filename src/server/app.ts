@@ -1,5 +1,6 @@
 // Assembles the HTTP application: body parsers, token authentication, the error renderer, and the
 // APIs under devstack-style prefixes (/identity, /image, /key-manager) so one client configuration finds them all.
+
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
 import type { AuditReader } from '../audit/index.ts';
@@ -8,6 +9,7 @@ import { AuthError, ValidationError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
+import { limitJsonBodyTime, type UploadBodyLimits } from './body-guard.ts';
 import { registerContainerRoutes } from './container-routes.ts';
 import { registerGovernanceRoutes } from './governance-routes.ts';
 import { sendError } from './http-errors.ts';
@@ -40,6 +42,8 @@ export interface AppOptions {
   /** The time the routes render lifecycle states and schedules at (the services' clock). */
   clock: Clock;
   logLevel?: string;
+  /** Time limits on request bodies (uploads: idle and minimum rate; JSON: a deadline). */
+  bodyLimits?: { upload: UploadBodyLimits; jsonMs: number };
   https?: {
     key: Buffer;
     cert: Buffer;
@@ -160,7 +164,13 @@ export function createApp(options: AppOptions): ImageTrustApp {
     onLoginFailure: options.onLoginFailure,
   });
   const { clock } = options;
-  registerImageRoutes(app, { catalog: options.catalog, baseUrl, clock });
+  if (options.bodyLimits) limitJsonBodyTime(app, options.bodyLimits.jsonMs);
+  registerImageRoutes(app, {
+    catalog: options.catalog,
+    baseUrl,
+    clock,
+    uploadLimits: options.bodyLimits?.upload,
+  });
   if (options.auditReader) registerAuditRoutes(app, { reader: options.auditReader });
   if (options.governance) registerGovernanceRoutes(app, { governance: options.governance, clock });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });

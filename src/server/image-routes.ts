@@ -1,5 +1,6 @@
 // Glance v2 at /image: version discovery, schemas, images, data upload and download, tags, actions and
 // members, with Glance's status codes, headers and bodies.
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   type CatalogService,
@@ -16,6 +17,7 @@ import {
   toMemberView,
 } from '../catalog/index.ts';
 import { NotFoundError, ValidationError } from '../errors/index.ts';
+import { guardUploadBody, type UploadBodyLimits } from './body-guard.ts';
 import { credentialsOf } from './request-credentials.ts';
 
 interface ImageRouteOptions {
@@ -23,6 +25,8 @@ interface ImageRouteOptions {
   baseUrl: (request: FastifyRequest) => string;
   /** The time views show the lifecycle at and deprecation warnings are judged at. */
   clock: Clock;
+  /** Idle and minimum-rate limits on upload bodies; none when left out. */
+  uploadLimits?: UploadBodyLimits;
 }
 
 const PATCH_TYPES = [
@@ -207,8 +211,12 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       const raw = request.raw;
       const onAbort = () => raw.destroy(controller.signal.reason as Error);
       controller.signal.addEventListener('abort', onAbort, { once: true });
+      // A stalled or trickling body aborts the upload like a disconnect does: the image is queued again.
+      const guarded = options.uploadLimits
+        ? guardUploadBody(raw, options.uploadLimits, (error) => controller.abort(error))
+        : null;
       try {
-        await catalog.uploadImageData(credentials, request.params.id, raw, {
+        await catalog.uploadImageData(credentials, request.params.id, guarded?.body ?? raw, {
           contentLength: declared === undefined ? undefined : Number(declared),
           signal: controller.signal,
         });
@@ -217,6 +225,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
         reply.header('Connection', 'close');
         throw error;
       } finally {
+        guarded?.stop();
         controller.signal.removeEventListener('abort', onAbort);
         untrack();
       }

@@ -83,6 +83,14 @@ export async function startServer(
   const app = createApp({
     auditReader: services.auditReader,
     clock: services.clock,
+    bodyLimits: {
+      upload: {
+        idleMs: config.uploads.bodyIdleSeconds * 1000,
+        minBytesPerSecond: config.uploads.minBytesPerSecond,
+        rateWindowMs: config.uploads.rateWindowSeconds * 1000,
+      },
+      jsonMs: config.uploads.jsonBodySeconds * 1000,
+    },
     onLoginFailure: async (failure) => {
       await services.events.record({
         type: 'identity.login_failed',

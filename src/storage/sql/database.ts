@@ -1,7 +1,7 @@
 // One small SQL port that both metadata adapters (SQLite, PostgreSQL) implement, so every repository
 // is written once. Statements use `?` placeholders; the PostgreSQL driver numbers them.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ImageTrustError } from '../../errors/index.ts';
+import { ImageTrustError, UnavailableError } from '../../errors/index.ts';
 
 export type SqlValue = string | number | null;
 export type SqlRow = Record<string, unknown>;
@@ -35,9 +35,23 @@ export function isUniqueViolation(error: unknown): boolean {
   return e?.code === '23505' || e?.errcode === 2067 || e?.errcode === 1555;
 }
 
+/** True when the database could not write for lack of space, whatever the dialect. */
+function isDiskFull(error: unknown): boolean {
+  const e = error as { code?: string; errcode?: number } | null;
+  // PostgreSQL disk_full (53100); SQLite SQLITE_FULL (13), or its I/O error for a failed write to a full disk.
+  return e?.code === '53100' || (e?.errcode !== undefined && (e.errcode & 0xff) === 13);
+}
+
 /** Storage failures reach callers as ImageTrustError, with the driver's error kept as cause. */
 export function wrapSqlError(error: unknown): ImageTrustError {
   if (error instanceof ImageTrustError) return error;
+  if (isDiskFull(error)) {
+    return new UnavailableError(
+      'METADATA_STORE_FULL',
+      'The metadata store has no space left, so nothing was changed; an operator must free disk space.',
+      { cause: error, headers: { 'Retry-After': '60' } },
+    );
+  }
   return new ImageTrustError('INTERNAL', `Metadata store error: ${(error as Error)?.message ?? error}`, {
     cause: error,
   });
