@@ -21,6 +21,13 @@ export function openSqliteDatabase(file: string): SqlDatabase {
     // busy_timeout first: switching a new file to WAL takes a lock another starting process may hold.
     'PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;',
   );
+  const exec = (sql: string) => {
+    try {
+      db.exec(sql);
+    } catch (error) {
+      throw wrapSqlError(error);
+    }
+  };
   const statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
   const prepare = (sql: string) => {
     let statement = statements.get(sql);
@@ -60,13 +67,19 @@ export function openSqliteDatabase(file: string): SqlDatabase {
     const outer = ambientExecutor(self);
     if (outer) return work(outer);
     return exclusive(async () => {
-      db.exec('BEGIN IMMEDIATE');
+      exec('BEGIN IMMEDIATE');
       try {
         const result = await withAmbientTransaction(self, direct, work);
-        db.exec('COMMIT');
+        // A full disk often shows here, when the WAL grows at commit.
+        exec('COMMIT');
         return result;
       } catch (error) {
-        db.exec('ROLLBACK');
+        // The work's own error is the one to report, even if the rollback fails too.
+        if (db.isTransaction) {
+          try {
+            db.exec('ROLLBACK');
+          } catch {}
+        }
         throw error;
       }
     });
