@@ -14,7 +14,9 @@
 //     installing the Debian packages if missing, and times the same curl upload $BENCH_REPS times;
 //  5. with $BENCH_RSS_GIB set (e.g. 4), uploads that many GiB (the random file repeated, streamed to
 //     `curl -T -`, i.e. chunked) to a fresh imagetrust and reports its VmHWM, to show memory stays flat;
-//  6. prints a table with the targets, then the results as JSON.
+//  6. uploads a 20 MiB file 1, 10 and 50 times at once, each level to a fresh server, and reports its
+//     peak RSS (VmHWM) and the aggregate throughput ($BENCH_CONCURRENCY="1,10,50" changes the levels);
+//  7. prints a table with the targets, then the results as JSON.
 // Every process it starts is stopped by PID, also on failure or Ctrl-C.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -47,6 +49,8 @@ const SIZE_MIB = positiveInt('BENCH_SIZE_MIB', 1024);
 const REPS = positiveInt('BENCH_REPS', 3);
 const RSS_GIB = process.env.BENCH_RSS_GIB ? positiveInt('BENCH_RSS_GIB', 4) : 0;
 const SKIP_GLANCE = process.env.BENCH_SKIP_GLANCE === '1';
+const CONCURRENCY_LEVELS = (process.env.BENCH_CONCURRENCY ?? '1,10,50').split(',').map(Number);
+const CONCURRENT_FILE_MIB = 20;
 const SIZE = SIZE_MIB * 1024 * 1024;
 const GIB = 1024 ** 3;
 const ADMIN_PASSWORD = 'bench-admin-password';
@@ -58,6 +62,7 @@ const TARGETS = {
   uploadVsGlanceMax: 0.5,
   downloadGiBpsMin: 1,
   peakRssMBMax: 150,
+  peakRssAt50UploadsMBMax: 200,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -523,6 +528,36 @@ async function benchBigUpload(file: string, gib: number) {
   }
 }
 
+/** `level` uploads of a 20 MiB file at once to a fresh server: its peak RSS and the aggregate rate. */
+async function benchConcurrentUploads(level: number) {
+  const file = path.join(WORK, `random-${CONCURRENT_FILE_MIB}MiB.bin`);
+  if ((await stat(file).catch(() => null))?.size !== CONCURRENT_FILE_MIB * 1024 * 1024) {
+    await pipeline(
+      createReadStream('/dev/urandom', { end: CONCURRENT_FILE_MIB * 1024 * 1024 - 1 }),
+      createWriteStream(file),
+    );
+  }
+  const dataDir = path.join(WORK, `data-concurrent-${level}`);
+  const server = await startImagetrust(dataDir);
+  try {
+    const api = imagetrustApi(server);
+    const ids: string[] = [];
+    for (let i = 0; i < level; i++) ids.push(await createImage(api, `bench-concurrent-${i}`));
+    const started = process.hrtime.bigint();
+    await Promise.all(ids.map((id) => curlUpload(api, id, file)));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const peakRssMiB = procStatus(server.pid, 'VmHWM');
+    const mibPerSecond = (level * CONCURRENT_FILE_MIB) / seconds;
+    log(
+      `concurrent: ${level} x ${CONCURRENT_FILE_MIB} MiB in ${seconds.toFixed(2)} s (${mibPerSecond.toFixed(0)} MiB/s), VmHWM ${peakRssMiB.toFixed(0)} MiB`,
+    );
+    return { level, seconds, mibPerSecond, peakRssMiB };
+  } finally {
+    await stopPid(server.pid, `imagetrust (${level} concurrent)`);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Real Glance 25.1 (noauth pipeline, sqlite + file store)
 
@@ -610,6 +645,9 @@ async function main(): Promise<void> {
 
   const it = await benchImagetrust(file, expected);
   const rss = RSS_GIB ? await benchBigUpload(file, RSS_GIB) : null;
+  const concurrent = [];
+  for (const level of CONCURRENCY_LEVELS) concurrent.push(await benchConcurrentUploads(level));
+  const at50 = concurrent.find((c) => c.level === 50);
   let glance: (UploadRun & { peakRssMiB: number }) | null = null;
   let glanceError: string | null = null;
   if (!SKIP_GLANCE) {
@@ -721,6 +759,12 @@ async function main(): Promise<void> {
       mark(rss ? rssFigure * 1.048576 < TARGETS.peakRssMBMax : null),
     ],
     ['Glance peak RSS (VmHWM, largest process)', glance ? mb(glance.peakRssMiB) : 'n/a', '', ''],
+    ...concurrent.map((c): [string, string, string, string] => [
+      `${c.level} concurrent ${CONCURRENT_FILE_MIB} MiB uploads: peak RSS, aggregate rate`,
+      `${mb(c.peakRssMiB)}, ${c.mibPerSecond.toFixed(0)} MiB/s`,
+      c.level === 50 ? `< ${TARGETS.peakRssAt50UploadsMBMax} MB` : '',
+      c.level === 50 ? mark(c.peakRssMiB * 1.048576 < TARGETS.peakRssAt50UploadsMBMax) : '',
+    ]),
     [
       'digests equal openssl (imagetrust / Glance)',
       `${it.digestsMatch} / ${glance ? glance.digestsMatch : 'n/a'}`,
@@ -790,6 +834,13 @@ async function main(): Promise<void> {
         }
       : { error: glanceError ?? 'skipped' },
     imagetrustVsGlance: vsGlance === null ? null : round(vsGlance),
+    concurrentUploads: concurrent.map((c) => ({
+      level: c.level,
+      seconds: round(c.seconds),
+      mibPerSecond: round(c.mibPerSecond, 1),
+      peakRssMB: round(c.peakRssMiB * 1.048576, 1),
+    })),
+    peakRssAt50UploadsMB: at50 ? round(at50.peakRssMiB * 1.048576, 1) : null,
     targets: TARGETS,
     misses,
   };
