@@ -151,8 +151,16 @@ async function uploadAll(server: Server, planned: Planned[], auth: string): Prom
 }
 
 /** After a restart: each image active with its data, or queued with none; nothing stray in the store. */
-async function assertConsistent(dataDir: string, database: string, sent: Sent[]): Promise<number> {
+async function assertConsistent(
+  dataDir: string,
+  database: string,
+  sent: Sent[],
+  report: (message: string) => void,
+): Promise<number> {
+  const restarted = process.hrtime.bigint();
   const server = await startServer(dataDir, database);
+  // Recovery runs before the server listens: this is the time from restart to serving, recovery included.
+  report(`restart to serving, recovery included: ${Number(process.hrtime.bigint() - restarted) / 1e6} ms`);
   try {
     const auth = await token(server.url);
     const active = new Set<string>();
@@ -213,14 +221,14 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('between committing an upload’s data and activating its image', async () => {
+    it('between committing an upload’s data and activating its image', async (t) => {
       const { dataDir, database } = await fresh();
       const server = await startServer(dataDir, database, 'upload-blob-committed');
       const sent = await createImages(server, prng(7));
       await uploadAll(server, sent, await token(server.url));
       // The failpoint killed it: nothing else would have stopped it.
       assert.equal(await server.exited, null);
-      await assertConsistent(dataDir, database, sent);
+      await assertConsistent(dataDir, database, sent, (message) => t.diagnostic(message));
       const reconcile = await run(
         BIN,
         ['blobs', 'reconcile', '--dry-run', '--data-dir', dataDir, '--database', database],
@@ -233,7 +241,7 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
     });
 
     for (let round = 1; round <= ROUNDS; round++) {
-      it(`at a random moment (round ${round} of ${ROUNDS})`, async () => {
+      it(`at a random moment (round ${round} of ${ROUNDS})`, async (t) => {
         const random = prng(1000 + round);
         const { dataDir, database } = await fresh();
         const server = await startServer(dataDir, database);
@@ -245,7 +253,8 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
         server.child.kill('SIGKILL');
         await server.exited;
         await uploading;
-        await assertConsistent(dataDir, database, sent);
+        const active = await assertConsistent(dataDir, database, sent, (message) => t.diagnostic(message));
+        t.diagnostic(`${active} of ${UPLOADS} images active after the kill, the rest queued`);
       });
     }
   });
