@@ -91,6 +91,8 @@ export function limitJsonBodyTime(app: FastifyInstance, ms: number): void {
       request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
     if (!hasBody || type.toLowerCase().startsWith('application/octet-stream')) return;
     const timer = setTimeout(() => {
+      // Received whole (read or not): the connection may already serve the next request; leave it.
+      if (request.raw.complete) return;
       request.raw.destroy(
         new IntegrityError(
           'BODY_TIMEOUT',
