@@ -116,6 +116,9 @@ export class IdentityService {
     let user: User;
     let methods: string[];
     let inheritedProjectId: string | null = null;
+    // A token traded for another (the `token` method) hands on its own expiry, as Keystone does, so a
+    // chain of renewals ends when the first token would have.
+    let inheritedExpiry: Date | null = null;
     if (request.password) {
       const ref = request.password.user;
       const found = await this.#findUserRef(ref);
@@ -135,6 +138,7 @@ export class IdentityService {
       user = found;
       methods = ['token'];
       inheritedProjectId = credentials.projectId;
+      inheritedExpiry = new Date(credentials.expiresAt);
     } else {
       throw new ValidationError('BAD_REQUEST', 'Expecting to find identity.methods with password or token.');
     }
@@ -162,7 +166,8 @@ export class IdentityService {
     }
     const token = randomBytes(32).toString('base64url');
     const issuedAt = this.#clock.now();
-    const expiresAt = new Date(issuedAt.getTime() + this.#ttl * 1000);
+    const fresh = issuedAt.getTime() + this.#ttl * 1000;
+    const expiresAt = new Date(Math.min(fresh, inheritedExpiry?.getTime() ?? fresh));
     await this.#repo.saveToken({
       token_hash: hashToken(token),
       user_id: user.id,
@@ -315,7 +320,26 @@ export class IdentityService {
         changes.password !== undefined ? await hashPassword(changes.password) : user.password_hash,
     };
     await this.#repo.updateUser(updated);
+    // As in Keystone, a new password or a disabled account ends every session the user had: a stolen
+    // token must not outlive the password it was issued for, nor come back when the user is re-enabled.
+    if (changes.password !== undefined || (user.enabled && !updated.enabled)) {
+      await this.#repo.revokeUserTokens(id);
+    }
     return updated;
+  }
+
+  /**
+   * A user's own password change (POST /v3/users/{id}/password): no policy rule, the original password
+   * is the proof, as in Keystone. A wrong password, an unknown or a disabled user are all
+   * UNAUTHENTICATED, with the same scrypt cost. Revokes every token of the user.
+   */
+  async changePassword(userId: string, originalPassword: string, newPassword: string): Promise<void> {
+    const user = userId ? await this.#repo.findUser(userId) : null;
+    const valid = await verifyPassword(originalPassword, user?.password_hash ?? (await decoyHash()));
+    if (!user?.enabled || !valid || !user.password_hash) {
+      throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+    }
+    await this.updateUser(user.id, { password: newPassword });
   }
 
   async createRole(name: string): Promise<Role> {

@@ -138,6 +138,11 @@ const MIGRATIONS: Migration[] = [
       },
     ],
   },
+  {
+    version: 7,
+    description: "a user's tokens found by user (revoked together on a password change)",
+    statements: ['CREATE INDEX tokens_user_id ON tokens (user_id)'],
+  },
 ];
 
 /** The newest schema version this code knows. */
