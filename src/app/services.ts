@@ -138,6 +138,7 @@ export async function openServices(
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
+    adminProjectName: config.identity.adminProject,
     clock,
     authorizer,
   });

@@ -44,6 +44,17 @@ const configSchema = z
       .object({ ttlSeconds: z.number().int().positive().default(3600) })
       .strict()
       .prefault({}),
+    identity: z
+      .object({
+        /**
+         * The project (by name, default domain) whose `admin` role administers the whole cloud, as
+         * Keystone's admin_project_name; `admin` on any other project administers that project only.
+         * The first start creates it and makes the bootstrap admin its admin.
+         */
+        adminProject: z.string().min(1).max(255).default('admin'),
+      })
+      .strict()
+      .prefault({}),
     keys: z
       .object({
         /** The keyring of key-encryption keys; empty means <dataDir>/kek.json (created on first start). */
@@ -144,6 +155,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_BLOB_DIR: { path: ['blobs', 'dir'], type: 'string' },
   IMAGETRUST_IMAGE_SIZE_CAP: { path: ['images', 'sizeCap'], type: 'number' },
   IMAGETRUST_TOKEN_TTL: { path: ['tokens', 'ttlSeconds'], type: 'number' },
+  IMAGETRUST_ADMIN_PROJECT: { path: ['identity', 'adminProject'], type: 'string' },
   IMAGETRUST_KEK_FILE: { path: ['keys', 'kekFile'], type: 'string' },
   IMAGETRUST_KEK: { path: ['keys', 'kek'], type: 'string' },
   IMAGETRUST_TLS_CERT: { path: ['tls', 'cert'], type: 'string' },
