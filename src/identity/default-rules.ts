@@ -51,7 +51,7 @@ const base: RuleDefault[] = [
     name: 'approver',
     check: 'role:approver',
     description:
-      'Release approvers. Whatever this says, nobody approves a release of an image they uploaded, signed or asked to release.',
+      'Release approvers. Whatever this says, nobody approves a release of an image they created, uploaded, signed or asked to release.',
     operations: [],
   },
 ];

@@ -140,8 +140,12 @@ const MIGRATIONS: Migration[] = [
   },
   {
     version: 7,
-    description: "a user's tokens found by user (revoked together on a password change)",
-    statements: ['CREATE INDEX tokens_user_id ON tokens (user_id)'],
+    description: "a user's tokens found by user; who created each image (separation of duties)",
+    statements: [
+      'CREATE INDEX tokens_user_id ON tokens (user_id)',
+      // Unknown (null) for images created before: their approvers are checked as before.
+      'ALTER TABLE images ADD COLUMN created_by TEXT',
+    ],
   },
 ];
 
