@@ -150,6 +150,7 @@ export async function openServices(
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
+    adminProjectName: config.identity.adminProject,
     clock,
     authorizer,
   });
@@ -243,7 +244,13 @@ export async function openServices(
     authorizer,
     events,
     audit,
-    auditReader: new AuditReader({ log: audit, authorizer }),
+    auditReader: new AuditReader({
+      log: audit,
+      authorizer,
+      // An image's history belongs to the project that owns the image in the catalog (deleted images
+      // keep their record), whatever other subjects' events share its id.
+      projectOfImage: async (_caller, id) => (await images.findImage(id))?.owner ?? null,
+    }),
     identity,
     catalog,
     governance,

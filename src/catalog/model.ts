@@ -122,6 +122,8 @@ export interface ImageRecord {
   obsolescence_at: string | null;
   /** The image to use instead, once this one is deprecated or obsolete. */
   replacement: string | null;
+  /** The user who created the image record; null for images created before it was kept. */
+  created_by: string | null;
   /** The user whose upload made the image active, and the owner of the certificate that signed it. */
   uploaded_by: string | null;
   signed_by: string | null;
@@ -170,13 +172,17 @@ export function toGlanceTimestamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** A new image's governance fields: a custom image, available, with no schedule and no uploader yet. */
+/**
+ * A new image's governance fields: a custom image, available, with no schedule and no uploader yet
+ * (the catalog sets `created_by` to the caller).
+ */
 export const NEW_IMAGE_GOVERNANCE = {
   image_class: 'custom',
   lifecycle_state: 'available',
   deprecation_at: null,
   obsolescence_at: null,
   replacement: null,
+  created_by: null,
   uploaded_by: null,
   signed_by: null,
 } as const satisfies Partial<ImageRecord>;

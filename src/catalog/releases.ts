@@ -1,5 +1,6 @@
 // Release requests and the rules a release must meet: an image becomes a public stock image, or is
-// listed as a catalog image, only when someone other than its uploader, signer and requester approves.
+// listed as a catalog image, only when someone other than its creator, uploader, signer and requester
+// approves.
 import { GovernanceError, ValidationError } from '../errors/index.ts';
 import { effectiveLifecycle, type ImageRecord } from './model.ts';
 
@@ -166,6 +167,7 @@ export function assertSeparateApprover(
   request: ReleaseRequest,
 ): void {
   const roles: string[] = [];
+  if (image.created_by === approverId) roles.push('created the image');
   if (image.uploaded_by === approverId) roles.push('uploaded the image');
   if (image.signed_by === approverId) roles.push('owns the certificate that signed it');
   if (request.requested_by === approverId) roles.push('asked for the release');

@@ -232,6 +232,7 @@ export class CatalogService {
       tags: request.tags,
       blob_key: null,
       ...NEW_IMAGE_GOVERNANCE,
+      created_by: credentials.userId,
     };
     await this.#events.withEvents(async (record) => {
       await this.#images.createImage(image);

@@ -1,6 +1,7 @@
 // The one typed configuration: defaults < file (imagetrust.yaml) < environment (IMAGETRUST_*) < flags,
 // validated once at start. Only loadConfig touches the disk and process.env.
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -60,6 +61,17 @@ const configSchema = z
       .prefault({}),
     tokens: z
       .object({ ttlSeconds: z.number().int().positive().default(3600) })
+      .strict()
+      .prefault({}),
+    identity: z
+      .object({
+        /**
+         * The project (by name, default domain) whose `admin` role administers the whole cloud, as
+         * Keystone's admin_project_name; `admin` on any other project administers that project only.
+         * The first start creates it and makes the bootstrap admin its admin.
+         */
+        adminProject: z.string().min(1).max(255).default('admin'),
+      })
       .strict()
       .prefault({}),
     keys: z
@@ -135,8 +147,16 @@ const configSchema = z
       .prefault({}),
     /** Plain HTTP is refused on non-loopback addresses unless this is true. */
     allowInsecureHttp: z.boolean().default(false),
-    /** Base URL advertised in the service catalog; empty derives it from each request's Host. */
+    /**
+     * Base URL advertised in the service catalog and Location headers; empty means the listener's own
+     * address, or what a trusted proxy forwards.
+     */
     publicUrl: z.string().default(''),
+    /**
+     * Proxies (IP addresses or CIDR blocks) whose Host, X-Forwarded-Host and X-Forwarded-Proto are
+     * believed when publicUrl is empty; nobody else's are.
+     */
+    trustedProxies: z.array(z.string().min(1)).default([]),
     adminPassword: z.string().default(''),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -154,6 +174,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_BLOB_DIR: { path: ['blobs', 'dir'], type: 'string' },
   IMAGETRUST_IMAGE_SIZE_CAP: { path: ['images', 'sizeCap'], type: 'number' },
   IMAGETRUST_TOKEN_TTL: { path: ['tokens', 'ttlSeconds'], type: 'number' },
+  IMAGETRUST_ADMIN_PROJECT: { path: ['identity', 'adminProject'], type: 'string' },
   IMAGETRUST_KEK_FILE: { path: ['keys', 'kekFile'], type: 'string' },
   IMAGETRUST_KEK: { path: ['keys', 'kek'], type: 'string' },
   IMAGETRUST_TLS_CERT: { path: ['tls', 'cert'], type: 'string' },
@@ -161,6 +182,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_TLS_CLIENT_CA: { path: ['tls', 'clientCa'], type: 'string' },
   IMAGETRUST_ALLOW_INSECURE_HTTP: { path: ['allowInsecureHttp'], type: 'boolean' },
   IMAGETRUST_PUBLIC_URL: { path: ['publicUrl'], type: 'string' },
+  IMAGETRUST_TRUSTED_PROXIES: { path: ['trustedProxies'], type: 'list' },
   IMAGETRUST_ADMIN_PASSWORD: { path: ['adminPassword'], type: 'string' },
   IMAGETRUST_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   IMAGETRUST_TRUSTED_CERTIFICATE_IDS: { path: ['trust', 'trustedCertificateIds'], type: 'list' },
@@ -271,6 +293,10 @@ export function validateConfig(input: unknown, source = 'configuration'): ImageT
   if (config.tls.clientCa && !config.tls.cert) {
     throw new ConfigError('Invalid configuration: tls.clientCa needs tls.cert and tls.key.');
   }
+  const badProxies = config.trustedProxies.map(trustedProxyProblem).filter(Boolean);
+  if (badProxies.length > 0) {
+    throw new ConfigError(`Invalid configuration: trustedProxies: ${badProxies.join('; ')}.`);
+  }
   const kek = config.keys.kek ? Buffer.from(config.keys.kek, 'base64') : null;
   if (kek && (kek.length !== 32 || kek.toString('base64') !== config.keys.kek)) {
     throw new ConfigError('Invalid configuration: keys.kek (IMAGETRUST_KEK) must be base64 of 32 bytes.');
@@ -292,6 +318,17 @@ export function resolveStoragePaths(config: ImageTrustConfig): {
     kekFile: path.resolve(config.keys.kekFile || path.join(dataDir, 'kek.json')),
     auditSigningKeyFile: path.resolve(config.audit.signingKeyFile || path.join(dataDir, 'audit-log-key.pem')),
   };
+}
+
+/** Null when `entry` is an IP address or CIDR block (a trustedProxies item); otherwise why not. */
+function trustedProxyProblem(entry: string): string | null {
+  const [address, bits, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return `'${entry}' is not an IP address or CIDR block`;
+  if (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))) {
+    return `'${entry}' has an invalid prefix length`;
+  }
+  return null;
 }
 
 function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {

@@ -22,7 +22,13 @@ const base: RuleDefault[] = [
     description: 'Used for any action that has no rule of its own.',
     operations: [],
   },
-  { name: 'context_is_admin', check: 'role:admin', description: 'Administrators.', operations: [] },
+  {
+    name: 'context_is_admin',
+    check: 'is_admin:True',
+    description:
+      'Cloud administrators: the admin role on the admin project (identity.adminProject). The admin role on another project makes its holder an administrator of that project only, through the project rules.',
+    operations: [],
+  },
   {
     name: 'reader',
     check: 'rule:context_is_admin or role:reader',
@@ -45,7 +51,7 @@ const base: RuleDefault[] = [
     name: 'approver',
     check: 'role:approver',
     description:
-      'Release approvers. Whatever this says, nobody approves a release of an image they uploaded, signed or asked to release.',
+      'Release approvers. Whatever this says, nobody approves a release of an image they created, uploaded, signed or asked to release.',
     operations: [],
   },
 ];

@@ -34,6 +34,8 @@ export interface IdentityRepository {
   saveToken(token: TokenRecord): Promise<void>;
   findToken(tokenHash: string): Promise<TokenRecord | null>;
   revokeToken(tokenHash: string): Promise<boolean>;
+  /** Revokes every token issued to a user; returns how many were still unrevoked. */
+  revokeUserTokens(userId: string): Promise<number>;
   /** Deletes tokens that expired before `before`; returns how many. */
   purgeTokens(before: string): Promise<number>;
 }

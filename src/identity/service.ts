@@ -25,6 +25,11 @@ export interface IdentityServiceOptions {
   clock: IdentityClock;
   /** The policy the API's rules (identity:validate_token, identity:create_grant, …) run under. */
   authorizer: Authorizer;
+  /**
+   * The project (default domain) whose admins are cloud admins (`is_admin`); default `admin`, the
+   * bootstrap project. The admin role on any other project makes its holder that project's admin only.
+   */
+  adminProjectName?: string;
 }
 
 /** How a caller names a user or project: by id, or by name within a domain. */
@@ -61,6 +66,7 @@ export class IdentityService {
   readonly #ttl: number;
   readonly #clock: IdentityClock;
   readonly #authorizer: Authorizer;
+  readonly #adminProjectName: string;
   /** Projects, users, roles and grants as API callers see them, each behind its rule. */
   readonly directory: IdentityDirectory;
 
@@ -69,6 +75,7 @@ export class IdentityService {
     this.#ttl = options.tokenTtlSeconds;
     this.#clock = options.clock;
     this.#authorizer = options.authorizer;
+    this.#adminProjectName = options.adminProjectName ?? 'admin';
     this.directory = new IdentityDirectory({
       repository: options.repository,
       authorizer: options.authorizer,
@@ -87,12 +94,13 @@ export class IdentityService {
   async bootstrap(adminPassword?: string): Promise<{ created: boolean; generatedPassword?: string }> {
     await this.ensureBuiltinRoles();
     // Several API processes may start at once on one database: whoever loses a race re-reads.
+    const name = this.#adminProjectName;
     const project =
-      (await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, 'admin')) ??
+      (await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, name)) ??
       (await ignoreConflict(() =>
-        this.createProject({ name: 'admin', description: 'Bootstrap project for administering the cloud.' }),
+        this.createProject({ name, description: 'Bootstrap project for administering the cloud.' }),
       )) ??
-      (await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, 'admin'));
+      (await this.#repo.findProjectByName(DEFAULT_DOMAIN.id, name));
     if (!project) throw new ImageTrustError('INTERNAL', 'The admin project could not be created.');
     if (await this.#repo.findUserByName(DEFAULT_DOMAIN.id, 'admin')) return { created: false };
     const password = adminPassword || generatePassword();
@@ -116,6 +124,9 @@ export class IdentityService {
     let user: User;
     let methods: string[];
     let inheritedProjectId: string | null = null;
+    // A token traded for another (the `token` method) hands on its own expiry, as Keystone does, so a
+    // chain of renewals ends when the first token would have.
+    let inheritedExpiry: Date | null = null;
     if (request.password) {
       const ref = request.password.user;
       const found = await this.#findUserRef(ref);
@@ -135,6 +146,7 @@ export class IdentityService {
       user = found;
       methods = ['token'];
       inheritedProjectId = credentials.projectId;
+      inheritedExpiry = new Date(credentials.expiresAt);
     } else {
       throw new ValidationError('BAD_REQUEST', 'Expecting to find identity.methods with password or token.');
     }
@@ -162,7 +174,8 @@ export class IdentityService {
     }
     const token = randomBytes(32).toString('base64url');
     const issuedAt = this.#clock.now();
-    const expiresAt = new Date(issuedAt.getTime() + this.#ttl * 1000);
+    const fresh = issuedAt.getTime() + this.#ttl * 1000;
+    const expiresAt = new Date(Math.min(fresh, inheritedExpiry?.getTime() ?? fresh));
     await this.#repo.saveToken({
       token_hash: hashToken(token),
       user_id: user.id,
@@ -176,7 +189,7 @@ export class IdentityService {
       token,
       user,
       project,
-      credentials: toCredentials(user, project, roles, methods, issuedAt, expiresAt),
+      credentials: this.#credentials(user, project, roles, methods, issuedAt, expiresAt),
     };
   }
 
@@ -196,7 +209,7 @@ export class IdentityService {
       : [];
     // A token whose roles were all revoked no longer grants anything on its project.
     if (project && roles.length === 0) throw invalid();
-    return toCredentials(
+    return this.#credentials(
       user,
       project,
       roles,
@@ -204,6 +217,20 @@ export class IdentityService {
       new Date(record.issued_at),
       new Date(record.expires_at),
     );
+  }
+
+  #credentials(
+    user: User,
+    project: Project | null,
+    roles: string[],
+    methods: string[],
+    issuedAt: Date,
+    expiresAt: Date,
+  ): Credentials {
+    const credentials = toCredentials(user, project, roles, methods, issuedAt, expiresAt);
+    // Cloud-wide administration is the admin role on the admin project, never on any project.
+    const adminProject = project?.domain_id === DEFAULT_DOMAIN.id && project.name === this.#adminProjectName;
+    return { ...credentials, isAdmin: credentials.isAdmin && adminProject };
   }
 
   async revokeToken(token: string): Promise<void> {
@@ -315,7 +342,26 @@ export class IdentityService {
         changes.password !== undefined ? await hashPassword(changes.password) : user.password_hash,
     };
     await this.#repo.updateUser(updated);
+    // As in Keystone, a new password or a disabled account ends every session the user had: a stolen
+    // token must not outlive the password it was issued for, nor come back when the user is re-enabled.
+    if (changes.password !== undefined || (user.enabled && !updated.enabled)) {
+      await this.#repo.revokeUserTokens(id);
+    }
     return updated;
+  }
+
+  /**
+   * A user's own password change (POST /v3/users/{id}/password): no policy rule, the original password
+   * is the proof, as in Keystone. A wrong password, an unknown or a disabled user are all
+   * UNAUTHENTICATED, with the same scrypt cost. Revokes every token of the user.
+   */
+  async changePassword(userId: string, originalPassword: string, newPassword: string): Promise<void> {
+    const user = userId ? await this.#repo.findUser(userId) : null;
+    const valid = await verifyPassword(originalPassword, user?.password_hash ?? (await decoyHash()));
+    if (!user?.enabled || !valid || !user.password_hash) {
+      throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+    }
+    await this.updateUser(user.id, { password: newPassword });
   }
 
   async createRole(name: string): Promise<Role> {

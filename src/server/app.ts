@@ -9,6 +9,7 @@ import { AuthError, ValidationError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
+import { resolveBaseUrl, trustedProxyList } from './base-url.ts';
 import { limitJsonBodyTime, type UploadBodyLimits } from './body-guard.ts';
 import { registerContainerRoutes } from './container-routes.ts';
 import { registerGovernanceRoutes } from './governance-routes.ts';
@@ -39,6 +40,11 @@ export interface AppOptions {
   containers?: ContainerTrustService;
   /** Fixed base URL for the service catalog; otherwise derived from each request. */
   publicUrl?: string;
+  /**
+   * Proxies (IP addresses or CIDR blocks) whose Host, X-Forwarded-Host and X-Forwarded-Proto name the
+   * base URL when `publicUrl` is unset; from anyone else the listener's own address is used.
+   */
+  trustedProxies?: readonly string[];
   /** The time the routes render lifecycle states and schedules at (the services' clock). */
   clock: Clock;
   logLevel?: string;
@@ -151,11 +157,20 @@ export function createApp(options: AppOptions): ImageTrustApp {
     void request;
   });
 
+  const trustedProxies = trustedProxyList(options.trustedProxies ?? []);
   const baseUrl = (request: FastifyRequest): string => {
     if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
-    const forwardedProto = request.headers['x-forwarded-proto'];
-    const proto = typeof forwardedProto === 'string' ? forwardedProto.split(',')[0] : request.protocol;
-    return `${proto}://${request.headers.host ?? `${request.hostname}`}`;
+    const socket = request.raw.socket;
+    return resolveBaseUrl(
+      {
+        headers: request.headers,
+        remoteAddress: socket.remoteAddress,
+        localAddress: socket.localAddress,
+        localPort: socket.localPort,
+        encrypted: Boolean((socket as { encrypted?: boolean }).encrypted),
+      },
+      trustedProxies,
+    );
   };
 
   registerIdentityRoutes(app, {

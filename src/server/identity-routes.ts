@@ -160,6 +160,32 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     return tokenBody(request, issued.credentials);
   });
 
+  // Keystone's self-service password change: no token and no rule, the original password is the proof
+  // (a user whose password expired can still change it).
+  app.post<{ Params: { id: string } }>('/identity/v3/users/:id/password', async (request, reply) => {
+    const input = body<{ password?: unknown; original_password?: unknown }>(request, 'user');
+    if (typeof input.password !== 'string' || typeof input.original_password !== 'string') {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        "Invalid input for field 'user': 'password' and 'original_password' are required strings.",
+      );
+    }
+    try {
+      await identity.changePassword(request.params.id, input.original_password, input.password);
+    } catch (error) {
+      if (options.onLoginFailure && error instanceof AuthError) {
+        await options.onLoginFailure({
+          userName: request.params.id,
+          domain: null,
+          method: 'password',
+          reason: error.message,
+        });
+      }
+      throw error;
+    }
+    return reply.code(204).send();
+  });
+
   const subjectToken = (request: FastifyRequest): string => {
     const token = request.headers['x-subject-token'];
     return typeof token === 'string' ? token : '';

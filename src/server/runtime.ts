@@ -109,6 +109,7 @@ export async function startServer(
     secrets: services.secrets,
     containers: services.containers,
     publicUrl: config.publicUrl || undefined,
+    trustedProxies: config.trustedProxies,
     logLevel: config.logLevel,
     https,
   });

@@ -155,9 +155,9 @@ describe('release rules', () => {
     report: null,
   };
 
-  it('keeps the approver apart from the uploader, the signer and the requester', () => {
-    const signed = image({ uploaded_by: 'uploader', signed_by: 'signer' });
-    for (const who of ['uploader', 'signer', 'requester']) {
+  it('keeps the approver apart from the creator, the uploader, the signer and the requester', () => {
+    const signed = image({ created_by: 'creator', uploaded_by: 'uploader', signed_by: 'signer' });
+    for (const who of ['creator', 'uploader', 'signer', 'requester']) {
       assert.equal(
         codeOf(() => assertSeparateApprover(who, signed, request)),
         'SEPARATION_OF_DUTIES',

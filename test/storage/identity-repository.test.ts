@@ -316,6 +316,17 @@ for (const backend of databaseBackends()) {
         assert.equal(await repo.revokeToken(id()), false);
       });
 
+      it("revokes every token of one user, counting those not yet revoked, and no one else's", async () => {
+        const user = id();
+        const mine = [makeToken({ user_id: user }), makeToken({ user_id: user, project_id: id() })];
+        const already = makeToken({ user_id: user, revoked: true });
+        const other = makeToken();
+        for (const t of [...mine, already, other]) await repo.saveToken(t);
+        assert.equal(await repo.revokeUserTokens(user), 2);
+        for (const t of [...mine, already]) assert.equal((await repo.findToken(t.token_hash))?.revoked, true);
+        assert.equal((await repo.findToken(other.token_hash))?.revoked, false);
+      });
+
       it('purges only tokens that expired strictly before the given time, and counts them', async () => {
         const expired = [
           makeToken({ expires_at: '2024-05-01T08:00:00.000Z' }),

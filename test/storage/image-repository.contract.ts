@@ -238,13 +238,14 @@ export function describeImageRepositoryContract(
     });
 
     describe('governance fields', () => {
-      it('round-trips class, lifecycle, schedule, replacement, uploader and signer', async () => {
+      it('round-trips class, lifecycle, schedule, replacement, creator, uploader and signer', async () => {
         const image = makeImage({
           image_class: 'catalog',
           lifecycle_state: 'deprecated',
           deprecation_at: '2026-01-01T00:00:00Z',
           obsolescence_at: '2027-01-01T00:00:00Z',
           replacement: randomUUID(),
+          created_by: 'creator',
           uploaded_by: 'builder',
           signed_by: 'signer',
         });

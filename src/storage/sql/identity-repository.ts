@@ -221,6 +221,9 @@ export class SqlIdentityRepository implements IdentityRepository {
   async revokeToken(tokenHash: string) {
     return (await this.#db.run('UPDATE tokens SET revoked = 1 WHERE token_hash = ?', [tokenHash])) > 0;
   }
+  async revokeUserTokens(userId: string) {
+    return this.#db.run('UPDATE tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0', [userId]);
+  }
   async purgeTokens(before: string) {
     return this.#db.run('DELETE FROM tokens WHERE expires_at < ?', [before]);
   }

@@ -47,6 +47,7 @@ const BASE_COLUMNS = [
   'deprecation_at',
   'obsolescence_at',
   'replacement',
+  'created_by',
   'uploaded_by',
   'signed_by',
 ] as const;
@@ -118,6 +119,7 @@ function toRecord(row: Row, properties: Record<string, string>, tags: string[]):
     deprecation_at: (row.deprecation_at as string | null) ?? null,
     obsolescence_at: (row.obsolescence_at as string | null) ?? null,
     replacement: (row.replacement as string | null) ?? null,
+    created_by: (row.created_by as string | null) ?? null,
     uploaded_by: (row.uploaded_by as string | null) ?? null,
     signed_by: (row.signed_by as string | null) ?? null,
     properties,

@@ -147,6 +147,15 @@ const MIGRATIONS: Migration[] = [
       'ALTER TABLE images ADD COLUMN upload_temp TEXT',
     ],
   },
+  {
+    version: 8,
+    description: "a user's tokens found by user; who created each image (separation of duties)",
+    statements: [
+      'CREATE INDEX tokens_user_id ON tokens (user_id)',
+      // Unknown (null) for images created before: their approvers are checked as before.
+      'ALTER TABLE images ADD COLUMN created_by TEXT',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
