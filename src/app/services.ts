@@ -28,6 +28,7 @@ import {
   FileKeyring,
   openAuditSigningKey,
   openDatabase,
+  openDataDirectory,
   SqlAuditRepository,
   SqlContainerTrustRepository,
   SqlEventOutbox,
@@ -94,7 +95,9 @@ export async function openServices(
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const wrap = options.adapters ?? {};
-  const { databaseUrl, blobDir, kekFile, auditSigningKeyFile } = resolveStoragePaths(config);
+  const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile } = resolveStoragePaths(config);
+  // Before anything is made in it: a data directory other users can enter is refused.
+  await openDataDirectory(dataDir);
   const signer = await openAuditSigningKey(auditSigningKeyFile);
   // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
   const keyring = config.keys.kek

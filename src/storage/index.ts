@@ -2,6 +2,7 @@
 // keyring file of key-encryption keys.
 export { type AuditKeyFileOptions, openAuditSigningKey } from './audit-key-file.ts';
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/filesystem.ts';
+export { openDataDirectory } from './data-directory.ts';
 export { closeDigestWorkers, createDigester, warmDigestWorkers } from './digest/index.ts';
 export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';
 export { SqlAuditRepository } from './sql/audit-repository.ts';
