@@ -29,6 +29,7 @@ import {
   openAuditSigningKey,
   openDatabase,
   openDataDirectory,
+  openLoginNameKey,
   SqlAuditRepository,
   SqlContainerTrustRepository,
   SqlEventOutbox,
@@ -95,10 +96,12 @@ export async function openServices(
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const wrap = options.adapters ?? {};
-  const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile } = resolveStoragePaths(config);
+  const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile, loginNameKeyFile } =
+    resolveStoragePaths(config);
   // Before anything is made in it: a data directory other users can enter is refused.
   await openDataDirectory(dataDir);
   const signer = await openAuditSigningKey(auditSigningKeyFile);
+  const loginNameKey = await openLoginNameKey(loginNameKeyFile);
   // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
   const keyring = config.keys.kek
     ? staticKeyring(keyringFromBase64('env', config.keys.kek, 'IMAGETRUST_KEK'))
@@ -143,6 +146,7 @@ export async function openServices(
     tokenTtlSeconds: config.tokens.ttlSeconds,
     clock,
     authorizer,
+    loginNameKey,
   });
   await identity.ensureBuiltinRoles();
   const secrets = new SecretService({
