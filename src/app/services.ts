@@ -117,6 +117,11 @@ export async function openServices(
     onDeliveryError: options.onEventDeliveryError,
   });
   const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer, clock });
+  // A log whose newest entries were changed or deleted stops the start.
+  await audit.checkAtStart().catch(async (error) => {
+    await db.close();
+    throw error;
+  });
   events.subscribe(audit);
   // A broken policy file stops the start with its line; at a reload the rules in force stay.
   let authorizer: PolicyAuthorizer;

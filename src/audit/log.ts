@@ -1,6 +1,6 @@
 // The transparency log service: appends events (group-committed, so a busy server writes many per
-// transaction), keeps the leaf hashes in memory for O(log n) proofs, signs tree heads, and re-checks the
-// whole stored log against its signed heads.
+// transaction), keeps the leaf hashes in memory for O(log n) proofs, ends every append batch with a
+// signed tree head, and re-checks the whole stored log against its signed heads.
 import type { KeyObject } from 'node:crypto';
 import { IntegrityError, ValidationError } from '../errors/index.ts';
 import {
@@ -34,8 +34,9 @@ export interface AuditLogOptions {
   clock: AuditClock;
   /**
    * After an append batch, sign a new head when the latest one this process signed is older than this
-   * many milliseconds (0: after every batch). Heads are also signed whenever one is asked for and the
-   * tree grew. Default 1000.
+   * many milliseconds. Default 0: every batch ends with a signed head over it, so no entry stays open to
+   * an edit or deletion nothing would notice. A batch left unsigned is signed by the next relay pass;
+   * heads are also signed whenever one is asked for and the tree grew.
    */
   signIntervalMs?: number;
   /** Most events written in one transaction. Default 500. */
@@ -64,7 +65,9 @@ export type StoredLogProblem =
   | 'reordered'
   | 'inserted'
   | 'head-mismatch'
-  | 'bad-signature';
+  | 'bad-signature'
+  /** Entries no signed head covers: nothing vouches for them. */
+  | 'unsigned';
 
 export type StoredLogReport =
   | {
@@ -73,7 +76,7 @@ export type StoredLogReport =
       /** The latest signed head, every entry up to its size checked against it; null when none is stored. */
       head: SignedTreeHead | null;
       heads: number;
-      /** Entries after the latest head: their hashes and order are checked, no signature covers them yet. */
+      /** Entries after the latest head; always 0, since an entry under no signed head is a failure. */
       unsigned: number;
     }
   | { ok: false; firstBadSeq: number; problem: StoredLogProblem; message: string };
@@ -99,6 +102,8 @@ export class AuditLog {
   readonly #clock: AuditClock;
   readonly #signIntervalMs: number;
   readonly #maxBatch: number;
+  /** Entries were appended that no head this process obtained covers yet. */
+  #headOwed = false;
   readonly #tree = new MerkleTree();
   readonly #queue: Pending[] = [];
   #draining = false;
@@ -113,7 +118,7 @@ export class AuditLog {
     this.#repository = options.repository;
     this.#signer = options.signer;
     this.#clock = options.clock;
-    this.#signIntervalMs = options.signIntervalMs ?? 1000;
+    this.#signIntervalMs = options.signIntervalMs ?? 0;
     this.#maxBatch = options.maxBatch ?? 500;
   }
 
@@ -176,7 +181,9 @@ export class AuditLog {
       appended += entries.length;
       if (entries.length < this.#maxBatch) break;
     }
-    if (appended > 0) await this.#maybeSign().catch(() => undefined);
+    // A head a failed pass still owes is signed by this one, even when it appended nothing. A failure
+    // reaches the stream, which reports it; the appended events are committed either way.
+    if (appended > 0 || this.#headOwed) await this.#maybeSign();
     return appended;
   }
 
@@ -224,9 +231,19 @@ export class AuditLog {
   }
 
   async #maybeSign(): Promise<void> {
+    this.#headOwed = true;
     if (this.#clock.now().getTime() - this.#lastSignedAt >= this.#signIntervalMs) {
       await this.latestTreeHead();
     }
+  }
+
+  /**
+   * At start: loads every leaf hash and checks them against the latest signed head, then signs a head
+   * over entries a process that died left unsigned. LOG_TAMPERED when the stored log does not match.
+   */
+  async checkAtStart(): Promise<void> {
+    await this.#sync();
+    if (this.#tree.size > 0 || (await this.#repository.latestTreeHead())) await this.latestTreeHead();
   }
 
   /**
@@ -266,18 +283,40 @@ export class AuditLog {
     return this.#syncing;
   }
 
+  /**
+   * Syncs until the tree holds `size` leaves; false when it cannot. The first sync may have begun before
+   * the caller learned of `size` (a head another process signed after committing its entries); the
+   * second began after, so it sees those entries unless they were deleted.
+   */
+  async #syncTo(size: number): Promise<boolean> {
+    for (let i = 0; i < 2 && this.#tree.size < size; i++) await this.#sync();
+    return this.#tree.size >= size;
+  }
+
   /** The latest signed tree head, signing a new one first when the log grew since. */
   async latestTreeHead(): Promise<SignedTreeHead> {
     await this.#sync();
     const stored = await this.#repository.latestTreeHead();
+    if (stored && !(await this.#syncTo(stored.tree_size))) {
+      throw new IntegrityError(
+        'LOG_TAMPERED',
+        `The audit log ends at ${this.#tree.size} entries but the head signed at ${stored.signed_at} covers ${stored.tree_size}: entries were deleted; run \`imagetrust audit verify\`.`,
+      );
+    }
     const size = this.#tree.size;
-    if (stored && stored.tree_size <= size) this.#checkHead(stored);
-    if (stored && stored.tree_size >= size) return stored;
+    if (stored) this.#checkHead(stored);
+    if (stored && stored.tree_size >= size) return this.#covered(stored);
     const head = signTreeHead(this.#signer, size, this.#tree.rootAt(size), this.#clock.now());
     this.#lastSignedAt = head.timestamp;
-    if (await this.#repository.saveTreeHead(head)) return head;
+    if (await this.#repository.saveTreeHead(head)) return this.#covered(head);
     // Another process signed this size first: serve its head, so every process agrees.
-    return (await this.#repository.findTreeHead(size)) ?? head;
+    return this.#covered((await this.#repository.findTreeHead(size)) ?? head);
+  }
+
+  /** Records that `head` covers what this process appended. */
+  async #covered(head: SignedTreeHead): Promise<SignedTreeHead> {
+    if (head.tree_size >= this.#tree.size) this.#headOwed = false;
+    return head;
   }
 
   /** A stored head must describe the leaves we hold; anything else means the database was rewritten. */
@@ -475,6 +514,15 @@ export async function verifyStoredAuditLog(
     }
     vouched = head.tree_size;
   }
+  if (vouched < tree.size) {
+    return failure(
+      vouched,
+      'unsigned',
+      `Entries ${vouched} to ${tree.size - 1} are under no signed head, so nothing vouches for them: a process ` +
+        'may be signing them now (verify again), one that died before signing leaves them to the next start, ' +
+        'or they were added or changed behind the service.',
+    );
+  }
   const latest = heads.length ? heads[heads.length - 1] : null;
-  return { ok: true, treeSize: tree.size, head: latest, heads: heads.length, unsigned: tree.size - vouched };
+  return { ok: true, treeSize: tree.size, head: latest, heads: heads.length, unsigned: 0 };
 }
