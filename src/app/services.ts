@@ -26,6 +26,7 @@ import {
   createDigester,
   FileBlobStore,
   FileKeyring,
+  FileTreeHeadPin,
   openAuditSigningKey,
   openDatabase,
   openDataDirectory,
@@ -96,7 +97,7 @@ export async function openServices(
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const wrap = options.adapters ?? {};
-  const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile, loginNameKeyFile } =
+  const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile, auditHeadFile, loginNameKeyFile } =
     resolveStoragePaths(config);
   // Before anything is made in it: a data directory other users can enter is refused.
   await openDataDirectory(dataDir);
@@ -116,8 +117,9 @@ export async function openServices(
     validate: (event) => void toAuditLeaf(event, 0, clock.now()),
     onDeliveryError: options.onEventDeliveryError,
   });
-  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer, clock });
-  // A log whose newest entries were changed or deleted stops the start.
+  const pin = new FileTreeHeadPin(auditHeadFile);
+  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer, clock, pin });
+  // A log whose newest entries were changed or deleted (even with their heads) stops the start.
   await audit.checkAtStart().catch(async (error) => {
     await db.close();
     throw error;

@@ -1,5 +1,6 @@
 // Storage adapters: metadata on SQLite or PostgreSQL, blobs on the filesystem, one-pass digests, and the
 // keyring file of key-encryption keys.
+export { FileTreeHeadPin } from './audit-head-file.ts';
 export { type AuditKeyFileOptions, openAuditSigningKey } from './audit-key-file.ts';
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/filesystem.ts';
 export { openDataDirectory } from './data-directory.ts';

@@ -76,6 +76,8 @@ describe('the data directory and its files are private to the service user', () 
         'imagetrust.sqlite-wal',
         'imagetrust.sqlite-shm',
         'audit-log-key.pem',
+        'audit-log-head.json',
+        'login-name-key',
       ]) {
         assert.ok(modes[file], `${file} exists`);
       }
