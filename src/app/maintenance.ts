@@ -7,6 +7,7 @@ import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
 import { type RotationReport, rotateKeyEncryptionKey } from '../keys/index.ts';
 import {
   FileKeyring,
+  FileTreeHeadPin,
   openAuditSigningKey,
   openDatabase,
   SqlAuditRepository,
@@ -15,21 +16,26 @@ import {
 import { type Clock, systemClock } from './clock.ts';
 import { openServices } from './services.ts';
 
-/** Checks every stored entry and signed head; with no `publicKeyFile`, against the service's own key. */
+/**
+ * Checks every stored entry and signed head, and that the log still reaches the largest head this host
+ * signed (kept next to the signing key); with no `publicKeyFile`, against the service's own key.
+ */
 export async function verifyLocalAuditLog(
   config: ImageTrustConfig,
   publicKeyFile?: string,
 ): Promise<StoredLogReport> {
-  const { databaseUrl, auditSigningKeyFile } = resolveStoragePaths(config);
+  const { databaseUrl, auditSigningKeyFile, auditHeadFile } = resolveStoragePaths(config);
   // Verification never makes a key: without the key file (or --public-key) there is nothing to check against.
   const publicKey = auditPublicKeyFromPem(
     publicKeyFile
       ? await readFile(publicKeyFile)
       : (await openAuditSigningKey(auditSigningKeyFile, { create: false })).publicKeyPem,
   );
+  // Read before the log: a head signed meanwhile is then in the database as well.
+  const pinned = await new FileTreeHeadPin(auditHeadFile).read();
   const db = await openDatabase(databaseUrl);
   try {
-    return await verifyStoredAuditLog(new SqlAuditRepository(db), publicKey);
+    return await verifyStoredAuditLog(new SqlAuditRepository(db), publicKey, { pinned });
   } finally {
     await db.close();
   }

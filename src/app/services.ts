@@ -28,8 +28,11 @@ import {
   createDigester,
   FileBlobStore,
   FileKeyring,
+  FileTreeHeadPin,
   openAuditSigningKey,
   openDatabase,
+  openDataDirectory,
+  openLoginNameKey,
   SqlAuditRepository,
   SqlContainerTrustRepository,
   SqlEventOutbox,
@@ -104,8 +107,12 @@ export async function openServices(
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const wrap = options.adapters ?? {};
-  const { databaseUrl, blobDir, kekFile, auditSigningKeyFile } = resolveStoragePaths(config);
+  const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile, auditHeadFile, loginNameKeyFile } =
+    resolveStoragePaths(config);
+  // Before anything is made in it: a data directory other users can enter is refused.
+  await openDataDirectory(dataDir);
   const signer = await openAuditSigningKey(auditSigningKeyFile);
+  const loginNameKey = await openLoginNameKey(loginNameKeyFile);
   // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
   const keyring = config.keys.kek
     ? staticKeyring(keyringFromBase64('env', config.keys.kek, 'IMAGETRUST_KEK'))
@@ -120,7 +127,13 @@ export async function openServices(
     validate: (event) => void toAuditLeaf(event, 0, clock.now()),
     onDeliveryError: options.onEventDeliveryError,
   });
-  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer, clock });
+  const pin = new FileTreeHeadPin(auditHeadFile);
+  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer, clock, pin });
+  // A log whose newest entries were changed or deleted (even with their heads) stops the start.
+  await audit.checkAtStart().catch(async (error) => {
+    await db.close();
+    throw error;
+  });
   events.subscribe(audit);
   // A broken policy file stops the start with its line; at a reload the rules in force stay.
   let authorizer: PolicyAuthorizer;
@@ -153,6 +166,7 @@ export async function openServices(
     adminProjectName: config.identity.adminProject,
     clock,
     authorizer,
+    loginNameKey,
   });
   await identity.ensureBuiltinRoles();
   const secrets = new SecretService({

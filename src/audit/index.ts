@@ -18,6 +18,7 @@ export {
   type ConsistencyProof,
   type InclusionProof,
   MAX_ENTRIES_PAGE,
+  type StoredLogCheckOptions,
   type StoredLogProblem,
   type StoredLogReport,
   verifyStoredAuditLog,
@@ -30,7 +31,7 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from './merkle-tree.ts';
-export type { AuditClock, AuditRepository, AuditSink } from './ports.ts';
+export type { AuditClock, AuditRepository, AuditSink, TreeHeadPin } from './ports.ts';
 export {
   AUDIT_PROOF_FORMAT,
   type AuditProofBundle,

@@ -1,6 +1,7 @@
 // The transparency log service: appends events (group-committed, so a busy server writes many per
-// transaction), keeps the leaf hashes in memory for O(log n) proofs, signs tree heads, and re-checks the
-// whole stored log against its signed heads.
+// transaction), keeps the leaf hashes in memory for O(log n) proofs, ends every append batch with a
+// signed tree head, and re-checks the whole stored log against its signed heads and against the largest
+// head kept outside the database.
 import type { KeyObject } from 'node:crypto';
 import { IntegrityError, ValidationError } from '../errors/index.ts';
 import {
@@ -13,7 +14,7 @@ import {
   toAuditLeaf,
 } from './events.ts';
 import { MerkleTree } from './merkle-tree.ts';
-import type { AuditClock, AuditRepository } from './ports.ts';
+import type { AuditClock, AuditRepository, TreeHeadPin } from './ports.ts';
 import { AUDIT_PROOF_FORMAT, type AuditProofBundle } from './proof-bundle.ts';
 import {
   auditPublicKeyFromPem,
@@ -34,10 +35,13 @@ export interface AuditLogOptions {
   clock: AuditClock;
   /**
    * After an append batch, sign a new head when the latest one this process signed is older than this
-   * many milliseconds (0: after every batch). Heads are also signed whenever one is asked for and the
-   * tree grew. Default 1000.
+   * many milliseconds. Default 0: every batch ends with a signed head over it, so no entry stays open to
+   * an edit or deletion nothing would notice. A batch left unsigned is signed by the next relay pass;
+   * heads are also signed whenever one is asked for and the tree grew.
    */
   signIntervalMs?: number;
+  /** Keeps the largest signed head outside the database, so a deleted tail with its heads is noticed. */
+  pin?: TreeHeadPin;
   /** Most events written in one transaction. Default 500. */
   maxBatch?: number;
 }
@@ -64,7 +68,11 @@ export type StoredLogProblem =
   | 'reordered'
   | 'inserted'
   | 'head-mismatch'
-  | 'bad-signature';
+  | 'bad-signature'
+  /** The log is shorter than the largest head kept outside the database: its tail went with its heads. */
+  | 'truncated'
+  /** Entries no signed head covers: nothing vouches for them. */
+  | 'unsigned';
 
 export type StoredLogReport =
   | {
@@ -73,7 +81,7 @@ export type StoredLogReport =
       /** The latest signed head, every entry up to its size checked against it; null when none is stored. */
       head: SignedTreeHead | null;
       heads: number;
-      /** Entries after the latest head: their hashes and order are checked, no signature covers them yet. */
+      /** Entries after the latest head; always 0, since an entry under no signed head is a failure. */
       unsigned: number;
     }
   | { ok: false; firstBadSeq: number; problem: StoredLogProblem; message: string };
@@ -99,6 +107,11 @@ export class AuditLog {
   readonly #clock: AuditClock;
   readonly #signIntervalMs: number;
   readonly #maxBatch: number;
+  readonly #pin: TreeHeadPin | null;
+  /** The pin as this process last read or raised it (undefined: not read yet). */
+  #pinned: SignedTreeHead | null | undefined;
+  /** Entries were appended that no head this process obtained covers yet. */
+  #headOwed = false;
   readonly #tree = new MerkleTree();
   readonly #queue: Pending[] = [];
   #draining = false;
@@ -113,8 +126,9 @@ export class AuditLog {
     this.#repository = options.repository;
     this.#signer = options.signer;
     this.#clock = options.clock;
-    this.#signIntervalMs = options.signIntervalMs ?? 1000;
+    this.#signIntervalMs = options.signIntervalMs ?? 0;
     this.#maxBatch = options.maxBatch ?? 500;
+    this.#pin = options.pin ?? null;
   }
 
   get publicKeyPem(): string {
@@ -176,7 +190,9 @@ export class AuditLog {
       appended += entries.length;
       if (entries.length < this.#maxBatch) break;
     }
-    if (appended > 0) await this.#maybeSign().catch(() => undefined);
+    // A head a failed pass still owes is signed by this one, even when it appended nothing. A failure
+    // reaches the stream, which reports it; the appended events are committed either way.
+    if (appended > 0 || this.#headOwed) await this.#maybeSign();
     return appended;
   }
 
@@ -224,9 +240,21 @@ export class AuditLog {
   }
 
   async #maybeSign(): Promise<void> {
+    this.#headOwed = true;
     if (this.#clock.now().getTime() - this.#lastSignedAt >= this.#signIntervalMs) {
       await this.latestTreeHead();
     }
+  }
+
+  /**
+   * At start: loads every leaf hash and checks them against the latest signed head and the head kept
+   * outside the database, then signs a head over entries a process that died left unsigned.
+   * LOG_TAMPERED when the stored log does not match.
+   */
+  async checkAtStart(): Promise<void> {
+    await this.#sync();
+    await this.#checkPinned();
+    if (this.#tree.size > 0 || (await this.#repository.latestTreeHead())) await this.latestTreeHead();
   }
 
   /**
@@ -266,18 +294,70 @@ export class AuditLog {
     return this.#syncing;
   }
 
+  /**
+   * Syncs until the tree holds `size` leaves; false when it cannot. The first sync may have begun before
+   * the caller learned of `size` (a head another process signed after committing its entries); the
+   * second began after, so it sees those entries unless they were deleted.
+   */
+  async #syncTo(size: number): Promise<boolean> {
+    for (let i = 0; i < 2 && this.#tree.size < size; i++) await this.#sync();
+    return this.#tree.size >= size;
+  }
+
   /** The latest signed tree head, signing a new one first when the log grew since. */
   async latestTreeHead(): Promise<SignedTreeHead> {
     await this.#sync();
+    await this.#checkPinned();
     const stored = await this.#repository.latestTreeHead();
+    if (stored && !(await this.#syncTo(stored.tree_size))) {
+      throw new IntegrityError(
+        'LOG_TAMPERED',
+        `The audit log ends at ${this.#tree.size} entries but the head signed at ${stored.signed_at} covers ${stored.tree_size}: entries were deleted; run \`imagetrust audit verify\`.`,
+      );
+    }
     const size = this.#tree.size;
-    if (stored && stored.tree_size <= size) this.#checkHead(stored);
-    if (stored && stored.tree_size >= size) return stored;
+    if (stored) this.#checkHead(stored);
+    if (stored && stored.tree_size >= size) return this.#covered(stored);
     const head = signTreeHead(this.#signer, size, this.#tree.rootAt(size), this.#clock.now());
     this.#lastSignedAt = head.timestamp;
-    if (await this.#repository.saveTreeHead(head)) return head;
+    if (await this.#repository.saveTreeHead(head)) return this.#covered(head);
     // Another process signed this size first: serve its head, so every process agrees.
-    return (await this.#repository.findTreeHead(size)) ?? head;
+    return this.#covered((await this.#repository.findTreeHead(size)) ?? head);
+  }
+
+  /**
+   * The log holds at least the largest head kept outside the database, with the same root. Read once per
+   * process: a pin another process raised since is only stronger, and is read by the next start.
+   */
+  async #checkPinned(): Promise<void> {
+    if (!this.#pin) return;
+    if (this.#pinned === undefined) this.#pinned = await this.#pin.read();
+    const pinned = this.#pinned;
+    if (!pinned) return;
+    if (!(await this.#syncTo(pinned.tree_size))) {
+      throw new IntegrityError(
+        'LOG_TAMPERED',
+        `The audit log ends at ${this.#tree.size} entries but this host signed a head over ${pinned.tree_size} ` +
+          `(at ${pinned.signed_at}, kept outside the database): its newest entries were deleted. Run ` +
+          '`imagetrust audit verify`; only if the database was restored from a backup on purpose, move the head file (audit-log-head.json) away.',
+      );
+    }
+    if (this.#tree.rootAt(pinned.tree_size).toString('hex') !== pinned.root_hash) {
+      throw new IntegrityError(
+        'LOG_TAMPERED',
+        `The first ${pinned.tree_size} audit entries do not hash to the root this host signed at ${pinned.signed_at} (kept outside the database): the log was rewritten; run \`imagetrust audit verify\`.`,
+      );
+    }
+  }
+
+  /** Records that `head` covers what this process appended, and raises the pin to it. */
+  async #covered(head: SignedTreeHead): Promise<SignedTreeHead> {
+    if (this.#pin && head.tree_size > (this.#pinned?.tree_size ?? 0)) {
+      await this.#pin.raise(head);
+      this.#pinned = head;
+    }
+    if (head.tree_size >= this.#tree.size) this.#headOwed = false;
+    return head;
   }
 
   /** A stored head must describe the leaves we hold; anything else means the database was rewritten. */
@@ -374,7 +454,7 @@ export class AuditLog {
   async verifyStoredLog(
     publicKey: KeyObject = auditPublicKeyFromPem(this.#signer.publicKeyPem),
   ): Promise<StoredLogReport> {
-    return verifyStoredAuditLog(this.#repository, publicKey);
+    return verifyStoredAuditLog(this.#repository, publicKey, { pinned: await this.#pin?.read() });
   }
 }
 
@@ -392,10 +472,19 @@ function columnMismatch(entry: AuditEntry, leaf: AuditLeaf): string | null {
   return null;
 }
 
+export interface StoredLogCheckOptions {
+  /**
+   * The largest head this host signed, kept outside the database (read before the log is scanned, so a
+   * head signed meanwhile is in the database too): the log must reach its size with its root.
+   */
+  pinned?: SignedTreeHead | null;
+}
+
 /** verifyStoredLog over any repository (the CLI uses it without a signer). */
 export async function verifyStoredAuditLog(
   repository: AuditRepository,
   publicKey: KeyObject,
+  options: StoredLogCheckOptions = {},
 ): Promise<StoredLogReport> {
   const tree = new MerkleTree();
   let page = await repository.scanEntries(0, VERIFY_PAGE);
@@ -475,6 +564,39 @@ export async function verifyStoredAuditLog(
     }
     vouched = head.tree_size;
   }
+  const pinned = options.pinned;
+  if (pinned) {
+    if (!verifyTreeHeadSignature(pinned, publicKey)) {
+      return failure(
+        Math.min(pinned.tree_size, tree.size),
+        'bad-signature',
+        `The head of size ${pinned.tree_size} kept outside the database does not verify with the log's key.`,
+      );
+    }
+    if (pinned.tree_size > tree.size) {
+      return failure(
+        tree.size,
+        'truncated',
+        `The log ends at ${tree.size} entries but this host signed a head over ${pinned.tree_size} at ${pinned.signed_at}: its newest entries were deleted with their heads.`,
+      );
+    }
+    if (tree.rootAt(pinned.tree_size).toString('hex') !== pinned.root_hash) {
+      return failure(
+        0,
+        'head-mismatch',
+        `The first ${pinned.tree_size} entries do not hash to the root this host signed at ${pinned.signed_at}.`,
+      );
+    }
+  }
+  if (vouched < tree.size) {
+    return failure(
+      vouched,
+      'unsigned',
+      `Entries ${vouched} to ${tree.size - 1} are under no signed head, so nothing vouches for them: a process ` +
+        'may be signing them now (verify again), one that died before signing leaves them to the next start, ' +
+        'or they were added or changed behind the service.',
+    );
+  }
   const latest = heads.length ? heads[heads.length - 1] : null;
-  return { ok: true, treeSize: tree.size, head: latest, heads: heads.length, unsigned: tree.size - vouched };
+  return { ok: true, treeSize: tree.size, head: latest, heads: heads.length, unsigned: 0 };
 }

@@ -43,3 +43,14 @@ export interface AuditSink {
 export interface AuditClock {
   now(): Date;
 }
+
+/**
+ * The largest signed head this host has seen, kept outside the database (a file next to the signing
+ * key), so that deleting the newest entries together with the heads that cover them is still noticed.
+ * Several processes may share it: it only ever grows.
+ */
+export interface TreeHeadPin {
+  read(): Promise<SignedTreeHead | null>;
+  /** Keeps `head` when it is larger than the head kept; never lowers it. */
+  raise(head: SignedTreeHead): Promise<void>;
+}

@@ -304,19 +304,31 @@ export function validateConfig(input: unknown, source = 'configuration'): ImageT
   return deepFreeze(config);
 }
 
-/** Where SQLite keeps its file, where blobs live and where the keyring is, derived from dataDir unless set. */
+/**
+ * Where SQLite keeps its file, where blobs live and where the keys are, derived from dataDir unless set.
+ * The log's highest signed head is kept next to its signing key.
+ */
 export function resolveStoragePaths(config: ImageTrustConfig): {
+  dataDir: string;
   databaseUrl: string;
   blobDir: string;
   kekFile: string;
   auditSigningKeyFile: string;
+  auditHeadFile: string;
+  loginNameKeyFile: string;
 } {
   const dataDir = path.resolve(config.dataDir);
+  const auditSigningKeyFile = path.resolve(
+    config.audit.signingKeyFile || path.join(dataDir, 'audit-log-key.pem'),
+  );
   return {
+    dataDir,
     databaseUrl: config.database || `sqlite:${path.join(dataDir, 'imagetrust.sqlite')}`,
     blobDir: path.resolve(config.blobs.dir || path.join(dataDir, 'blobs')),
     kekFile: path.resolve(config.keys.kekFile || path.join(dataDir, 'kek.json')),
-    auditSigningKeyFile: path.resolve(config.audit.signingKeyFile || path.join(dataDir, 'audit-log-key.pem')),
+    auditSigningKeyFile,
+    auditHeadFile: path.join(path.dirname(auditSigningKeyFile), 'audit-log-head.json'),
+    loginNameKeyFile: path.join(dataDir, 'login-name-key'),
   };
 }
 

@@ -16,6 +16,7 @@ export type {
   RoleAssignment,
   UserInput,
 } from './directory.ts';
+export { type FailedLoginUser, toFailedLoginUser } from './failed-login.ts';
 export {
   BUILTIN_ROLES,
   type Credentials,

@@ -5,6 +5,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
 import type { Action, Authorizer } from './authorize.ts';
 import { IdentityDirectory, type UserInput } from './directory.ts';
+import { type FailedLoginUser, toFailedLoginUser } from './failed-login.ts';
 import {
   BUILTIN_ROLES,
   type Credentials,
@@ -30,6 +31,11 @@ export interface IdentityServiceOptions {
    * bootstrap project. The admin role on any other project makes its holder that project's admin only.
    */
   adminProjectName?: string;
+  /**
+   * The deployment's key for hashing the unknown user names of failed logins (see failedLoginUser);
+   * without it such names are not recorded at all.
+   */
+  loginNameKey?: Buffer;
 }
 
 /** How a caller names a user or project: by id, or by name within a domain. */
@@ -67,6 +73,7 @@ export class IdentityService {
   readonly #clock: IdentityClock;
   readonly #authorizer: Authorizer;
   readonly #adminProjectName: string;
+  readonly #loginNameKey: Buffer | null;
   /** Projects, users, roles and grants as API callers see them, each behind its rule. */
   readonly directory: IdentityDirectory;
 
@@ -76,6 +83,7 @@ export class IdentityService {
     this.#clock = options.clock;
     this.#authorizer = options.authorizer;
     this.#adminProjectName = options.adminProjectName ?? 'admin';
+    this.#loginNameKey = options.loginNameKey ?? null;
     this.directory = new IdentityDirectory({
       repository: options.repository,
       authorizer: options.authorizer,
@@ -191,6 +199,21 @@ export class IdentityService {
       project,
       credentials: this.#credentials(user, project, roles, methods, issuedAt, expiresAt),
     };
+  }
+
+  /**
+   * How the log names the user of a failed login: the submitted name (or id) when it names a user, an
+   * HMAC of it otherwise (it may be a password typed in the wrong field). Both lookups always run, so
+   * the time taken does not tell which one matched.
+   */
+  async failedLoginUser(submitted: string | null, domain: string | null): Promise<FailedLoginUser> {
+    if (submitted === null) return toFailedLoginUser(null, false, this.#loginNameKey);
+    const inDefaultDomain = domain === DEFAULT_DOMAIN.id || domain === DEFAULT_DOMAIN.name;
+    const [byId, byName] = await Promise.all([
+      this.#repo.findUser(submitted),
+      inDefaultDomain ? this.#repo.findUserByName(DEFAULT_DOMAIN.id, submitted) : null,
+    ]);
+    return toFailedLoginUser(submitted, byId !== null || byName !== null, this.#loginNameKey);
   }
 
   /** Resolves a token to credentials; expired, revoked or unknown tokens are UNAUTHENTICATED. */

@@ -92,11 +92,13 @@ export async function startServer(
       jsonMs: config.uploads.jsonBodySeconds * 1000,
     },
     onLoginFailure: async (failure) => {
+      // A name that names no user may be a password typed in the wrong field: the log gets its HMAC.
+      const user = await services.identity.failedLoginUser(failure.userName, failure.domain);
       await services.events.record({
         type: 'identity.login_failed',
         actor: null,
         details: {
-          user: failure.userName,
+          ...user,
           domain: failure.domain,
           method: failure.method,
           reason: failure.reason,

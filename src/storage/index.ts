@@ -1,9 +1,12 @@
 // Storage adapters: metadata on SQLite or PostgreSQL, blobs on the filesystem, one-pass digests, and the
 // keyring file of key-encryption keys.
+export { FileTreeHeadPin } from './audit-head-file.ts';
 export { type AuditKeyFileOptions, openAuditSigningKey } from './audit-key-file.ts';
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/filesystem.ts';
+export { openDataDirectory } from './data-directory.ts';
 export { closeDigestWorkers, createDigester, warmDigestWorkers } from './digest/index.ts';
 export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';
+export { openLoginNameKey } from './login-name-key-file.ts';
 export { SqlAuditRepository } from './sql/audit-repository.ts';
 export { SqlContainerTrustRepository } from './sql/container-trust-repository.ts';
 export type { SqlDatabase, SqlExecutor } from './sql/database.ts';

@@ -22,6 +22,7 @@ import {
   type SqlDatabase,
 } from '../../src/storage/index.ts';
 import { postgresBackend } from '../storage/database-backends.ts';
+import { TestClock } from '../support/clock.ts';
 import { ADMIN_PASSWORD, clientEnvironment } from '../support/server.ts';
 import { run } from '../support/tools.ts';
 
@@ -114,6 +115,25 @@ describe('imagetrust audit verify', () => {
       assert.deepEqual([json.ok, json.firstBadSeq, json.problem], [false, seq, problem]);
     });
   }
+
+  it('exits 1 at the first entry no signed head covers', async () => {
+    const dir = freshDir();
+    const db = await openDatabase(`sqlite:${path.join(dir, 'imagetrust.sqlite')}`);
+    // A head at most once a minute of a clock that stands still: the second batch stays unsigned.
+    const log = new AuditLog({
+      clock: new TestClock(),
+      repository: new SqlAuditRepository(db),
+      signer: await openAuditSigningKey(path.join(dir, 'audit-log-key.pem')),
+      signIntervalMs: 60_000,
+    });
+    await log.appendAll([event(0), event(1), event(2)]);
+    await log.appendAll([event(3), event(4)]);
+    await db.close();
+    const json = await cli(['audit', 'verify', '--data-dir', dir, '--format', 'json']);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout);
+    assert.deepEqual([report.ok, report.firstBadSeq, report.problem], [false, 3, 'unsigned']);
+  });
 
   it('checks a PostgreSQL log and exits 1 at a deleted entry', async () => {
     await pg.ready();

@@ -260,14 +260,12 @@ for (const backend of databaseBackends()) {
     });
 
     describe('tampering with the stored rows', () => {
-      let vouched = 0;
+      let headSizes: number[] = [];
       async function tampered(change: (db: SqlDatabase) => Promise<unknown>, count = 10) {
         const { db, log } = await logWith(count);
         await log.latestTreeHead();
         assert.equal((await log.verifyStoredLog()).ok, true);
-        const heads = await new SqlAuditRepository(db).listTreeHeads();
-        // Head problems point at the first entry no earlier valid head vouches for.
-        vouched = heads.length > 1 ? heads[heads.length - 2].tree_size : 0;
+        headSizes = (await new SqlAuditRepository(db).listTreeHeads()).map((head) => head.tree_size);
         await change(db);
         const fresh = new AuditLog({ clock: systemClock, repository: new SqlAuditRepository(db), signer });
         const report = await fresh.verifyStoredLog();
@@ -300,6 +298,8 @@ for (const backend of databaseBackends()) {
             forged.leafHash,
           ]);
         });
+        // Head problems point at the first entry no earlier valid head vouches for (every batch has a head).
+        const vouched = Math.max(0, ...headSizes.filter((size) => size <= 3));
         assert.deepEqual(report, { ok: false, firstBadSeq: vouched, problem: 'head-mismatch' });
       });
 
@@ -359,6 +359,7 @@ for (const backend of databaseBackends()) {
             Buffer.alloc(64).toString('base64'),
           ]),
         );
+        const vouched = Math.max(0, ...headSizes.filter((size) => size < 10));
         assert.deepEqual(report, { ok: false, firstBadSeq: vouched, problem: 'bad-signature' });
       });
 

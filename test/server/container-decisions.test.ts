@@ -154,7 +154,7 @@ describe('container decision API', () => {
     lookaside = await startStaticServer(path.join(work, 'lookaside'));
 
     const dataDir = path.join(work, 'data');
-    mkdirSync(dataDir);
+    mkdirSync(dataDir, { mode: 0o700 });
     const config = validateConfig({
       dataDir,
       listen: { host: '127.0.0.1', port: 0 },

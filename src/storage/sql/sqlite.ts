@@ -1,8 +1,9 @@
 // SQLite adapter over node:sqlite. The driver is synchronous, so one promise chain serialises
 // statements and keeps another request's statements out of an open transaction.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { ConfigError } from '../../errors/index.ts';
 import {
   ambientExecutor,
   type SqlDatabase,
@@ -13,9 +14,41 @@ import {
   wrapSqlError,
 } from './database.ts';
 
+/**
+ * Makes the database file 0600 before SQLite opens it. SQLite creates its -wal, -shm and -journal files
+ * with the database file's mode, so they follow; left to itself it would make all of them 0644.
+ */
+function makeDatabaseFilePrivate(file: string): void {
+  try {
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      // The umask applies to open's mode; fchmod sets it exactly.
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  // A file an earlier version made readable by everyone is tightened, with any WAL it left.
+  for (const existing of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    const info = statSync(existing, { throwIfNoEntry: false });
+    if (info && (info.mode & 0o077) !== 0) chmodSync(existing, 0o600);
+  }
+}
+
 export function openSqliteDatabase(file: string): SqlDatabase {
-  // Password and token hashes live here: keep the directory private to the service's user.
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  // Password and token hashes live here: keep the directory and the files private to the service's user.
+  if (file !== ':memory:') {
+    try {
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+      makeDatabaseFilePrivate(file);
+    } catch (error) {
+      throw new ConfigError(`Cannot create the database file ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
   const db = new DatabaseSync(file);
   db.exec(
     // busy_timeout first: switching a new file to WAL takes a lock another starting process may hold.
