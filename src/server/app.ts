@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
 import type { AuditReader } from '../audit/index.ts';
 import type { CatalogService, Clock, GovernanceService } from '../catalog/index.ts';
-import { AuthError, ValidationError } from '../errors/index.ts';
+import { AuthError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
@@ -13,9 +13,10 @@ import { resolveBaseUrl, trustedProxyList } from './base-url.ts';
 import { limitJsonBodyTime, type UploadBodyLimits } from './body-guard.ts';
 import { registerContainerRoutes } from './container-routes.ts';
 import { registerGovernanceRoutes } from './governance-routes.ts';
-import { sendError } from './http-errors.ts';
+import { dialectOf, sendError, toHttpError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
+import { checkRawJsonBody, parseJsonBody } from './json-body.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
 
 declare module 'fastify' {
@@ -98,22 +99,22 @@ export function createApp(options: AppOptions): ImageTrustApp {
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
+  // Read as bytes, not as a string: decoding with replacement would hide bytes that are not UTF-8.
   app.addContentTypeParser(
     JSON_TYPES,
-    { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT },
+    { parseAs: 'buffer', bodyLimit: JSON_BODY_LIMIT },
     (_request, body, done) => {
       try {
-        done(null, body === '' ? undefined : JSON.parse(body as string));
+        done(null, parseJsonBody(body as Buffer));
       } catch (error) {
-        done(
-          new ValidationError('MALFORMED_JSON', 'Malformed JSON in request body.', { cause: error }),
-          undefined,
-        );
+        done(error as Error, undefined);
       }
     },
   );
   // Image data and anything else stays an unread stream; each route decides what it accepts.
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  // The APIs that keep bodies as bytes parse their JSON themselves; it passes the same gate first.
+  app.addHook('preValidation', checkRawJsonBody);
 
   // In-flight uploads, so shutdown can abort them and wait until each has put its image back to queued.
   const uploads = new Map<AbortController, Promise<void>>();
@@ -135,20 +136,9 @@ export function createApp(options: AppOptions): ImageTrustApp {
     request.credentials = await options.identity.validateToken(token);
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const fastifyCode = (error as { code?: string }).code;
-    if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendError(
-        request,
-        reply,
-        new ValidationError('BAD_REQUEST', `Request body is larger than ${JSON_BODY_LIMIT} bytes.`),
-      );
-    }
-    if (fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      return sendError(request, reply, new ValidationError('BAD_REQUEST', 'Body expected in request.'));
-    }
-    return sendError(request, reply, error);
-  });
+  app.setErrorHandler((error, request, reply) =>
+    sendError(request, reply, toHttpError(error, dialectOf(request.url))),
+  );
   app.setNotFoundHandler((request, reply) => {
     reply
       .code(404)

@@ -1,8 +1,8 @@
 // The transparency log at /audit/v1: parses queries, asks the AuditReader (which authorizes), renders.
 import type { FastifyInstance } from 'fastify';
 import { type AuditEntry, type AuditReader, MAX_ENTRIES_PAGE } from '../audit/index.ts';
-import { toImageTrustError, ValidationError } from '../errors/index.ts';
-import { sendJsonError } from './http-errors.ts';
+import { ValidationError } from '../errors/index.ts';
+import { sendJsonError, toHttpError } from './http-errors.ts';
 import { credentialsOf } from './request-credentials.ts';
 
 export interface AuditRouteOptions {
@@ -35,7 +35,9 @@ export function registerAuditRoutes(app: FastifyInstance, options: AuditRouteOpt
   const { reader } = options;
 
   app.register(async (api) => {
-    api.setErrorHandler((error, request, reply) => sendJsonError(request, reply, toImageTrustError(error)));
+    api.setErrorHandler((error, request, reply) =>
+      sendJsonError(request, reply, toHttpError(error, 'glance')),
+    );
     api.addHook('onRequest', async (request) => {
       await app.authenticate(request);
     });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ContainerTrustService, KEY_MEDIA_TYPES, toContainerKeyView } from '../admission/index.ts';
-import { PolicyError, toImageTrustError, ValidationError } from '../errors/index.ts';
-import { sendJsonError } from './http-errors.ts';
+import { PolicyError, ValidationError } from '../errors/index.ts';
+import { sendJsonError, toHttpError } from './http-errors.ts';
 import { credentialsOf } from './request-credentials.ts';
 
 interface ContainerRouteOptions {
@@ -43,11 +43,7 @@ function textOf(request: FastifyRequest, accepted: string[]): string {
 }
 
 function sendContainerError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
-  const fastifyCode = (thrown as { code?: string }).code;
-  const error =
-    fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE'
-      ? new ValidationError('BAD_REQUEST', `Request body is larger than ${BODY_LIMIT} bytes.`)
-      : toImageTrustError(thrown);
+  const error = toHttpError(thrown, 'glance');
   const position = error instanceof PolicyError ? error.position : undefined;
   return sendJsonError(request, reply, error, position ? { position } : {});
 }

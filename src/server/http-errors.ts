@@ -3,13 +3,48 @@
 // "description"}`). Status codes come from the catalogue.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type ImageTrustError, toImageTrustError } from '../errors/index.ts';
+import { type ImageTrustError, NotFoundError, toImageTrustError, ValidationError } from '../errors/index.ts';
 
 export type ApiDialect = 'glance' | 'keystone' | 'barbican';
 
 export function dialectOf(url: string): ApiDialect {
   if (url.startsWith('/key-manager')) return 'barbican';
   return url.startsWith('/identity') ? 'keystone' : 'glance';
+}
+
+/**
+ * Fastify's own refusals (a Content-Type it cannot parse, a bad Content-Length, a body over the limit)
+ * as catalogue errors, so they keep their 4xx instead of becoming INTERNAL; anything else is wrapped.
+ * Keystone refuses a body it cannot read with 400 where Glance and Barbican answer 415.
+ */
+export function toHttpError(thrown: unknown, dialect: ApiDialect): ImageTrustError {
+  const { code, statusCode } = (thrown ?? {}) as { code?: unknown; statusCode?: unknown };
+  const fromFastify =
+    typeof code === 'string' &&
+    code.startsWith('FST_') &&
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500;
+  if (!fromFastify) return toImageTrustError(thrown);
+  const cause = { cause: thrown };
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ValidationError('BAD_REQUEST', 'The request body is larger than this API accepts.', cause);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ValidationError('BAD_REQUEST', 'Body expected in request.', cause);
+  }
+  switch (statusCode) {
+    case 404:
+      return new NotFoundError('The resource could not be found.', cause);
+    case 406:
+      return new ValidationError('NOT_ACCEPTABLE', 'No representation matches the Accept header.', cause);
+    case 415:
+      return dialect === 'keystone'
+        ? new ValidationError('BAD_REQUEST', 'The Content-Type header cannot be read.', cause)
+        : new ValidationError('UNSUPPORTED_MEDIA_TYPE', 'The request media type is not supported.', cause);
+    default:
+      return new ValidationError('BAD_REQUEST', 'The request is malformed.', cause);
+  }
 }
 
 function escapeHtml(text: string): string {

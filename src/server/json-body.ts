@@ -1,0 +1,81 @@
+// The one gate every JSON request body passes before anything reads it: the bytes must be UTF-8
+// (RFC 8259 §8.1; decoding with replacement would store U+FFFD where the client sent something else) and
+// nest no deeper than MAX_JSON_DEPTH, so no recursive reader behind it (our parsers, JSON.stringify,
+// template strings joining arrays) can overflow the stack. Keystone, Glance and Barbican all answer 400.
+import type { FastifyRequest } from 'fastify';
+import { ValidationError } from '../errors/index.ts';
+
+/** Deeper than any document the APIs take (policy.json needs 6, compliance reports fewer than 10). */
+export const MAX_JSON_DEPTH = 64;
+
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Whether a media type (without parameters) carries JSON: application/json, +json and the JSON patches. */
+export function isJsonMediaType(type: string | undefined): boolean {
+  return type !== undefined && /^application\/([\w.+-]*[.+-])?json(-patch)?$/i.test(type);
+}
+
+/** The deepest nesting of arrays and objects in a JSON text, counted without parsing it; stops past `limit`. */
+function nestingExceeds(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) {
+      if (++depth > limit) return true;
+    } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Checks a JSON body's bytes and returns its text; throws 400 MALFORMED_JSON or BAD_REQUEST. */
+export function readJsonText(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (error) {
+    throw new ValidationError('MALFORMED_JSON', 'Malformed JSON in request body: it is not UTF-8.', {
+      cause: error,
+    });
+  }
+  if (nestingExceeds(bytes, MAX_JSON_DEPTH)) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `The JSON in the request body is nested deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  }
+  return text;
+}
+
+/** Parses a JSON body after `readJsonText`; an empty body is `undefined`. */
+export function parseJsonBody(bytes: Uint8Array): unknown {
+  const text = readJsonText(bytes);
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError('MALFORMED_JSON', 'Malformed JSON in request body.', { cause: error });
+  }
+}
+
+/**
+ * For the APIs that keep bodies as bytes (Barbican, containers, governance) and parse JSON themselves:
+ * a body sent as JSON is checked here, once, before any route reads it.
+ */
+export async function checkRawJsonBody(request: FastifyRequest): Promise<void> {
+  if (!Buffer.isBuffer(request.body)) return;
+  const type = request.headers['content-type']?.split(';')[0].trim();
+  if (isJsonMediaType(type)) readJsonText(request.body);
+}
