@@ -176,7 +176,8 @@ export function readImagePatch(body: unknown): PatchOperation[] {
     let op: string;
     let path: unknown;
     if ('op' in entry) {
-      op = String(entry.op);
+      // A JSON value other than a string is shown, not converted: String() would run its toString.
+      op = typeof entry.op === 'string' ? entry.op : repr(entry.op);
       path = entry.path;
       if (!['add', 'replace', 'remove'].includes(op)) {
         throw new ValidationError(
@@ -202,7 +203,8 @@ export function readImagePatch(body: unknown): PatchOperation[] {
       path = entry[op];
     }
     if (typeof path !== 'string' || !path.startsWith('/')) {
-      throw new ValidationError('INVALID_PATCH', `Pointer \`${String(path)}\` does not start with "/".`);
+      const shown = typeof path === 'string' ? path : repr(path);
+      throw new ValidationError('INVALID_PATCH', `Pointer \`${shown}\` does not start with "/".`);
     }
     if (path.includes('//'))
       throw new ValidationError('INVALID_PATCH', `Pointer \`${path}\` contains adjacent "/".`);
