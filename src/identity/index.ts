@@ -1,4 +1,5 @@
 // Identity: users, projects, roles, tokens, and the rules that authorize every API action.
+export { readAuthRequest } from './auth-request.ts';
 export {
   type Action,
   type Authorizer,

@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import {
-  type AuthRequest,
   type Credentials,
   DEFAULT_DOMAIN,
   type GrantRef,
   type IdentityService,
   type Project,
+  readAuthRequest,
   toProjectView,
   toRoleView,
   toUserView,
@@ -102,54 +102,17 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
   };
 
   app.post('/identity/v3/auth/tokens', async (request, reply) => {
-    const auth = body<{ identity?: Record<string, unknown>; scope?: unknown }>(request, 'auth');
-    const identityPart = auth.identity as {
-      methods?: unknown;
-      password?: AuthRequest['password'];
-      token?: { id?: string };
-    };
-    if (!identityPart || !Array.isArray(identityPart.methods)) {
-      throw new ValidationError(
-        'BAD_REQUEST',
-        "Expecting to find identity in auth. 'methods' is a required property.",
-      );
-    }
-    const authRequest: AuthRequest = {};
-    if (identityPart.methods.includes('password')) authRequest.password = identityPart.password;
-    else if (identityPart.methods.includes('token')) {
-      authRequest.token = { id: identityPart.token?.id ?? '' };
-    } else {
-      throw new AuthError('UNAUTHENTICATED', `Attempted to authenticate with an unsupported method.`);
-    }
-    if (authRequest.password && typeof authRequest.password?.user !== 'object') {
-      throw new ValidationError('BAD_REQUEST', 'Expecting to find user in password.');
-    }
-    const scope = auth.scope as unknown;
-    if (scope === 'unscoped') authRequest.scope = 'unscoped';
-    else if (scope && typeof scope === 'object') {
-      const project = (scope as { project?: unknown }).project;
-      if (project && typeof project === 'object') authRequest.scope = { project: project as never };
-      else if ((scope as { system?: unknown }).system || (scope as { domain?: unknown }).domain) {
-        throw new AuthError('UNAUTHENTICATED', 'Only project-scoped and unscoped tokens are supported.');
-      }
-    }
+    const authRequest = readAuthRequest(request.body);
     let issued: Awaited<ReturnType<IdentityService['authenticate']>>;
     try {
       issued = await identity.authenticate(authRequest);
     } catch (error) {
       if (options.onLoginFailure && error instanceof AuthError) {
-        const user = authRequest.password?.user as
-          | { name?: unknown; id?: unknown; domain?: { name?: unknown; id?: unknown } }
-          | undefined;
+        // readAuthRequest has checked every field's type: these are strings or absent.
+        const user = authRequest.password?.user;
         await options.onLoginFailure({
-          userName:
-            typeof user?.name === 'string' ? user.name : typeof user?.id === 'string' ? user.id : null,
-          domain:
-            typeof user?.domain?.name === 'string'
-              ? user.domain.name
-              : typeof user?.domain?.id === 'string'
-                ? user.domain.id
-                : null,
+          userName: user?.name ?? user?.id ?? null,
+          domain: user?.domain?.name ?? user?.domain?.id ?? null,
           method: authRequest.password ? 'password' : 'token',
           reason: error.message,
         });

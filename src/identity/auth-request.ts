@@ -1,0 +1,133 @@
+// Reads the body of POST /v3/auth/tokens as Keystone does: first its JSON schema (keystone/auth/schema.py,
+// every field its JSON type, 400 otherwise), then the rules the schema cannot say (a user or project
+// names itself by id or name). Pure: no lookups, so nothing of the wrong type reaches a query.
+import { AuthError, ValidationError } from '../errors/index.ts';
+import type { AuthRequest, NamedRef } from './service.ts';
+
+type JsonType = 'object' | 'string' | 'array';
+
+const typeOf = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+
+/** Keystone's jsonschema message: `Invalid input for field 'a/b': 1 is not of type 'string'`. */
+function invalidField(field: string, value: unknown, type: JsonType): ValidationError {
+  const shown = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+  return new ValidationError(
+    'BAD_REQUEST',
+    `Invalid input for field '${field}': ${shown} is not of type '${type}'`,
+  );
+}
+
+function missing(attribute: string, target: string): ValidationError {
+  return new ValidationError(
+    'BAD_REQUEST',
+    `Expecting to find ${attribute} in ${target}. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.`,
+  );
+}
+
+function objectAt(value: unknown, field: string): Record<string, unknown> {
+  if (typeOf(value) !== 'object') throw invalidField(field, value, 'object');
+  return value as Record<string, unknown>;
+}
+
+/** An optional string property; absent stays undefined. */
+function stringAt(parent: Record<string, unknown>, key: string, field: string): string | undefined {
+  const value = parent[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalidField(`${field}/${key}`, value, 'string');
+  return value;
+}
+
+/** `{id?, name?, domain?: {id?, name?}}`, with Keystone's "id or name must be present" rules. */
+function readNamedRef(value: unknown, field: string): NamedRef {
+  const ref = objectAt(value, field);
+  const out: NamedRef = { id: stringAt(ref, 'id', field), name: stringAt(ref, 'name', field) };
+  if (ref.domain !== undefined) {
+    const domain = objectAt(ref.domain, `${field}/domain`);
+    out.domain = {
+      id: stringAt(domain, 'id', `${field}/domain`),
+      name: stringAt(domain, 'name', `${field}/domain`),
+    };
+    if (out.domain.id === undefined && out.domain.name === undefined) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        `Invalid input for field '${field}/domain': id or name must be present.`,
+      );
+    }
+  }
+  if (out.id === undefined && out.name === undefined) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field '${field}': id or name must be present.`,
+    );
+  }
+  return out;
+}
+
+/** Parses `{"auth": {...}}`; throws 400 for a malformed body and 401 for an unsupported method or scope. */
+export function readAuthRequest(body: unknown): AuthRequest {
+  const auth = (body as Record<string, unknown> | undefined)?.auth;
+  if (typeOf(auth) !== 'object') throw missing('auth', 'request body');
+  const { identity, scope } = auth as Record<string, unknown>;
+  if (identity === undefined) throw missing('identity', 'auth');
+  const identityPart = objectAt(identity, 'identity');
+  const { methods } = identityPart;
+  if (methods === undefined) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      "Expecting to find identity in auth. 'methods' is a required property.",
+    );
+  }
+  if (!Array.isArray(methods)) throw invalidField('identity/methods', methods, 'array');
+  methods.forEach((method, i) => {
+    if (typeof method !== 'string') throw invalidField(`identity/methods/${i}`, method, 'string');
+  });
+
+  const request: AuthRequest = {};
+  if (methods.includes('password')) {
+    if (identityPart.password === undefined) throw missing('password', 'identity');
+    const password = objectAt(identityPart.password, 'identity/password');
+    if (password.user === undefined) throw missing('user', 'password');
+    const user = objectAt(password.user, 'identity/password/user');
+    request.password = {
+      user: {
+        ...readNamedRef(user, 'identity/password/user'),
+        password: stringAt(user, 'password', 'identity/password/user'),
+      },
+    };
+  } else if (methods.includes('token')) {
+    if (identityPart.token === undefined) throw missing('token', 'identity');
+    const token = objectAt(identityPart.token, 'identity/token');
+    const id = stringAt(token, 'id', 'identity/token');
+    if (id === undefined) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        "Invalid input for field 'identity/token': 'id' is a required property",
+      );
+    }
+    request.token = { id };
+  } else {
+    throw new AuthError('UNAUTHENTICATED', 'Attempted to authenticate with an unsupported method.');
+  }
+
+  // The schema allows a string scope only for explicit unscoped tokens; a project must be an object.
+  if (scope === undefined) return request;
+  if (scope === 'unscoped') {
+    request.scope = 'unscoped';
+    return request;
+  }
+  const scopePart = objectAt(scope, 'scope');
+  if (scopePart.project !== undefined) {
+    request.scope = { project: readNamedRef(scopePart.project, 'scope/project') };
+    return request;
+  }
+  if ('unscoped' in scopePart) {
+    request.scope = 'unscoped';
+    return request;
+  }
+  if (scopePart.system !== undefined || scopePart.domain !== undefined || 'OS-TRUST:trust' in scopePart) {
+    throw new AuthError('UNAUTHENTICATED', 'Only project-scoped and unscoped tokens are supported.');
+  }
+  // Keystone wants exactly one of project, domain, system, trust or unscoped in a scope object.
+  throw missing('project, domain, OS-TRUST:trust or unscoped', 'scope');
+}
