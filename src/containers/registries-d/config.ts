@@ -97,7 +97,17 @@ export function parseRegistriesFile(file: RegistriesFile): RegistriesConfig {
       position,
     );
   }
-  const data = document.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = document.toJS();
+  } catch (error) {
+    // yaml's guard against alias bombs ("billion laughs") throws here; Go's yaml names it so.
+    throw new PolicyError(
+      'POLICY_INVALID',
+      `parsing ${file.path}: error converting YAML to JSON: yaml: document contains excessive aliasing`,
+      { cause: error },
+    );
+  }
   const result: RegistriesConfig = { docker: new Map() };
   if (data === null || data === undefined) return result;
   if (typeof data !== 'object' || Array.isArray(data)) {
