@@ -208,7 +208,10 @@ export function readSecretCreateRequest(raw: unknown, now: Date): SecretCreateRe
     let bytes: Buffer;
     if (encoding === 'base64') {
       const decoded = decodeLenientBase64(text);
-      if (decoded === null) throw invalidObject('Invalid payload for payload_content_encoding', 'payload');
+      // Text with no base64 in it ("!!!%%%") decodes to nothing; Barbican refuses it rather than store an empty secret.
+      if (decoded === null || decoded.length === 0) {
+        throw invalidObject('Invalid payload for payload_content_encoding', 'payload');
+      }
       bytes = decoded;
     } else {
       bytes = Buffer.from(text, 'utf8');
