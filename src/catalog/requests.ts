@@ -339,6 +339,12 @@ function splitQuotedList(body: string): string[] {
   return out;
 }
 
+/**
+ * Each tag or property filter is one more condition in the list's SQL, and SQLite refuses an expression
+ * more than 1000 terms deep; an image holds at most 128 tags and 128 properties by default anyway.
+ */
+const MAX_TAG_AND_PROPERTY_FILTERS = 256;
+
 const TIME_OPERATORS = new Set<ComparisonOperator>(['eq', 'neq', 'gt', 'gte', 'lt', 'lte']);
 
 /** Parses GET /v2/images query parameters (everything but the marker lookup, which needs storage). */
@@ -399,6 +405,9 @@ export function readImageListQuery(
       dir: checkDir(sortDirs[sortDirs.length === 1 ? 0 : i] ?? 'desc'),
     }));
   }
+  // A key sorted on again changes nothing (ORDER BY a, b, a is ORDER BY a, b): keep its first place,
+  // so the ORDER BY stays as short as the list of sort keys however long the query string is.
+  sort = sort.filter((s, i) => sort.findIndex((t) => t.key === s.key) === i);
   // Glance appends created_at and id as tie-breakers, in the single given direction if there was one.
   const dirs = new Set(sort.map((s) => s.dir));
   const tieDir = dirs.size === 1 && (sortParam !== undefined || sortDirs.length) ? [...dirs][0] : 'desc';
@@ -485,6 +494,12 @@ export function readImageListQuery(
   for (const [key, value] of Object.entries(params)) {
     if (known.has(key) || value === undefined) continue;
     query.properties[key] = list(value).flatMap(readInOperator);
+  }
+  const filters = query.tags.length + Object.keys(query.properties).length;
+  if (filters > MAX_TAG_AND_PROPERTY_FILTERS) {
+    throw invalid(
+      `Too many tag and property filters (${filters}); a list may filter on at most ${MAX_TAG_AND_PROPERTY_FILTERS}.`,
+    );
   }
   const isProtected = one(params, 'protected');
   if (isProtected !== undefined) query.protected = readBoolean(isProtected, 'protected', false);

@@ -1,0 +1,52 @@
+// Query strings built to overflow the SQL a list turns into: thousands of sort keys or property
+// filters. The list answers 200 when the query means something and 400 INVALID_QUERY when it cannot.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { apiCall } from '../support/http.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+describe('hostile image-list queries', () => {
+  let t: TestServer;
+  let admin: string;
+  before(async () => {
+    t = await startTestServer();
+    admin = await t.token();
+    await apiCall(t.url, admin, 'POST', '/image/v2/images', {
+      name: 'listed',
+      disk_format: 'raw',
+      container_format: 'bare',
+    });
+  });
+  after(async () => t?.stop());
+
+  const list = (query: string) => apiCall(t.url, admin, 'GET', `/image/v2/images?${query}`);
+
+  it('lists with sort_key repeating one key 2,000 times as with the key once', async () => {
+    const r = await list(`sort_key=${Array(2000).fill('name').join(',')}&sort_dir=asc`);
+    assert.equal(r.status, 200);
+    assert.equal((r.json.images as unknown[]).length, 1);
+  });
+
+  it('lists with the old sort syntax repeating one key 2,000 times', async () => {
+    const r = await list(`sort=${Array(2000).fill('name').join(',')}`);
+    assert.equal(r.status, 200);
+  });
+
+  it('refuses 1,500 property filters with 400 INVALID_QUERY', async () => {
+    const r = await list(Array.from({ length: 1500 }, (_, i) => `p${i}=v`).join('&'));
+    assert.equal(r.status, 400);
+    assert.equal(r.headers.get('x-imagetrust-error-code'), 'INVALID_QUERY');
+  });
+
+  it('refuses 1,500 tag filters with 400 INVALID_QUERY', async () => {
+    const r = await list(Array.from({ length: 1500 }, (_, i) => `tag=t${i}`).join('&'));
+    assert.equal(r.status, 400);
+    assert.equal(r.headers.get('x-imagetrust-error-code'), 'INVALID_QUERY');
+  });
+
+  it('still filters on a handful of properties', async () => {
+    const r = await list('p1=v&p2=v&tag=x');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.images, []);
+  });
+});
