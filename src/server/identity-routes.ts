@@ -54,6 +54,19 @@ function body<T = Record<string, unknown>>(request: FastifyRequest, key: string)
   return value as T;
 }
 
+/**
+ * Query parameters as Keystone reads them (werkzeug's `args.get`): a repeated parameter counts with its
+ * first value, so no filter ever receives a list.
+ */
+function queryOf(request: FastifyRequest): Record<string, string | undefined> {
+  return Object.fromEntries(
+    Object.entries(request.query as Record<string, string | string[]>).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? value[0] : value,
+    ]),
+  );
+}
+
 function credentialsOf(request: FastifyRequest): Credentials {
   if (!request.credentials)
     throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
@@ -196,7 +209,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       links: { self: `${idBase(request)}/v3/domains/default` },
     });
     scoped.get('/identity/v3/domains', async (request) => {
-      const { name } = request.query as { name?: string };
+      const { name } = queryOf(request);
       const all = [domainView(request)];
       return {
         domains: name === undefined ? all : all.filter((d) => d.name === name || d.id === name),
@@ -211,7 +224,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Projects
     scoped.get('/identity/v3/projects', async (request) => {
-      const { name, domain_id } = request.query as { name?: string; domain_id?: string };
+      const { name, domain_id } = queryOf(request);
       const projects = await directory.listProjects(credentialsOf(request), { name, domainId: domain_id });
       return projectList(request, projects);
     });
@@ -249,7 +262,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Users
     scoped.get('/identity/v3/users', async (request) => {
-      const { name, domain_id } = request.query as { name?: string; domain_id?: string };
+      const { name, domain_id } = queryOf(request);
       const users = await directory.listUsers(credentialsOf(request), { name, domainId: domain_id });
       return { users: users.map((u) => toUserView(u, idBase(request))), links: listLinks(request) };
     });
@@ -295,7 +308,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Roles
     scoped.get('/identity/v3/roles', async (request) => {
-      const { name } = request.query as { name?: string };
+      const { name } = queryOf(request);
       const roles = await directory.listRoles(credentialsOf(request), { name });
       return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
     });
@@ -351,7 +364,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       },
     );
     scoped.get('/identity/v3/role_assignments', async (request) => {
-      const q = request.query as Record<string, string | undefined>;
+      const q = queryOf(request);
       const names = 'include_names' in q;
       const found = await directory.listRoleAssignments(
         credentialsOf(request),

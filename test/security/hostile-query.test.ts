@@ -50,3 +50,28 @@ describe('hostile image-list queries', () => {
     assert.deepEqual(r.json.images, []);
   });
 });
+
+describe('hostile Keystone list queries', () => {
+  let t: TestServer;
+  let admin: string;
+  before(async () => {
+    t = await startTestServer();
+    admin = await t.token();
+  });
+  after(async () => t?.stop());
+
+  it('reads a repeated name or domain_id filter by its first value, as Keystone does', async () => {
+    for (const url of [
+      '/identity/v3/users?name=admin&name=other',
+      '/identity/v3/projects?name=admin&name=other',
+      '/identity/v3/roles?name=admin&name=other',
+      '/identity/v3/users?domain_id=default&domain_id=other',
+      '/identity/v3/projects?domain_id=default&domain_id=other',
+    ]) {
+      const r = await apiCall(t.url, admin, 'GET', url);
+      assert.equal(r.status, 200, url);
+      const [listed] = Object.values(r.json).filter(Array.isArray) as unknown[][];
+      assert.ok(listed.length >= 1, url);
+    }
+  });
+});
