@@ -16,7 +16,7 @@ import { registerGovernanceRoutes } from './governance-routes.ts';
 import { dialectOf, sendError, toHttpError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
-import { checkRawJsonBody, parseJsonBody } from './json-body.ts';
+import { checkRawJsonBody, parseJsonBody, refuseNulInUrl } from './json-body.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
 
 declare module 'fastify' {
@@ -115,6 +115,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   // The APIs that keep bodies as bytes parse their JSON themselves; it passes the same gate first.
   app.addHook('preValidation', checkRawJsonBody);
+  app.addHook('onRequest', refuseNulInUrl);
 
   // In-flight uploads, so shutdown can abort them and wait until each has put its image back to queued.
   const uploads = new Map<AbortController, Promise<void>>();

@@ -1,7 +1,8 @@
 // The one gate every JSON request body passes before anything reads it: the bytes must be UTF-8
 // (RFC 8259 §8.1; decoding with replacement would store U+FFFD where the client sent something else) and
 // nest no deeper than MAX_JSON_DEPTH, so no recursive reader behind it (our parsers, JSON.stringify,
-// template strings joining arrays) can overflow the stack. Keystone, Glance and Barbican all answer 400.
+// template strings joining arrays) can overflow the stack, and hold no NUL (`\u0000`), which no API here
+// takes and PostgreSQL text cannot store. Keystone, Glance and Barbican all answer 400.
 import type { FastifyRequest } from 'fastify';
 import { ValidationError } from '../errors/index.ts';
 
@@ -20,24 +21,37 @@ export function isJsonMediaType(type: string | undefined): boolean {
   return type !== undefined && /^application\/([\w.+-]*[.+-])?json(-patch)?$/i.test(type);
 }
 
-/** The deepest nesting of arrays and objects in a JSON text, counted without parsing it; stops past `limit`. */
-function nestingExceeds(bytes: Uint8Array, limit: number): boolean {
+/** `\u0000` after the backslash at `i`: a JSON string escape that decodes to NUL. */
+const isNulEscape = (bytes: Uint8Array, i: number) =>
+  bytes[i + 1] === 0x75 &&
+  bytes[i + 2] === 0x30 &&
+  bytes[i + 3] === 0x30 &&
+  bytes[i + 4] === 0x30 &&
+  bytes[i + 5] === 0x30;
+
+/**
+ * Finds what JSON.parse would accept but the APIs must not, without parsing: nesting deeper than
+ * `limit` and NUL escapes in strings (a raw NUL byte is not JSON at all and fails the parse).
+ */
+function findHazard(bytes: Uint8Array, limit: number): 'depth' | 'nul' | null {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i];
     if (inString) {
-      if (byte === BACKSLASH) i++;
-      else if (byte === QUOTE) inString = false;
+      if (byte === BACKSLASH) {
+        if (isNulEscape(bytes, i)) return 'nul';
+        i++;
+      } else if (byte === QUOTE) inString = false;
     } else if (byte === QUOTE) {
       inString = true;
     } else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) {
-      if (++depth > limit) return true;
+      if (++depth > limit) return 'depth';
     } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) {
       depth--;
     }
   }
-  return false;
+  return null;
 }
 
 /** Checks a JSON body's bytes and returns its text; throws 400 MALFORMED_JSON or BAD_REQUEST. */
@@ -50,10 +64,17 @@ export function readJsonText(bytes: Uint8Array): string {
       cause: error,
     });
   }
-  if (nestingExceeds(bytes, MAX_JSON_DEPTH)) {
+  const hazard = findHazard(bytes, MAX_JSON_DEPTH);
+  if (hazard === 'depth') {
     throw new ValidationError(
       'BAD_REQUEST',
       `The JSON in the request body is nested deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  }
+  if (hazard === 'nul') {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      'The JSON in the request body has a NUL character (\\u0000) in a string.',
     );
   }
   return text;
@@ -78,4 +99,14 @@ export async function checkRawJsonBody(request: FastifyRequest): Promise<void> {
   if (!Buffer.isBuffer(request.body)) return;
   const type = request.headers['content-type']?.split(';')[0].trim();
   if (isJsonMediaType(type)) readJsonText(request.body);
+}
+
+/**
+ * A NUL in the path or the query (`%00`) names nothing any API stores and cannot be looked up in
+ * PostgreSQL; it is refused before routing, whatever the route.
+ */
+export async function refuseNulInUrl(request: FastifyRequest): Promise<void> {
+  if (/%00/i.test(request.url)) {
+    throw new ValidationError('BAD_REQUEST', 'The request URL has a NUL character (%00) in it.');
+  }
 }

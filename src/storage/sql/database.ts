@@ -1,7 +1,7 @@
 // One small SQL port that both metadata adapters (SQLite, PostgreSQL) implement, so every repository
 // is written once. Statements use `?` placeholders; the PostgreSQL driver numbers them.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ImageTrustError, UnavailableError } from '../../errors/index.ts';
+import { ImageTrustError, UnavailableError, ValidationError } from '../../errors/index.ts';
 
 export type SqlValue = string | number | null;
 export type SqlRow = Record<string, unknown>;
@@ -50,6 +50,17 @@ export function wrapSqlError(error: unknown): ImageTrustError {
       'METADATA_STORE_FULL',
       'The metadata store has no space left, so nothing was changed; an operator must free disk space.',
       { cause: error, headers: { 'Retry-After': '60' } },
+    );
+  }
+  // PostgreSQL text cannot hold NUL (character_not_in_repertoire, untranslatable_character): the edge
+  // refuses it in URLs and JSON, and any other text that carries one (a document, a header) is the
+  // client's to fix, not an internal error.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '22021' || code === '22P05') {
+    return new ValidationError(
+      'BAD_REQUEST',
+      'The request has text the metadata store cannot hold (a NUL character).',
+      { cause: error },
     );
   }
   return new ImageTrustError('INTERNAL', `Metadata store error: ${(error as Error)?.message ?? error}`, {
