@@ -1,5 +1,5 @@
 // Identity: users, projects, roles, tokens, and the rules that authorize every API action.
-export { readAuthRequest } from './auth-request.ts';
+
 export {
   type Action,
   type Authorizer,
@@ -33,4 +33,11 @@ export {
 } from './model.ts';
 export { hashPassword, verifyPassword } from './passwords.ts';
 export type { IdentityClock, IdentityRepository } from './ports.ts';
+export {
+  readAuthRequest,
+  readPasswordChange,
+  readProjectInput,
+  readRoleInput,
+  readUserInput,
+} from './requests.ts';
 export { type AuthRequest, IdentityService, type IssuedToken, type NamedRef } from './service.ts';

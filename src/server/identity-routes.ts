@@ -2,7 +2,7 @@
 // catalog, token validation and revocation, and the user/project/role API the openstack client uses.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
+import { AuthError, NotFoundError } from '../errors/index.ts';
 import {
   type Credentials,
   DEFAULT_DOMAIN,
@@ -10,6 +10,10 @@ import {
   type IdentityService,
   type Project,
   readAuthRequest,
+  readPasswordChange,
+  readProjectInput,
+  readRoleInput,
+  readUserInput,
   toProjectView,
   toRoleView,
   toUserView,
@@ -41,17 +45,6 @@ function versionDocument(base: string) {
     links: [{ rel: 'self', href: `${base}/identity/v3/` }],
     'media-types': MEDIA_TYPES,
   };
-}
-
-function body<T = Record<string, unknown>>(request: FastifyRequest, key: string): T {
-  const value = (request.body as Record<string, unknown> | undefined)?.[key];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ValidationError(
-      'BAD_REQUEST',
-      `Expecting to find ${key} in request body. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.`,
-    );
-  }
-  return value as T;
 }
 
 /**
@@ -139,15 +132,9 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
   // Keystone's self-service password change: no token and no rule, the original password is the proof
   // (a user whose password expired can still change it).
   app.post<{ Params: { id: string } }>('/identity/v3/users/:id/password', async (request, reply) => {
-    const input = body<{ password?: unknown; original_password?: unknown }>(request, 'user');
-    if (typeof input.password !== 'string' || typeof input.original_password !== 'string') {
-      throw new ValidationError(
-        'BAD_REQUEST',
-        "Invalid input for field 'user': 'password' and 'original_password' are required strings.",
-      );
-    }
+    const input = readPasswordChange(request.body);
     try {
-      await identity.changePassword(request.params.id, input.original_password, input.password);
+      await identity.changePassword(request.params.id, input.originalPassword, input.password);
     } catch (error) {
       if (options.onLoginFailure && error instanceof AuthError) {
         await options.onLoginFailure({
@@ -229,18 +216,9 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       return projectList(request, projects);
     });
     scoped.post('/identity/v3/projects', async (request, reply) => {
-      const project = await directory.createProject(credentialsOf(request), () => {
-        const input = body<{ name?: string; description?: string; enabled?: boolean; domain_id?: string }>(
-          request,
-          'project',
-        );
-        return {
-          name: input.name,
-          description: input.description,
-          enabled: input.enabled,
-          domainId: input.domain_id,
-        };
-      });
+      const project = await directory.createProject(credentialsOf(request), () =>
+        readProjectInput(request.body),
+      );
       return reply.code(201).send({ project: toProjectView(project, idBase(request)) });
     });
     scoped.get<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => ({
@@ -251,7 +229,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     }));
     scoped.patch<{ Params: { id: string } }>('/identity/v3/projects/:id', async (request) => {
       const updated = await directory.updateProject(credentialsOf(request), request.params.id, () =>
-        body<{ name?: string; description?: string; enabled?: boolean }>(request, 'project'),
+        readProjectInput(request.body, true),
       );
       return { project: toProjectView(updated, idBase(request)) };
     });
@@ -267,35 +245,16 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       return { users: users.map((u) => toUserView(u, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/users', async (request, reply) => {
-      const user = await directory.createUser(credentialsOf(request), () => {
-        const input = body<Record<string, unknown>>(request, 'user');
-        return {
-          name: input.name as string,
-          password: typeof input.password === 'string' ? input.password : undefined,
-          defaultProjectId: (input.default_project_id as string | undefined) ?? null,
-          email: (input.email as string | undefined) ?? null,
-          description: (input.description as string | undefined) ?? null,
-          enabled: input.enabled as boolean | undefined,
-          domainId: input.domain_id as string | undefined,
-        };
-      });
+      const user = await directory.createUser(credentialsOf(request), () => readUserInput(request.body));
       return reply.code(201).send({ user: toUserView(user, idBase(request)) });
     });
     scoped.get<{ Params: { id: string } }>('/identity/v3/users/:id', async (request) => ({
       user: toUserView(await directory.getUser(credentialsOf(request), request.params.id), idBase(request)),
     }));
     scoped.patch<{ Params: { id: string } }>('/identity/v3/users/:id', async (request) => {
-      const updated = await directory.updateUser(credentialsOf(request), request.params.id, () => {
-        const input = body<Record<string, unknown>>(request, 'user');
-        return {
-          name: input.name as string | undefined,
-          password: input.password as string | undefined,
-          enabled: input.enabled as boolean | undefined,
-          email: input.email as string | undefined,
-          description: input.description as string | undefined,
-          defaultProjectId: input.default_project_id as string | undefined,
-        };
-      });
+      const updated = await directory.updateUser(credentialsOf(request), request.params.id, () =>
+        readUserInput(request.body, true),
+      );
       return { user: toUserView(updated, idBase(request)) };
     });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/users/:id', async (request, reply) => {
@@ -313,9 +272,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/roles', async (request, reply) => {
-      const role = await directory.createRole(credentialsOf(request), () =>
-        body<{ name?: string }>(request, 'role'),
-      );
+      const role = await directory.createRole(credentialsOf(request), () => readRoleInput(request.body));
       return reply.code(201).send({ role: toRoleView(role, idBase(request)) });
     });
     scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => ({

@@ -1,10 +1,12 @@
-// Reads the body of POST /v3/auth/tokens as Keystone does: first its JSON schema (keystone/auth/schema.py,
-// every field its JSON type, 400 otherwise), then the rules the schema cannot say (a user or project
-// names itself by id or name). Pure: no lookups, so nothing of the wrong type reaches a query.
+// Reads Keystone request bodies as Keystone does: first their JSON schema (keystone/auth/schema.py,
+// identity/schema.py, resource/schema.py, assignment/schema.py: every field its JSON type, 400
+// otherwise), then the rules a schema cannot say (a user or project names itself by id or name).
+// Pure: no lookups, so nothing of the wrong type reaches a query or a password hash.
 import { AuthError, ValidationError } from '../errors/index.ts';
+import type { ProjectInput, UserInput } from './directory.ts';
 import type { AuthRequest, NamedRef } from './service.ts';
 
-type JsonType = 'object' | 'string' | 'array';
+type JsonType = 'object' | 'string' | 'array' | 'boolean' | "'string', 'null'";
 
 const typeOf = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
@@ -130,4 +132,109 @@ export function readAuthRequest(body: unknown): AuthRequest {
   }
   // Keystone wants exactly one of project, domain, system, trust or unscoped in a scope object.
   throw missing('project, domain, OS-TRUST:trust or unscoped', 'scope');
+}
+
+/** `{"<key>": {...}}`, Keystone's wrapper around every resource body. */
+function resourceOf(body: unknown, key: string, update: boolean): Record<string, unknown> {
+  const value = (body as Record<string, unknown> | undefined)?.[key];
+  if (typeOf(value) !== 'object') throw missing(key, 'request body');
+  const resource = value as Record<string, unknown>;
+  if (update && Object.keys(resource).length === 0) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field '${key}': {} does not have enough properties`,
+    );
+  }
+  return resource;
+}
+
+/** A resource's name: a string of 1 to 255 characters, not only spaces (Keystone's `[\S]+` pattern). */
+function nameAt(parent: Record<string, unknown>, what: 'user' | 'project' | 'role'): string | undefined {
+  const name = stringAt(parent, 'name', what);
+  if (name !== undefined && (name.trim() === '' || name.length > 255)) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field 'name': a ${what} name must be 1 to 255 characters.`,
+    );
+  }
+  return name;
+}
+
+/** An optional string that may also be null; absent stays undefined. */
+function nullableStringAt(parent: Record<string, unknown>, key: string): string | null | undefined {
+  const value = parent[key];
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'string') throw invalidField(key, value, "'string', 'null'");
+  return value;
+}
+
+function booleanAt(parent: Record<string, unknown>, key: string): boolean | undefined {
+  const value = parent[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw invalidField(key, value, 'boolean');
+  return value;
+}
+
+/** Keystone's id_string: 1 to 64 letters, digits and dashes. */
+function idAt(parent: Record<string, unknown>, key: string, nullable: boolean): string | null | undefined {
+  const value = parent[key];
+  if (value === undefined || (nullable && value === null)) return value as undefined | null;
+  if (typeof value !== 'string') throw invalidField(key, value, nullable ? "'string', 'null'" : 'string');
+  if (!/^[a-zA-Z0-9-]{1,64}$/.test(value)) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field '${key}': '${value}' is not a valid id.`,
+    );
+  }
+  return value;
+}
+
+/** The body of POST /v3/users (`update`: PATCH /v3/users/{id}, at least one property). */
+export function readUserInput(body: unknown, update = false): UserInput {
+  const user = resourceOf(body, 'user', update);
+  const input: UserInput = {
+    name: nameAt(user, 'user'),
+    password: nullableStringAt(user, 'password') ?? undefined,
+    enabled: booleanAt(user, 'enabled'),
+    // Keystone keeps email among a user's extra attributes; here it is a column, so it is a string.
+    email: nullableStringAt(user, 'email'),
+    description: nullableStringAt(user, 'description'),
+    defaultProjectId: idAt(user, 'default_project_id', true),
+    domainId: idAt(user, 'domain_id', false) ?? undefined,
+  };
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as UserInput;
+}
+
+/** The body of POST /v3/projects (`update`: PATCH /v3/projects/{id}, at least one property). */
+export function readProjectInput(body: unknown, update = false): ProjectInput {
+  const project = resourceOf(body, 'project', update);
+  const description = nullableStringAt(project, 'description');
+  const input: ProjectInput = {
+    name: nameAt(project, 'project'),
+    description: description === null ? '' : description,
+    enabled: booleanAt(project, 'enabled'),
+    domainId: idAt(project, 'domain_id', true) ?? undefined,
+  };
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ProjectInput;
+}
+
+/** The body of POST /v3/roles. */
+export function readRoleInput(body: unknown): { name?: string } {
+  const role = resourceOf(body, 'role', false);
+  nullableStringAt(role, 'description');
+  return { name: nameAt(role, 'role') };
+}
+
+/** The body of POST /v3/users/{id}/password: both passwords, as strings. */
+export function readPasswordChange(body: unknown): { originalPassword: string; password: string } {
+  const user = resourceOf(body, 'user', false);
+  const originalPassword = stringAt(user, 'original_password', 'user');
+  const password = stringAt(user, 'password', 'user');
+  if (originalPassword === undefined || password === undefined) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      "Invalid input for field 'user': 'password' and 'original_password' are required strings.",
+    );
+  }
+  return { originalPassword, password };
 }
