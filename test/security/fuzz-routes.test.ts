@@ -95,6 +95,14 @@ const EXPECTED_5XX: { why: string; matches(request: FuzzRequest, response: FuzzR
       request.method === 'PUT' &&
       /^\/image\/v2\/images\/[^/?]+\/file(\?|$)/.test(request.path),
   },
+  {
+    why: 'a stored secret that fails its integrity check is SECRET_CORRUPT (500), an alert, on read',
+    matches: (request, response) =>
+      response.status === 500 &&
+      response.code === 'SECRET_CORRUPT' &&
+      request.method === 'GET' &&
+      /^\/key-manager\/v1\/secrets\/[^/?]+/.test(request.path),
+  },
 ];
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
@@ -271,6 +279,8 @@ function templates(ids: Ids): unknown[] {
     { user: { name: 'fuzz-user', password: 'p', default_project_id: ids.project } },
     { project: { name: 'fuzz-project', description: 'd' } },
     { role: { name: 'fuzz-role' } },
+    { user: { enabled: true, email: 'a@b', default_project_id: ids.project } },
+    { project: { description: 'd', enabled: true } },
   ];
 }
 
@@ -530,7 +540,7 @@ describe('fuzzing every route', () => {
     ids = {
       image: image.json.id as string,
       secret: String(secret.json.secret_ref).split('/').pop()!,
-      project: alice.projectId,
+      project: victim.projectId,
       victimUser: victim.userId,
       release: '11111111-1111-1111-1111-111111111111',
     };
