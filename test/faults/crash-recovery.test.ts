@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileBlobStore } from '../../src/storage/index.ts';
 import { postgresBackend, sqliteBackend } from '../storage/database-backends.ts';
+import { passwordLogin } from '../support/auth.ts';
 import { run } from '../support/tools.ts';
 
 const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;
@@ -66,19 +67,7 @@ async function startServer(dataDir: string, database: string, failpoints = ''): 
 }
 
 async function token(url: string): Promise<string> {
-  const response = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'admin', domain: { id: 'default' }, password: PASSWORD } },
-        },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
+  const response = await passwordLogin(url, 'admin', PASSWORD, 'admin');
   assert.equal(response.status, 201);
   return response.headers.get('x-subject-token')!;
 }

@@ -6,6 +6,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { passwordLogin } from '../support/auth.ts';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.ts';
 
 /** Writes zeros until the filesystem refuses: the disk is then full. */
@@ -21,20 +22,7 @@ function fillDisk(file: string): void {
   }
 }
 
-const login = (t: TestServer) =>
-  fetch(`${t.url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: 'admin', domain: { id: 'default' }, password: ADMIN_PASSWORD } },
-        },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
+const login = (t: TestServer) => passwordLogin(t.url, 'admin', ADMIN_PASSWORD, 'admin');
 
 describe('a full metadata disk', () => {
   let mountPoint: string;

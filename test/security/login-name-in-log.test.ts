@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { passwordLogin } from '../support/auth.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 const TYPED_PASSWORD = 'Tr0ub4dor&3-typed-as-a-user-name';
@@ -20,18 +21,7 @@ describe('failed logins in the transparency log', () => {
   });
 
   async function failLogin(name: string): Promise<void> {
-    const response = await fetch(`${t.url}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name, domain: { name: 'Default' }, password: 'wrong-password' } },
-          },
-        },
-      }),
-    });
+    const response = await passwordLogin(t.url, name, 'wrong-password');
     assert.equal(response.status, 401);
     await response.body?.cancel();
   }

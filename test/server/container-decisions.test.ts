@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateConfig } from '../../src/config/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { passwordLogin } from '../support/auth.ts';
 import { makeGpgKey } from '../support/gpg.ts';
 import {
   inspectRaw,
@@ -105,19 +106,7 @@ describe('container decision API', () => {
       defaultProjectId: project.id,
     });
     await identity.grantRole(user.id, project.id, role);
-    const response = await fetch(`${server.url}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name, domain: { name: 'Default' }, password: `${name}-password` } },
-          },
-          scope: { project: { name: projectName, domain: { name: 'Default' } } },
-        },
-      }),
-    });
+    const response = await passwordLogin(server.url, name, `${name}-password`, projectName);
     assert.equal(response.status, 201);
     tokens[name] = response.headers.get('x-subject-token')!;
   }

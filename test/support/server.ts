@@ -7,6 +7,7 @@ import type { ServiceOptions } from '../../src/app/index.ts';
 import type { BlobStore } from '../../src/catalog/index.ts';
 import { type ConfigInput, validateConfig } from '../../src/config/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
+import { passwordLogin } from './auth.ts';
 
 export const ADMIN_PASSWORD = 'admin-test-password';
 
@@ -91,19 +92,7 @@ export async function startTestServer(
       password = ADMIN_PASSWORD,
       project = user === 'admin' ? 'admin' : `${user}-project`,
     ) {
-      const response = await fetch(`${server.url}/identity/v3/auth/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          auth: {
-            identity: {
-              methods: ['password'],
-              password: { user: { name: user, domain: { name: 'Default' }, password } },
-            },
-            scope: { project: { name: project, domain: { name: 'Default' } } },
-          },
-        }),
-      });
+      const response = await passwordLogin(server.url, user, password, project);
       if (response.status !== 201)
         throw new Error(`token for ${user}: ${response.status} ${await response.text()}`);
       return response.headers.get('x-subject-token')!;
