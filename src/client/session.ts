@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
+import { connectionErrorCode, ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
 import type { AuthOptions } from './auth-options.ts';
 
 export interface HttpResponse {
@@ -101,9 +101,11 @@ export class Session {
         reject(
           error instanceof ImageTrustError
             ? error
-            : new ImageTrustError('INTERNAL', `Cannot reach ${target.origin}: ${error.message}`, {
-                cause: error,
-              }),
+            : new ImageTrustError(
+                connectionErrorCode(error) ?? 'INTERNAL',
+                `Cannot reach ${target.origin}: ${error.message}`,
+                { cause: error },
+              ),
         ),
       );
       const body = init.body;

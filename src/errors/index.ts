@@ -41,7 +41,7 @@ export const ERROR_CATALOGUE = {
     doc: 'A per-image limit (properties, tags, members) was exceeded.',
   },
   // Glance answers a body cut short with 500; we keep its status but say what happened.
-  UPLOAD_INCOMPLETE: { status: 500, exit: 1, doc: 'The upload stream ended before all data arrived.' },
+  UPLOAD_INCOMPLETE: { status: 500, exit: 74, doc: 'The upload stream ended before all data arrived.' },
   IMAGE_GONE: { status: 410, exit: 1, doc: 'The image was deleted while its data was being uploaded.' },
   NOT_ACCEPTABLE: { status: 406, exit: 2, doc: 'No representation matches the Accept header.' },
   IMAGE_OBSOLETE: {
@@ -69,20 +69,20 @@ export const ERROR_CATALOGUE = {
     exit: 3,
     doc: 'An approver may not approve a release of an image they uploaded, signed or asked to release.',
   },
-  STORAGE_FULL: { status: 413, exit: 1, doc: 'The blob store has no space left.' },
+  STORAGE_FULL: { status: 413, exit: 74, doc: 'The blob store has no space left.' },
   TOO_MANY_UPLOADS: {
     status: 503,
-    exit: 1,
+    exit: 75,
     doc: 'The server already takes as many uploads as it is configured for (uploads.maxConcurrent); retry after the Retry-After seconds.',
   },
   BODY_TIMEOUT: {
     status: 408,
-    exit: 1,
+    exit: 74,
     doc: 'The request body stalled or arrived slower than the configured minimum rate; the upload was aborted and the image queued again.',
   },
   METADATA_STORE_FULL: {
     status: 503,
-    exit: 1,
+    exit: 74,
     doc: 'The metadata store has no space left (disk full); nothing was changed. An operator must free space.',
   },
   SIGNATURE_MALFORMED: {
@@ -159,22 +159,22 @@ export const ERROR_CATALOGUE = {
   },
   SOURCE_DOWNLOAD_FAILED: {
     status: 502,
-    exit: 1,
+    exit: 69,
     doc: 'The source media could not be downloaded completely; a partial download is kept for resuming.',
   },
   DISK_CORRUPT: {
     status: 422,
-    exit: 1,
+    exit: 65,
     doc: 'The disk image, partition table, filesystem or archive is corrupt or truncated.',
   },
   DISK_UNSUPPORTED: {
     status: 422,
-    exit: 1,
+    exit: 65,
     doc: 'The disk image format, partition layout or filesystem is not supported (or refers to files outside it).',
   },
   DISK_PATH_REFUSED: {
     status: 400,
-    exit: 1,
+    exit: 65,
     doc: 'The path escapes the image root or runs into a symlink loop.',
   },
   DISK_FILE_TOO_LARGE: {
@@ -191,6 +191,31 @@ export const ERROR_CATALOGUE = {
     status: 500,
     exit: 65,
     doc: 'The stored transparency log no longer matches what was appended and signed (an entry or head was changed, removed or inserted); run `imagetrust audit verify`.',
+  },
+  USAGE: {
+    status: 400,
+    exit: 2,
+    doc: 'The command line is wrong: an unknown command or option, a missing argument or an invalid option value.',
+  },
+  INPUT_UNREADABLE: {
+    status: 400,
+    exit: 66,
+    doc: 'A file named on the command line does not exist or cannot be read.',
+  },
+  INPUT_INVALID: {
+    status: 422,
+    exit: 65,
+    doc: 'An input file is corrupt or of an unsupported kind (e.g. a key of the wrong type or a malformed PEM).',
+  },
+  SERVICE_UNREACHABLE: {
+    status: 502,
+    exit: 69,
+    doc: 'The server or registry could not be reached (connection refused, no such host, network unreachable, timed out).',
+  },
+  TLS_FAILED: {
+    status: 502,
+    exit: 76,
+    doc: 'The TLS connection to the server or registry failed: untrusted or mismatched certificate, or the peer does not speak TLS.',
   },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
@@ -319,4 +344,48 @@ export function toImageTrustError(error: unknown): ImageTrustError {
   if (error instanceof ImageTrustError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new ImageTrustError('INTERNAL', `Internal error: ${message}`, { cause: error });
+}
+
+// Node's codes for a peer that could not be reached, and for a TLS handshake or certificate failure.
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ETIMEDOUT',
+]);
+const TLS_CODES = new Set([
+  'EPROTO',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REJECTED',
+  'CERT_UNTRUSTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+function errnoCodes(error: unknown): string[] {
+  if (!(error instanceof Error)) return [];
+  const own = (error as NodeJS.ErrnoException).code;
+  // Happy eyeballs tries every address and reports an AggregateError over the attempts.
+  const nested = error instanceof AggregateError ? error.errors.flatMap(errnoCodes) : [];
+  return [...(typeof own === 'string' ? [own] : []), ...nested];
+}
+
+/**
+ * The code of a failed connection: SERVICE_UNREACHABLE when nothing answered, TLS_FAILED when the
+ * handshake or the peer's certificate failed, undefined for anything else.
+ */
+export function connectionErrorCode(error: unknown): 'SERVICE_UNREACHABLE' | 'TLS_FAILED' | undefined {
+  const codes = errnoCodes(error);
+  if (codes.some((code) => TLS_CODES.has(code) || /^ERR_(SSL|TLS)_/.test(code))) return 'TLS_FAILED';
+  if (codes.some((code) => UNREACHABLE_CODES.has(code))) return 'SERVICE_UNREACHABLE';
+  return undefined;
 }

@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import {
   AuthError,
+  connectionErrorCode,
   type ErrorCode,
   ImageTrustError,
   NotFoundError,
@@ -348,7 +349,8 @@ export class RegistryClient {
         }
       }
       const message = lastError instanceof Error ? lastError.message : String(lastError);
-      throw new ImageTrustError('INTERNAL', `pinging container registry ${this.registry}: ${message}`, {
+      const code = connectionErrorCode(lastError) ?? 'INTERNAL';
+      throw new ImageTrustError(code, `pinging container registry ${this.registry}: ${message}`, {
         cause: lastError,
       });
     })();

@@ -102,12 +102,12 @@ describe('RegistryClient (docker-registry 2.8)', () => {
   it('fails clearly when nothing listens, and with TLS verification on an HTTP registry', async () => {
     await rejectsWithCode(
       new RegistryClient('127.0.0.1:1').getManifest('a', 'b'),
-      'INTERNAL',
+      'SERVICE_UNREACHABLE',
       /pinging container registry 127\.0\.0\.1:1/,
     );
     await rejectsWithCode(
       new RegistryClient(registry.host).getManifest('ns/app', 'v1'),
-      'INTERNAL',
+      'TLS_FAILED',
       /pinging container registry/,
     );
   });
@@ -251,7 +251,7 @@ describe('RegistryClient over TLS', () => {
   it('refuses an unknown CA unless TLS verification is off', async () => {
     await rejectsWithCode(
       new RegistryClient(registry.host).getManifest('tls/app', 'v1'),
-      'INTERNAL',
+      'TLS_FAILED',
       /certificate/,
     );
     const insecure = new RegistryClient(registry.host, { tlsVerify: false });
