@@ -1,9 +1,11 @@
 // `imagetrust audit`: check the whole stored transparency log against its signed heads (verify), fetch an
 // image's history with proofs from a server (proof), and check such a file offline (verify-proof).
+import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { AuditLeaf, AuditProofBundle, SignedTreeHead, StoredLogReport } from '../audit/index.ts';
 import type { AuthFlags, Session } from '../client/index.ts';
 import { addAuthOptions } from './connect.ts';
+import { formatOption, printResult, REPORT_FORMATS } from './output.ts';
 import type { StoreFlags } from './store.ts';
 
 interface VerifyFlags extends StoreFlags {
@@ -43,7 +45,7 @@ export function registerAuditCommands(
       ),
   )
     .option('--public-key <file>', "the log's public key PEM (default: derived from the signing key file)")
-    .option('--format <format>', 'text or json', 'text')
+    .addOption(formatOption(REPORT_FORMATS))
     .action(async (flags: VerifyFlags) => runAuditVerify(flags));
   addAuthOptions(
     audit
@@ -51,7 +53,7 @@ export function registerAuditCommands(
       .description(
         "Fetch an image's history from the server with an inclusion proof per entry, as a file `audit verify-proof` checks offline.",
       )
-      .option('--format <format>', 'text or json (the self-contained proof file)', 'text')
+      .addOption(formatOption(REPORT_FORMATS))
       .option('-o, --output <file>', 'also write the proof file (JSON) here')
       .option(
         '--since-head <file>',
@@ -69,7 +71,7 @@ export function registerAuditCommands(
       'a tree head pinned earlier: also require a proof that this head extends it (no rewrite, no fork)',
     )
     .option('--save-head <file>', 'after a successful check, write the verified tree head here, to pin it')
-    .option('--format <format>', 'text or json', 'text')
+    .addOption(formatOption(REPORT_FORMATS))
     .addHelpText(
       'after',
       '\nExample, pinning the head between two checks:\n  imagetrust audit proof IMAGE -o h1.json && imagetrust audit verify-proof h1.json --public-key log.pub --save-head pinned.json\n  imagetrust audit proof IMAGE --since-head pinned.json -o h2.json && imagetrust audit verify-proof h2.json --public-key log.pub --previous-head pinned.json',
@@ -90,10 +92,12 @@ function describeReport(report: StoredLogReport): string {
 export async function runAuditVerify(flags: VerifyFlags): Promise<void> {
   const { verifyLocalAuditLog } = await import('../app/index.ts');
   const { configFromFlags } = await import('./store.ts');
+  // A key file that is missing or not Ed25519 is the user's input, refused before the log is opened.
+  if (flags.publicKey) await readAuditPublicKey(flags.publicKey);
   const report = await verifyLocalAuditLog(configFromFlags(flags), flags.publicKey);
-  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else if (report.ok) process.stdout.write(`${describeReport(report)}\n`);
-  else process.stderr.write(`${describeReport(report)}\n`);
+  printResult(report, flags, {
+    text: () => (report.ok ? process.stdout : process.stderr).write(`${describeReport(report)}\n`),
+  });
   if (!report.ok) process.exitCode = 1;
 }
 
@@ -103,6 +107,34 @@ function auditBase(session: Session): string {
     return session.endpoint('audit');
   } catch {
     return `${session.endpoint('image').replace(/\/image$/, '')}/audit`;
+  }
+}
+
+/** The log's public key from a PEM file: unreadable is INPUT_UNREADABLE, anything but Ed25519 INPUT_INVALID. */
+async function readAuditPublicKey(file: string): Promise<KeyObject> {
+  const { readFile } = await import('node:fs/promises');
+  const { auditPublicKeyFromPem } = await import('../audit/index.ts');
+  const { ImageTrustError } = await import('../errors/index.ts');
+  let pem: Buffer;
+  try {
+    pem = await readFile(file);
+  } catch (error) {
+    throw new ImageTrustError(
+      'INPUT_UNREADABLE',
+      `Cannot read the public key ${file}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  try {
+    return auditPublicKeyFromPem(pem);
+  } catch (error) {
+    throw new ImageTrustError(
+      'INPUT_INVALID',
+      `${file} is not an Ed25519 public key, which the audit log signs with: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -171,6 +203,7 @@ export async function runAuditProof(imageId: string, flags: ProofFlags): Promise
   // A first check with the key the server sent; only a trusted copy of the key (verify-proof) proves more.
   const check = verifyAuditProofBundle(bundle, auditPublicKeyFromPem(bundle.public_key));
   if (flags.format === 'json') process.stdout.write(text);
+  else if (flags.format !== 'text') printResult(bundle, flags);
   else {
     const head = bundle.tree_head;
     const lines = [
@@ -190,7 +223,7 @@ export async function runAuditProof(imageId: string, flags: ProofFlags): Promise
 
 export async function runAuditVerifyProof(file: string, flags: VerifyProofFlags): Promise<void> {
   const { readFile } = await import('node:fs/promises');
-  const { auditPublicKeyFromPem, verifyAuditProofBundle } = await import('../audit/index.ts');
+  const { verifyAuditProofBundle } = await import('../audit/index.ts');
   const { ValidationError } = await import('../errors/index.ts');
   let bundle: unknown;
   try {
@@ -205,22 +238,25 @@ export async function runAuditVerifyProof(file: string, flags: VerifyProofFlags)
     );
   }
   const previousHead = flags.previousHead ? await readTreeHead(flags.previousHead) : undefined;
-  const check = verifyAuditProofBundle(bundle, auditPublicKeyFromPem(await readFile(flags.publicKey)), {
+  const check = verifyAuditProofBundle(bundle, await readAuditPublicKey(flags.publicKey), {
     previousHead,
   });
   if (check.ok && flags.saveHead) {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(flags.saveHead, `${JSON.stringify((bundle as AuditProofBundle).tree_head, null, 2)}\n`);
   }
-  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(check)}\n`);
-  else if (check.ok) {
-    process.stdout.write(
-      `ok: ${check.entries} entries included in the signed tree of size ${check.treeSize}\n`,
-    );
-  } else {
-    process.stderr.write(
-      `bad: ${check.seq === null ? '' : `entry ${check.seq} `}${check.problem}: ${check.message}\n`,
-    );
-  }
+  printResult(check, flags, {
+    text: () => {
+      if (check.ok) {
+        process.stdout.write(
+          `ok: ${check.entries} entries included in the signed tree of size ${check.treeSize}\n`,
+        );
+      } else {
+        process.stderr.write(
+          `bad: ${check.seq === null ? '' : `entry ${check.seq} `}${check.problem}: ${check.message}\n`,
+        );
+      }
+    },
+  });
   if (!check.ok) process.exitCode = 1;
 }

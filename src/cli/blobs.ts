@@ -1,6 +1,7 @@
 // `imagetrust blobs reconcile`: the crash recovery the server runs at start, on demand and on a local
 // store, with a dry run that only reports.
 import type { ReconcileReport } from '../catalog/index.ts';
+import { printResult } from './output.ts';
 import { configFromFlags, type StoreFlags } from './store.ts';
 
 interface ReconcileFlags extends StoreFlags {
@@ -28,8 +29,7 @@ const list = (ids: string[]) => (ids.length ? `: ${ids.join(', ')}` : '');
 export async function runBlobsReconcile(flags: ReconcileFlags): Promise<void> {
   const { reconcileLocalStore } = await import('../app/index.ts');
   const report = await reconcileLocalStore(configFromFlags(flags), { dryRun: flags.dryRun ?? false });
-  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stderr.write(`${describe(report)}\n`);
+  printResult(report, flags, { text: () => process.stderr.write(`${describe(report)}\n`) });
   const pending =
     report.dryRun && report.requeued.length + report.orphanBlobs.length + report.orphanTemporaries.length > 0;
   if (pending || report.missingBlobs.length > 0) process.exitCode = 1;

@@ -17,6 +17,7 @@ import {
   signatureStorageFor,
 } from '../containers/index.ts';
 import { ValidationError } from '../errors/index.ts';
+import { printResult } from './output.ts';
 
 export interface CheckOptions {
   policy: string;
@@ -48,8 +49,8 @@ function registriesDirectory(explicit: string | undefined): string {
 }
 
 function printDecision(imageName: string, decision: PolicyDecision, format: string): void {
-  if (format === 'json') {
-    process.stdout.write(`${JSON.stringify({ image: imageName, ...decision }, null, 2)}\n`);
+  if (format !== 'text') {
+    printResult({ image: imageName, ...decision }, { format });
   } else if (decision.allowed) {
     process.stdout.write('allowed\n');
   } else {
@@ -59,8 +60,6 @@ function printDecision(imageName: string, decision: PolicyDecision, format: stri
 
 export async function runCheck(imageName: string, options: CheckOptions): Promise<void> {
   const format = options.format ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    throw new ValidationError('BAD_REQUEST', `--format must be text or json, not ${format}`);
   const tlsVerify = parseBool(options.tlsVerify, 'tls-verify');
   let credentials: ReturnType<typeof parseCredentials> | undefined;
   if (options.creds !== undefined) {

@@ -8,7 +8,9 @@ import {
   lintRegistries,
   readRegistriesDir,
 } from '../containers/index.ts';
-import { PolicyError, ValidationError } from '../errors/index.ts';
+import { PolicyError } from '../errors/index.ts';
+import { printLintReport } from './lint-report.ts';
+import type { OutputFlags } from './output.ts';
 
 export interface LintOptions {
   policy: string;
@@ -25,11 +27,6 @@ function checkKeyFile(file: string): string | undefined {
   } catch (error) {
     return goFileErrorText(file, error);
   }
-}
-
-function formatFinding(finding: LintFinding): string {
-  const at = finding.position ? `:${finding.position.line}:${finding.position.column}` : '';
-  return `${finding.file}${at}: ${finding.severity}: ${finding.message} [${finding.rule}]`;
 }
 
 /** Collects every finding for the files named in `options`. */
@@ -67,21 +64,25 @@ export async function collectLintFindings(options: LintOptions): Promise<LintFin
   return findings;
 }
 
-/** The command: text findings to stderr, or a JSON report to stdout; exit 1 on any error finding. */
-export async function runLint(options: LintOptions): Promise<void> {
-  const format = options.format ?? 'text';
-  if (format !== 'text' && format !== 'json') {
-    throw new ValidationError('BAD_REQUEST', `Unknown --format ${format}: use text or json.`);
-  }
+/** The command: every finding grouped by the file it is in, in the linters' one report; exit 1 on an error. */
+export async function runLint(options: LintOptions & OutputFlags): Promise<void> {
   const findings = await collectLintFindings(options);
-  const errors = findings.filter((f) => f.severity === 'error');
-  const warnings = findings.filter((f) => f.severity === 'warning');
-  if (format === 'json') {
-    process.stdout.write(`${JSON.stringify({ policy: options.policy, errors, warnings }, null, 2)}\n`);
-  } else {
-    const lines = findings.map(formatFinding);
-    lines.push(`${errors.length} error(s), ${warnings.length} warning(s)`);
-    process.stderr.write(`${lines.join('\n')}\n`);
-  }
-  if (errors.length > 0) process.exitCode = 1;
+  const files = [...new Set([options.policy, ...findings.map((f) => f.file)])];
+  printLintReport(
+    files.map((file) => ({
+      file,
+      findings: findings
+        .filter((f) => f.file === file)
+        .map((f) => ({
+          rule: f.rule,
+          severity: f.severity,
+          message: f.message,
+          line: f.position?.line ?? null,
+          column: f.position?.column ?? null,
+          path: null,
+          fix: null,
+        })),
+    })),
+    options,
+  );
 }

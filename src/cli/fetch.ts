@@ -5,12 +5,14 @@ import { ImageApi, SecretApi } from '../client/index.ts';
 import { fetchVerifiedImage } from '../gate/index.ts';
 import { closeDigestWorkers, createDigester } from '../storage/index.ts';
 import { connect } from './connect.ts';
+import { printResult } from './output.ts';
 import { createProgress } from './progress.ts';
 
 interface FetchFlags extends AuthFlags {
   cacheDir: string;
   trustedCertId?: string[];
   format?: string;
+  column?: string[];
 }
 
 export async function runFetch(imageId: string, flags: FetchFlags): Promise<void> {
@@ -34,9 +36,10 @@ export async function runFetch(imageId: string, flags: FetchFlags): Promise<void
       },
     });
     bar.progress?.stop();
-    if (flags.format === 'json') {
-      process.stdout.write(
-        `${JSON.stringify({ path: result.path, image: result.image.id, fromCache: result.fromCache, verified: true })}\n`,
+    if (flags.format !== 'text') {
+      printResult(
+        { path: result.path, image: result.image.id, fromCache: result.fromCache, verified: true },
+        flags,
       );
     } else {
       process.stdout.write(`${result.path}\n`);

@@ -2,11 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { openServices, type Services } from '../app/index.ts';
 import { ValidationError } from '../errors/index.ts';
+import { type OutputFlags, printList, printResult } from './output.ts';
 import { configFromFlags, type StoreFlags } from './store.ts';
 
-interface FormatFlags extends StoreFlags {
-  format?: string;
-}
+interface FormatFlags extends StoreFlags, OutputFlags {}
 
 async function withServices<T>(flags: StoreFlags, work: (services: Services) => Promise<T>): Promise<T> {
   const services = await openServices(configFromFlags(flags));
@@ -15,24 +14,6 @@ async function withServices<T>(flags: StoreFlags, work: (services: Services) => 
   } finally {
     await services.close();
   }
-}
-
-function print(flags: FormatFlags, rows: Record<string, unknown>[], columns: string[]): void {
-  if (flags.format === 'json') {
-    process.stdout.write(
-      `${JSON.stringify(rows.length === 1 && !Array.isArray(rows) ? rows[0] : rows, null, 2)}\n`,
-    );
-    return;
-  }
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  process.stdout.write(
-    `${line(columns)}\n${rows.map((r) => line(columns.map((c) => String(r[c] ?? '')))).join('\n')}\n`,
-  );
 }
 
 function readPassword(flags: { password?: string; passwordFile?: string }): string | undefined {
@@ -58,10 +39,15 @@ export async function createUser(
       defaultProjectId: project?.id ?? null,
       email: flags.email ?? null,
     });
-    print(
+    printResult(
+      {
+        id: user.id,
+        name: user.name,
+        enabled: user.enabled,
+        default_project_id: user.default_project_id ?? null,
+        email: user.email ?? null,
+      },
       flags,
-      [{ id: user.id, name: user.name, default_project_id: user.default_project_id ?? '' }],
-      ['id', 'name', 'default_project_id'],
     );
   });
 }
@@ -83,15 +69,16 @@ export async function setPassword(
 export async function listUsers(flags: FormatFlags) {
   await withServices(flags, async ({ identity }) => {
     const users = await identity.repository.listUsers();
-    print(
-      flags,
+    printList(
       users.map((u) => ({
         id: u.id,
         name: u.name,
         enabled: u.enabled,
-        default_project_id: u.default_project_id ?? '',
+        default_project_id: u.default_project_id ?? null,
+        email: u.email ?? null,
       })),
       ['id', 'name', 'enabled', 'default_project_id'],
+      flags,
     );
   });
 }
@@ -99,10 +86,9 @@ export async function listUsers(flags: FormatFlags) {
 export async function createProject(name: string, flags: FormatFlags & { description?: string }) {
   await withServices(flags, async ({ identity }) => {
     const project = await identity.createProject({ name, description: flags.description });
-    print(
+    printResult(
+      { id: project.id, name: project.name, enabled: project.enabled, description: project.description },
       flags,
-      [{ id: project.id, name: project.name, description: project.description }],
-      ['id', 'name', 'description'],
     );
   });
 }
@@ -110,10 +96,10 @@ export async function createProject(name: string, flags: FormatFlags & { descrip
 export async function listProjects(flags: FormatFlags) {
   await withServices(flags, async ({ identity }) => {
     const projects = await identity.repository.listProjects();
-    print(
-      flags,
-      projects.map((p) => ({ id: p.id, name: p.name, enabled: p.enabled })),
+    printList(
+      projects.map((p) => ({ id: p.id, name: p.name, enabled: p.enabled, description: p.description })),
       ['id', 'name', 'enabled'],
+      flags,
     );
   });
 }
@@ -133,18 +119,18 @@ export async function listRoles(flags: FormatFlags & { user?: string; project?: 
       const userId = flags.user ? (await identity.resolveUser(flags.user)).id : undefined;
       const projectId = flags.project ? (await identity.resolveProject(flags.project)).id : undefined;
       const rows = await identity.repository.listAssignments({ userId, projectId });
-      print(
-        flags,
+      printList(
         rows.map((a) => ({ role: a.role.name, user_id: a.userId, project_id: a.projectId })),
         ['role', 'user_id', 'project_id'],
+        flags,
       );
       return;
     }
     const roles = await identity.repository.listRoles();
-    print(
-      flags,
+    printList(
       roles.map((r) => ({ id: r.id, name: r.name })),
       ['id', 'name'],
+      flags,
     );
   });
 }

@@ -5,10 +5,9 @@ import type { AuthFlags, ImageView, ReleaseView } from '../client/index.ts';
 import { ImageApi } from '../client/index.ts';
 import { ValidationError } from '../errors/index.ts';
 import { connect } from './connect.ts';
+import { type OutputFlags, printList, printResult } from './output.ts';
 
-interface FormatFlags extends AuthFlags {
-  format?: string;
-}
+interface FormatFlags extends AuthFlags, OutputFlags {}
 
 const GOVERNANCE_KEYS = [
   'image_class',
@@ -22,21 +21,15 @@ async function api(flags: AuthFlags): Promise<ImageApi> {
   return new ImageApi(await connect(flags));
 }
 
-function printLifecycle(image: ImageView, format: string | undefined): void {
+function printLifecycle(image: ImageView, flags: OutputFlags): void {
   const view: Record<string, unknown> = { id: image.id, name: image.name, status: image.status };
   for (const key of GOVERNANCE_KEYS) view[key] = image[key] ?? null;
-  if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(view)}\n`);
-    return;
-  }
-  for (const [key, value] of Object.entries(view))
-    process.stdout.write(`${key.padEnd(16)} ${value ?? '-'}\n`);
+  printResult(view, flags);
 }
 
 export async function showLifecycle(imageId: string, flags: FormatFlags): Promise<void> {
-  printLifecycle(await (await api(flags)).getImage(imageId), flags.format);
+  printLifecycle(await (await api(flags)).getImage(imageId), flags);
 }
-
 interface LifecycleFlags extends FormatFlags {
   state?: string;
   deprecateAt?: string;
@@ -62,48 +55,72 @@ export async function setLifecycle(imageId: string, flags: LifecycleFlags): Prom
       'Nothing to change: give --state, --deprecate-at, --obsolete-at, --replacement or a --clear-* flag.',
     );
   }
-  printLifecycle(await (await api(flags)).setLifecycle(imageId, body), flags.format);
+  printLifecycle(await (await api(flags)).setLifecycle(imageId, body), flags);
 }
 
 export async function attachReport(imageId: string, file: string, flags: FormatFlags): Promise<void> {
   const summary = await (await api(flags)).attachReport(imageId, await readFile(file));
-  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else
-    process.stdout.write(
-      `${summary.passed ? 'passed' : 'FAILED'} ${summary.digest} attached to ${imageId}\n`,
-    );
+  printResult(summary, flags, {
+    text: () =>
+      process.stdout.write(
+        `${summary.passed ? 'passed' : 'FAILED'} ${summary.digest} attached to ${imageId}\n`,
+      ),
+  });
 }
 
-function printReleases(releases: ReleaseView[], format: string | undefined): void {
-  if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(releases.length === 1 ? releases[0] : releases)}\n`);
-    return;
-  }
-  for (const r of releases) {
-    const decided = r.decided_by
-      ? ` by ${r.decided_by} at ${r.decided_at}${r.decision_reason ? `: ${r.decision_reason}` : ''}`
-      : '';
-    process.stdout.write(
-      `${r.id}  ${r.image_id}  ${r.target}  ${r.status}${decided}  (asked by ${r.requested_by})\n`,
-    );
-  }
+const RELEASE_COLUMNS = [
+  'id',
+  'image_name',
+  'image_id',
+  'target',
+  'status',
+  'requested_by',
+  'requested_at',
+  'decided_by',
+];
+
+type NamedRelease = ReleaseView & { image_name: string | null };
+
+/** Releases carry image ids; the list shows names too, looked up once per image (null when not visible). */
+async function withImageNames(images: ImageApi, releases: ReleaseView[]): Promise<NamedRelease[]> {
+  const ids = [...new Set(releases.map((r) => r.image_id))];
+  const names = new Map(
+    await Promise.all(
+      ids.map(
+        async (id) =>
+          [
+            id,
+            await images.getImage(id).then(
+              (image) => image.name ?? null,
+              () => null,
+            ),
+          ] as const,
+      ),
+    ),
+  );
+  return releases.map((r) => ({ ...r, image_name: names.get(r.image_id) ?? null }));
+}
+
+async function printRelease(images: ImageApi, release: ReleaseView, flags: OutputFlags): Promise<void> {
+  printResult((await withImageNames(images, [release]))[0], flags);
 }
 
 export async function requestRelease(
   imageId: string,
   flags: FormatFlags & { target: string; reason?: string },
 ): Promise<void> {
-  const created = await (await api(flags)).requestRelease(imageId, {
+  const images = await api(flags);
+  const created = await images.requestRelease(imageId, {
     target: flags.target,
     ...(flags.reason ? { reason: flags.reason } : {}),
   });
-  printReleases([created], flags.format);
+  await printRelease(images, created, flags);
 }
 
 export async function listReleases(flags: FormatFlags & { status?: string; image?: string }): Promise<void> {
-  const releases = await (await api(flags)).listReleases({ imageId: flags.image, status: flags.status });
-  if (flags.format === 'json') process.stdout.write(`${JSON.stringify(releases)}\n`);
-  else printReleases(releases, 'text');
+  const images = await api(flags);
+  const releases = await images.listReleases({ imageId: flags.image, status: flags.status });
+  printList(await withImageNames(images, releases), RELEASE_COLUMNS, flags);
 }
 
 export async function decideRelease(
@@ -111,5 +128,6 @@ export async function decideRelease(
   decision: 'approve' | 'reject',
   flags: FormatFlags & { reason?: string },
 ): Promise<void> {
-  printReleases([await (await api(flags)).decideRelease(requestId, decision, flags.reason)], flags.format);
+  const images = await api(flags);
+  await printRelease(images, await images.decideRelease(requestId, decision, flags.reason), flags);
 }

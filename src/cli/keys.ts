@@ -2,6 +2,7 @@
 // re-wrapped under it (payloads untouched); with --retire-old, KEKs that wrap nothing any more are dropped.
 import { rotateLocalKek } from '../app/index.ts';
 import { ConfigError } from '../errors/index.ts';
+import { printResult } from './output.ts';
 import { configFromFlags, type StoreFlags } from './store.ts';
 
 interface RotateFlags extends StoreFlags {
@@ -18,8 +19,8 @@ export async function rotateKek(flags: RotateFlags): Promise<void> {
     );
   }
   const report = await rotateLocalKek(config, { retireOld: flags.retireOld ?? false });
-  if (flags.format === 'json') {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (flags.format !== 'text') {
+    printResult(report, flags);
   } else {
     const lines = [
       `New current key-encryption key: ${report.current} (was ${report.previous}).`,

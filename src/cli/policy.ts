@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationError } from '../errors/index.ts';
+import { type LintFileView, printLintReport } from './lint-report.ts';
+import { columnOption, formatOption, LINT_COLUMNS, LINT_FORMATS, type OutputFlags } from './output.ts';
 import { readTextOrReason } from './read-text.ts';
 
 const collect = (value: string, all: string[] = []) => [...all, value];
@@ -65,18 +67,20 @@ Example:
     .description(
       'Lint policy files for rules that allow or deny what they seem not to (YAML nulls, unquoted !, undefined references); exit 1 on an error.',
     )
-    .option('--format <format>', 'text or json', 'text')
+    .addOption(formatOption(LINT_FORMATS))
+    .addOption(columnOption(LINT_COLUMNS))
     .addHelpText(
       'after',
       `
 Findings carry a stable id (POLICY-YAML-TAG, POLICY-UNDEFINED-REF, ...), the rule name and line.
-Text goes to stderr; --format json prints {files: [{file, findings}], summary} to stdout.
+Text goes to stderr; --format json or yaml prints {files: [{file, findings}], summary} to stdout,
+the same report as template lint and containers lint; --format sarif prints SARIF 2.1.0.
 
 Example:
   $ imagetrust policy lint /etc/imagetrust/policy.yaml
   policy.yaml:3: error POLICY-YAML-TAG "image:delete_image": ! is a YAML tag with no value, ...`,
     )
-    .action(async (files: string[], options: { format: string }) => runLint(files, options));
+    .action(async (files: string[], options: OutputFlags) => runLint(files, options));
 }
 
 interface CheckOptions {
@@ -145,16 +149,12 @@ async function runCheck(rule: string, options: CheckOptions): Promise<void> {
   process.exitCode = decision.allowed ? 0 : 1;
 }
 
-async function runLint(files: string[], options: { format: string }): Promise<void> {
-  const format = options.format ?? 'text';
-  if (format !== 'text' && format !== 'json') {
-    throw new ValidationError('BAD_REQUEST', `--format must be text or json, not ${format}`);
-  }
+async function runLint(files: string[], options: OutputFlags): Promise<void> {
   const [{ lintPolicyFile }, { DEFAULT_RULES }] = await Promise.all([
     import('../identity/policy/index.ts'),
     import('../identity/default-rules.ts'),
   ]);
-  const results = files.map((file) => {
+  const results = files.map((file): LintFileView => {
     const read = readTextOrReason(file);
     if ('reason' in read) {
       const { reason } = read;
@@ -162,33 +162,30 @@ async function runLint(files: string[], options: { format: string }): Promise<vo
         file,
         findings: [
           {
-            ruleId: 'POLICY-UNREADABLE',
-            severity: 'error' as const,
-            rule: '',
-            line: 1,
+            rule: 'POLICY-UNREADABLE',
+            severity: 'error',
             message: `cannot read ${file}: ${reason}`,
-            hint: 'Check the path and its permissions.',
+            line: 1,
+            column: null,
+            path: null,
+            fix: 'Check the path and its permissions.',
           },
         ],
       };
     }
-    return { file, findings: lintPolicyFile(read.text, file, DEFAULT_RULES) };
+    return {
+      file,
+      // The policy rule a finding is about ("image:delete_image") is where in the file it sits.
+      findings: lintPolicyFile(read.text, file, DEFAULT_RULES).map((f) => ({
+        rule: f.ruleId,
+        severity: f.severity,
+        message: f.message,
+        line: f.line,
+        column: null,
+        path: f.rule || null,
+        fix: f.hint,
+      })),
+    };
   });
-  const all = results.flatMap((r) => r.findings);
-  const summary = {
-    errors: all.filter((f) => f.severity === 'error').length,
-    warnings: all.filter((f) => f.severity === 'warning').length,
-    infos: all.filter((f) => f.severity === 'info').length,
-  };
-  if (format === 'json') {
-    process.stdout.write(`${JSON.stringify({ files: results, summary }, null, 2)}\n`);
-  } else {
-    const lines = results.flatMap((r) =>
-      r.findings.map((f) => `${r.file}:${f.line}: ${f.severity} ${f.ruleId} ${f.message}\n  hint: ${f.hint}`),
-    );
-    process.stderr.write(
-      `${lines.length ? `${lines.join('\n')}\n` : ''}${summary.errors} error(s), ${summary.warnings} warning(s) in ${files.length} file(s)\n`,
-    );
-  }
-  if (summary.errors > 0) process.exitCode = 1;
+  printLintReport(results, options);
 }

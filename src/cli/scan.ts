@@ -11,6 +11,7 @@ import {
   renderReport,
   runChecks,
 } from '../pipeline/checks/index.ts';
+import { printResult } from './output.ts';
 
 export interface ScanOptions {
   profile?: string;
@@ -26,8 +27,6 @@ async function fileSha512(file: string): Promise<string> {
 }
 
 export async function runScan(image: string, options: ScanOptions): Promise<void> {
-  if (!REPORT_FORMATS.includes(options.format as ReportFormat))
-    throw new ConfigError(`--format must be one of ${REPORT_FORMATS.join(', ')}`);
   let text = '';
   if (options.profile) {
     try {
@@ -48,7 +47,14 @@ export async function runScan(image: string, options: ScanOptions): Promise<void
   try {
     const results = await runChecks(fs, profile);
     const imageSha512 = await digest;
-    process.stdout.write(renderReport(options.format as ReportFormat, image, results, { imageSha512 }));
+    if (REPORT_FORMATS.includes(options.format as ReportFormat)) {
+      process.stdout.write(renderReport(options.format as ReportFormat, image, results, { imageSha512 }));
+    } else {
+      // yaml, table and value: the JSON report's document, one row per check.
+      printResult(JSON.parse(renderReport('json', image, results, { imageSha512 })), options, {
+        tabular: () => ({ list: results, columns: ['id', 'status', 'title'] }),
+      });
+    }
     // A check that could not decide is not a pass: CI must not go green on an unreadable image.
     if (results.some((result) => result.status === 'fail' || result.status === 'error')) process.exitCode = 1;
   } finally {

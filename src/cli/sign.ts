@@ -11,6 +11,7 @@ import { ImageApi, SecretApi } from '../client/index.ts';
 import { ImageTrustError, ValidationError } from '../errors/index.ts';
 import { SIGNATURE_PROPERTY_NAMES, signingOptionsFor } from '../trust/index.ts';
 import { connect } from './connect.ts';
+import { printResult } from './output.ts';
 import { createProgress } from './progress.ts';
 
 interface SignFlags extends AuthFlags {
@@ -34,8 +35,8 @@ function readKey(flags: SignFlags): KeyObject {
   try {
     pem = readFileSync(flags.key);
   } catch (error) {
-    throw new ValidationError(
-      'BAD_REQUEST',
+    throw new ImageTrustError(
+      'INPUT_UNREADABLE',
       `Cannot read the private key ${flags.key}: ${(error as Error).message}`,
     );
   }
@@ -45,8 +46,8 @@ function readKey(flags: SignFlags): KeyObject {
   try {
     return createPrivateKey({ key: pem, passphrase });
   } catch (error) {
-    throw new ValidationError(
-      'BAD_REQUEST',
+    throw new ImageTrustError(
+      'INPUT_INVALID',
       `${flags.key} is not a usable private key${passphrase ? '' : ' (encrypted? give --passphrase-file)'}: ${(error as Error).message}`,
     );
   }
@@ -75,7 +76,7 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
   const key = readKey(flags);
   const options = signingOptionsFor(key, flags.hashMethod, flags.keyType);
   const info = await stat(image).catch(() => {
-    throw new ValidationError('BAD_REQUEST', `Cannot read image file ${image}.`);
+    throw new ImageTrustError('INPUT_UNREADABLE', `Cannot read image file ${image}.`);
   });
   if (flags.cert && flags.certId)
     throw new ValidationError('BAD_REQUEST', 'Give --cert or --cert-id, not both.');
@@ -125,13 +126,14 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
   };
   if (!flags.upload) {
     const result = { signature, certificateId, properties };
-    process.stdout.write(
-      flags.format === 'json'
-        ? `${JSON.stringify(result, null, 2)}\n`
-        : `${Object.entries(properties)
+    printResult(result, flags, {
+      text: () =>
+        process.stdout.write(
+          `${Object.entries(properties)
             .map(([k, v]) => `--property ${k}=${v}`)
             .join(' ')}\n`,
-    );
+        ),
+    });
     return;
   }
 
@@ -174,9 +176,10 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
   }
   uploading.stop();
   const shown = await images.getImage(created.id);
-  process.stdout.write(
-    flags.format === 'json'
-      ? `${JSON.stringify(shown, null, 2)}\n`
-      : `Image ${shown.id} (${shown.name}) is ${shown.status}, signed with certificate ${certificateId}.\n`,
-  );
+  printResult(shown, flags, {
+    text: () =>
+      process.stdout.write(
+        `Image ${shown.id} (${shown.name}) is ${shown.status}, signed with certificate ${certificateId}.\n`,
+      ),
+  });
 }

@@ -9,6 +9,7 @@ import {
   verifyLocalSource,
 } from '../pipeline/sources/index.ts';
 import { closeDigestWorkers, createDigester } from '../storage/index.ts';
+import { printResult } from './output.ts';
 import { createProgress, type Progress } from './progress.ts';
 
 interface TrustFlags {
@@ -28,16 +29,27 @@ async function loadTrust(flags: TrustFlags): Promise<ChecksumListTrust> {
 }
 
 function report(result: VerifiedSource, format: string, extra: Record<string, unknown>): void {
-  if (format === 'json') {
-    process.stdout.write(
-      `${JSON.stringify({ path: result.path, name: result.name, algorithm: result.algorithm, digest: result.hex, signers: result.signers, verified: true, ...extra })}\n`,
-    );
-    return;
-  }
-  process.stderr.write(
-    `verified ${result.name}: ${result.algorithm} ${result.hex}, list signed by ${result.signers.join(', ')}\n`,
+  const view = {
+    path: result.path,
+    name: result.name,
+    algorithm: result.algorithm,
+    digest: result.hex,
+    signers: result.signers,
+    verified: true,
+    ...extra,
+  };
+  printResult(
+    view,
+    { format },
+    {
+      text: () => {
+        process.stderr.write(
+          `verified ${result.name}: ${result.algorithm} ${result.hex}, list signed by ${result.signers.join(', ')}\n`,
+        );
+        process.stdout.write(`${result.path}\n`);
+      },
+    },
   );
-  process.stdout.write(`${result.path}\n`);
 }
 
 export async function runSourceFetch(url: string, options: TrustFlags & { cacheDir: string }): Promise<void> {

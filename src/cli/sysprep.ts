@@ -1,6 +1,7 @@
 // `imagetrust sysprep`: parse the options, run the sysprep service, print exactly what changed.
-import { ValidationError } from '../errors/index.ts';
+
 import { SYSPREP_OPERATIONS, type SysprepResult, sysprepImage } from '../pipeline/sysprep/index.ts';
+import { printResult } from './output.ts';
 
 export interface SysprepCliOptions {
   operations?: string;
@@ -26,16 +27,13 @@ function toText(result: SysprepResult): string {
 }
 
 export async function runSysprep(image: string, options: SysprepCliOptions): Promise<void> {
-  if (options.format !== 'text' && options.format !== 'json') {
-    throw new ValidationError('BAD_REQUEST', `Unknown format ${options.format}; use text or json.`);
-  }
   if (options.listOperations) {
     const ops = SYSPREP_OPERATIONS.map(({ name, defaultEnabled, description }) => ({
       name,
       defaultEnabled,
       description,
     }));
-    if (options.format === 'json') process.stdout.write(`${JSON.stringify(ops, null, 2)}\n`);
+    if (options.format !== 'text') printResult(ops, options);
     else
       for (const op of ops)
         process.stdout.write(`${op.name}${op.defaultEnabled ? ' *' : ''}\t${op.description}\n`);
@@ -48,9 +46,9 @@ export async function runSysprep(image: string, options: SysprepCliOptions): Pro
     users: splitList(options.user),
     units: splitList(options.disableUnits),
   });
-  if (options.format === 'json') {
+  if (options.format !== 'text') {
     const changes = result.changes.map(({ op, action, path, reason }) => ({ op, action, path, reason }));
-    process.stdout.write(`${JSON.stringify({ ...result, changes }, null, 2)}\n`);
+    printResult({ ...result, changes }, options);
   } else {
     // The change list is the command's result, so it goes to stdout where scripts can read it.
     process.stdout.write(`${toText(result)}\n`);

@@ -47,7 +47,7 @@ describe('imagetrust CLI', () => {
       data,
     );
     assert.equal(created.code, 0, created.stderr);
-    assert.equal(JSON.parse(created.stdout)[0].name, 'bea');
+    assert.equal(JSON.parse(created.stdout).name, 'bea');
     assert.equal(
       (await cli('role', 'add', 'member', '--user', 'bea', '--project', 'builders', '--data-dir', data)).code,
       0,

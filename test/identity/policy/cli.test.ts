@@ -102,12 +102,12 @@ describe('imagetrust policy', () => {
       const result = await policy('lint', file, '--format', 'json');
       assert.equal(result.code, 0, result.stderr);
       const report = JSON.parse(result.stdout) as {
-        files: { file: string; findings: { ruleId: string; line: number; rule: string }[] }[];
+        files: { file: string; findings: { rule: string; line: number; path: string }[] }[];
         summary: { errors: number; warnings: number };
       };
       assert.equal(report.summary.errors, 0);
       assert.deepEqual(
-        report.files[0].findings.map((f) => [f.ruleId, f.line, f.rule]),
+        report.files[0].findings.map((f) => [f.rule, f.line, f.path]),
         [['POLICY-ALLOW-ALL', 1, 'delete_image']],
       );
     });

@@ -63,13 +63,15 @@ describe('imagetrust scan', () => {
     assert.ok(failures.every((result: { level: string }) => result.level === 'error'));
   });
 
-  it('refuses an invalid profile and an unknown format with CONFIG_INVALID', async () => {
+  it('refuses an invalid profile with CONFIG_INVALID and an unknown format as a usage error', async () => {
     const profile = join(fixtures.dir, 'bad-profile.yaml');
     writeFileSync(profile, 'requiredUnitz: [ssh.service]\n');
     const bad = await scan(fixtures.clean.directory, '--profile', profile);
     assert.equal(bad.code, 78);
     assert.match(bad.stderr, /\[CONFIG_INVALID\]/);
-    assert.match((await scan(fixtures.clean.directory, '--format', 'xml')).stderr, /\[CONFIG_INVALID\]/);
+    const unknown = await scan(fixtures.clean.directory, '--format', 'xml');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /\[USAGE\]/);
   });
 
   it('reports a missing image with its error code', async () => {
