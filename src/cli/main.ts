@@ -39,7 +39,9 @@ try {
   if (end.kind === 'done') process.exitCode = end.exitCode;
   else {
     const { error, hint } = end;
-    process.stderr.write(`imagetrust: ${error.message} [${error.code}]\n${hint ? `${hint}\n` : ''}`);
+    // One line whatever the message holds (OpenSSL's errors carry newlines), so scripts can parse it.
+    const message = error.message.replace(/\s*\n\s*/g, ' ').trim();
+    process.stderr.write(`imagetrust: ${message} [${error.code}]\n${hint ? `${hint}\n` : ''}`);
     if (error.code === 'INTERNAL' && process.env.IMAGETRUST_DEBUG) console.error(error.cause);
     process.exitCode = error.exitCode;
   }
