@@ -20,6 +20,7 @@ declare -A PACKAGES=(
   [openssl]=openssl
   [curl]=curl
   [psql]=postgresql-client
+  [groff]=groff-base
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
