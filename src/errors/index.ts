@@ -187,6 +187,21 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     doc: 'Sysprep refused an operation that would leave the guest broken (e.g. SSH host keys with no regenerator); pass --force to run it anyway.',
   },
+  REGISTRY_UNREACHABLE: {
+    status: 502,
+    exit: 69,
+    doc: 'The container registry could not be reached (connection refused, unknown host, timeout) or answered with a server error.',
+  },
+  REGISTRY_TLS: {
+    status: 502,
+    exit: 76,
+    doc: 'The TLS connection to the container registry failed: an untrusted or invalid certificate, or a plain-HTTP registry (use --tls-verify=false).',
+  },
+  SIGNATURE_FETCH_FAILED: {
+    status: 502,
+    exit: 69,
+    doc: 'A container image signature could not be read from its lookaside or registry; no verdict was reached.',
+  },
   LOG_TAMPERED: {
     status: 500,
     exit: 65,
@@ -280,6 +295,10 @@ export class VerificationError extends ImageTrustError<
 /** Source media refused: an untrusted checksum list, no line for the file, a digest mismatch or a failed download. */
 export class SourceError extends ImageTrustError<
   'SOURCE_LIST_UNTRUSTED' | 'SOURCE_NOT_LISTED' | 'SOURCE_DIGEST_MISMATCH' | 'SOURCE_DOWNLOAD_FAILED'
+> {}
+/** A container registry or signature store that could not be read: no verdict, and the cause says why. */
+export class RegistryError extends ImageTrustError<
+  'REGISTRY_UNREACHABLE' | 'REGISTRY_TLS' | 'SIGNATURE_FETCH_FAILED'
 > {}
 export class ConfigError extends ImageTrustError<'CONFIG_INVALID'> {
   constructor(message: string, options?: ImageTrustErrorOptions) {
