@@ -283,11 +283,12 @@ const containers = program
     'Container image trust as containers/image decides it: policy.json, registries.d, simple signing and sigstore signatures; skopeo-compatible commands.',
   );
 containers
-  .command('standalone-sign <manifest> <docker-reference> <key-fingerprint>')
+  .command('standalone-sign <manifest> <docker-reference> [key-fingerprint]')
   .description(
-    'Sign a manifest for a reference with an OpenPGP key (simple signing), as skopeo standalone-sign.',
+    "Sign a manifest for a reference with an OpenPGP key (simple signing), as skopeo standalone-sign: the user's GPG keyring ($GNUPGHOME, gpg-agent) signs, or --key FILE.",
   )
-  .requiredOption('--key <file>', 'OpenPGP private key (armored or binary)')
+  .option('--sign-by <fingerprint>', 'the signing key in the GPG keyring (or the key-fingerprint argument)')
+  .option('--key <file>', 'OpenPGP private key file (armored or binary) instead of the GPG keyring')
   .option('--passphrase-file <file>', 'passphrase of the key')
   .requiredOption('-o, --output <file>', 'where to write the signature')
   .action(async (manifest, reference, fingerprint, options) =>
@@ -298,7 +299,10 @@ containers
   .description(
     "Verify a simple signature against a manifest and reference, as skopeo standalone-verify; fingerprints comma-separated, or 'any'.",
   )
-  .requiredOption('--public-key-file <file>', 'OpenPGP public keys (armored or binary)')
+  .option(
+    '--public-key-file <file>',
+    "OpenPGP public keys (armored or binary); default: the user's GPG keyring ($GNUPGHOME)",
+  )
   .action(async (manifest, reference, fingerprints, signature, options) =>
     (await import('./containers-signing.ts')).runStandaloneVerify(
       manifest,
@@ -319,8 +323,14 @@ containers
   .description(
     'Decide whether policy.json allows IMAGE (transport:reference as skopeo writes it, e.g. docker://host:5000/repo:tag); exit 0 allowed, 1 rejected.',
   )
-  .requiredOption('--policy <file>', 'the policy.json to apply')
-  .option('--registries.d <dir>', 'registries.d directory for lookaside locations')
+  .option(
+    '--policy <file>',
+    'the policy.json to apply (default: $HOME/.config/containers/policy.json if present, else /etc/containers/policy.json)',
+  )
+  .option(
+    '--registries.d <dir>',
+    'registries.d directory for lookaside locations (default: $HOME/.config/containers/registries.d if present, else /etc/containers/registries.d)',
+  )
   .option('--format <format>', 'text or json (every requirement with its result)', 'text')
   .option('--tls-verify <bool>', 'verify registry TLS certificates', 'true')
   .option('--cert-dir <dir>', 'CA certificates for the registry')
