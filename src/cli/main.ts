@@ -381,15 +381,18 @@ source
   .action(async (file, options) => (await import('./source.ts')).runSourceVerify(file, options));
 
 program
-  .command('sysprep <image>')
+  .command('sysprep [image]')
   .description(
     'Remove host-specific state from an image (raw, qcow2) without mounting it, as virt-sysprep does; lists exactly what it changes.',
   )
   .option(
     '--operations <list>',
-    'comma-separated operations (default: the default set; see --list-operations)',
+    "comma-separated operations as virt-sysprep: 'op' or '+op' adds, '-op' removes, 'defaults' and 'all' add groups (e.g. defaults,-ssh-hostkeys); default: the default set",
   )
-  .option('--list-operations', 'print every operation, whether it is on by default, and what it does')
+  .option(
+    '--list-operations',
+    'print every operation, whether it is on by default (*), and what it does; needs no image',
+  )
   .option('--dry-run', 'only list what would change')
   .option('--force', 'run ssh-hostkeys even when nothing would regenerate the keys at boot')
   .option('--user <names>', 'accounts removed by user-account (comma-separated)', 'vagrant')

@@ -25,7 +25,7 @@ function toText(result: SysprepResult): string {
   return [...lines, summary].join('\n');
 }
 
-export async function runSysprep(image: string, options: SysprepCliOptions): Promise<void> {
+export async function runSysprep(image: string | undefined, options: SysprepCliOptions): Promise<void> {
   if (options.format !== 'text' && options.format !== 'json') {
     throw new ValidationError('BAD_REQUEST', `Unknown format ${options.format}; use text or json.`);
   }
@@ -40,6 +40,9 @@ export async function runSysprep(image: string, options: SysprepCliOptions): Pro
       for (const op of ops)
         process.stdout.write(`${op.name}${op.defaultEnabled ? ' *' : ''}\t${op.description}\n`);
     return;
+  }
+  if (image === undefined) {
+    throw new ValidationError('BAD_REQUEST', 'Name the image to sysprep (or pass --list-operations).');
   }
   const result = await sysprepImage(image, {
     operations: options.operations === undefined ? undefined : splitList(options.operations),
