@@ -130,9 +130,9 @@ addAuthOptions(
 
 addAuthOptions(
   program
-    .command('fetch <image-id>')
+    .command('fetch <image>')
     .description(
-      'Boot gate: download an image, verify its signature (and certificate chain) while it streams, cache it, and print the path; a cached copy is verified again on every request.',
+      'Boot gate: download an image (by id, or by name as the openstack client finds it; a name two images share is refused), verify its signature (and certificate chain) while it streams, cache it, and print the path; a cached copy is verified again on every request.',
     )
     .requiredOption('--cache-dir <dir>', 'where verified images are kept')
     .option(

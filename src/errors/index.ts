@@ -28,6 +28,11 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, exit: 4, doc: 'The resource does not exist or is not visible to you.' },
   METHOD_NOT_ALLOWED: { status: 405, exit: 2, doc: 'The method is not allowed on this resource.' },
   CONFLICT: { status: 409, exit: 1, doc: 'The resource already exists or is in a conflicting state.' },
+  AMBIGUOUS_NAME: {
+    status: 409,
+    exit: 2,
+    doc: 'More than one resource has the name given; name it by id.',
+  },
   INVALID_STATUS_TRANSITION: { status: 409, exit: 1, doc: 'The image status does not allow this operation.' },
   IMAGE_TOO_LARGE: { status: 413, exit: 1, doc: 'The upload exceeds image_size_cap.' },
   RANGE_NOT_SATISFIABLE: {
@@ -272,7 +277,12 @@ export class NotFoundError extends ImageTrustError<'NOT_FOUND'> {
   }
 }
 export class ConflictError extends ImageTrustError<
-  'CONFLICT' | 'INVALID_STATUS_TRANSITION' | 'IMAGE_PROTECTED' | 'IMAGE_DEACTIVATED' | 'QUOTA_EXCEEDED'
+  | 'CONFLICT'
+  | 'AMBIGUOUS_NAME'
+  | 'INVALID_STATUS_TRANSITION'
+  | 'IMAGE_PROTECTED'
+  | 'IMAGE_DEACTIVATED'
+  | 'QUOTA_EXCEEDED'
 > {}
 /** Lifecycle and release rules: obsolete images, invalid schedules, releases and their separation of duties. */
 export class GovernanceError extends ImageTrustError<
