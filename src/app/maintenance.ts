@@ -14,7 +14,7 @@ import {
   SqlSecretRepository,
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { openServices } from './services.ts';
+import { assertStoreExists, openServices } from './services.ts';
 
 /**
  * Checks every stored entry and signed head, and that the log still reaches the largest head this host
@@ -24,6 +24,8 @@ export async function verifyLocalAuditLog(
   config: ImageTrustConfig,
   publicKeyFile?: string,
 ): Promise<StoredLogReport> {
+  // Verifying reads: a store that is not there is reported, never created.
+  await assertStoreExists(config);
   const { databaseUrl, auditSigningKeyFile, auditHeadFile } = resolveStoragePaths(config);
   // Verification never makes a key: without the key file (or --public-key) there is nothing to check against.
   const publicKey = auditPublicKeyFromPem(

@@ -8,13 +8,22 @@ interface FormatFlags extends StoreFlags {
   format?: string;
 }
 
-async function withServices<T>(flags: StoreFlags, work: (services: Services) => Promise<T>): Promise<T> {
-  const services = await openServices(configFromFlags(flags));
+async function withServices<T>(
+  flags: StoreFlags,
+  work: (services: Services) => Promise<T>,
+  options: { readOnly?: boolean } = {},
+): Promise<T> {
+  const services = await openServices(configFromFlags(flags), options);
   try {
     return await work(services);
   } finally {
     await services.close();
   }
+}
+
+/** For listing: a store that does not exist is reported, never created. */
+function withExistingStore<T>(flags: StoreFlags, work: (services: Services) => Promise<T>): Promise<T> {
+  return withServices(flags, work, { readOnly: true });
 }
 
 function print(flags: FormatFlags, rows: Record<string, unknown>[], columns: string[]): void {
@@ -81,7 +90,7 @@ export async function setPassword(
 }
 
 export async function listUsers(flags: FormatFlags) {
-  await withServices(flags, async ({ identity }) => {
+  await withExistingStore(flags, async ({ identity }) => {
     const users = await identity.repository.listUsers();
     print(
       flags,
@@ -108,7 +117,7 @@ export async function createProject(name: string, flags: FormatFlags & { descrip
 }
 
 export async function listProjects(flags: FormatFlags) {
-  await withServices(flags, async ({ identity }) => {
+  await withExistingStore(flags, async ({ identity }) => {
     const projects = await identity.repository.listProjects();
     print(
       flags,
@@ -128,7 +137,7 @@ export async function addRole(roleName: string, flags: StoreFlags & { user: stri
 }
 
 export async function listRoles(flags: FormatFlags & { user?: string; project?: string }) {
-  await withServices(flags, async ({ identity }) => {
+  await withExistingStore(flags, async ({ identity }) => {
     if (flags.user || flags.project) {
       const userId = flags.user ? (await identity.resolveUser(flags.user)).id : undefined;
       const projectId = flags.project ? (await identity.resolveProject(flags.project)).id : undefined;
