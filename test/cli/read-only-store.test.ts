@@ -8,7 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { run } from '../support/tools.ts';
 
 const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;
-const READ_ONLY = [['project', 'list'], ['user', 'list'], ['role', 'list'], ['audit', 'verify']];
+const READ_ONLY = [
+  ['project', 'list'],
+  ['user', 'list'],
+  ['role', 'list'],
+  ['audit', 'verify'],
+];
 
 describe('read-only store commands', () => {
   let work: string;
@@ -35,7 +40,9 @@ describe('read-only store commands', () => {
 
   it('read a store once a writing command made it', async () => {
     const store = path.join(work, 'store');
-    const created = await run(BIN, ['project', 'create', 'p1', '--data-dir', store], { IMAGETRUST_CONFIG: '' });
+    const created = await run(BIN, ['project', 'create', 'p1', '--data-dir', store], {
+      IMAGETRUST_CONFIG: '',
+    });
     assert.equal(created.code, 0, created.stderr);
     for (const command of READ_ONLY) {
       const listed = await run(BIN, [...command, '--data-dir', store], { IMAGETRUST_CONFIG: '' });
