@@ -17,6 +17,8 @@ interface ProofFlags extends AuthFlags {
   sinceHead?: string;
 }
 
+interface PublicKeyFlags extends StoreFlags, AuthFlags {}
+
 interface VerifyProofFlags {
   publicKey: string;
   format?: string;
@@ -58,6 +60,15 @@ export function registerAuditCommands(
         'a tree head pinned earlier (from `verify-proof --save-head`): add a proof that the log only grew since',
       ),
   ).action(async (imageId: string, flags: ProofFlags) => runAuditProof(imageId, flags));
+  addAuthOptions(
+    addStoreOptions(
+      audit
+        .command('public-key')
+        .description(
+          "Print the log's public key (PEM) for `verify-proof --public-key`: from the local store's signing key file, or with --os-auth-url/--os-cloud from the server's /audit/v1/tree-head.",
+        ),
+    ),
+  ).action(async (flags: PublicKeyFlags) => runAuditPublicKey(flags));
   audit
     .command('verify-proof <file>')
     .description(
@@ -95,6 +106,20 @@ export async function runAuditVerify(flags: VerifyFlags): Promise<void> {
   else if (report.ok) process.stdout.write(`${describeReport(report)}\n`);
   else process.stderr.write(`${describeReport(report)}\n`);
   if (!report.ok) process.exitCode = 1;
+}
+
+/** The public key: the server's when a server is named on the command line, else the local key file's. */
+export async function runAuditPublicKey(flags: PublicKeyFlags): Promise<void> {
+  if (flags.osAuthUrl || flags.osCloud) {
+    const { connect } = await import('./connect.ts');
+    const session = await connect(flags);
+    const head = await session.json<{ public_key: string }>('GET', `${auditBase(session)}/v1/tree-head`);
+    process.stdout.write(head.public_key.endsWith('\n') ? head.public_key : `${head.public_key}\n`);
+    return;
+  }
+  const { readAuditPublicKey } = await import('../app/index.ts');
+  const { configFromFlags } = await import('./store.ts');
+  process.stdout.write(await readAuditPublicKey(configFromFlags(flags)));
 }
 
 /** The audit API's base: the catalog's `audit` entry, else beside the image API on the same server. */

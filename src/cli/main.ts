@@ -256,12 +256,21 @@ addStoreOptions(
   keys
     .command('rotate-kek')
     .description(
-      'Make a new key-encryption key current and re-wrap every stored data key under it (payloads untouched).',
+      'Make a new key-encryption key current and re-wrap every stored data key under it (payloads untouched); the old keys stay until `keys retire-kek`.',
     ),
 )
-  .option('--retire-old', 'then drop the old keys that no longer wrap any data key')
+  .addOption(new Option('--retire-old').hideHelp())
   .option('--format <format>', 'text or json', 'text')
   .action(async (options) => (await import('./keys.ts')).rotateKek(options));
+addStoreOptions(
+  keys
+    .command('retire-kek')
+    .description(
+      'Once every process runs with the key rotate-kek made current: re-wrap what was wrapped meanwhile under an old key, then drop the old keys that wrap nothing.',
+    ),
+)
+  .option('--format <format>', 'text or json', 'text')
+  .action(async (options) => (await import('./keys.ts')).retireKek(options));
 
 const blobs = program
   .command('blobs')
