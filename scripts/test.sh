@@ -36,10 +36,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional packages (Biome's
-# binaries) out of the lock file, and `npm ci` then refuses the lock as out of sync.
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund
+# `npm ci` installs exactly the committed lock file. The lock lists Biome's binaries for every platform
+# (npm ci checks them all, installs only this one's); a lock regenerated with node_modules present drops
+# the others (npm/cli#4828) and npm ci then refuses it: regenerate it in a clean clone.
+# A node_modules that links to another checkout's is left alone: npm ci would empty that one.
+if [ -L node_modules ]; then
+  echo "node_modules links to $(readlink node_modules): not reinstalling it" >&2
+elif [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 node --version
