@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it on a fresh machine: installs the Debian tools the end-to-end tests
-# drive when they are missing, installs npm dependencies, then type-checks, lints and runs every test.
+# drive when they are missing (qemu-img among them), checks that PostgreSQL answers (starting a stopped local
+# cluster when root), installs npm dependencies, then type-checks, lints and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,16 +38,53 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional packages (Biome's
-# binaries) out of the lock file, and `npm ci` then refuses the lock as out of sync.
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm install --no-audit --no-fund
+# PostgreSQL for the storage contract tests; override to point elsewhere. Checked before anything runs, so
+# a missing server is one clear message instead of failures deep in the suite.
+export IMAGETRUST_TEST_POSTGRES="${IMAGETRUST_TEST_POSTGRES:-postgres://root@127.0.0.1:5432/test}"
+postgres_error() { psql -w "$IMAGETRUST_TEST_POSTGRES" -qAt -c 'select 1' 2>&1 >/dev/null; }
+if ! error=$(postgres_error); then
+  # A local cluster that is installed but stopped (after a reboot, say) is started when we may.
+  if [ "$(id -u)" -eq 0 ] && command -v pg_lsclusters >/dev/null \
+    && [[ $IMAGETRUST_TEST_POSTGRES =~ ^postgres(ql)?://([^@/]*@)?(127\.0\.0\.1|localhost)(:([0-9]+))?(/|$) ]]; then
+    port=${BASH_REMATCH[5]:-5432}
+    while read -r version cluster cluster_port status _; do
+      if [ "$cluster_port" = "$port" ] && [ "$status" = down ]; then
+        echo "Starting the stopped PostgreSQL cluster $version/$cluster on port $port" >&2
+        pg_ctlcluster "$version" "$cluster" start
+      fi
+    done < <(pg_lsclusters --no-header)
+    error=$(postgres_error) && error=
+  fi
+  if [ -n "$error" ]; then
+    cat >&2 <<EOF
+PostgreSQL does not answer at $IMAGETRUST_TEST_POSTGRES:
+$error
+The storage tests need a PostgreSQL with a superuser role 'root' and a database 'test'. On Debian 12, as root:
+  apt-get install postgresql
+  pg_ctlcluster 15 main start
+  su postgres -c 'createuser -s root'
+  createdb test
+If it then wants a password, give the role one and name it in the URL
+(su postgres -c "psql -c \"alter role root password 'PASSWORD'\"", then
+IMAGETRUST_TEST_POSTGRES=postgres://root:PASSWORD@127.0.0.1:5432/test npm test), or point
+IMAGETRUST_TEST_POSTGRES at another server.
+EOF
+    exit 1
+  fi
+fi
+
+# `npm ci` installs exactly the committed lock file. The lock lists Biome's binaries for every platform
+# (npm ci checks them all, installs only this one's); a lock regenerated with node_modules present drops
+# the others (npm/cli#4828) and npm ci then refuses it: regenerate it in a clean clone.
+# A node_modules that links to another checkout's is left alone: npm ci would empty that one.
+if [ -L node_modules ]; then
+  echo "node_modules links to $(readlink node_modules): not reinstalling it" >&2
+elif [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 node --version
-
-# PostgreSQL for the storage contract tests; override to point elsewhere.
-export IMAGETRUST_TEST_POSTGRES="${IMAGETRUST_TEST_POSTGRES:-postgres://root@127.0.0.1:5432/test}"
 
 tsc --noEmit
 biome check --diagnostic-level=error

@@ -310,8 +310,15 @@ export class ContainerTrustService {
     }
   }
 
-  /** Evaluates each image with the caller's project policy, a few at a time, in request order. */
-  async decide(credentials: Credentials, body: unknown): Promise<ImageDecision[]> {
+  /**
+   * Evaluates each image with the caller's project policy, a few at a time, in request order. An image
+   * that could not be checked is a denial with a coded `error`; `onFailure` is told of each, with its cause.
+   */
+  async decide(
+    credentials: Credentials,
+    body: unknown,
+    options: { onFailure?: (image: string, error: ImageTrustError) => void } = {},
+  ): Promise<ImageDecision[]> {
     const projectId = projectOf(this.#authorizer, credentials, 'containers:decide');
     const images = readDecisionRequest(body);
     const stored = await this.#repository.findDocument('policy', projectId);
@@ -322,7 +329,7 @@ export class ContainerTrustService {
     const keys = new Map((await this.#repository.listKeys(projectId)).map((key) => [key.name, key]));
     const mechanisms = this.#mechanisms(keys);
     const decisions = await mapLimited(images, this.#concurrency, (image) =>
-      this.#decideOne(image, policy, config, mechanisms),
+      this.#decideOne(image, policy, config, mechanisms, options.onFailure),
     );
     // Every admission decision is evidence; a decision that cannot be recorded is not handed out.
     await this.#events.record(
@@ -359,6 +366,7 @@ export class ContainerTrustService {
     policy: Policy,
     config: RegistriesConfig,
     mechanisms: PolicyMechanisms,
+    onFailure?: (image: string, error: ImageTrustError) => void,
   ): Promise<ImageDecision> {
     const signal = AbortSignal.timeout(this.#imageTimeoutMs);
     try {
@@ -370,12 +378,14 @@ export class ContainerTrustService {
         manifestDigest: mechanisms.manifestDigest,
         signal,
         guard: this.#guard,
+        insecureHint: 'the server reaches it only when it is listed as an insecure registry',
       });
       // As skopeo copy: the manifest is fetched (and checked against a digest reference) first.
       await source.manifest();
       return { image, ...(await evaluatePolicy(policy, source, mechanisms)) };
     } catch (thrown) {
       const error: ImageTrustError = toImageTrustError(thrown);
+      onFailure?.(image, error);
       return {
         image,
         allowed: false,

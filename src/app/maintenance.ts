@@ -4,7 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { auditPublicKeyFromPem, type StoredLogReport, verifyStoredAuditLog } from '../audit/index.ts';
 import type { ReconcileReport } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
-import { type RotationReport, rotateKeyEncryptionKey } from '../keys/index.ts';
+import {
+  type RetirementReport,
+  type RotationReport,
+  retireUnusedKeks,
+  rotateKeyEncryptionKey,
+} from '../keys/index.ts';
 import {
   FileKeyring,
   FileTreeHeadPin,
@@ -14,7 +19,7 @@ import {
   SqlSecretRepository,
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { openServices } from './services.ts';
+import { assertStoreExists, openServices } from './services.ts';
 
 /**
  * Checks every stored entry and signed head, and that the log still reaches the largest head this host
@@ -24,6 +29,8 @@ export async function verifyLocalAuditLog(
   config: ImageTrustConfig,
   publicKeyFile?: string,
 ): Promise<StoredLogReport> {
+  // Verifying reads: a store that is not there is reported, never created.
+  await assertStoreExists(config);
   const { databaseUrl, auditSigningKeyFile, auditHeadFile } = resolveStoragePaths(config);
   // Verification never makes a key: without the key file (or --public-key) there is nothing to check against.
   const publicKey = auditPublicKeyFromPem(
@@ -41,10 +48,17 @@ export async function verifyLocalAuditLog(
   }
 }
 
+/** The log's public key (PEM) from the store's signing key file; a missing key is reported, never made. */
+export async function readAuditPublicKey(config: ImageTrustConfig): Promise<string> {
+  await assertStoreExists(config);
+  const { auditSigningKeyFile } = resolveStoragePaths(config);
+  return (await openAuditSigningKey(auditSigningKeyFile, { create: false })).publicKeyPem;
+}
+
 /** Makes a new key-encryption key current and re-wraps every stored data key under it. */
 export async function rotateLocalKek(
   config: ImageTrustConfig,
-  options: { retireOld: boolean; clock?: Clock },
+  options: { clock?: Clock } = {},
 ): Promise<RotationReport> {
   const { databaseUrl, kekFile } = resolveStoragePaths(config);
   // No keyring file means no secret was ever stored with one: refuse rather than start an empty keyring.
@@ -55,8 +69,22 @@ export async function rotateLocalKek(
       secrets: new SqlSecretRepository(db),
       keyring,
       clock: options.clock ?? systemClock,
-      retireOld: options.retireOld,
     });
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * The second step of a rotation, once every process runs with the new current KEK: re-wraps what a
+ * process still on the old keyring wrapped meanwhile, then drops the old KEKs that wrap nothing.
+ */
+export async function retireLocalKeks(config: ImageTrustConfig): Promise<RetirementReport> {
+  const { databaseUrl, kekFile } = resolveStoragePaths(config);
+  const keyring = await new FileKeyring(kekFile, { create: false }).open();
+  const db = await openDatabase(databaseUrl);
+  try {
+    return await retireUnusedKeks({ secrets: new SqlSecretRepository(db), keyring });
   } finally {
     await db.close();
   }

@@ -2,6 +2,7 @@
 // the adapters (metadata: SQLite or PostgreSQL; blobs: the filesystem), wires the domain-event stream
 // to the transparency log, and hands back services typed by what they do, never by what stores them.
 
+import { stat } from 'node:fs/promises';
 import { ContainerTrustService } from '../admission/index.ts';
 import { AuditLog, AuditReader, toAuditLeaf } from '../audit/index.ts';
 import {
@@ -15,6 +16,7 @@ import {
   UploadRecovery,
 } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
+import { NotFoundError } from '../errors/index.ts';
 import { DomainEventStream, type EventOutbox } from '../events/index.ts';
 import {
   type Credentials,
@@ -96,6 +98,29 @@ export interface ServiceOptions {
   recoverAtStart?: boolean;
   /** Told what recovery found and fixed, at start and on each periodic run. */
   onRecovery?: (report: ReconcileReport) => void;
+  /**
+   * For commands that only read (`user list`, `audit verify`, ...): the data directory and the SQLite
+   * file must exist already, and nothing is recovered at start. A missing store is NOT_FOUND, never made.
+   */
+  readOnly?: boolean;
+}
+
+/** Refuses (NOT_FOUND, saying where it looked) when the data directory or the SQLite database is missing. */
+export async function assertStoreExists(config: ImageTrustConfig): Promise<void> {
+  const { dataDir, databaseUrl } = resolveStoragePaths(config);
+  const sqliteFile = databaseUrl.startsWith('sqlite:')
+    ? databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    : undefined;
+  // PostgreSQL is a server the operator made; only the data directory beside it is looked for.
+  for (const place of [dataDir, ...(sqliteFile ? [sqliteFile] : [])]) {
+    try {
+      await stat(place);
+    } catch {
+      throw new NotFoundError(
+        `No imagetrust store at ${place}: nothing to read. Give the store with --data-dir or --database (or $IMAGETRUST_DATA_DIR), or create it with \`imagetrust serve\` or \`imagetrust project create\`.`,
+      );
+    }
+  }
 }
 
 /** How often events left in the outbox (a failed delivery, another process that died) are retried. */
@@ -105,6 +130,7 @@ export async function openServices(
   config: ImageTrustConfig,
   options: ServiceOptions = {},
 ): Promise<Services> {
+  if (options.readOnly) await assertStoreExists(config);
   const clock = options.clock ?? systemClock;
   const wrap = options.adapters ?? {};
   const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile, auditHeadFile, loginNameKeyFile } =
@@ -245,7 +271,7 @@ export async function openServices(
   // Events a previous run committed but never delivered (it died in between) reach the log now.
   await events.deliver();
   // Uploads a previous run of this host left behind are taken back before anyone can trip on them.
-  if (options.recoverAtStart ?? true) {
+  if (options.recoverAtStart ?? !options.readOnly) {
     try {
       options.onRecovery?.(await recovery.reconcile());
     } catch (error) {

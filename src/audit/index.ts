@@ -31,7 +31,7 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from './merkle-tree.ts';
-export type { AuditClock, AuditRepository, AuditSink, TreeHeadPin } from './ports.ts';
+export type { AuditClock, AuditRepository, TreeHeadPin } from './ports.ts';
 export {
   AUDIT_PROOF_FORMAT,
   type AuditProofBundle,

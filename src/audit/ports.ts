@@ -1,7 +1,7 @@
 // What the audit log needs from storage. Entries are append-only; positions are assigned atomically by
 // the repository so many processes can share one database.
 import type { RecordedEvent } from '../events/index.ts';
-import type { AuditEntry, AuditEvent } from './events.ts';
+import type { AuditEntry } from './events.ts';
 import type { SignedTreeHead } from './tree-head.ts';
 
 export interface AuditRepository {
@@ -33,11 +33,6 @@ export interface AuditRepository {
   findTreeHead(treeSize: number): Promise<SignedTreeHead | null>;
   /** Every stored head, smallest first. */
   listTreeHeads(): Promise<SignedTreeHead[]>;
-}
-
-/** Where services record what they did: the log itself, or nothing in tests and embedding. */
-export interface AuditSink {
-  append(event: AuditEvent): Promise<unknown>;
 }
 
 export interface AuditClock {

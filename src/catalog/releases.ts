@@ -169,12 +169,19 @@ export function assertSeparateApprover(
   const roles: string[] = [];
   if (image.created_by === approverId) roles.push('created the image');
   if (image.uploaded_by === approverId) roles.push('uploaded the image');
-  if (image.signed_by === approverId) roles.push('owns the certificate that signed it');
+  if (image.signed_by === approverId) roles.push('own the certificate that signed it');
   if (request.requested_by === approverId) roles.push('asked for the release');
   if (roles.length) {
     throw new GovernanceError(
       'SEPARATION_OF_DUTIES',
-      `You cannot approve release ${request.id}: you ${roles.join(' and ')}. Another approver must decide.`,
+      `You cannot approve release ${request.id}: you ${listInEnglish(roles)}. Another approver must decide.`,
     );
   }
+}
+
+/** "a", "a and b", "a, b and c". */
+function listInEnglish(items: string[]): string {
+  return items.length <= 1
+    ? items.join('')
+    : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

@@ -1,5 +1,6 @@
 // `imagetrust audit`: check the whole stored transparency log against its signed heads (verify), fetch an
-// image's history with proofs from a server (proof), and check such a file offline (verify-proof).
+// image's history with proofs from a server (proof), check such a file offline (verify-proof) and print the
+// log's public key (public-key).
 import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { AuditLeaf, AuditProofBundle, SignedTreeHead, StoredLogReport } from '../audit/index.ts';
@@ -17,6 +18,10 @@ interface ProofFlags extends AuthFlags {
   format?: string;
   output?: string;
   sinceHead?: string;
+}
+
+interface PublicKeyFlags extends StoreFlags, AuthFlags {
+  format?: string;
 }
 
 interface VerifyProofFlags {
@@ -60,6 +65,17 @@ export function registerAuditCommands(
         'a tree head pinned earlier (from `verify-proof --save-head`): add a proof that the log only grew since',
       ),
   ).action(async (imageId: string, flags: ProofFlags) => runAuditProof(imageId, flags));
+  addAuthOptions(
+    addStoreOptions(
+      audit
+        .command('public-key')
+        .description(
+          "Print the log's public key (PEM) for `verify-proof --public-key`: from the local store's signing key file, or with --os-auth-url/--os-cloud from the server's /audit/v1/tree-head.",
+        ),
+    ),
+  )
+    .addOption(formatOption(REPORT_FORMATS))
+    .action(async (flags: PublicKeyFlags) => runAuditPublicKey(flags));
   audit
     .command('verify-proof <file>')
     .description(
@@ -99,6 +115,24 @@ export async function runAuditVerify(flags: VerifyFlags): Promise<void> {
     text: () => (report.ok ? process.stdout : process.stderr).write(`${describeReport(report)}\n`),
   });
   if (!report.ok) process.exitCode = 1;
+}
+
+/** The public key: the server's when a server is named on the command line, else the local key file's. */
+export async function runAuditPublicKey(flags: PublicKeyFlags): Promise<void> {
+  let pem: string;
+  if (flags.osAuthUrl || flags.osCloud) {
+    const { connect } = await import('./connect.ts');
+    const session = await connect(flags);
+    const head = await session.json<{ public_key: string }>('GET', `${auditBase(session)}/v1/tree-head`);
+    pem = head.public_key;
+  } else {
+    const { readAuditPublicKey } = await import('../app/index.ts');
+    const { configFromFlags } = await import('./store.ts');
+    pem = await readAuditPublicKey(configFromFlags(flags));
+  }
+  if (!pem.endsWith('\n')) pem = `${pem}\n`;
+  // The PEM itself by default, so `audit public-key > log.pub` feeds `verify-proof --public-key`.
+  printResult({ public_key: pem }, flags, { text: () => process.stdout.write(pem) });
 }
 
 /** The audit API's base: the catalog's `audit` entry, else beside the image API on the same server. */

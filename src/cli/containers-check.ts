@@ -1,5 +1,5 @@
-// `imagetrust containers check IMAGE --policy FILE`: would skopeo/podman allow this image? Loads the
-// policy and registries.d, opens the image (registry, dir: or oci:), evaluates, prints the verdict;
+// `imagetrust containers check IMAGE [--policy FILE]`: would skopeo/podman allow this image? Loads the
+// policy and registries.d (found where skopeo finds them), opens the image (registry, dir: or oci:), evaluates, prints the verdict;
 // exit 0 when allowed, 1 when rejected, the catalogue's exit code when the check itself failed.
 
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { systemClock } from '../app/clock.ts';
 import {
   createPolicyMechanisms,
   evaluatePolicy,
+  findPolicyFile,
   openPolicyImage,
   type PolicyDecision,
   parseCredentials,
@@ -16,11 +17,11 @@ import {
   readRegistriesDir,
   signatureStorageFor,
 } from '../containers/index.ts';
-import { ValidationError } from '../errors/index.ts';
+import { PolicyError, ValidationError } from '../errors/index.ts';
 import { printResult } from './output.ts';
 
 export interface CheckOptions {
-  policy: string;
+  policy?: string;
   'registries.d'?: string;
   registriesD?: string;
   format?: string;
@@ -39,6 +40,22 @@ function parseBool(value: string | boolean | undefined, flag: string): boolean {
     'BAD_REQUEST',
     `invalid argument "${value}" for "${flag}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`,
   );
+}
+
+const SYSTEM_POLICY = '/etc/containers/policy.json';
+
+/** c/image's search: the explicit file, else the user's if it exists, else the system one, which must exist. */
+async function policyPath(explicit: string | undefined): Promise<string> {
+  if (explicit) return explicit;
+  const found = await findPolicyFile(homedir(), SYSTEM_POLICY);
+  if (found === SYSTEM_POLICY && !existsSync(SYSTEM_POLICY)) {
+    const user = path.join(homedir(), '.config/containers/policy.json');
+    throw new PolicyError(
+      'POLICY_INVALID',
+      `no policy.json file found at any of the following: ${JSON.stringify(user)}, ${JSON.stringify(SYSTEM_POLICY)} (give one with --policy)`,
+    );
+  }
+  return found;
 }
 
 /** c/image's search: the explicit directory, else the user's if it exists, else the system one. */
@@ -69,7 +86,7 @@ export async function runCheck(imageName: string, options: CheckOptions): Promis
       throw new ValidationError('BAD_REQUEST', `--creds: ${(error as Error).message}`, { cause: error });
     }
   }
-  const policy = await readPolicyFile(options.policy);
+  const policy = await readPolicyFile(await policyPath(options.policy));
   const config = await readRegistriesDir(registriesDirectory(options['registries.d'] ?? options.registriesD));
   const manifestDigest = createPolicyMechanisms({ now: systemClock.now }).manifestDigest;
   const image = openPolicyImage(imageName, {

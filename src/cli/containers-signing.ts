@@ -1,11 +1,14 @@
 // `imagetrust containers standalone-sign | standalone-verify | manifest-digest`: skopeo's commands with
-// skopeo's texts and exit status 1 on any failure, over keys given as files instead of a GPG home.
+// skopeo's texts and exit status 1 on any failure, over the user's GPG keyring ($GNUPGHOME) as skopeo
+// uses it, or keys given as files.
 import { readFile, writeFile } from 'node:fs/promises';
 import {
   computeManifestDigest,
+  exportGpgPublicKeys,
   readOpenPgpPrivateKeys,
   readOpenPgpPublicKeys,
   signDockerManifest,
+  signDockerManifestWithGpg,
   verifyDockerManifestSignature,
 } from '../containers/index.ts';
 import { ImageTrustError, ValidationError } from '../errors/index.ts';
@@ -51,9 +54,29 @@ async function asSkopeo(command: () => Promise<void>): Promise<void> {
 }
 
 export interface StandaloneSignFlags {
-  key: string;
+  /** An OpenPGP private key file; without it the user's GPG keyring signs, as skopeo. */
+  key?: string;
+  /** The key's fingerprint, as skopeo copy --sign-by; the same as the positional argument. */
+  signBy?: string;
   passphraseFile?: string;
   output: string;
+}
+
+function signingFingerprint(positional: string | undefined, signBy: string | undefined): string {
+  if (positional && signBy && positional !== signBy) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `--sign-by ${signBy} and the key-fingerprint argument ${positional} name different keys`,
+    );
+  }
+  const fingerprint = positional ?? signBy;
+  if (!fingerprint) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      'Usage: imagetrust containers standalone-sign manifest docker-reference key-fingerprint -o signature (or --sign-by FINGERPRINT)',
+    );
+  }
+  return fingerprint;
 }
 
 /** c/common's ReadPassphraseFile: the first line, without its "\n" (a "\r" stays, as in Go). */
@@ -71,24 +94,35 @@ async function readPassphrase(path: string): Promise<string> {
 export function runStandaloneSign(
   manifestPath: string,
   reference: string,
-  fingerprint: string,
+  positionalFingerprint: string | undefined,
   flags: StandaloneSignFlags,
 ): Promise<void> {
   return asSkopeo(async () => {
+    const fingerprint = signingFingerprint(positionalFingerprint, flags.signBy);
     const manifest = await readInput(manifestPath, `Error reading ${manifestPath}`);
     const passphrase =
       flags.passphraseFile === undefined ? undefined : await readPassphrase(flags.passphraseFile);
     let signature: Uint8Array;
     try {
-      const keyFile = await readInput(flags.key, 'Error reading private key');
-      const privateKeys = await readOpenPgpPrivateKeys(keyFile, passphrase);
-      signature = await signDockerManifest({
-        manifest,
-        dockerReference: reference,
-        privateKeys,
-        fingerprint,
-        now: new Date(),
-      });
+      if (flags.key === undefined) {
+        signature = await signDockerManifestWithGpg({
+          manifest,
+          dockerReference: reference,
+          fingerprint,
+          now: new Date(),
+          passphraseFile: flags.passphraseFile,
+        });
+      } else {
+        const keyFile = await readInput(flags.key, 'Error reading private key');
+        const privateKeys = await readOpenPgpPrivateKeys(keyFile, passphrase);
+        signature = await signDockerManifest({
+          manifest,
+          dockerReference: reference,
+          privateKeys,
+          fingerprint,
+          now: new Date(),
+        });
+      }
     } catch (error) {
       throw prefixed('Error creating signature', error);
     }
@@ -105,7 +139,8 @@ export function runStandaloneSign(
 }
 
 export interface StandaloneVerifyFlags {
-  publicKeyFile: string;
+  /** Public keys to trust; without it, the user's GPG keyring, as skopeo. */
+  publicKeyFile?: string;
 }
 
 export function runStandaloneVerify(
@@ -118,10 +153,15 @@ export function runStandaloneVerify(
   return asSkopeo(async () => {
     const manifest = await readInput(manifestPath, `Error reading manifest from ${manifestPath}`);
     const signature = await readInput(signaturePath, `Error reading signature from ${signaturePath}`);
-    const keyFile = await readInput(
-      flags.publicKeyFile,
-      `Error reading public key from ${flags.publicKeyFile}`,
-    );
+    if (flags.publicKeyFile === undefined && fingerprints === 'any') {
+      throw new ValidationError('BAD_REQUEST', 'Cannot use any fingerprint without a public key file');
+    }
+    const keyFile =
+      flags.publicKeyFile === undefined
+        ? await exportGpgPublicKeys().catch((error: unknown) => {
+            throw prefixed('Error initializing GPG', error);
+          })
+        : await readInput(flags.publicKeyFile, `Error reading public key from ${flags.publicKeyFile}`);
     const expectedFingerprints =
       fingerprints === 'any'
         ? ('any' as const)

@@ -1,4 +1,5 @@
-// `imagetrust fetch`: the boot gate. Prints the path of a verified local copy of an image, or refuses.
+// `imagetrust fetch IMAGE`: the boot gate. IMAGE is an id or a name; prints the path of a verified local
+// copy of the image, or refuses.
 
 import type { AuthFlags } from '../client/index.ts';
 import { ImageApi, SecretApi } from '../client/index.ts';
@@ -15,13 +16,16 @@ interface FetchFlags extends AuthFlags {
   column?: string[];
 }
 
-export async function runFetch(imageId: string, flags: FetchFlags): Promise<void> {
+export async function runFetch(image: string, flags: FetchFlags): Promise<void> {
   const session = await connect(flags);
+  const images = new ImageApi(session);
+  // A name is resolved as the openstack client resolves it; the gate then works on the id only.
+  const imageId = String((await images.findImage(image)).id);
   // Created on the first bytes, when the size is known.
   const bar: { progress: ReturnType<typeof createProgress> | null } = { progress: null };
   try {
     const result = await fetchVerifiedImage({
-      images: new ImageApi(session),
+      images,
       secrets: new SecretApi(session),
       digester: createDigester,
       imageId,

@@ -7,13 +7,22 @@ import { configFromFlags, type StoreFlags } from './store.ts';
 
 interface FormatFlags extends StoreFlags, OutputFlags {}
 
-async function withServices<T>(flags: StoreFlags, work: (services: Services) => Promise<T>): Promise<T> {
-  const services = await openServices(configFromFlags(flags));
+async function withServices<T>(
+  flags: StoreFlags,
+  work: (services: Services) => Promise<T>,
+  options: { readOnly?: boolean } = {},
+): Promise<T> {
+  const services = await openServices(configFromFlags(flags), options);
   try {
     return await work(services);
   } finally {
     await services.close();
   }
+}
+
+/** For listing: a store that does not exist is reported, never created. */
+function withExistingStore<T>(flags: StoreFlags, work: (services: Services) => Promise<T>): Promise<T> {
+  return withServices(flags, work, { readOnly: true });
 }
 
 function readPassword(flags: { password?: string; passwordFile?: string }): string | undefined {
@@ -67,7 +76,7 @@ export async function setPassword(
 }
 
 export async function listUsers(flags: FormatFlags) {
-  await withServices(flags, async ({ identity }) => {
+  await withExistingStore(flags, async ({ identity }) => {
     const users = await identity.repository.listUsers();
     printList(
       users.map((u) => ({
@@ -94,7 +103,7 @@ export async function createProject(name: string, flags: FormatFlags & { descrip
 }
 
 export async function listProjects(flags: FormatFlags) {
-  await withServices(flags, async ({ identity }) => {
+  await withExistingStore(flags, async ({ identity }) => {
     const projects = await identity.repository.listProjects();
     printList(
       projects.map((p) => ({ id: p.id, name: p.name, enabled: p.enabled, description: p.description })),
@@ -114,7 +123,7 @@ export async function addRole(roleName: string, flags: StoreFlags & { user: stri
 }
 
 export async function listRoles(flags: FormatFlags & { user?: string; project?: string }) {
-  await withServices(flags, async ({ identity }) => {
+  await withExistingStore(flags, async ({ identity }) => {
     if (flags.user || flags.project) {
       const userId = flags.user ? (await identity.resolveUser(flags.user)).id : undefined;
       const projectId = flags.project ? (await identity.resolveProject(flags.project)).id : undefined;

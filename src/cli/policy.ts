@@ -54,8 +54,11 @@ The target describes the thing acted on (project_id, user_id, visibility, ...); 
 describe the caller (user_id, project_id, roles, is_admin, ...). A name no rule defines falls back
 to the default rule, as oslo.policy does. Bad JSON exits 2; a policy file that cannot load exits 78.
 
+Rule names are those of \`imagetrust policy list-defaults\`; a name no rule defines gets a warning
+naming the rules it resembles.
+
 Example:
-  $ imagetrust policy check image:delete_image --policy-file policy.yaml \\
+  $ imagetrust policy check delete_image \\
       --target '{"project_id": "p1"}' \\
       --credentials '{"roles": ["member"], "project_id": "p1", "user_id": "u1"}'
   allowed`,
@@ -142,11 +145,48 @@ async function runCheck(rule: string, options: CheckOptions): Promise<void> {
     policyDirs: options.policyDir,
     defaultRule: options.defaultRule,
   });
+  const known = [...enforcer.rules().keys()];
+  if (!known.includes(rule)) {
+    const similar = resembling(rule, known);
+    process.stderr.write(
+      `imagetrust: warning: no rule is named "${rule}"; the "${options.defaultRule}" rule decides${
+        similar.length > 0 ? `. Did you mean ${similar.map((name) => `"${name}"`).join(', ')}?` : ''
+      }\n`,
+    );
+  }
   const decision = enforcer.decide(rule, target, credentials);
   if (decision.error)
     process.stderr.write(`imagetrust: oslo.policy would raise here (${decision.error}); denied\n`);
   process.stdout.write(decision.allowed ? 'allowed\n' : 'denied\n');
   process.exitCode = decision.allowed ? 0 : 1;
+}
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** The closest rule names (at most three), within a third of the name's length in edits. */
+function resembling(name: string, known: string[]): string[] {
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  return known
+    .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+    .filter(({ distance }) => distance <= limit)
+    .sort((x, y) => x.distance - y.distance || x.candidate.localeCompare(y.candidate))
+    .slice(0, 3)
+    .map(({ candidate }) => candidate);
 }
 
 async function runLint(files: string[], options: OutputFlags): Promise<void> {

@@ -180,9 +180,9 @@ export function createProgram(): Command {
 
   addAuthOptions(
     program
-      .command('fetch <image-id>')
+      .command('fetch <image>')
       .description(
-        'Boot gate: download an image, verify its signature (and certificate chain) while it streams, cache it, and print the path; a cached copy is verified again on every request.',
+        'Boot gate: download an image (by id, or by name as the openstack client finds it; a name two images share is refused), verify its signature (and certificate chain) while it streams, cache it, and print the path; a cached copy is verified again on every request.',
       )
       .requiredOption('--cache-dir <dir>', 'where verified images are kept')
       .option(
@@ -317,12 +317,21 @@ export function createProgram(): Command {
     keys
       .command('rotate-kek')
       .description(
-        'Make a new key-encryption key current and re-wrap every stored data key under it (payloads untouched).',
+        'Make a new key-encryption key current and re-wrap every stored data key under it (payloads untouched); the old keys stay until `keys retire-kek`.',
       ),
   )
-    .option('--retire-old', 'then drop the old keys that no longer wrap any data key')
+    .addOption(new Option('--retire-old').hideHelp())
     .addOption(formatOption(REPORT))
     .action(async (options) => (await import('./keys.ts')).rotateKek(options));
+  addStoreOptions(
+    keys
+      .command('retire-kek')
+      .description(
+        'Once every process runs with the key rotate-kek made current: re-wrap what was wrapped meanwhile under an old key, then drop the old keys that wrap nothing.',
+      ),
+  )
+    .addOption(formatOption(REPORT))
+    .action(async (options) => (await import('./keys.ts')).retireKek(options));
 
   const blobs = program
     .command('blobs')
@@ -344,11 +353,12 @@ export function createProgram(): Command {
       'Container image trust as containers/image decides it: policy.json, registries.d, simple signing and sigstore signatures; skopeo-compatible commands.',
     );
   containers
-    .command('standalone-sign <manifest> <docker-reference> <key-fingerprint>')
+    .command('standalone-sign <manifest> <docker-reference> [key-fingerprint]')
     .description(
-      'Sign a manifest for a reference with an OpenPGP key (simple signing), as skopeo standalone-sign.',
+      "Sign a manifest for a reference with an OpenPGP key (simple signing), as skopeo standalone-sign: the user's GPG keyring ($GNUPGHOME, gpg-agent) signs, or --key FILE.",
     )
-    .requiredOption('--key <file>', 'OpenPGP private key (armored or binary)')
+    .option('--sign-by <fingerprint>', 'the signing key in the GPG keyring (or the key-fingerprint argument)')
+    .option('--key <file>', 'OpenPGP private key file (armored or binary) instead of the GPG keyring')
     .option('--passphrase-file <file>', 'passphrase of the key')
     .requiredOption('-o, --output <file>', 'where to write the signature')
     .action(async (manifest, reference, fingerprint, options) =>
@@ -359,7 +369,10 @@ export function createProgram(): Command {
     .description(
       "Verify a simple signature against a manifest and reference, as skopeo standalone-verify; fingerprints comma-separated, or 'any'.",
     )
-    .requiredOption('--public-key-file <file>', 'OpenPGP public keys (armored or binary)')
+    .option(
+      '--public-key-file <file>',
+      "OpenPGP public keys (armored or binary); default: the user's GPG keyring ($GNUPGHOME)",
+    )
     .action(async (manifest, reference, fingerprints, signature, options) =>
       (await import('./containers-signing.ts')).runStandaloneVerify(
         manifest,
@@ -380,8 +393,14 @@ export function createProgram(): Command {
     .description(
       'Decide whether policy.json allows IMAGE (transport:reference as skopeo writes it, e.g. docker://host:5000/repo:tag); exit 0 allowed, 1 rejected.',
     )
-    .requiredOption('--policy <file>', 'the policy.json to apply')
-    .option('--registries.d <dir>', 'registries.d directory for lookaside locations')
+    .option(
+      '--policy <file>',
+      'the policy.json to apply (default: $HOME/.config/containers/policy.json if present, else /etc/containers/policy.json)',
+    )
+    .option(
+      '--registries.d <dir>',
+      'registries.d directory for lookaside locations (default: $HOME/.config/containers/registries.d if present, else /etc/containers/registries.d)',
+    )
     .addOption(formatOption(REPORT))
     .option('--tls-verify <bool>', 'verify registry TLS certificates', 'true')
     .option('--cert-dir <dir>', 'CA certificates for the registry')
@@ -434,15 +453,18 @@ export function createProgram(): Command {
     .action(async (file, options) => (await import('./source.ts')).runSourceVerify(file, options));
 
   program
-    .command('sysprep <image>')
+    .command('sysprep [image]')
     .description(
       'Remove host-specific state from an image (raw, qcow2) without mounting it, as virt-sysprep does; lists exactly what it changes.',
     )
     .option(
       '--operations <list>',
-      'comma-separated operations (default: the default set; see --list-operations)',
+      "comma-separated operations as virt-sysprep: 'op' or '+op' adds, '-op' removes, 'defaults' and 'all' add groups (e.g. defaults,-ssh-hostkeys); default: the default set",
     )
-    .option('--list-operations', 'print every operation, whether it is on by default, and what it does')
+    .option(
+      '--list-operations',
+      'print every operation, whether it is on by default (*), and what it does; needs no image',
+    )
     .option('--dry-run', 'only list what would change')
     .option('--force', 'run ssh-hostkeys even when nothing would regenerate the keys at boot')
     .option('--user <names>', 'accounts removed by user-account (comma-separated)', 'vagrant')

@@ -37,22 +37,31 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     // The password goes to a file only the operator can read, never to the log.
     const file = path.resolve(config.dataDir, 'admin-password');
     writeFileSync(file, `${server.generatedAdminPassword}\n`, { mode: 0o600 });
-    process.stderr.write(`Created user 'admin' in project 'admin'. Its password is in ${file} (mode 600).\n`);
+    logLine(30, `Created user 'admin' in project 'admin'. Its password is in ${file} (mode 600).`, { file });
   }
-  process.stderr.write(
-    `imagetrust serving on ${server.url}\n` +
-      `  identity: ${server.url}/identity/v3   images: ${server.url}/image\n` +
-      `  export OS_AUTH_URL=${server.url}/identity/v3 OS_USERNAME=admin OS_PROJECT_NAME=admin ` +
-      'OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3\n',
-  );
+  // JSON like every other log line; the URL is followed by a space so `serving on (\S+)` finds it whole.
+  logLine(30, `imagetrust serving on ${server.url} (identity: /identity/v3, images: /image)`, {
+    url: server.url,
+    identity: `${server.url}/identity/v3`,
+    images: `${server.url}/image`,
+    clientEnvironment:
+      `OS_AUTH_URL=${server.url}/identity/v3 OS_USERNAME=admin OS_PROJECT_NAME=admin ` +
+      'OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3',
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`${signal}: aborting in-flight uploads and shutting down\n`);
+    logLine(30, `${signal}: aborting in-flight uploads and shutting down`, { signal });
     await server.stop();
+    logLine(30, 'stopped', { signal });
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** One JSON line on stderr in pino's shape (numeric level, epoch milliseconds), as the server's own log lines. */
+function logLine(level: number, msg: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, ...fields, msg })}\n`);
 }

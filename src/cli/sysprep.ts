@@ -1,5 +1,5 @@
 // `imagetrust sysprep`: parse the options, run the sysprep service, print exactly what changed.
-
+import { ImageTrustError } from '../errors/index.ts';
 import { SYSPREP_OPERATIONS, type SysprepResult, sysprepImage } from '../pipeline/sysprep/index.ts';
 import { printResult } from './output.ts';
 
@@ -26,7 +26,7 @@ function toText(result: SysprepResult): string {
   return [...lines, summary].join('\n');
 }
 
-export async function runSysprep(image: string, options: SysprepCliOptions): Promise<void> {
+export async function runSysprep(image: string | undefined, options: SysprepCliOptions): Promise<void> {
   if (options.listOperations) {
     const ops = SYSPREP_OPERATIONS.map(({ name, defaultEnabled, description }) => ({
       name,
@@ -38,6 +38,9 @@ export async function runSysprep(image: string, options: SysprepCliOptions): Pro
       for (const op of ops)
         process.stdout.write(`${op.name}${op.defaultEnabled ? ' *' : ''}\t${op.description}\n`);
     return;
+  }
+  if (image === undefined) {
+    throw new ImageTrustError('USAGE', 'Name the image to sysprep (or pass --list-operations).');
   }
   const result = await sysprepImage(image, {
     operations: options.operations === undefined ? undefined : splitList(options.operations),

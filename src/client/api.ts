@@ -1,7 +1,7 @@
 // Typed calls to the image and key-manager APIs over an authenticated session.
 import type { Readable } from 'node:stream';
 import type { ReleaseRequest } from '../catalog/index.ts';
-import { ImageTrustError } from '../errors/index.ts';
+import { ConflictError, ImageTrustError, NotFoundError } from '../errors/index.ts';
 import type { HttpResponse, Session } from './session.ts';
 
 /** The fields of a Glance image the clients here use; extra properties are flattened, as Glance sends them. */
@@ -41,6 +41,30 @@ export class ImageApi {
 
   getImage(id: string): Promise<ImageView> {
     return this.#session.json<ImageView>('GET', `${this.#images()}/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * An image by id, else by name, as the openstack client finds one: a name two images share is
+   * refused (AMBIGUOUS_NAME), a name none has is NOT_FOUND.
+   */
+  async findImage(nameOrId: string): Promise<ImageView> {
+    try {
+      return await this.getImage(nameOrId);
+    } catch (error) {
+      if (!(error instanceof ImageTrustError) || error.code !== 'NOT_FOUND') throw error;
+    }
+    const { images } = await this.#session.json<{ images: ImageView[] }>(
+      'GET',
+      `${this.#images()}?name=${encodeURIComponent(nameOrId)}&limit=2`,
+    );
+    if (images.length > 1) {
+      throw new ConflictError(
+        'AMBIGUOUS_NAME',
+        `More than one image exists with the name '${nameOrId}'. Name it by id.`,
+      );
+    }
+    if (images.length === 0) throw new NotFoundError(`No image with a name or ID of '${nameOrId}' exists.`);
+    return images[0];
   }
 
   async uploadImage(id: string, data: Readable, length?: number): Promise<void> {

@@ -28,6 +28,11 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, exit: 4, doc: 'The resource does not exist or is not visible to you.' },
   METHOD_NOT_ALLOWED: { status: 405, exit: 2, doc: 'The method is not allowed on this resource.' },
   CONFLICT: { status: 409, exit: 1, doc: 'The resource already exists or is in a conflicting state.' },
+  AMBIGUOUS_NAME: {
+    status: 409,
+    exit: 2,
+    doc: 'More than one resource has the name given; name it by id.',
+  },
   INVALID_STATUS_TRANSITION: { status: 409, exit: 1, doc: 'The image status does not allow this operation.' },
   IMAGE_TOO_LARGE: { status: 413, exit: 1, doc: 'The upload exceeds image_size_cap.' },
   RANGE_NOT_SATISFIABLE: {
@@ -187,6 +192,21 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     doc: 'Sysprep refused an operation that would leave the guest broken (e.g. SSH host keys with no regenerator); pass --force to run it anyway.',
   },
+  REGISTRY_UNREACHABLE: {
+    status: 502,
+    exit: 69,
+    doc: 'The container registry could not be reached (connection refused, unknown host, timeout) or answered with a server error.',
+  },
+  REGISTRY_TLS: {
+    status: 502,
+    exit: 76,
+    doc: 'The TLS connection to the container registry failed: an untrusted or invalid certificate, or a plain-HTTP registry (use --tls-verify=false).',
+  },
+  SIGNATURE_FETCH_FAILED: {
+    status: 502,
+    exit: 69,
+    doc: 'A container image signature could not be read from its lookaside or registry; no verdict was reached.',
+  },
   LOG_TAMPERED: {
     status: 500,
     exit: 65,
@@ -210,12 +230,12 @@ export const ERROR_CATALOGUE = {
   SERVICE_UNREACHABLE: {
     status: 502,
     exit: 69,
-    doc: 'The server or registry could not be reached (connection refused, no such host, network unreachable, timed out).',
+    doc: 'The imagetrust server could not be reached: connection refused, no such host, network unreachable, timed out. (A container registry is REGISTRY_UNREACHABLE.)',
   },
   TLS_FAILED: {
     status: 502,
     exit: 76,
-    doc: 'The TLS connection to the server or registry failed: untrusted or mismatched certificate, or the peer does not speak TLS.',
+    doc: 'The TLS connection to the imagetrust server failed: untrusted or mismatched certificate, or the peer does not speak TLS. (A container registry is REGISTRY_TLS.)',
   },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
@@ -282,7 +302,12 @@ export class NotFoundError extends ImageTrustError<'NOT_FOUND'> {
   }
 }
 export class ConflictError extends ImageTrustError<
-  'CONFLICT' | 'INVALID_STATUS_TRANSITION' | 'IMAGE_PROTECTED' | 'IMAGE_DEACTIVATED' | 'QUOTA_EXCEEDED'
+  | 'CONFLICT'
+  | 'AMBIGUOUS_NAME'
+  | 'INVALID_STATUS_TRANSITION'
+  | 'IMAGE_PROTECTED'
+  | 'IMAGE_DEACTIVATED'
+  | 'QUOTA_EXCEEDED'
 > {}
 /** Lifecycle and release rules: obsolete images, invalid schedules, releases and their separation of duties. */
 export class GovernanceError extends ImageTrustError<
@@ -305,6 +330,10 @@ export class VerificationError extends ImageTrustError<
 /** Source media refused: an untrusted checksum list, no line for the file, a digest mismatch or a failed download. */
 export class SourceError extends ImageTrustError<
   'SOURCE_LIST_UNTRUSTED' | 'SOURCE_NOT_LISTED' | 'SOURCE_DIGEST_MISMATCH' | 'SOURCE_DOWNLOAD_FAILED'
+> {}
+/** A container registry or signature store that could not be read: no verdict, and the cause says why. */
+export class RegistryError extends ImageTrustError<
+  'REGISTRY_UNREACHABLE' | 'REGISTRY_TLS' | 'SIGNATURE_FETCH_FAILED'
 > {}
 export class ConfigError extends ImageTrustError<'CONFIG_INVALID'> {
   constructor(message: string, options?: ImageTrustErrorOptions) {
@@ -380,8 +409,11 @@ function errnoCodes(error: unknown): string[] {
 }
 
 /**
- * The code of a failed connection: SERVICE_UNREACHABLE when nothing answered, TLS_FAILED when the
- * handshake or the peer's certificate failed, undefined for anything else.
+ * The code of a failed connection to our server (or anything else not classified where it failed):
+ * SERVICE_UNREACHABLE when nothing answered, TLS_FAILED when the handshake or the peer's certificate
+ * failed, undefined for anything else.
+ * Registry and lookaside requests are classified by containers/registry/transport-errors.ts instead
+ * (REGISTRY_UNREACHABLE, REGISTRY_TLS, SIGNATURE_FETCH_FAILED), with the same exit codes 69 and 76.
  */
 export function connectionErrorCode(error: unknown): 'SERVICE_UNREACHABLE' | 'TLS_FAILED' | undefined {
   const codes = errnoCodes(error);

@@ -49,7 +49,13 @@ export {
   readSecretListQuery,
   type SecretSortKey,
 } from './requests.ts';
-export { type RotationReport, rewrapAllDataKeys, rotateKeyEncryptionKey } from './rotation.ts';
+export {
+  type RetirementReport,
+  type RotationReport,
+  retireUnusedKeks,
+  rewrapAllDataKeys,
+  rotateKeyEncryptionKey,
+} from './rotation.ts';
 export {
   type RawBody,
   type SecretForVerification,

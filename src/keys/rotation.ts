@@ -1,5 +1,6 @@
-// Key-encryption-key rotation: a new KEK becomes current, every data key is re-wrapped under it (payload
-// ciphertexts are never touched), and KEKs that no longer wrap anything may be retired.
+// Key-encryption-key rotation in two steps: a new KEK becomes current and every data key is re-wrapped
+// under it (payload ciphertexts are never touched); later, once no process still wraps with an old KEK,
+// the old KEKs that wrap nothing are retired. One step would pull a key from under running servers.
 import { ImageTrustError } from '../errors/index.ts';
 import { addCurrentKek, createKek, type Keyring, retireKeks, rewrapDataKey } from './envelope.ts';
 import type { Clock, KeyringStore, SecretRepository } from './ports.ts';
@@ -8,8 +9,6 @@ export interface RotationOptions {
   secrets: SecretRepository;
   keyring: KeyringStore;
   clock: Clock;
-  /** After re-wrapping, drop every old KEK that wraps no data key any more. */
-  retireOld?: boolean;
   batchSize?: number;
 }
 
@@ -20,7 +19,6 @@ export interface RotationReport {
   rewrapped: number;
   /** Rows whose data key could not be unwrapped (missing KEK or tampering); their KEKs are kept. */
   failed: { id: string; reason: string }[];
-  retired: string[];
   /** Old KEKs still in the keyring, with how many data keys each still wraps. */
   kept: Record<string, number>;
 }
@@ -53,22 +51,54 @@ export async function rewrapAllDataKeys(
   return { rewrapped, failed };
 }
 
-/** Rotates the KEK: generate, make current, save, re-wrap, and optionally retire the unused old ones. */
+/** Rotates the KEK: generate, make current, save, re-wrap. Old KEKs stay until `retireUnusedKeks`. */
 export async function rotateKeyEncryptionKey(options: RotationOptions): Promise<RotationReport> {
   const before = await options.keyring.load();
-  let keyring = addCurrentKek(before, createKek(options.clock.now()));
+  const keyring = addCurrentKek(before, createKek(options.clock.now()));
   // Saved first: from here on new payloads are wrapped by the new KEK, and the old ones still open.
   await options.keyring.save(keyring);
   const { rewrapped, failed } = await rewrapAllDataKeys(options.secrets, keyring, options.batchSize);
-  const counts = await options.secrets.countByKek();
-  const old = keyring.keys.filter((k) => k.id !== keyring.current).map((k) => k.id);
-  const retired = options.retireOld ? old.filter((id) => !counts[id]) : [];
+  return {
+    current: keyring.current,
+    previous: before.current,
+    rewrapped,
+    failed,
+    kept: await oldKekUse(options.secrets, keyring),
+  };
+}
+
+export interface RetirementReport {
+  current: string;
+  /** Data keys a process still on an old keyring had wrapped since the rotation, now re-wrapped. */
+  rewrapped: number;
+  failed: RotationReport['failed'];
+  retired: string[];
+  /** Old KEKs kept because data keys still need them, with how many. */
+  kept: Record<string, number>;
+}
+
+/** The second step: re-wrap stragglers under the current KEK, then drop every old KEK that wraps nothing. */
+export async function retireUnusedKeks(options: {
+  secrets: SecretRepository;
+  keyring: KeyringStore;
+  batchSize?: number;
+}): Promise<RetirementReport> {
+  let keyring = await options.keyring.load();
+  const { rewrapped, failed } = await rewrapAllDataKeys(options.secrets, keyring, options.batchSize);
+  const use = await oldKekUse(options.secrets, keyring);
+  const retired = Object.keys(use).filter((id) => use[id] === 0);
   if (retired.length > 0) {
     keyring = retireKeks(keyring, retired);
     await options.keyring.save(keyring);
   }
-  const kept = Object.fromEntries(
-    old.filter((id) => !retired.includes(id)).map((id) => [id, counts[id] ?? 0]),
+  const kept = Object.fromEntries(Object.entries(use).filter(([, count]) => count > 0));
+  return { current: keyring.current, rewrapped, failed, retired, kept };
+}
+
+/** Every old KEK of the keyring with how many data keys it still wraps. */
+async function oldKekUse(secrets: SecretRepository, keyring: Keyring): Promise<Record<string, number>> {
+  const counts = await secrets.countByKek();
+  return Object.fromEntries(
+    keyring.keys.filter((k) => k.id !== keyring.current).map((k) => [k.id, counts[k.id] ?? 0]),
   );
-  return { current: keyring.current, previous: before.current, rewrapped, failed, retired, kept };
 }

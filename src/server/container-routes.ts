@@ -127,7 +127,20 @@ export function registerContainerRoutes(app: FastifyInstance, options: Container
         if (error instanceof ValidationError) throw error;
         throw new ValidationError('MALFORMED_JSON', 'Malformed JSON in request body.', { cause: error });
       }
-      return { decisions: await containers.decide(credentialsOf(request), body) };
+      // Every image that could not be checked is logged with its code and cause; the answer carries the code.
+      const decisions = await containers.decide(credentialsOf(request), body, {
+        onFailure: (image, error) =>
+          request.log.warn(
+            {
+              image,
+              code: error.code,
+              err: error,
+              cause: error.cause instanceof Error ? error.cause.message : undefined,
+            },
+            `container decision: ${image} could not be checked: ${error.message}`,
+          ),
+      });
+      return { decisions };
     });
   });
 }

@@ -1,7 +1,7 @@
 // Every failure of the CLI is one line `imagetrust: <message> [CODE]` with the code's exit status: usage
-// errors (commander's included) exit 2 with a hint, not the help; a missing file, an unreachable server,
-// a plain-HTTP peer spoken to over TLS, wrong credentials and an unusable key each have their own code;
-// 1 is kept for "the answer is no".
+// errors (commander's included) exit 2 with a hint, not the help; a missing file, an unreachable server
+// or registry, a plain-HTTP peer spoken to over TLS (our server TLS_FAILED, a registry REGISTRY_TLS),
+// wrong credentials and an unusable key each have their own code; 1 is kept for "the answer is no".
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,7 +93,7 @@ describe('imagetrust exit codes', () => {
     assertFailure(result, 76, 'TLS_FAILED');
   });
 
-  it('exits 76 (TLS_FAILED) for a plain-HTTP registry with TLS verification on', async () => {
+  it('exits 76 (REGISTRY_TLS) for a plain-HTTP registry with TLS verification on', async () => {
     const policy = path.join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
     const registries = mkdtempSync(path.join(dir, 'registries.d-'));
@@ -106,7 +106,22 @@ describe('imagetrust exit codes', () => {
       '--registries.d',
       registries,
     ]);
-    assertFailure(result, 76, 'TLS_FAILED');
+    assertFailure(result, 76, 'REGISTRY_TLS');
+  });
+
+  it('exits 69 (REGISTRY_UNREACHABLE) when nothing listens at the registry', async () => {
+    const policy = path.join(dir, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    const result = await cli([
+      'containers',
+      'check',
+      'docker://127.0.0.1:1/app:v1',
+      '--policy',
+      policy,
+      '--registries.d',
+      mkdtempSync(path.join(dir, 'registries.d-')),
+    ]);
+    assertFailure(result, 69, 'REGISTRY_UNREACHABLE');
   });
 
   it('exits 3 (UNAUTHENTICATED) for a wrong password', async () => {

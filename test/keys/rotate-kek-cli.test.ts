@@ -1,5 +1,5 @@
 // `imagetrust keys rotate-kek` as an operator runs it on a data directory: counts in the report, old
-// KEKs retired only with --retire-old, secrets still readable, and a refusal when the KEK is from the env.
+// KEKs retired only by a second command (retire-kek), secrets still readable, and a refusal when the KEK is from the env.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,12 +68,16 @@ describe('imagetrust keys rotate-kek', () => {
     assert.deepEqual(await readAll(), ['alpha', 'beta']);
   });
 
-  it('retires the old KEKs with --retire-old, and the secrets still open', async () => {
-    const result = await cli('keys', 'rotate-kek', '--retire-old', '--data-dir', dir);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /Data keys re-wrapped: 2/);
-    assert.match(result.stderr, /Retired: /);
-    assert.equal(keyIds().length, 1);
+  it('retires the old KEKs only as a second step (keys retire-kek), and the secrets still open', async () => {
+    assert.notEqual((await cli('keys', 'rotate-kek', '--retire-old', '--data-dir', dir)).code, 0);
+    const rotated = await cli('keys', 'rotate-kek', '--data-dir', dir, '--format', 'json');
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.equal(keyIds().length, 3, 'rotate-kek keeps every old key');
+    const retired = await cli('keys', 'retire-kek', '--data-dir', dir, '--format', 'json');
+    assert.equal(retired.code, 0, retired.stderr);
+    const report = JSON.parse(retired.stdout);
+    assert.equal(report.retired.length, 2);
+    assert.deepEqual(keyIds(), [JSON.parse(rotated.stdout).current]);
     assert.deepEqual(await readAll(), ['alpha', 'beta']);
   });
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { systemClock } from '../../src/app/index.ts';
 import type { Credentials } from '../../src/identity/index.ts';
-import { rotateKeyEncryptionKey, SecretService } from '../../src/keys/index.ts';
+import { retireUnusedKeks, rotateKeyEncryptionKey, SecretService } from '../../src/keys/index.ts';
 import { FileKeyring, openDatabase, type SqlDatabase, SqlSecretRepository } from '../../src/storage/index.ts';
 import { eventStreamFor } from '../support/events.ts';
 
@@ -76,7 +76,6 @@ describe('rotateKeyEncryptionKey', () => {
     });
     assert.equal(report.rewrapped, 3);
     assert.deepEqual(report.failed, []);
-    assert.deepEqual(report.retired, []);
     assert.deepEqual(report.kept, { [report.previous]: 0 });
     for (const [i, id] of ids.entries()) {
       const row = await repo.findSecret(id);
@@ -96,9 +95,14 @@ describe('rotateKeyEncryptionKey', () => {
       secrets: repo,
       keyring: new FileKeyring(keyringFile, { create: false }),
       clock: { now: () => new Date() },
-      retireOld: true,
     });
-    assert.deepEqual(report.retired, [report.previous]);
+    // The rotation alone retires nothing: a process still on the old keyring keeps its key.
+    assert.equal(JSON.parse(readFileSync(keyringFile, 'utf8')).keys.length, 2);
+    const retirement = await retireUnusedKeks({
+      secrets: repo,
+      keyring: new FileKeyring(keyringFile, { create: false }),
+    });
+    assert.deepEqual(retirement.retired, [report.previous]);
     const doc = JSON.parse(readFileSync(keyringFile, 'utf8'));
     assert.deepEqual(
       doc.keys.map((k: { id: string }) => k.id),
@@ -119,15 +123,18 @@ describe('rotateKeyEncryptionKey', () => {
       secrets: repo,
       keyring: new FileKeyring(keyringFile, { create: false }),
       clock: { now: () => new Date() },
-      retireOld: true,
     });
     assert.equal(report.rewrapped, 1);
     assert.deepEqual(
       report.failed.map((f) => f.id),
       [bad],
     );
-    assert.deepEqual(report.retired, []);
-    assert.deepEqual(report.kept, { [report.previous]: 1 });
+    const retirement = await retireUnusedKeks({
+      secrets: repo,
+      keyring: new FileKeyring(keyringFile, { create: false }),
+    });
+    assert.deepEqual(retirement.retired, []);
+    assert.deepEqual(retirement.kept, { [report.previous]: 1 });
     assert.equal(await read(good), 'good');
     await assert.rejects(read(bad), { code: 'SECRET_CORRUPT' });
   });

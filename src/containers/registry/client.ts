@@ -6,7 +6,6 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import {
   AuthError,
-  connectionErrorCode,
   type ErrorCode,
   ImageTrustError,
   NotFoundError,
@@ -23,6 +22,7 @@ import {
 } from './auth.ts';
 import { guessManifestMimeType, MANIFEST_ACCEPT, simplifyContentType } from './media-types.ts';
 import { loadRegistryTls, type RegistryTls } from './tls.ts';
+import { toTransportError } from './transport-errors.ts';
 
 /** How to reach and authenticate to one registry. */
 export interface RegistryClientOptions {
@@ -41,6 +41,8 @@ export interface RegistryClientOptions {
   signal?: AbortSignal;
   /** Refuses internal destinations (requests made for a tenant); redirects are checked too. */
   guard?: DestinationGuard;
+  /** How the caller turns TLS verification off, for the hint on a plain-HTTP registry (default `use --tls-verify=false`). */
+  insecureHint?: string;
 }
 
 /** A manifest as the registry served it. */
@@ -122,7 +124,7 @@ function statusError(what: string, response: RawResponse): ImageTrustError {
     case 404:
       return new NotFoundError(text);
     default: {
-      const code: ErrorCode = response.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
+      const code: ErrorCode = response.status >= 500 ? 'REGISTRY_UNREACHABLE' : 'BAD_REQUEST';
       return new ImageTrustError(code, `${text} (HTTP ${response.status})`);
     }
   }
@@ -348,11 +350,7 @@ export class RegistryClient {
           lastError = error;
         }
       }
-      const message = lastError instanceof Error ? lastError.message : String(lastError);
-      const code = connectionErrorCode(lastError) ?? 'INTERNAL';
-      throw new ImageTrustError(code, `pinging container registry ${this.registry}: ${message}`, {
-        cause: lastError,
-      });
+      throw lastError;
     })();
     // A failed ping is not cached: the next call tries again.
     this.#base.catch(() => {
@@ -391,12 +389,21 @@ export class RegistryClient {
           }
           chunks.push(chunk);
         });
-        res.on('error', reject);
+        res.on('error', (error) =>
+          reject(toTransportError(error, `reading ${url.pathname} from ${this.registry}`, url)),
+        );
         res.on('end', () =>
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
         );
       });
-      req.on('error', reject);
+      // Socket and TLS failures become coded errors here, worded as skopeo words them.
+      req.on('error', (error) => {
+        const context =
+          url.pathname === '/v2/'
+            ? `pinging container registry ${this.registry}`
+            : `reading ${url.pathname} from ${this.registry}`;
+        reject(toTransportError(error, context, url, this.#options.insecureHint));
+      });
       req.end();
     });
     const location = response.headers.location;

@@ -6,6 +6,11 @@ export {
   type VerifiedDockerManifestSignature,
   verifyDockerManifestSignature,
 } from './docker-signature.ts';
+export {
+  exportGpgPublicKeys,
+  type GpgSignOptions,
+  signDockerManifestWithGpg,
+} from './gpg.ts';
 export { computeManifestDigest, matchesDigest } from './manifest-digest.ts';
 export {
   createSimpleSigningMechanism,

@@ -44,6 +44,8 @@ export interface OpenPolicyImageOptions {
   signal?: AbortSignal;
   /** Refuses internal destinations for registries and lookasides (requests made for a tenant). */
   guard?: DestinationGuard;
+  /** How the caller turns TLS verification off, for the hint on a plain-HTTP registry. */
+  insecureHint?: string;
 }
 
 /** c/image's built-in lookaside when registries.d names none: root's and a user's. */
@@ -95,6 +97,7 @@ function openDockerImage(reference: ImageReference, options: OpenPolicyImageOpti
     manifestDigest: options.manifestDigest,
     signal: options.signal,
     guard: options.guard,
+    insecureHint: options.insecureHint,
   });
   // Resolved now, so a bad registries.d entry fails opening the image instead of reading like a rejection.
   const storage: SignatureStorage = options.signatureStorage?.(ref) ?? {

@@ -4,8 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { ImageTrustError } from '../../errors/index.ts';
+import { ImageTrustError, RegistryError } from '../../errors/index.ts';
 import type { DestinationGuard } from '../destination-guard.ts';
+import { toTransportError } from '../registry/transport-errors.ts';
 import { parseStoredSignature, type StoredSignature } from './signature-blob.ts';
 
 /** Where signature `index` (0-based) of a manifest digest lives. */
@@ -85,9 +86,11 @@ async function readOne(url: string, options: LookasideReadOptions): Promise<Buff
         return await readFile(fileURLToPath(parsed));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw new ImageTrustError('INTERNAL', `reading signature from ${url}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new RegistryError(
+          'SIGNATURE_FETCH_FAILED',
+          `reading signature from ${url}: ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     case 'http:':
     case 'https:': {
@@ -95,15 +98,15 @@ async function readOne(url: string, options: LookasideReadOptions): Promise<Buff
       try {
         response = await httpGet(parsed, options);
       } catch (error) {
-        if (error instanceof ImageTrustError && error.code === 'FORBIDDEN') throw error;
-        throw new ImageTrustError('INTERNAL', `reading signature from ${url}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        if (error instanceof ImageTrustError) throw error;
+        // The transport's kind (TLS, unreachable) is in the message and cause; the code says no verdict was reached.
+        const transport = toTransportError(error, 'reading signature', parsed);
+        throw new RegistryError('SIGNATURE_FETCH_FAILED', transport.message, { cause: error });
       }
       if (response.status === 404) return null;
       if (response.status !== 200) {
-        throw new ImageTrustError(
-          'INTERNAL',
+        throw new RegistryError(
+          'SIGNATURE_FETCH_FAILED',
           `reading signature from ${url}: status ${response.status} (${response.statusText})`,
         );
       }

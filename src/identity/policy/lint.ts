@@ -42,6 +42,10 @@ export const POLICY_LINT_RULES = {
     severity: 'warning',
     doc: 'The rule allows everyone where the default was restrictive.',
   },
+  'POLICY-ALWAYS-TRUE-ALTERNATIVE': {
+    severity: 'error',
+    doc: 'An "or" has an alternative that is always true ("@" or an empty check): the whole "or" allows everyone.',
+  },
   'POLICY-UNPARSEABLE': { severity: 'error', doc: 'The rule (or part of it) cannot be parsed and denies.' },
   'POLICY-EVAL-ERROR': { severity: 'error', doc: 'A check raises when evaluated (bad %-format or kind).' },
   'POLICY-UNDEFINED-REF': {
@@ -262,6 +266,17 @@ export function lintPolicyFile(
       );
     }
     walk(check, (c) => {
+      if (c.type === 'or' && c.rules.some(isAllowAll)) {
+        findings.push(
+          finding(
+            'POLICY-ALWAYS-TRUE-ALTERNATIVE',
+            name,
+            line,
+            `"${c.toString()}" has an alternative that is always true, so it allows everyone`,
+            'Remove the "or @" (or the empty alternative) to keep the other checks, or write "@" if everyone is meant.',
+          ),
+        );
+      }
       if (c.type === 'external') {
         findings.push(
           finding(

@@ -78,12 +78,18 @@ const noIfcfgHwaddr: CheckDefinition = {
   },
 };
 
+// udev reads a rules file line by line and skips blank lines and comments: an empty file (what sysprep
+// and the seed leave) defines no rules and binds no interface name to an old MAC, so only rules fail.
 const noPersistentNetRules: CheckDefinition = {
   id: 'no-persistent-net-rules',
-  title: 'No etc/udev/rules.d/70-persistent-net.rules',
+  title: 'No rules in etc/udev/rules.d/70-persistent-net.rules',
   async run(probe) {
     const path = '/etc/udev/rules.d/70-persistent-net.rules';
-    return verdict((await probe.lstat(path)) ? [`${path} exists`] : []);
+    if (!(await probe.lstat(path))) return verdict([]);
+    const text = await probe.text(path);
+    if (text === undefined) return verdict([`${path} exists and is not a readable file`]);
+    const rules = meaningfulLines(text).length;
+    return verdict(rules > 0 ? [`${path} defines ${rules} rule(s)`] : []);
   },
 };
 

@@ -123,7 +123,7 @@ const sshHostkeys: SysprepOperation = {
     const regenerator = await findHostKeyRegenerator(fs);
     if (!regenerator && !context.force) {
       throw new SysprepError(
-        'ssh-hostkeys would leave the guest without SSH host keys: no cloud-init and no key-generating unit is present (spec 4.4). Add a regenerator, drop the operation, or pass --force.',
+        'ssh-hostkeys would leave the guest without SSH host keys: no cloud-init and no key-generating unit is present, and sshd will not start without keys. Add a regenerator, drop the operation, or pass --force.',
       );
     }
     const reason = regenerator

@@ -20,14 +20,36 @@ export interface SysprepResult {
   changes: SysprepChange[];
 }
 
-/** Resolves operation names, rejecting unknown ones with BAD_REQUEST. */
+/**
+ * Resolves an `--operations` list as virt-sysprep does: the set starts empty; `name` or `+name` adds an
+ * operation, `-name` removes it, `defaults` and `all` (or `-defaults`, `-all`) add or remove groups,
+ * in order. Undefined means the default set. An unknown name is BAD_REQUEST.
+ */
 export function selectOperations(names?: readonly string[]): SysprepOperation[] {
   if (!names) return SYSPREP_OPERATIONS.filter((op) => op.defaultEnabled);
-  const unknown = names.filter((name) => !SYSPREP_OPERATIONS.some((op) => op.name === name));
-  if (unknown.length > 0) {
-    throw new ValidationError('BAD_REQUEST', `Unknown sysprep operation(s): ${unknown.join(', ')}`);
+  const selected = new Set<string>();
+  for (const item of names) {
+    const remove = item.startsWith('-');
+    const name = remove || item.startsWith('+') ? item.slice(1) : item;
+    const group =
+      name === 'defaults'
+        ? SYSPREP_OPERATIONS.filter((op) => op.defaultEnabled)
+        : name === 'all'
+          ? SYSPREP_OPERATIONS
+          : SYSPREP_OPERATIONS.filter((op) => op.name === name);
+    if (group.length === 0) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        `--operations: ${JSON.stringify(name)} is not a known operation (see --list-operations)`,
+      );
+    }
+    for (const op of group) {
+      if (remove) selected.delete(op.name);
+      else selected.add(op.name);
+    }
   }
-  return SYSPREP_OPERATIONS.filter((op) => names.includes(op.name));
+  // Operations always run in their catalogue order, whatever order the list named them in.
+  return SYSPREP_OPERATIONS.filter((op) => selected.has(op.name));
 }
 
 /** Every change the operations would make, without making any. */

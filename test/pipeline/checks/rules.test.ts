@@ -130,8 +130,19 @@ describe('offline checks', () => {
       'fail',
     );
     assert.equal(
-      (await check('no-persistent-net-rules', { 'etc/udev/rules.d/70-persistent-net.rules': '' })).status,
+      (
+        await check('no-persistent-net-rules', {
+          'etc/udev/rules.d/70-persistent-net.rules':
+            'SUBSYSTEM=="net", ATTR{address}=="52:54:00:12:34:56", NAME="eth0"\n',
+        })
+      ).status,
       'fail',
+    );
+    // udev skips blank lines and comments: an emptied rules file (what sysprep leaves) binds nothing.
+    assert.equal(
+      (await check('no-persistent-net-rules', { 'etc/udev/rules.d/70-persistent-net.rules': '# emptied\n' }))
+        .status,
+      'pass',
     );
     assert.equal(
       (await check('package-caches-empty', { 'var/cache/apt/archives/x.deb': '' })).status,
