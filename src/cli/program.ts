@@ -453,6 +453,27 @@ export function createProgram(): Command {
     .action(async (file, options) => (await import('./source.ts')).runSourceVerify(file, options));
 
   program
+    .command('build <template>')
+    .description(
+      'Build a bootable qcow2 from an Oz TDL (or YAML) template: lint, bootstrap from the signed archive, customize in an isolated root, sysprep, disk with GRUB for BIOS and UEFI, offline scan and a build record; stages are cached by the digest of their inputs.',
+    )
+    .option(
+      '-o, --output <dir>',
+      'where the image, scan report and build record go (default: ./<template name>-build)',
+    )
+    .option(
+      '--cache-dir <dir>',
+      'stage cache (default: $IMAGETRUST_BUILD_CACHE, else /var/cache/imagetrust/build as root, ~/.cache/imagetrust/build otherwise)',
+    )
+    .option('--scan-profile <file>', 'YAML profile for the offline scan (as `imagetrust scan --profile`)')
+    .addOption(formatOption(REPORT))
+    .addHelpText(
+      'after',
+      "\nExample:\n  imagetrust build debian-12.tdl -o out/\n\n<install type='iso'> templates are refused: this builder installs from a distribution's package archive.",
+    )
+    .action(async (template, options) => (await import('./build.ts')).runBuild(template, options));
+
+  program
     .command('sysprep [image]')
     .description(
       'Remove host-specific state from an image (raw, qcow2) without mounting it, as virt-sysprep does; lists exactly what it changes.',

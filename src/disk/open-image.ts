@@ -1,7 +1,7 @@
 // Detects what an image path holds (directory, tar, gzip, qcow2, raw) and opens the matching reader.
 import { open, stat } from 'node:fs/promises';
 import { NotFoundError } from '../errors/index.ts';
-import { openDirectoryImage } from './directory.ts';
+import { openDirectoryImage, openWritableDirectoryImage } from './directory.ts';
 import { DiskError } from './errors.ts';
 import { openQcow2Image } from './qcow2.ts';
 import { openRawDisk } from './raw.ts';
@@ -14,6 +14,8 @@ export interface OpenImageOptions {
   tempDir?: string;
   /** Raw and qcow2 only: open for change (sysprep). */
   writable?: boolean;
+  /** With `writable`, a directory too is opened for change, in place (the builder's own image root). */
+  inPlace?: boolean;
 }
 
 export type DetectedKind = ImageKind | 'tar.gz';
@@ -82,6 +84,11 @@ export async function openWritableImage(
     case 'raw':
       return asWritable((await openRawDisk(path, { writable: true })).fs);
     case 'directory':
+      if (options.inPlace) return openWritableDirectoryImage(path);
+      throw new DiskError(
+        'DISK_UNSUPPORTED',
+        'A directory image is changed only in place by the builder; sysprep takes raw or qcow2.',
+      );
     case 'tar':
     case 'tar.gz':
       throw new DiskError(

@@ -187,6 +187,21 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     doc: 'The file inside the image is larger than the read limit.',
   },
+  TEMPLATE_UNBUILDABLE: {
+    status: 422,
+    exit: 65,
+    doc: 'The build template has lint errors or asks for what the builder does not do (an ISO install, a distribution it cannot bootstrap); nothing was built.',
+  },
+  BUILD_FAILED: {
+    status: 500,
+    exit: 1,
+    doc: "A build stage failed (the archive's signature, a package, a template command, the disk); the report names the stage and its log, and nothing half-built is kept.",
+  },
+  BUILD_TOOL_MISSING: {
+    status: 503,
+    exit: 69,
+    doc: 'A host tool the build or boot test drives is not installed; the message names the Debian package.',
+  },
   SYSPREP_REFUSED: {
     status: 409,
     exit: 1,
@@ -330,6 +345,10 @@ export class VerificationError extends ImageTrustError<
 /** Source media refused: an untrusted checksum list, no line for the file, a digest mismatch or a failed download. */
 export class SourceError extends ImageTrustError<
   'SOURCE_LIST_UNTRUSTED' | 'SOURCE_NOT_LISTED' | 'SOURCE_DIGEST_MISMATCH' | 'SOURCE_DOWNLOAD_FAILED'
+> {}
+/** Building an image: an unbuildable template, a failed stage or a missing host tool. */
+export class BuildError extends ImageTrustError<
+  'TEMPLATE_UNBUILDABLE' | 'BUILD_FAILED' | 'BUILD_TOOL_MISSING'
 > {}
 /** A container registry or signature store that could not be read: no verdict, and the cause says why. */
 export class RegistryError extends ImageTrustError<

@@ -10,6 +10,8 @@ export interface SysprepOptions extends SysprepContext {
   dryRun: boolean;
   /** Where qcow2 images are converted while they are read or changed. */
   tempDir?: string;
+  /** Change a directory tree in place (the builder's image root); images are always changed safely. */
+  inPlace?: boolean;
 }
 
 export interface SysprepResult {
@@ -114,7 +116,7 @@ export async function sysprepImage(image: string, options: SysprepOptions): Prom
   if (options.dryRun || planned.length === 0) {
     return { image, dryRun: options.dryRun, operations: names, changes: planned };
   }
-  const fs = await openImage(image, { writable: true, tempDir: options.tempDir });
+  const fs = await openImage(image, { writable: true, tempDir: options.tempDir, inPlace: options.inPlace });
   let changes: SysprepChange[];
   try {
     changes = await planSysprep(fs, operations, context);

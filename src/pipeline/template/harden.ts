@@ -7,6 +7,13 @@ import { parseDiskSize } from './validate.ts';
 export interface HardeningOptions {
   /** Root passwords shorter than this are treated as placeholders; 8 unless set. */
   minRootPasswordLength?: number;
+  /**
+   * Lint for `imagetrust build` rather than Oz: a url install is a Debian-family archive whose signed
+   * InRelease is verified with the archive keyring (so plain http carries no unverified byte), a
+   * template without <rootpw> gets a locked root, and a repository explicitly marked unsigned is
+   * built from (a warning) while one that only inherits Oz's unsigned default is refused.
+   */
+  builder?: boolean;
 }
 
 const WELL_KNOWN_PASSWORDS = new Set([
@@ -66,12 +73,15 @@ export function lintTemplateHardening(
 
   if (install) {
     const media = install.type === 'url' ? install.url : install.type === 'iso' ? install.iso : undefined;
+    const archive = options.builder && install.type === 'url';
     if (media && plainTransport(media.value)) {
       report(
         'TDL-MEDIA-HTTP',
-        'error',
+        archive ? 'info' : 'error',
         media.at,
-        `Installer media ${media.value.trim()} is fetched without transport integrity`,
+        archive
+          ? `The archive ${media.value.trim()} is read over plain http; no byte is trusted before its signed InRelease file is verified`
+          : `Installer media ${media.value.trim()} is fetched without transport integrity`,
         'Use an https mirror (and a sha256sum list).',
       );
     }
@@ -87,9 +97,11 @@ export function lintTemplateHardening(
     if (install.type === 'url' && media) {
       report(
         'TDL-MEDIA-NOSUM',
-        'warning',
+        archive ? 'info' : 'warning',
         media.at,
-        'URL installs are never checked against a checksum',
+        archive
+          ? 'The archive is trusted through its InRelease file, verified with the archive keyring before any package is used'
+          : 'URL installs are never checked against a checksum',
         'Prefer an ISO install with <sha256sum>, or an https tree with signed metadata.',
       );
     }
@@ -113,9 +125,11 @@ export function lintTemplateHardening(
     const label = repository.name ?? '(unnamed)';
     const url = repository.url?.value ?? '';
     if (!repository.signed?.value) {
+      // The builder takes an unsigned repository only when the template says so in so many words.
+      const explicit = options.builder && repository.signed?.value === false;
       report(
         'TDL-REPO-UNSIGNED',
-        'error',
+        explicit ? 'warning' : 'error',
         repository.at,
         `Repository ${label} is not signed: Oz writes gpgcheck=0${plainTransport(url) ? ' and it is on plain http' : ''}`,
         'Add <signed>yes</signed> and install the repository key.',
@@ -154,9 +168,11 @@ export function lintTemplateHardening(
   if (!rootpw) {
     report(
       'TDL-ROOTPW-MISSING',
-      'error',
+      options.builder ? 'info' : 'error',
       template.os.at ?? template.at,
-      'No <rootpw>: Oz uses its public default ozrootpw',
+      options.builder
+        ? 'No <rootpw>: the image is built with root locked (log in with the cloud-init user and a key)'
+        : 'No <rootpw>: Oz uses its public default ozrootpw',
       'Set a generated root password and lock root in the commands.',
     );
   } else {
