@@ -77,6 +77,15 @@ async function readKernelCommandLines(probe: ImageProbe): Promise<Array<{ source
   return found;
 }
 
+/**
+ * Whether a command line holds a required argument: the argument itself, or with the options the
+ * kernel takes after a comma (`console=ttyS0,115200n8` is a console on ttyS0).
+ */
+export function hasKernelArg(args: Iterable<string>, required: string): boolean {
+  for (const arg of args) if (arg === required || arg.startsWith(`${required},`)) return true;
+  return false;
+}
+
 const kernelBootOptions: CheckDefinition = {
   id: 'kernel-boot-options',
   title: 'Kernel boot options: required present, forbidden absent (check_kernel_boot_options)',
@@ -84,9 +93,9 @@ const kernelBootOptions: CheckDefinition = {
     const lines = await readKernelCommandLines(probe);
     if (lines.length === 0) return verdict(['no kernel command line found in the boot configuration']);
     const problems: string[] = [];
-    const all = new Set(lines.flatMap((line) => line.args));
+    const all = lines.flatMap((line) => line.args);
     for (const arg of params.requiredKernelArgs)
-      if (!all.has(arg)) problems.push(`required kernel argument ${arg} is not set`);
+      if (!hasKernelArg(all, arg)) problems.push(`required kernel argument ${arg} is not set`);
     for (const line of lines)
       for (const arg of params.forbiddenKernelArgs)
         if (line.args.includes(arg)) problems.push(`forbidden kernel argument ${arg} in ${line.source}`);
