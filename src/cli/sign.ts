@@ -7,14 +7,14 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { AuthFlags } from '../client/index.ts';
-import { ImageApi, SecretApi } from '../client/index.ts';
+import { ImageApi, type ImageView, SecretApi } from '../client/index.ts';
 import { ImageTrustError, ValidationError } from '../errors/index.ts';
 import { SIGNATURE_PROPERTY_NAMES, signingOptionsFor } from '../trust/index.ts';
 import { connect } from './connect.ts';
 import { printResult } from './output.ts';
 import { createProgress } from './progress.ts';
 
-interface SignFlags extends AuthFlags {
+export interface SignFlags extends AuthFlags {
   key: string;
   passphraseFile?: string;
   hashMethod: string;
@@ -72,7 +72,19 @@ async function guessDiskFormat(file: string): Promise<string> {
   }
 }
 
-export async function runSign(image: string, flags: SignFlags): Promise<void> {
+export interface SignOutcome {
+  signature: string;
+  certificateId?: string;
+  properties?: Record<string, string>;
+  /** The created and uploaded image, with --upload. */
+  image?: ImageView;
+}
+
+/**
+ * Signs the file in one pass and, as the flags ask, stores the certificate and creates and uploads the
+ * image with the four signature properties. Prints nothing on stdout; `runSign` and `build` render it.
+ */
+export async function signAndUpload(image: string, flags: SignFlags): Promise<SignOutcome> {
   const key = readKey(flags);
   const options = signingOptionsFor(key, flags.hashMethod, flags.keyType);
   const info = await stat(image).catch(() => {
@@ -101,12 +113,7 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
   const signature = signer
     .sign({ key, padding: options.padding, saltLength: options.saltLength, dsaEncoding: 'der' })
     .toString('base64');
-
-  if (!flags.cert && !flags.certId && !flags.upload) {
-    // `base64 -w 0` prints no newline; add one only for a person at a terminal.
-    process.stdout.write(process.stdout.isTTY ? `${signature}\n` : signature);
-    return;
-  }
+  if (!flags.cert && !flags.certId && !flags.upload) return { signature };
 
   const session = await connect(flags);
   let certificateId = flags.certId;
@@ -124,18 +131,7 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
     [SIGNATURE_PROPERTY_NAMES.keyType]: options.keyType,
     [SIGNATURE_PROPERTY_NAMES.certificateUuid]: certificateId!,
   };
-  if (!flags.upload) {
-    const result = { signature, certificateId, properties };
-    printResult(result, flags, {
-      text: () =>
-        process.stdout.write(
-          `${Object.entries(properties)
-            .map(([k, v]) => `--property ${k}=${v}`)
-            .join(' ')}\n`,
-        ),
-    });
-    return;
-  }
+  if (!flags.upload) return { signature, certificateId, properties };
 
   for (const entry of flags.property ?? []) {
     const eq = entry.indexOf('=');
@@ -175,7 +171,28 @@ export async function runSign(image: string, flags: SignFlags): Promise<void> {
     throw error;
   }
   uploading.stop();
-  const shown = await images.getImage(created.id);
+  return { signature, certificateId, properties, image: await images.getImage(created.id) };
+}
+
+export async function runSign(image: string, flags: SignFlags): Promise<void> {
+  const { signature, certificateId, properties, image: shown } = await signAndUpload(image, flags);
+  if (!properties) {
+    // `base64 -w 0` prints no newline; add one only for a person at a terminal.
+    process.stdout.write(process.stdout.isTTY ? `${signature}\n` : signature);
+    return;
+  }
+  if (!shown) {
+    const result = { signature, certificateId, properties };
+    printResult(result, flags, {
+      text: () =>
+        process.stdout.write(
+          `${Object.entries(properties)
+            .map(([k, v]) => `--property ${k}=${v}`)
+            .join(' ')}\n`,
+        ),
+    });
+    return;
+  }
   printResult(shown, flags, {
     text: () =>
       process.stdout.write(

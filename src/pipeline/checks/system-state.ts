@@ -28,6 +28,8 @@ export interface UnitState {
 }
 
 const SYSTEM_DIR = '/etc/systemd/system';
+/** Where unit files live, in systemd's order of precedence. */
+const UNIT_DIRS = [SYSTEM_DIR, '/usr/lib/systemd/system', '/lib/systemd/system'];
 
 /** Enabled units (symlinks under etc/systemd/system/*.wants), masks (links to /dev/null) and aliases. */
 export async function readUnitState(probe: ImageProbe): Promise<UnitState> {
@@ -69,9 +71,18 @@ export async function findHostKeyRegenerator(
   packages: PackageDatabase,
   units: UnitState,
 ): Promise<string | undefined> {
-  for (const unit of units.enabled.keys())
-    if (/^sshd-keygen|ssh-host-keys|ssh_host_keys|ssh-keygen/.test(unit) && isUnitEnabled(units, unit))
-      return `unit ${unit} enabled`;
+  for (const unit of units.enabled.keys()) {
+    if (!isUnitEnabled(units, unit)) continue;
+    if (/^sshd-keygen|ssh-host-keys|ssh_host_keys|ssh-keygen/.test(unit)) return `unit ${unit} enabled`;
+    // Whatever its name, an enabled unit that runs ssh-keygen makes the keys (DIB's, imagetrust build's).
+    for (const dir of UNIT_DIRS) {
+      const text = await probe.text(`${dir}/${unit}`);
+      if (text === undefined) continue;
+      if (/^\s*ExecStart(?:Pre)?\s*=.*\bssh-keygen\b/m.test(text))
+        return `unit ${unit} enabled (runs ssh-keygen)`;
+      break;
+    }
+  }
   const cloudInit = packages.kind === 'dpkg' ? packages.installed.has('cloud-init') : true;
   if (
     cloudInit &&
