@@ -76,6 +76,26 @@ describe('offline checks', () => {
     assert.equal((await check('ssh-offline', withKeys)).status, 'fail');
   });
 
+  it('ssh-host-key-regenerator accepts an enabled unit of any name that runs ssh-keygen, not a disabled one', async () => {
+    const unit = '[Unit]\nBefore=ssh.service\n\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n';
+    const files = { ...DPKG_SSH, 'etc/ssh/sshd_config': '', 'etc/systemd/system/make-keys.service': unit };
+    assert.equal((await check('ssh-host-key-regenerator', files, SSH_ENABLED)).status, 'fail');
+    const enabled = {
+      ...SSH_ENABLED,
+      'etc/systemd/system/multi-user.target.wants/make-keys.service': '/etc/systemd/system/make-keys.service',
+    };
+    assert.equal((await check('ssh-host-key-regenerator', files, enabled)).status, 'pass');
+    const other = { ...files, 'etc/systemd/system/make-keys.service': unit.replace('ssh-keygen -A', 'true') };
+    assert.equal((await check('ssh-host-key-regenerator', other, enabled)).status, 'fail');
+  });
+
+  it('kernel-boot-options takes console=ttyS0,115200 as console=ttyS0, but not console=ttyS01', async () => {
+    const grub = (line: string) => ({ 'etc/default/grub': `GRUB_CMDLINE_LINUX="${line}"\n` });
+    assert.equal((await check('kernel-boot-options', grub('console=ttyS0,115200n8'))).status, 'pass');
+    assert.equal((await check('kernel-boot-options', grub('console=ttyS01'))).status, 'fail');
+    assert.equal((await check('kernel-boot-options', grub('console=tty0'))).status, 'fail');
+  });
+
   it('no-mail-packages is not-applicable on an unread RPM database, and fails on sendmail files', async () => {
     assert.equal(
       (await check('no-mail-packages', { 'var/lib/rpm/rpmdb.sqlite': 'x' })).status,
