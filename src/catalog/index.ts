@@ -73,6 +73,7 @@ export {
   type ImageReport,
   REPORT_KINDS,
   type ReleaseRequest,
+  type ReleaseRequirements,
   type ReleaseStatus,
   type ReleaseTarget,
   type ReportKind,
