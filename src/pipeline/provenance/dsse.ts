@@ -143,13 +143,19 @@ export function parseEnvelope(input: string | Uint8Array | unknown): DsseEnvelop
 }
 
 function verifiesWith(key: KeyObject, pae: Buffer, sig: Buffer): boolean {
-  try {
-    if (key.asymmetricKeyType === 'ed25519') return verify(null, pae, key, sig);
-    // ECDSA: DER as openssl and sigstore write it, or r||s (64 bytes) as the DSSE spec's test vector.
-    return verify('sha256', pae, { key, dsaEncoding: sig.length === 64 ? 'ieee-p1363' : 'der' }, sig);
-  } catch {
-    return false;
-  }
+  const attempt = (check: () => boolean) => {
+    try {
+      return check();
+    } catch {
+      return false;
+    }
+  };
+  if (key.asymmetricKeyType === 'ed25519') return attempt(() => verify(null, pae, key, sig));
+  // ECDSA: DER as openssl and sigstore write it, or r||s as the DSSE spec's test vector; a signature
+  // is tried in both, since a rare DER signature is 64 bytes long too.
+  return (['der', 'ieee-p1363'] as const).some((dsaEncoding) =>
+    attempt(() => verify('sha256', pae, { key, dsaEncoding }, sig)),
+  );
 }
 
 /**

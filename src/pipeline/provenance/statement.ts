@@ -184,11 +184,34 @@ export function readSlsaProvenance(value: unknown): SlsaProvenanceV1 {
   return value as unknown as SlsaProvenanceV1;
 }
 
+/** Deeper than any statement needs; the server's JSON gate cannot see inside the base64 payload. */
+const MAX_STATEMENT_DEPTH = 64;
+
+/** How deep JSON text nests, counted without parsing (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
 /** Reads an in-toto Statement v1 (JSON bytes) and, when it is SLSA provenance v1, checks the predicate too. */
 export function readStatement(payload: Uint8Array | string): InTotoStatement {
+  const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+  if (nestingDepth(text) > MAX_STATEMENT_DEPTH)
+    malformed(`The statement nests deeper than ${MAX_STATEMENT_DEPTH} levels.`);
   let value: unknown;
   try {
-    value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+    value = JSON.parse(text);
   } catch (error) {
     throw new AttestationError('ATTESTATION_MALFORMED', 'The statement is not JSON.', { cause: error });
   }
