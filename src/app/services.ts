@@ -25,6 +25,7 @@ import {
   type PolicyAuthorizer,
 } from '../identity/index.ts';
 import { keyringFromBase64, SecretService } from '../keys/index.ts';
+import { readProvenanceAttestation } from '../pipeline/provenance/index.ts';
 import {
   closeDigestWorkers,
   createDigester,
@@ -46,6 +47,7 @@ import {
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { failpointsFromEnvironment } from './failpoints.ts';
+import { loadProvenanceKeys } from './provenance-keys.ts';
 import { createUploadOwner } from './upload-owner.ts';
 
 /** Every service the server and the local commands use, typed by their own interfaces. */
@@ -138,6 +140,8 @@ export async function openServices(
   // Before anything is made in it: a data directory other users can enter is refused.
   await openDataDirectory(dataDir);
   const signer = await openAuditSigningKey(auditSigningKeyFile);
+  // Unreadable trusted build keys stop the start, before anything is opened.
+  const provenanceKeys = await loadProvenanceKeys(config.provenance.trustedKeys);
   const loginNameKey = await openLoginNameKey(loginNameKeyFile);
   // The keyring first: a bad or unreadable keyring stops the start before anything is opened.
   const keyring = config.keys.kek
@@ -253,6 +257,11 @@ export async function openServices(
     releases: new SqlReleaseRepository(db),
     findVisibleImage: (credentials, id) => catalog.getImage(credentials, id),
     requireComplianceReport: config.release.requireComplianceReport,
+    requireBootTest: config.release.requireBootTest,
+    requireProvenance: config.release.requireProvenance,
+    verifyProvenance: provenanceKeys.length
+      ? (envelope) => readProvenanceAttestation(envelope, provenanceKeys)
+      : undefined,
     signaturesRequired,
     signerTrustProblem: createSignerTrustCheck({
       certificates,

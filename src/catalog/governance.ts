@@ -1,7 +1,7 @@
-// Image governance: lifecycle changes and schedules, compliance reports, and release requests that a
+// Image governance: lifecycle changes and schedules, reports (compliance, boot test, provenance), and release requests that a
 // second person approves. Every change is written to the transparency log.
 import { createHash, randomUUID } from 'node:crypto';
-import { GovernanceError, NotFoundError } from '../errors/index.ts';
+import { AttestationError, GovernanceError, NotFoundError } from '../errors/index.ts';
 import type { DomainEvent, EventRecorder } from '../events/index.ts';
 import { type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
 import { planLifecycleChange, readLifecycleRequest } from './lifecycle.ts';
@@ -10,12 +10,16 @@ import type { Clock, IdGenerator, ImageRepository, ReleaseRepository } from './p
 import {
   assertReleasable,
   assertSeparateApprover,
-  type ComplianceReport,
+  type ImageReport,
   type ReleaseRequest,
   type ReleaseStatus,
+  type ReportKind,
+  readBootTestReport,
   readComplianceReport,
   readReleaseDecision,
   readReleaseRequest,
+  sameDigest,
+  type VerifiedProvenance,
 } from './releases.ts';
 
 export interface GovernanceServiceOptions {
@@ -29,6 +33,15 @@ export interface GovernanceServiceOptions {
   clock: Clock;
   newId?: IdGenerator;
   requireComplianceReport?: boolean;
+  /** A release needs a passing boot-test report bound to the image's data. */
+  requireBootTest?: boolean;
+  /** A release needs a provenance attestation, verified with a trusted key, about the image's data. */
+  requireProvenance?: boolean;
+  /**
+   * Verifies a provenance envelope (JSON text) with the trusted build keys, or throws a coded error.
+   * Absent when no trusted key is configured: provenance is then refused, never taken unverified.
+   */
+  verifyProvenance?(envelope: string): VerifiedProvenance;
   signaturesRequired?(projectId: string | null): Promise<boolean> | boolean;
   /** Null when the image's signing certificate chains to a trusted certificate now; otherwise why not. */
   signerTrustProblem?(image: ImageRecord): Promise<string | null>;
@@ -146,25 +159,81 @@ export class GovernanceService {
     }
   }
 
-  /** Attaches the JSON of `imagetrust scan --format json` as the image's compliance report. */
-  async attachReport(credentials: Credentials, id: string, document: string): Promise<ComplianceReport> {
+  /**
+   * Attaches a report of one kind as the image's current report of that kind: the JSON of
+   * `imagetrust scan --format json` (compliance), of `imagetrust test-boot --format json` (boot-test),
+   * or a DSSE envelope of the build's provenance verified with a trusted key (provenance).
+   */
+  async attachReport(
+    credentials: Credentials,
+    id: string,
+    document: string,
+    kind: ReportKind = 'compliance',
+  ): Promise<ImageReport & { details: Record<string, unknown> }> {
     const image = await this.#o.findVisibleImage(credentials, id);
     this.#authorizer.enforce('image:attach_report', credentials, { projectId: image.owner });
     if (Buffer.byteLength(document) > MAX_REPORT_BYTES) {
       throw new GovernanceError(
         'RELEASE_NOT_READY',
-        `A compliance report may be at most ${MAX_REPORT_BYTES} bytes.`,
+        `A ${kind} report may be at most ${MAX_REPORT_BYTES} bytes.`,
       );
     }
-    const { passed, failed, imageSha512 } = readComplianceReport(document);
-    if (imageSha512 !== null && imageSha512 !== image.os_hash_value) {
-      throw new GovernanceError(
+    const otherData = (what: string, sha512: string) =>
+      new GovernanceError(
         'RELEASE_NOT_READY',
-        `This report was made for other data (sha512 ${imageSha512.slice(0, 16)}…) than image ${id} holds (${image.os_hash_value ? `${image.os_hash_value.slice(0, 16)}…` : 'no data yet'}).`,
+        `This ${what} was made for other data (sha512 ${sha512.slice(0, 16)}…) than image ${id} holds (${image.os_hash_value ? `${image.os_hash_value.slice(0, 16)}…` : 'no data yet'}).`,
       );
+    let passed: boolean;
+    let details: Record<string, unknown>;
+    switch (kind) {
+      case 'compliance': {
+        const read = readComplianceReport(document);
+        if (read.imageSha512 !== null && read.imageSha512 !== image.os_hash_value)
+          throw otherData('report', read.imageSha512);
+        passed = read.passed;
+        details = { passed, failed: read.failed, image_sha512: read.imageSha512 };
+        break;
+      }
+      case 'boot-test': {
+        // A boot test proves something only about the bytes it booted: they must be this image's.
+        const read = readBootTestReport(document);
+        if (!sameDigest(read.imageSha512, image.os_hash_value))
+          throw otherData('boot-test report', read.imageSha512);
+        passed = read.passed;
+        details = {
+          passed,
+          failed: read.failed,
+          ran: read.ran,
+          image_sha512: read.imageSha512,
+          profile: read.profile,
+          firmware: read.firmware,
+          accelerator: read.accelerator,
+        };
+        break;
+      }
+      case 'provenance': {
+        if (!this.#o.verifyProvenance) {
+          throw new AttestationError(
+            'ATTESTATION_UNTRUSTED',
+            'Provenance cannot be verified: no trusted build key is configured. Set provenance.trustedKeys (IMAGETRUST_PROVENANCE_TRUSTED_KEYS) to the PEM public keys builds sign with.',
+          );
+        }
+        const verified = this.#o.verifyProvenance(document);
+        if (!sameDigest(verified.subjectSha512, image.os_hash_value))
+          throw otherData('provenance attestation', verified.subjectSha512);
+        passed = true;
+        details = {
+          passed,
+          subject_sha512: verified.subjectSha512,
+          builder_id: verified.builderId,
+          key_id: verified.keyid,
+        };
+        break;
+      }
     }
-    const report: ComplianceReport = {
+    const report: ImageReport = {
       image_id: id,
+      kind,
       document,
       digest: `sha256:${createHash('sha256').update(document).digest('hex')}`,
       passed,
@@ -179,27 +248,53 @@ export class GovernanceService {
         projectId: image.owner,
         subjectId: id,
         contentDigest: report.digest,
-        details: { passed, failed, image_sha512: imageSha512 },
+        details: { kind, digest: report.digest, ...details },
       });
     });
+    return { ...report, details };
+  }
+
+  async getReport(
+    credentials: Credentials,
+    id: string,
+    kind: ReportKind = 'compliance',
+  ): Promise<ImageReport> {
+    await this.#o.findVisibleImage(credentials, id);
+    const report = await this.#o.releases.findReport(id, kind);
+    if (!report) throw new NotFoundError(`Image ${id} has no ${kind} report.`);
     return report;
   }
 
-  async getReport(credentials: Credentials, id: string): Promise<ComplianceReport> {
-    await this.#o.findVisibleImage(credentials, id);
-    const report = await this.#o.releases.findReport(id);
-    if (!report) throw new NotFoundError(`Image ${id} has no compliance report.`);
-    return report;
+  /** The attached provenance verified again with today's trusted keys (a key may have been withdrawn). */
+  #checkProvenance(report: ImageReport | null): VerifiedProvenance | { problem: string } | null {
+    if (!report) return null;
+    if (!this.#o.verifyProvenance)
+      return { problem: 'no trusted build key is configured (provenance.trustedKeys)' };
+    try {
+      return this.#o.verifyProvenance(report.document);
+    } catch (error) {
+      return { problem: (error as Error).message };
+    }
   }
 
   async #requirements(image: ImageRecord) {
+    const provenance = this.#o.requireProvenance
+      ? await this.#o.releases.findReport(image.id, 'provenance')
+      : null;
     const signaturesRequired = (await this.#o.signaturesRequired?.(image.owner)) ?? false;
     return {
       signaturesRequired,
       signerTrustProblem:
         signaturesRequired && image.signed_by ? ((await this.#o.signerTrustProblem?.(image)) ?? null) : null,
       requireComplianceReport: this.#o.requireComplianceReport ?? false,
-      report: this.#o.requireComplianceReport ? await this.#o.releases.findReport(image.id) : null,
+      report: this.#o.requireComplianceReport
+        ? await this.#o.releases.findReport(image.id, 'compliance')
+        : null,
+      requireBootTest: this.#o.requireBootTest ?? false,
+      bootTest: this.#o.requireBootTest ? await this.#o.releases.findReport(image.id, 'boot-test') : null,
+      requireProvenance: this.#o.requireProvenance ?? false,
+      provenance,
+      provenanceCheck: this.#checkProvenance(provenance),
     };
   }
 

@@ -70,10 +70,17 @@ export {
   assertReleasable,
   assertSeparateApprover,
   type ComplianceReport,
+  type ImageReport,
+  REPORT_KINDS,
   type ReleaseRequest,
+  type ReleaseRequirements,
   type ReleaseStatus,
   type ReleaseTarget,
+  type ReportKind,
+  readBootTestReport,
   readComplianceReport,
+  sameDigest,
+  type VerifiedProvenance,
 } from './releases.ts';
 export { type PatchOperation, type QueryParams, readImagePatch } from './requests.ts';
 export { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';

@@ -8,7 +8,7 @@ import type {
   MemberStatus,
   Visibility,
 } from './model.ts';
-import type { ComplianceReport, ReleaseRequest, ReleaseStatus } from './releases.ts';
+import type { ImageReport, ReleaseRequest, ReleaseStatus, ReportKind } from './releases.ts';
 
 /** Who is looking: decides which images a list or get may return. */
 export interface Viewer {
@@ -168,7 +168,7 @@ export type GovernanceFields = Pick<
   'lifecycle_state' | 'deprecation_at' | 'obsolescence_at' | 'replacement' | 'image_class' | 'visibility'
 >;
 
-/** Release requests and compliance reports. */
+/** Release requests and the reports attached to images (one current report per image and kind). */
 export interface ReleaseRepository {
   createRelease(request: ReleaseRequest): Promise<void>;
   findRelease(id: string): Promise<ReleaseRequest | null>;
@@ -187,8 +187,9 @@ export interface ReleaseRepository {
     decision: Pick<ReleaseRequest, 'decided_by' | 'decided_at' | 'decision_reason'>,
     publish: { imageId: string; expectedLifecycle: LifecycleState; imageClass: ReleaseRequest['target'] },
   ): Promise<'approved' | 'already-decided' | 'image-changed'>;
-  saveReport(report: ComplianceReport): Promise<void>;
-  findReport(imageId: string): Promise<ComplianceReport | null>;
+  /** Replaces the image's report of the report's kind. */
+  saveReport(report: ImageReport): Promise<void>;
+  findReport(imageId: string, kind: ReportKind): Promise<ImageReport | null>;
 }
 
 export interface ByteRange {

@@ -205,7 +205,19 @@ async function readTreeHead(file: string): Promise<SignedTreeHead> {
 function describeLeaf(leaf: AuditLeaf): string {
   const actor = leaf.actor ? (leaf.actor.user_name ?? leaf.actor.user_id) : '-';
   const digest = leaf.content_digest ? ` ${leaf.content_digest}` : '';
-  return `#${leaf.seq} ${leaf.recorded_at} ${leaf.type} by ${actor}${digest}`;
+  return `#${leaf.seq} ${leaf.recorded_at} ${leaf.type} by ${actor}${digest}${describeAttachment(leaf)}`;
+}
+
+/** What a report attachment said: its kind and verdict, and for provenance who built and signed. */
+function describeAttachment(leaf: AuditLeaf): string {
+  if (leaf.type !== 'image.report_attached') return '';
+  const details = leaf.details;
+  // Entries logged before reports had kinds were compliance reports.
+  const kind = typeof details.kind === 'string' ? details.kind : 'compliance';
+  if (kind === 'provenance') {
+    return ` (provenance verified: builder ${String(details.builder_id)}, key ${String(details.key_id).slice(0, 16)}…)`;
+  }
+  return ` (${kind} ${details.passed ? 'passed' : 'FAILED'})`;
 }
 
 export async function runAuditProof(imageId: string, flags: ProofFlags): Promise<void> {

@@ -1,7 +1,7 @@
 // `imagetrust image lifecycle|report|release`: govern images on a running service, authenticated as
 // the OpenStack clients are (OS_* variables, clouds.yaml, --os-* flags).
 import { readFile } from 'node:fs/promises';
-import type { AuthFlags, ImageView, ReleaseView } from '../client/index.ts';
+import type { AuthFlags, ImageView, ReleaseView, ReportKindName } from '../client/index.ts';
 import { ImageApi } from '../client/index.ts';
 import { ValidationError } from '../errors/index.ts';
 import { connect } from './connect.ts';
@@ -58,12 +58,39 @@ export async function setLifecycle(imageId: string, flags: LifecycleFlags): Prom
   printLifecycle(await (await api(flags)).setLifecycle(imageId, body), flags);
 }
 
-export async function attachReport(imageId: string, file: string, flags: FormatFlags): Promise<void> {
-  const summary = await (await api(flags)).attachReport(imageId, await readFile(file));
+interface ReportFlags extends FormatFlags {
+  kind?: ReportKindName;
+}
+
+export async function attachReport(imageId: string, file: string, flags: ReportFlags): Promise<void> {
+  const kind = flags.kind ?? 'compliance';
+  const summary = await (await api(flags)).attachReport(imageId, await readFile(file), kind);
+  const details = (summary.details ?? {}) as Record<string, unknown>;
   printResult(summary, flags, {
+    text: () => {
+      // The compliance line is as it always was, for scripts that read it.
+      const line =
+        kind === 'compliance'
+          ? `${summary.passed ? 'passed' : 'FAILED'} ${summary.digest} attached to ${imageId}`
+          : kind === 'boot-test'
+            ? `${summary.passed ? 'passed' : 'FAILED'} boot-test report ${summary.digest} attached to ${imageId}`
+            : `verified provenance ${summary.digest} (builder ${details.builder_id}, key ${details.key_id}) attached to ${imageId}`;
+      process.stdout.write(`${line}\n`);
+    },
+  });
+}
+
+const REPORT_FIELDS = ['image_id', 'kind', 'digest', 'passed', 'attached_by', 'attached_at'];
+
+/** Prints the image's current report of a kind: a summary as text or table, all of it as JSON or YAML. */
+export async function showReport(imageId: string, flags: ReportFlags): Promise<void> {
+  const report = await (await api(flags)).getReport(imageId, flags.kind ?? 'compliance');
+  const summary = Object.fromEntries(REPORT_FIELDS.map((field) => [field, report[field] ?? null]));
+  printResult(report, flags, {
+    tabular: () => ({ record: summary }),
     text: () =>
       process.stdout.write(
-        `${summary.passed ? 'passed' : 'FAILED'} ${summary.digest} attached to ${imageId}\n`,
+        `${REPORT_FIELDS.map((field) => `${field}: ${summary[field] === null ? '-' : String(summary[field])}`).join('\n')}\n`,
       ),
   });
 }

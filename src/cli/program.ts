@@ -15,6 +15,8 @@ import { registerPolicyCommands } from './policy.ts';
 
 /** Data printed as openstack prints it; table by default. */
 const DATA = DATA_FORMATS;
+/** The report kinds (as src/catalog REPORT_KINDS); listed here so the CLI starts without loading the catalog. */
+const REPORT_KIND_CHOICES = ['compliance', 'boot-test', 'provenance'];
 const REPORT = REPORT_FORMATS;
 const LINT = LINT_FORMATS;
 const USER_COLUMNS = ['id', 'name', 'enabled', 'default_project_id', 'email'];
@@ -196,7 +198,9 @@ export function createProgram(): Command {
 
   const image = program
     .command('image')
-    .description('Govern images on a running service: lifecycle, compliance reports and releases.');
+    .description(
+      'Govern images on a running service: lifecycle, reports (compliance, boot test, provenance) and releases.',
+    );
   const lifecycle = image
     .command('lifecycle')
     .description('Show, change or schedule an image lifecycle: available → deprecated → obsolete.');
@@ -232,14 +236,37 @@ export function createProgram(): Command {
     .addOption(formatOption(DATA))
     .addOption(columnOption(LIFECYCLE_COLUMNS))
     .action(async (id, options) => (await governanceImport()).setLifecycle(id, options));
-  const report = image.command('report').description('Compliance reports that releases may require.');
+  const report = image
+    .command('report')
+    .description(
+      'Reports releases may require, one current report of each kind per image: compliance (scan), boot-test (test-boot) and provenance (a signed DSSE envelope).',
+    );
+  const kindOption = () =>
+    new Option('--kind <kind>', 'which kind of report').choices(REPORT_KIND_CHOICES).default('compliance');
   addAuthOptions(
     report
       .command('attach <image-id> <report.json>')
-      .description('Attach the output of `imagetrust scan IMAGE --format json` to an image.'),
+      .description(
+        'Attach a report to an image: the output of `imagetrust scan IMAGE --format json` (compliance, the default), of `imagetrust test-boot IMAGE --format json` (boot-test; it must name the image data by image_sha512), or the DSSE envelope of the build provenance (provenance; verified with the server trusted build keys).',
+      )
+      .addHelpText(
+        'after',
+        '\nExamples:\n  imagetrust image report attach IMAGE scan.json\n  imagetrust image report attach IMAGE boot.json --kind boot-test\n  imagetrust image report attach IMAGE provenance.dsse.json --kind provenance',
+      ),
   )
+    .addOption(kindOption())
     .addOption(formatOption(REPORT))
     .action(async (id, file, options) => (await governanceImport()).attachReport(id, file, options));
+  addAuthOptions(
+    report
+      .command('show <image-id>')
+      .description(
+        "Print an image's current report of a kind: a summary as text or table, the whole report (document included) as JSON or YAML.",
+      ),
+  )
+    .addOption(kindOption())
+    .addOption(formatOption(REPORT))
+    .action(async (id, options) => (await governanceImport()).showReport(id, options));
   const release = image
     .command('release')
     .description(

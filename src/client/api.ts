@@ -4,6 +4,15 @@ import type { ReleaseRequest } from '../catalog/index.ts';
 import { ConflictError, ImageTrustError, NotFoundError } from '../errors/index.ts';
 import type { HttpResponse, Session } from './session.ts';
 
+/** The kinds of report an image carries and the paths they are attached at (as the server's routes). */
+export const REPORT_KIND_NAMES = ['compliance', 'boot-test', 'provenance'] as const;
+export type ReportKindName = (typeof REPORT_KIND_NAMES)[number];
+const REPORT_PATHS: Record<ReportKindName, string> = {
+  compliance: 'compliance-report',
+  'boot-test': 'boot-test-report',
+  provenance: 'provenance',
+};
+
 /** The fields of a Glance image the clients here use; extra properties are flattened, as Glance sends them. */
 export type ImageView = Record<string, unknown> & {
   id: string;
@@ -87,18 +96,33 @@ export class ImageApi {
     );
   }
 
-  /** Attaches a compliance report exactly as given (it is digested as sent). */
-  async attachReport(id: string, document: Buffer): Promise<Record<string, unknown>> {
-    const url = `${this.#images()}/${encodeURIComponent(id)}/compliance-report`;
+  /**
+   * Attaches a report of a kind (compliance, boot-test, provenance) exactly as given: it is digested
+   * as sent.
+   */
+  async attachReport(
+    id: string,
+    document: Buffer,
+    kind: ReportKindName = 'compliance',
+  ): Promise<Record<string, unknown>> {
+    const url = `${this.#images()}/${encodeURIComponent(id)}/${REPORT_PATHS[kind]}`;
     const response = await this.#session.request('PUT', url, {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: document,
       length: document.length,
     });
-    await this.#session.expect(response, [200], `Attaching the compliance report of image ${id}`);
+    await this.#session.expect(response, [200], `Attaching the ${kind} report of image ${id}`);
     let text = '';
     for await (const chunk of response.body) text += chunk;
     return JSON.parse(text) as Record<string, unknown>;
+  }
+
+  /** The image's current report of a kind, its document parsed. */
+  getReport(id: string, kind: ReportKindName = 'compliance'): Promise<Record<string, unknown>> {
+    return this.#session.json<Record<string, unknown>>(
+      'GET',
+      `${this.#images()}/${encodeURIComponent(id)}/${REPORT_PATHS[kind]}`,
+    );
   }
 
   requestRelease(id: string, body: { target: string; reason?: string }): Promise<ReleaseView> {

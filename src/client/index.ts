@@ -1,5 +1,13 @@
 // Client side: find and authenticate to the service as OpenStack's clients do, and call its APIs.
 
-export { ImageApi, type ImageView, type ReleaseView, SecretApi, type SecretMaterial } from './api.ts';
+export {
+  ImageApi,
+  type ImageView,
+  REPORT_KIND_NAMES,
+  type ReleaseView,
+  type ReportKindName,
+  SecretApi,
+  type SecretMaterial,
+} from './api.ts';
 export { type AuthFlags, type AuthOptions, cloudsYamlPaths, resolveAuthOptions } from './auth-options.ts';
 export { type HttpResponse, Session } from './session.ts';

@@ -135,6 +135,20 @@ const configSchema = z
         allowDirectPublish: z.boolean().default(false),
         /** A release needs a passing compliance report (`imagetrust scan --format json`) attached to the image. */
         requireComplianceReport: z.boolean().default(false),
+        /** A release needs a passing boot-test report (`imagetrust test-boot --format json`) of the image's data. */
+        requireBootTest: z.boolean().default(false),
+        /** A release needs a provenance attestation verified with provenance.trustedKeys, about the image's data. */
+        requireProvenance: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    provenance: z
+      .object({
+        /**
+         * PEM files of the public keys (Ed25519 or ECDSA P-256) builds sign provenance with; read at start.
+         * None means provenance attestations are refused: they are never taken unverified.
+         */
+        trustedKeys: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),
@@ -195,6 +209,9 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
     path: ['release', 'requireComplianceReport'],
     type: 'boolean',
   },
+  IMAGETRUST_RELEASE_REQUIRE_BOOT_TEST: { path: ['release', 'requireBootTest'], type: 'boolean' },
+  IMAGETRUST_RELEASE_REQUIRE_PROVENANCE: { path: ['release', 'requireProvenance'], type: 'boolean' },
+  IMAGETRUST_PROVENANCE_TRUSTED_KEYS: { path: ['provenance', 'trustedKeys'], type: 'list' },
   IMAGETRUST_LIFECYCLE_SCHEDULE_INTERVAL: { path: ['lifecycle', 'scheduleIntervalSeconds'], type: 'number' },
   IMAGETRUST_UPLOAD_LEASE: { path: ['uploads', 'leaseSeconds'], type: 'number' },
   IMAGETRUST_UPLOAD_MAX_CONCURRENT: { path: ['uploads', 'maxConcurrent'], type: 'number' },
@@ -292,6 +309,11 @@ export function validateConfig(input: unknown, source = 'configuration'): ImageT
   }
   if (config.tls.clientCa && !config.tls.cert) {
     throw new ConfigError('Invalid configuration: tls.clientCa needs tls.cert and tls.key.');
+  }
+  if (config.release.requireProvenance && config.provenance.trustedKeys.length === 0) {
+    throw new ConfigError(
+      'Invalid configuration: release.requireProvenance needs provenance.trustedKeys (the PEM public keys builds sign provenance with); without them no release could pass.',
+    );
   }
   const badProxies = config.trustedProxies.map(trustedProxyProblem).filter(Boolean);
   if (badProxies.length > 0) {

@@ -67,7 +67,7 @@ export const ERROR_CATALOGUE = {
   RELEASE_NOT_READY: {
     status: 409,
     exit: 1,
-    doc: 'The image does not meet a release requirement (active, not obsolete, signed, compliance report).',
+    doc: 'The image does not meet a release requirement (active, not obsolete, signed, compliance report, boot test, provenance).',
   },
   SEPARATION_OF_DUTIES: {
     status: 403,
@@ -252,6 +252,21 @@ export const ERROR_CATALOGUE = {
     exit: 76,
     doc: 'The TLS connection to the imagetrust server failed: untrusted or mismatched certificate, or the peer does not speak TLS. (A container registry is REGISTRY_TLS.)',
   },
+  ATTESTATION_MALFORMED: {
+    status: 400,
+    exit: 65,
+    doc: 'The DSSE envelope or the in-toto statement in it is malformed: wrong JSON types, bad base64, too large, an unexpected payload type or predicate.',
+  },
+  ATTESTATION_INVALID: {
+    status: 400,
+    exit: 5,
+    doc: 'The attestation signature made with a trusted key does not verify over the envelope (PAE); the envelope was altered or signed wrongly.',
+  },
+  ATTESTATION_UNTRUSTED: {
+    status: 400,
+    exit: 5,
+    doc: 'No signature on the attestation was made by a trusted build key (provenance.trustedKeys), or none is configured.',
+  },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: number; doc: string }>;
@@ -341,6 +356,10 @@ export class VerificationError extends ImageTrustError<
   | 'CERTIFICATE_INVALID'
   | 'CERTIFICATE_EXPIRED'
   | 'CERTIFICATE_UNTRUSTED'
+> {}
+/** A signed attestation (DSSE envelope, in-toto statement) that was refused: malformed, bad signature, untrusted key. */
+export class AttestationError extends ImageTrustError<
+  'ATTESTATION_MALFORMED' | 'ATTESTATION_INVALID' | 'ATTESTATION_UNTRUSTED'
 > {}
 /** Source media refused: an untrusted checksum list, no line for the file, a digest mismatch or a failed download. */
 export class SourceError extends ImageTrustError<

@@ -157,8 +157,10 @@ const images: RuleDefault[] = [
   image(
     'attach_report',
     'rule:project_member_or_admin',
-    'Attach a compliance report (the JSON of `imagetrust scan`) to an image.',
+    'Attach a report to an image: compliance (`imagetrust scan`), boot-test (`imagetrust test-boot`) or provenance (a signed DSSE envelope).',
     'PUT /v2/images/{image_id}/compliance-report',
+    'PUT /v2/images/{image_id}/boot-test-report',
+    'PUT /v2/images/{image_id}/provenance',
   ),
   image(
     'request_release',

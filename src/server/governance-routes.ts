@@ -1,11 +1,14 @@
-// Image governance over HTTP, beside the Glance v2 API: lifecycle, compliance reports and release
-// requests. Paths sit under /image/v2 so Glance clients' endpoint discovery finds them too.
+// Image governance over HTTP, beside the Glance v2 API: lifecycle, reports (compliance, boot test,
+// provenance) and release requests. Paths sit under /image/v2 so Glance clients' endpoint discovery
+// finds them too.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   type Clock,
   type GovernanceService,
+  type ImageReport,
   type ReleaseRequest,
   type ReleaseStatus,
+  type ReportKind,
   toImageView,
 } from '../catalog/index.ts';
 import { ValidationError } from '../errors/index.ts';
@@ -20,6 +23,12 @@ export interface GovernanceRouteOptions {
 type IdParams = { Params: { id: string } };
 const BODY_LIMIT = 4 * 1024 * 1024;
 const STATUSES: readonly ReleaseStatus[] = ['pending', 'approved', 'rejected'];
+/** Where each kind of report is attached and read: one current report of each kind per image. */
+export const REPORT_PATHS: Record<ReportKind, string> = {
+  compliance: 'compliance-report',
+  'boot-test': 'boot-test-report',
+  provenance: 'provenance',
+};
 
 function jsonOf(request: FastifyRequest): unknown {
   const text = textOf(request);
@@ -38,6 +47,15 @@ function textOf(request: FastifyRequest): string {
     throw new ValidationError('UNSUPPORTED_MEDIA_TYPE', 'Send JSON with Content-Type: application/json.');
   }
   return body ? body.toString('utf8') : '';
+}
+
+/** A stored report with its document as JSON; a provenance envelope's statement is decoded beside it. */
+function reportView(report: ImageReport): Record<string, unknown> {
+  const document = JSON.parse(report.document);
+  if (report.kind !== 'provenance') return { ...report, document };
+  // Verified when it was attached; shown so a reader need not decode base64 to see what it says.
+  const statement = JSON.parse(Buffer.from(document.payload, 'base64').toString('utf8'));
+  return { ...report, document, statement };
 }
 
 function releaseView(request: ReleaseRequest): Record<string, unknown> {
@@ -63,19 +81,21 @@ export function registerGovernanceRoutes(app: FastifyInstance, options: Governan
       ),
     );
 
-    api.put<IdParams>('/image/v2/images/:id/compliance-report', async (request) => {
-      const report = await governance.attachReport(
-        credentialsOf(request),
-        request.params.id,
-        textOf(request),
+    for (const [kind, path] of Object.entries(REPORT_PATHS) as [ReportKind, string][]) {
+      api.put<IdParams>(`/image/v2/images/:id/${path}`, async (request) => {
+        const report = await governance.attachReport(
+          credentialsOf(request),
+          request.params.id,
+          textOf(request),
+          kind,
+        );
+        const { document: _document, ...summary } = report;
+        return summary;
+      });
+      api.get<IdParams>(`/image/v2/images/:id/${path}`, async (request) =>
+        reportView(await governance.getReport(credentialsOf(request), request.params.id, kind)),
       );
-      const { document: _document, ...summary } = report;
-      return summary;
-    });
-    api.get<IdParams>('/image/v2/images/:id/compliance-report', async (request) => {
-      const report = await governance.getReport(credentialsOf(request), request.params.id);
-      return { ...report, document: JSON.parse(report.document) };
-    });
+    }
 
     api.post<IdParams>('/image/v2/images/:id/releases', async (request, reply) => {
       const created = await governance.requestRelease(

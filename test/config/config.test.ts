@@ -61,4 +61,29 @@ describe('loadConfig', () => {
       ConfigError,
     );
   });
+
+  it('reads the release gates and trusted build keys, off and empty by default', () => {
+    const defaults = loadConfig({ env: {}, cwd: dir });
+    assert.equal(defaults.release.requireBootTest, false);
+    assert.equal(defaults.release.requireProvenance, false);
+    assert.deepEqual(defaults.provenance.trustedKeys, []);
+    const config = loadConfig({
+      env: {
+        IMAGETRUST_RELEASE_REQUIRE_BOOT_TEST: 'true',
+        IMAGETRUST_RELEASE_REQUIRE_PROVENANCE: 'yes',
+        IMAGETRUST_PROVENANCE_TRUSTED_KEYS: 'a.pem, b.pem',
+      },
+      cwd: dir,
+    });
+    assert.equal(config.release.requireBootTest, true);
+    assert.equal(config.release.requireProvenance, true);
+    assert.deepEqual(config.provenance.trustedKeys, ['a.pem', 'b.pem']);
+  });
+
+  it('refuses to require provenance with no key to verify it', () => {
+    assert.throws(
+      () => loadConfig({ env: {}, cwd: dir, overrides: { release: { requireProvenance: true } } }),
+      ConfigError,
+    );
+  });
 });

@@ -138,6 +138,35 @@ describe('governance with the real openstack client: builder, approver, auditor'
       imagetrust('builder', ['image', 'report', 'attach', imageId, file('report.json')]),
     );
     assert.match(attached, new RegExp(`^passed sha256:[0-9a-f]{64} attached to ${imageId}`));
+    // The booted tests of the same bytes go beside it, as a report of their own kind.
+    writeFileSync(
+      file('boot.json'),
+      JSON.stringify({
+        kind: 'boot-test',
+        image: 'disk.raw',
+        image_sha512: sha512,
+        profile: 'smoke',
+        firmware: 'bios',
+        accelerator: 'tcg',
+        results: [{ id: 'reaches-login', status: 'pass', message: 'ok', duration_ms: 1 }],
+        serial_log: '',
+        timings: {},
+      }),
+    );
+    assert.match(
+      await ok(
+        imagetrust('builder', [
+          'image',
+          'report',
+          'attach',
+          imageId,
+          file('boot.json'),
+          '--kind',
+          'boot-test',
+        ]),
+      ),
+      /^passed boot-test report sha256:[0-9a-f]{64} attached to /,
+    );
     const asked = JSON.parse(
       await ok(
         imagetrust('builder', [
@@ -324,9 +353,21 @@ describe('governance with the real openstack client: builder, approver, auditor'
       'release.approved',
       'image.visibility_changed',
       'image.lifecycle_changed',
+      'image.report_attached',
     ]) {
       assert.ok(types.includes(expected), `${expected} missing from ${types.join(', ')}`);
     }
+    // Each report attached is in the history with its kind and verdict.
+    const reports = (bundle.entries as { leaf: string }[])
+      .map((e) => JSON.parse(e.leaf))
+      .filter((l) => l.type === 'image.report_attached');
+    assert.deepEqual(
+      reports.map((l) => [l.details.kind, l.details.passed]),
+      [
+        ['compliance', true],
+        ['boot-test', true],
+      ],
+    );
     // The approval names the approver, the upload the builder: who did what is in the log.
     const leaves = (bundle.entries as { leaf: string }[]).map((e) => JSON.parse(e.leaf));
     assert.equal(leaves.find((l) => l.type === 'release.approved').actor.user_name, 'approver');

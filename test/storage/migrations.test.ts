@@ -52,6 +52,54 @@ for (const backend of databaseBackends()) {
       }
     });
 
+    it('keeps the reports of a version 8 database as compliance reports, one per image and kind after', async () => {
+      const db = openUnmigrated(await backend.freshUrl());
+      try {
+        assert.deepEqual(await migrateDatabase(db, undefined, 8), allVersions.slice(0, 8));
+        await db.run(
+          'INSERT INTO image_reports (image_id, document, digest, passed, attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?)',
+          ['image-1', '{"results":[]}', `sha256:${'ab'.repeat(32)}`, 1, 'builder', '2026-06-01T12:00:00Z'],
+        );
+        assert.deepEqual(await migrateDatabase(db), [9]);
+        const rows = await db.query(
+          'SELECT image_id, kind, document, passed, attached_by FROM image_reports',
+        );
+        assert.deepEqual(
+          rows.map((r) => ({ ...r, passed: Number(r.passed) })),
+          [
+            {
+              image_id: 'image-1',
+              kind: 'compliance',
+              document: '{"results":[]}',
+              passed: 1,
+              attached_by: 'builder',
+            },
+          ],
+        );
+        // Another kind for the same image is a second row; the same kind again is refused by the key.
+        await db.run(
+          'INSERT INTO image_reports (image_id, kind, document, digest, passed, attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          ['image-1', 'boot-test', '{}', `sha256:${'cd'.repeat(32)}`, 0, 'builder', '2026-06-01T12:00:01Z'],
+        );
+        await assert.rejects(
+          db.run(
+            'INSERT INTO image_reports (image_id, kind, document, digest, passed, attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [
+              'image-1',
+              'compliance',
+              '{}',
+              `sha256:${'ef'.repeat(32)}`,
+              0,
+              'builder',
+              '2026-06-01T12:00:02Z',
+            ],
+          ),
+        );
+      } finally {
+        await db.close();
+      }
+    });
+
     it('refuses a database whose schema is newer than this code, and leaves it untouched', async () => {
       const url = await backend.freshUrl();
       const db = await openDatabase(url);

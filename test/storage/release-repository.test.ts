@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import type { ReleaseRequest } from '../../src/catalog/index.ts';
+import type { ImageReport, ReleaseRequest } from '../../src/catalog/index.ts';
 import { type SqlDatabase, SqlImageRepository, SqlReleaseRepository } from '../../src/storage/index.ts';
 import { activeImageRecord } from '../support/images.ts';
 import { databaseBackends } from './database-backends.ts';
@@ -92,9 +92,10 @@ for (const backend of databaseBackends()) {
       assert.equal(await repo.approveAndPublish(stale.id, decision, publish), 'already-decided');
     });
 
-    it('keeps the latest compliance report per image, byte for byte', async () => {
-      const report = {
+    it('keeps the latest report per image and kind, byte for byte', async () => {
+      const report: ImageReport = {
         image_id: 'image-1',
+        kind: 'compliance',
         document: '{"results": [ {"id": "a", "status": "pass"} ]}',
         digest: `sha256:${'ab'.repeat(32)}`,
         passed: true,
@@ -102,11 +103,24 @@ for (const backend of databaseBackends()) {
         attached_at: '2026-06-01T12:00:00Z',
       };
       await repo.saveReport(report);
-      assert.deepEqual(await repo.findReport('image-1'), report);
+      assert.deepEqual(await repo.findReport('image-1', 'compliance'), report);
       const failing = { ...report, document: '{"results":[{"id":"a","status":"fail"}]}', passed: false };
       await repo.saveReport(failing);
-      assert.deepEqual(await repo.findReport('image-1'), failing);
-      assert.equal(await repo.findReport('image-2'), null);
+      assert.deepEqual(await repo.findReport('image-1', 'compliance'), failing);
+      assert.equal(await repo.findReport('image-2', 'compliance'), null);
+
+      // Other kinds sit beside the compliance report and replace only their own kind.
+      const boot: ImageReport = { ...report, kind: 'boot-test', document: '{"kind":"boot-test"}' };
+      const provenance: ImageReport = { ...report, kind: 'provenance', document: '{"payloadType":"x"}' };
+      await repo.saveReport(boot);
+      await repo.saveReport(provenance);
+      assert.deepEqual(await repo.findReport('image-1', 'boot-test'), boot);
+      assert.deepEqual(await repo.findReport('image-1', 'provenance'), provenance);
+      assert.deepEqual(await repo.findReport('image-1', 'compliance'), failing);
+      const again = { ...boot, passed: false, attached_at: '2026-06-02T00:00:00Z' };
+      await repo.saveReport(again);
+      assert.deepEqual(await repo.findReport('image-1', 'boot-test'), again);
+      assert.deepEqual(await repo.findReport('image-1', 'provenance'), provenance);
     });
   });
 }

@@ -156,15 +156,35 @@ const MIGRATIONS: Migration[] = [
       'ALTER TABLE images ADD COLUMN created_by TEXT',
     ],
   },
+  {
+    version: 9,
+    description: 'reports by kind: one current compliance, boot-test and provenance report per image',
+    statements: [
+      // SQLite cannot change a primary key in place: copy into a table keyed by (image, kind), every
+      // existing report being a compliance report, and take the old name back.
+      `CREATE TABLE image_reports_by_kind (
+        image_id TEXT NOT NULL, kind TEXT NOT NULL, document TEXT NOT NULL, digest TEXT NOT NULL,
+        passed INTEGER NOT NULL, attached_by TEXT NOT NULL, attached_at TEXT NOT NULL,
+        PRIMARY KEY (image_id, kind))`,
+      `INSERT INTO image_reports_by_kind (image_id, kind, document, digest, passed, attached_by, attached_at)
+        SELECT image_id, 'compliance', document, digest, passed, attached_by, attached_at FROM image_reports`,
+      'DROP TABLE image_reports',
+      'ALTER TABLE image_reports_by_kind RENAME TO image_reports',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-/** Applies every migration newer than the database's version; returns the versions applied. */
+/**
+ * Applies every migration newer than the database's version, up to `upTo` (tests stop at an older
+ * version to check the step after it); returns the versions applied.
+ */
 export async function migrateDatabase(
   db: SqlDatabase,
   now: () => Date = () => new Date(),
+  upTo: number = SCHEMA_VERSION,
 ): Promise<number[]> {
   return db.withMigrationLock(async (tx) => {
     await tx.run(
@@ -180,7 +200,7 @@ export async function migrateDatabase(
     }
     const done: number[] = [];
     for (const migration of MIGRATIONS) {
-      if (applied.has(migration.version)) continue;
+      if (applied.has(migration.version) || migration.version > upTo) continue;
       for (const statement of migration.statements)
         await tx.run(typeof statement === 'string' ? statement : statement[tx.dialect]);
       await tx.run('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)', [

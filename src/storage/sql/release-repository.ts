@@ -1,11 +1,12 @@
-// Release requests and attached compliance reports on SQL. A decision is a conditional update, so
+// Release requests and the reports attached to images (one per image and kind) on SQL. A decision is a conditional update, so
 // two approvers acting at once cannot both decide the same request.
 import type {
-  ComplianceReport,
+  ImageReport,
   LifecycleState,
   ReleaseRepository,
   ReleaseRequest,
   ReleaseStatus,
+  ReportKind,
 } from '../../catalog/index.ts';
 import { type SqlDatabase, type SqlValue, wrapSqlError } from './database.ts';
 
@@ -119,13 +120,17 @@ export class SqlReleaseRepository implements ReleaseRepository {
     }
   }
 
-  async saveReport(report: ComplianceReport): Promise<void> {
+  async saveReport(report: ImageReport): Promise<void> {
     await this.#db.transaction(async (tx) => {
-      await tx.run('DELETE FROM image_reports WHERE image_id = ?', [report.image_id]);
+      await tx.run('DELETE FROM image_reports WHERE image_id = ? AND kind = ?', [
+        report.image_id,
+        report.kind,
+      ]);
       await tx.run(
-        'INSERT INTO image_reports (image_id, document, digest, passed, attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO image_reports (image_id, kind, document, digest, passed, attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
         [
           report.image_id,
+          report.kind,
           report.document,
           report.digest,
           report.passed ? 1 : 0,
@@ -136,15 +141,16 @@ export class SqlReleaseRepository implements ReleaseRepository {
     });
   }
 
-  async findReport(imageId: string): Promise<ComplianceReport | null> {
+  async findReport(imageId: string, kind: ReportKind): Promise<ImageReport | null> {
     const rows = await this.#db.query(
-      'SELECT image_id, document, digest, passed, attached_by, attached_at FROM image_reports WHERE image_id = ?',
-      [imageId],
+      'SELECT image_id, kind, document, digest, passed, attached_by, attached_at FROM image_reports WHERE image_id = ? AND kind = ?',
+      [imageId, kind],
     );
     if (!rows.length) return null;
     const row = rows[0];
     return {
       image_id: String(row.image_id),
+      kind: String(row.kind) as ReportKind,
       document: String(row.document),
       digest: String(row.digest),
       passed: Number(row.passed) === 1,
