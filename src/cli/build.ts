@@ -1,7 +1,14 @@
 // `imagetrust build TEMPLATE`: lint, bootstrap, customize, disk, scan and provenance in one run, with
 // the stages shown as they go; with --sign --upload the image is signed, uploaded and its scan report
 // and provenance attached. Outputs appear in the output directory only when the build succeeded.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomUUID,
+} from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -11,7 +18,12 @@ import { openImage } from '../disk/index.ts';
 import { ImageTrustError } from '../errors/index.ts';
 import { type BuildOutput, buildImage, readBuildTemplate, type StageEvent } from '../pipeline/build/index.ts';
 import { CHECK_IDS, parseProfile, renderReport, runChecks } from '../pipeline/checks/index.ts';
-import { IN_TOTO_PAYLOAD_TYPE, keyIdOf, makeBuildProvenance, signEnvelope } from '../pipeline/provenance/index.ts';
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  keyIdOf,
+  makeBuildProvenance,
+  signEnvelope,
+} from '../pipeline/provenance/index.ts';
 import { printResult } from './output.ts';
 import { formatDuration } from './progress.ts';
 import type { SignFlags } from './sign.ts';
@@ -40,7 +52,9 @@ export const BUILDER_ID = 'https://imagetrust.dev/builder/imagetrust-build';
 /** Where the build key lives unless --build-key names one: $IMAGETRUST_BUILD_KEY, else a per-user or system file. */
 export function defaultBuildKey(): string {
   if (process.env.IMAGETRUST_BUILD_KEY) return process.env.IMAGETRUST_BUILD_KEY;
-  return process.getuid?.() === 0 ? '/etc/imagetrust/build-key.pem' : join(homedir(), '.config/imagetrust/build-key.pem');
+  return process.getuid?.() === 0
+    ? '/etc/imagetrust/build-key.pem'
+    : join(homedir(), '.config/imagetrust/build-key.pem');
 }
 
 /**
@@ -54,13 +68,20 @@ async function loadBuildKey(file: string | undefined): Promise<KeyObject> {
     pem = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || file) {
-      throw new ImageTrustError('INPUT_UNREADABLE', `Cannot read the build key ${path}: ${(error as Error).message}`);
+      throw new ImageTrustError(
+        'INPUT_UNREADABLE',
+        `Cannot read the build key ${path}: ${(error as Error).message}`,
+      );
     }
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     pem = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     await writeFile(path, pem, { mode: 0o600, flag: 'wx' });
-    await writeFile(`${path.replace(/\.pem$/, '')}.pub`, publicKey.export({ type: 'spki', format: 'pem' }) as string, { mode: 0o644 });
+    await writeFile(
+      `${path.replace(/\.pem$/, '')}.pub`,
+      publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      { mode: 0o644 },
+    );
     process.stderr.write(
       `Made a new build key ${path}; list ${path.replace(/\.pem$/, '')}.pub in the server's provenance.trustedKeys.\n`,
     );
@@ -120,9 +141,13 @@ export async function runBuild(templateFile: string, flags: BuildFlags): Promise
   if (flags.upload && !flags.sign) {
     throw new ImageTrustError('BAD_REQUEST', '--upload needs --sign: images leave the builder signed.');
   }
-  if (flags.sign && !flags.key) throw new ImageTrustError('BAD_REQUEST', '--sign needs --key FILE (the image signing key).');
+  if (flags.sign && !flags.key)
+    throw new ImageTrustError('BAD_REQUEST', '--sign needs --key FILE (the image signing key).');
   if (flags.upload && !flags.cert && !flags.certId) {
-    throw new ImageTrustError('BAD_REQUEST', '--upload needs the certificate: --cert FILE or --cert-id UUID.');
+    throw new ImageTrustError(
+      'BAD_REQUEST',
+      '--upload needs the certificate: --cert FILE or --cert-id UUID.',
+    );
   }
   const { template, findings } = readBuildTemplate(text, templateFile);
   const buildKey = await loadBuildKey(flags.buildKey);
@@ -186,7 +211,9 @@ export async function runBuild(templateFile: string, flags: BuildFlags): Promise
     await writeFile(join(partial, `${template.name}.scan.json`), report);
     say(scanFailed.length ? `  ✗ scan: ${scanFailed.join(', ')} failed` : '  ✓ scan: every check passed');
     const scanName = `${template.name}.scan.json`;
-    const mirrorIndex = built.archiveIndexes.find((index) => index.uri.startsWith(`${template.mirror}/dists/`));
+    const mirrorIndex = built.archiveIndexes.find((index) =>
+      index.uri.startsWith(`${template.mirror}/dists/`),
+    );
     const statement = makeBuildProvenance({
       image: { name: imageName, sha512: digests.sha512, sha256: digests.sha256 },
       template: { name: basename(templateFile), sha256: template.digest },
@@ -209,7 +236,10 @@ export async function runBuild(templateFile: string, flags: BuildFlags): Promise
       },
     });
     const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, JSON.stringify(statement), buildKey);
-    await writeFile(join(partial, `${template.name}.provenance.json`), `${JSON.stringify(envelope, null, 2)}\n`);
+    await writeFile(
+      join(partial, `${template.name}.provenance.json`),
+      `${JSON.stringify(envelope, null, 2)}\n`,
+    );
     const record = {
       template: { file: basename(templateFile), sha256: template.digest, name: template.name },
       image: { file: imageName, ...digests },
@@ -223,7 +253,12 @@ export async function runBuild(templateFile: string, flags: BuildFlags): Promise
     };
     await writeFile(join(partial, `${template.name}.build.json`), `${JSON.stringify(record, null, 2)}\n`);
     // Publish: the finished files move into the output directory, logs beside them.
-    for (const name of [imageName, scanName, `${template.name}.build.json`, `${template.name}.provenance.json`]) {
+    for (const name of [
+      imageName,
+      scanName,
+      `${template.name}.build.json`,
+      `${template.name}.provenance.json`,
+    ]) {
       await rename(join(partial, name), join(outputDir, name));
     }
     await rm(join(outputDir, 'logs'), { recursive: true, force: true });
@@ -246,18 +281,33 @@ export async function runBuild(templateFile: string, flags: BuildFlags): Promise
         containerFormat: 'bare',
         diskFormat: 'qcow2',
         name: flags.name ?? template.name,
-        property: [...(flags.property ?? []), 'hw_rng_model=virtio', `imagetrust_build=${statement.predicate?.runDetails.metadata?.invocationId ?? ''}`],
+        property: [
+          ...(flags.property ?? []),
+          'hw_rng_model=virtio',
+          `imagetrust_build=${statement.predicate?.runDetails.metadata?.invocationId ?? ''}`,
+        ],
         format: undefined,
       };
       const outcome = await signAndUpload(published, signFlags);
-      await writeFile(join(outputDir, `${template.name}.signature.json`), `${JSON.stringify(outcome.properties ?? { signature: outcome.signature }, null, 2)}\n`);
+      await writeFile(
+        join(outputDir, `${template.name}.signature.json`),
+        `${JSON.stringify(outcome.properties ?? { signature: outcome.signature }, null, 2)}\n`,
+      );
       if (outcome.image) {
         const { ImageApi } = await import('../client/index.ts');
         const { connect } = await import('./connect.ts');
         const images = new ImageApi(await connect(flags));
         await images.attachReport(outcome.image.id, await readFile(join(outputDir, scanName)), 'compliance');
-        await images.attachReport(outcome.image.id, await readFile(join(outputDir, `${template.name}.provenance.json`)), 'provenance');
-        uploaded = { id: outcome.image.id, name: outcome.image.name as string, status: outcome.image.status as string };
+        await images.attachReport(
+          outcome.image.id,
+          await readFile(join(outputDir, `${template.name}.provenance.json`)),
+          'provenance',
+        );
+        uploaded = {
+          id: outcome.image.id,
+          name: outcome.image.name as string,
+          status: outcome.image.status as string,
+        };
         say(`  ✓ uploaded ${uploaded.id} (${uploaded.status}), scan report and provenance attached`);
       } else say('  ✓ signed');
     }

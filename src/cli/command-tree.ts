@@ -83,7 +83,7 @@ export const COMMAND_EXITS: Record<string, readonly number[]> = {
   'template lint': [NO],
   'source fetch': [NO, NO_INPUT, UNAVAILABLE, PROTOCOL],
   'source verify': [NO, NO_INPUT],
-  build: [NO, DATA_ERR, NO_INPUT, UNAVAILABLE, CONFIG],
+  build: [NO, UNVERIFIED, DATA_ERR, NO_INPUT, IO_ERR, ...REMOTE],
   sysprep: [NO, DATA_ERR, NO_INPUT],
   scan: [NO, DATA_ERR, NO_INPUT, CONFIG],
   completion: [],

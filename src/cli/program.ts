@@ -479,26 +479,48 @@ export function createProgram(): Command {
     .addOption(formatOption(REPORT))
     .action(async (file, options) => (await import('./source.ts')).runSourceVerify(file, options));
 
-  program
-    .command('build <template>')
-    .description(
-      'Build a bootable qcow2 from an Oz TDL (or YAML) template: lint, bootstrap from the signed archive, customize in an isolated root, sysprep, disk with GRUB for BIOS and UEFI, offline scan and a build record; stages are cached by the digest of their inputs.',
-    )
-    .option(
-      '-o, --output <dir>',
-      'where the image, scan report and build record go (default: ./<template name>-build)',
-    )
-    .option(
-      '--cache-dir <dir>',
-      'stage cache (default: $IMAGETRUST_BUILD_CACHE, else /var/cache/imagetrust/build as root, ~/.cache/imagetrust/build otherwise)',
-    )
-    .option('--scan-profile <file>', 'YAML profile for the offline scan (as `imagetrust scan --profile`)')
-    .addOption(formatOption(REPORT))
-    .addHelpText(
-      'after',
-      "\nExample:\n  imagetrust build debian-12.tdl -o out/\n\n<install type='iso'> templates are refused: this builder installs from a distribution's package archive.",
-    )
-    .action(async (template, options) => (await import('./build.ts')).runBuild(template, options));
+  addAuthOptions(
+    program
+      .command('build <template>')
+      .description(
+        'Build a bootable qcow2 from an Oz TDL (or YAML) template: lint, bootstrap from the signed archive, customize in an isolated root, sysprep, disk with GRUB for BIOS and UEFI, offline scan and a build record; stages are cached by the digest of their inputs.',
+      )
+      .option(
+        '-o, --output <dir>',
+        'where the image, scan report and build record go (default: ./<template name>-build)',
+      )
+      .option(
+        '--cache-dir <dir>',
+        'stage cache (default: $IMAGETRUST_BUILD_CACHE, else /var/cache/imagetrust/build as root, ~/.cache/imagetrust/build otherwise)',
+      )
+      .option('--scan-profile <file>', 'YAML profile for the offline scan (as `imagetrust scan --profile`)')
+      .option(
+        '--build-key <file>',
+        'Ed25519 or ECDSA P-256 private key (PKCS#8 PEM) that signs the provenance (default: $IMAGETRUST_BUILD_KEY, else /etc/imagetrust/build-key.pem as root, ~/.config/imagetrust/build-key.pem otherwise; made on first use with its .pub beside it)',
+      )
+      .option('--sign', 'sign the qcow2 as Glance verifies it (with --key, as `imagetrust sign`)')
+      .option('--key <file>', 'the image signing private key (PEM), with --sign')
+      .option('--passphrase-file <file>', 'passphrase of an encrypted signing key')
+      .option('--hash-method <method>', 'SHA-224, SHA-256, SHA-384 or SHA-512', 'SHA-256')
+      .option('--cert <file>', 'PEM certificate of the signing key: store it in the key manager')
+      .option('--cert-id <uuid>', 'key-manager id of a certificate stored before')
+      .option(
+        '--upload',
+        'create and upload the signed image and attach its scan report and provenance (needs --sign; refused when the scan failed)',
+      )
+      .option('--name <name>', 'image name with --upload (default: the template name)')
+      .option('--visibility <visibility>', 'private, shared, community or public')
+      .option(
+        '--property <key=value>',
+        'extra image property with --upload (repeatable)',
+        (value: string, all: string[] = []) => [...all, value],
+      )
+      .addOption(formatOption(REPORT))
+      .addHelpText(
+        'after',
+        "\nExamples:\n  imagetrust build debian-12.tdl -o out/\n  imagetrust build debian-12.tdl --sign --key signer.key --cert signer.pem --upload --os-cloud mycloud\n\n<install type='iso'> templates are refused: this builder installs from a distribution's package archive.",
+      ),
+  ).action(async (template, options) => (await import('./build.ts')).runBuild(template, options));
 
   program
     .command('sysprep [image]')
