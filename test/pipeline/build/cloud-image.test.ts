@@ -17,6 +17,7 @@ import {
   sfdiskScript,
 } from '../../../src/pipeline/build/cloud-image.ts';
 import { type BuildTemplate, readBuildTemplate } from '../../../src/pipeline/build/index.ts';
+import { hasKernelArg } from '../../../src/pipeline/checks/system-rules.ts';
 
 const run = promisify(execFile);
 const MiB_SECTORS = 2048;
@@ -160,6 +161,17 @@ describe('cloudImageFiles', () => {
     );
     assert.ok(BASE_KERNEL_PARAMS.every((arg) => args.includes(arg)));
     assert.match(grub, new RegExp(`search --no-floppy --fs-uuid --set=root ${identity.rootUuid}`));
+  });
+
+  it("satisfies the scan's required console=ttyS0 with the serial console's options", () => {
+    const grub = files.get('/boot/grub/grub.cfg')?.content ?? '';
+    const args = (grub.split('\n').find((line) => line.trim().startsWith('linux ')) ?? '')
+      .trim()
+      .split(/\s+/);
+    assert.ok(hasKernelArg(args, 'console=ttyS0'));
+    assert.ok(hasKernelArg(args, 'net.ifnames=0'));
+    assert.ok(!hasKernelArg(['console=ttyS01'], 'console=ttyS0'));
+    assert.ok(!hasKernelArg(['net.ifnames=01'], 'net.ifnames=0'));
   });
 
   it('keeps the same kernel parameters in /etc/default/grub for update-grub in the guest', () => {
