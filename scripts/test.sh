@@ -22,11 +22,15 @@ declare -A PACKAGES=(
   [curl]=curl
   [psql]=postgresql-client
   [groff]=groff-base
+  [grub-mkimage]=grub-common
+  [busybox]=busybox-static
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${PACKAGES[$command]}")
 done
+# GRUB's i386-pc images (boot.img, the modules grub-mkimage builds core.img from) have no command of their own.
+[ -d /usr/lib/grub/i386-pc ] || missing+=(grub-pc-bin)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages the tests need: ${missing[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then
