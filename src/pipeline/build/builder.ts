@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { openImage } from '../../disk/index.ts';
 import { sysprepImage } from '../sysprep/index.ts';
 import { patchBiosBoot } from './bios-boot.ts';
 import {
@@ -17,6 +18,7 @@ import {
   LAYOUT,
   rootFilesystemBytes,
   sfdiskScript,
+  writeFilesScript,
 } from './cloud-image.ts';
 import { BuildError } from './errors.ts';
 import { runInImageRoot, runTool, StageLog } from './host.ts';
@@ -24,7 +26,7 @@ import { StageCache, stageKey } from './stage-cache.ts';
 import type { BuildTemplate } from './template.ts';
 
 /** Bumped when what a stage makes changes for the same inputs, so old cache entries are not reused. */
-const STAGE_VERSIONS = { bootstrap: 1, customize: 1, disk: 1 } as const;
+const STAGE_VERSIONS = { bootstrap: 1, customize: 2, disk: 2 } as const;
 
 export type BuildStage = 'bootstrap' | 'customize' | 'disk';
 
@@ -238,19 +240,20 @@ export async function buildImage(template: BuildTemplate, options: BuildOptions)
         signal: options.signal,
       },
     );
-    const write = async (path: string, content: string | Buffer, mode?: number) => {
-      const target = join(root, path);
-      await mkdir(dirname(target), { recursive: true });
-      await rm(target, { force: true });
-      await writeFile(target, content, { mode: mode ?? 0o644 });
-      if (mode !== undefined) await chmod(target, mode);
-    };
-    for (const file of cloudImageFiles(template, identity)) await write(file.path, file.content, file.mode);
-    for (const file of template.files) await write(file.path, file.content);
-    // Template commands may need name resolution; the image's own resolv.conf is put back after them.
-    await rm(join(root, 'etc/resolv.conf'), { force: true });
-    await copyFile(options.hostResolvConf ?? '/etc/resolv.conf', join(root, 'etc/resolv.conf')).catch(() =>
-      writeFile(join(root, 'etc/resolv.conf'), ''),
+    // Every file goes in from inside the image root, so a symlink in the tree (/var/run -> /run, or
+    // one a template command made) resolves inside the image, never on the host. Template commands may
+    // need name resolution: the host's resolver file stands in until the image's own link is put back.
+    const hostResolver = await readFile(options.hostResolvConf ?? '/etc/resolv.conf').catch(() =>
+      Buffer.alloc(0),
+    );
+    await runInImageRoot(
+      root,
+      writeFilesScript([
+        ...cloudImageFiles(template, identity),
+        ...template.files.map((file) => ({ path: file.path, content: file.content })),
+        { path: '/etc/resolv.conf', content: hostResolver },
+      ]),
+      { log, signal: options.signal },
     );
     await runInImageRoot(root, finishScript(template, identity), { log, signal: options.signal });
     if (template.rootPassword !== null) {
@@ -281,11 +284,13 @@ export async function buildImage(template: BuildTemplate, options: BuildOptions)
         throw error;
       }
     }
-    const installed = await runInImageRoot(root, DPKG_QUERY, { log, capture: true });
+    const installed = await runInImageRoot(root, DPKG_QUERY, { log, capture: true, signal: options.signal });
     await writeFile(join(dir, 'packages.tsv'), installed);
-    await rm(join(root, 'usr/sbin/policy-rc.d'), { force: true });
-    await rm(join(root, 'etc/resolv.conf'), { force: true });
-    await symlink('../run/systemd/resolve/stub-resolv.conf', join(root, 'etc/resolv.conf'));
+    await runInImageRoot(
+      root,
+      'rm -f /usr/sbin/policy-rc.d /etc/resolv.conf\nln -s ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf\n',
+      { log, signal: options.signal },
+    );
     const sysprep = await sysprepImage(root, {
       operations: template.sysprepOperations ?? undefined,
       dryRun: false,
@@ -349,12 +354,24 @@ export async function buildImage(template: BuildTemplate, options: BuildOptions)
       ],
       { log },
     );
-    await runTool('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], { log });
-    await runTool(
-      'mcopy',
-      ['-i', esp, join(root, 'boot/grub/x86_64-efi/BOOTX64.EFI'), '::/EFI/BOOT/BOOTX64.EFI'],
-      { log },
-    );
+    // GRUB's images are read through the image's own resolver: a link in the tree cannot point the
+    // builder at a host file.
+    const tree = await openImage(root);
+    let bootImg: Buffer;
+    let coreImg: Buffer;
+    try {
+      bootImg = await tree.readFile('/boot/grub/i386-pc/boot.img');
+      coreImg = await tree.readFile('/boot/grub/i386-pc/core.img');
+      await writeFile(join(dir, 'BOOTX64.EFI'), await tree.readFile('/boot/grub/x86_64-efi/BOOTX64.EFI'));
+    } finally {
+      await tree.close();
+    }
+    await runTool('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], { log, signal: options.signal });
+    await runTool('mcopy', ['-i', esp, join(dir, 'BOOTX64.EFI'), '::/EFI/BOOT/BOOTX64.EFI'], {
+      log,
+      signal: options.signal,
+    });
+    await rm(join(dir, 'BOOTX64.EFI'));
     const handle = await open(raw, 'w', 0o600);
     await handle.truncate(template.diskBytes);
     await handle.close();
@@ -392,13 +409,7 @@ export async function buildImage(template: BuildTemplate, options: BuildOptions)
     try {
       const mbr = Buffer.alloc(512);
       await disk.read(mbr, 0, 512, 0);
-      const patched = patchBiosBoot(
-        await readFile(join(root, 'boot/grub/i386-pc/boot.img')),
-        await readFile(join(root, 'boot/grub/i386-pc/core.img')),
-        mbr,
-        LAYOUT.biosStart,
-        LAYOUT.biosSectors,
-      );
+      const patched = patchBiosBoot(bootImg, coreImg, mbr, LAYOUT.biosStart, LAYOUT.biosSectors);
       await disk.write(patched.mbr, 0, 512, 0);
       await disk.write(patched.core, 0, patched.core.length, LAYOUT.biosStart * 512);
       await disk.sync();

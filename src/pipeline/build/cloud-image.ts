@@ -49,7 +49,7 @@ export function diskIdentity(key: string): DiskIdentity {
   return {
     rootUuid: uuid(hex),
     espVolumeId: `${hex.slice(32, 36)}-${hex.slice(36, 40)}`.toUpperCase(),
-    diskGuid: uuid(hex.slice(40) + hex.slice(0, 8)),
+    diskGuid: uuid(createHash('sha256').update(`imagetrust-disk-guid:${key}`).digest('hex')),
   };
 }
 
@@ -62,7 +62,7 @@ export const LAYOUT = {
   rootStart: 131072,
 } as const;
 
-/** The sfdisk script for a disk of `diskBytes` (the root takes everything after the ESP). */
+/** The sfdisk script of the layout (the root takes everything after the ESP, to the disk's end). */
 export function sfdiskScript(identity: DiskIdentity): string {
   return [
     'label: gpt',
@@ -136,6 +136,34 @@ export interface ImageFile {
   path: string;
   content: string;
   mode?: number;
+}
+
+/** A path as one shell word. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The shell that writes files from inside the image root (so every symlink resolves in the image):
+ * each file replaces whatever entry was at its path, with its content in base64 and its mode.
+ */
+export function writeFilesScript(
+  files: readonly { path: string; content: string | Buffer; mode?: number }[],
+): string {
+  const lines = ['set -eu'];
+  for (const file of files) {
+    const path = shellQuote(file.path);
+    const body = Buffer.from(file.content).toString('base64').replace(/.{76}/g, '$&\n');
+    lines.push(
+      `mkdir -p -- "$(dirname -- ${path})"`,
+      `rm -f -- ${path}`,
+      `base64 -d > ${path} <<'IMAGETRUST_EOF'`,
+      body,
+      'IMAGETRUST_EOF',
+      `chmod ${(file.mode ?? 0o644).toString(8)} -- ${path}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** The configuration files the builder writes into every image, before the template's own files. */

@@ -50,9 +50,9 @@ export class StageLog {
 
   /** The last `lines` lines written so far. */
   async tail(lines = 25): Promise<string> {
-    await new Promise<void>((resolve) =>
-      this.#stream.writableNeedDrain ? this.#stream.once('drain', resolve) : resolve(),
-    );
+    // Writes reach the file in order: once an empty write is done, everything before it is in the file.
+    if (!this.#stream.writableEnded)
+      await new Promise<void>((resolve) => this.#stream.write('', () => resolve()));
     const handle = await open(this.path, 'r');
     try {
       const { size } = await handle.stat();
@@ -82,6 +82,8 @@ export async function runTool(
     `\n$ ${[command, ...args].map((a) => (/^[\w./=:,@+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}\n`,
   );
   const chunks: Buffer[] = [];
+  if (options.signal?.aborted)
+    throw new BuildError('BUILD_FAILED', `${command} was not started: the build was cancelled.`);
   const code = await new Promise<number | string>((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,

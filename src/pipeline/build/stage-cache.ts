@@ -3,7 +3,7 @@
 // Ctrl-C never leaves a half-made entry that a later build would trust; temporaries of dead builds are
 // swept at the next start.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** sha256 of a canonical JSON of the inputs: keys sorted, so the same inputs give the same key. */
@@ -60,16 +60,22 @@ export class StageCache {
     const parent = join(this.root, stage);
     await mkdir(parent, { recursive: true, mode: 0o700 });
     await this.#sweep(parent);
-    const temp = join(parent, `.tmp-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    // The owner's PID is in the name, so there is no moment when a live temporary looks ownerless.
+    const temp = join(parent, `.tmp-${process.pid}-${key.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
     await mkdir(temp, { mode: 0o700 });
-    await writeFile(join(temp, '.owner'), String(process.pid));
     try {
       await make(temp);
       await writeFile(join(temp, '.complete'), new Date(0).toISOString());
       const final = join(parent, key);
-      // A concurrent build may have finished the same key first; its entry is as good as ours.
-      await rm(final, { recursive: true, force: true });
-      await rename(temp, final);
+      try {
+        await rename(temp, final);
+      } catch (error) {
+        // A concurrent build finished the same key first: its entry is as good as ours, and someone may
+        // be reading it, so ours goes instead of it.
+        const code = (error as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !(await this.find(stage, key))) throw error;
+        await rm(temp, { recursive: true, force: true });
+      }
       return final;
     } catch (error) {
       await rm(temp, { recursive: true, force: true });
@@ -80,9 +86,9 @@ export class StageCache {
   /** Removes temporaries whose build process is gone (crashed or killed). */
   async #sweep(parent: string): Promise<void> {
     for (const name of await readdir(parent)) {
-      if (!name.startsWith('.tmp-')) continue;
-      const pid = Number(await readFile(join(parent, name, '.owner'), 'utf8').catch(() => '0'));
-      if (!pid || !alive(pid)) await rm(join(parent, name), { recursive: true, force: true });
+      const owner = /^\.tmp-(\d+)-/.exec(name);
+      if (!owner) continue;
+      if (!alive(Number(owner[1]))) await rm(join(parent, name), { recursive: true, force: true });
     }
   }
 }

@@ -183,6 +183,10 @@ function toBuildTemplate(oz: OzTemplate, text: string, source: string, digest: s
       persisted: repository.persisted?.value !== false,
     };
   });
+  const rootPassword = oz.os.rootpw?.value ?? null;
+  if (rootPassword !== null && /[\u0000-\u001f\u007f]/.test(rootPassword)) {
+    refuse(source, '<rootpw> holds a line break or another control character.');
+  }
   const diskBytes = oz.disk?.bytes ?? DEFAULT_DISK_BYTES;
   if (diskBytes < MIN_DISK_BYTES)
     refuse(source, `the disk must be at least 2 GiB; the template asks for ${diskBytes} bytes.`);
@@ -197,7 +201,7 @@ function toBuildTemplate(oz: OzTemplate, text: string, source: string, digest: s
     commands,
     kernelParams: (oz.os.kernelparam?.value ?? '').split(/\s+/).filter(Boolean),
     diskBytes,
-    rootPassword: oz.os.rootpw?.value ?? null,
+    rootPassword,
     sysprepOperations: readSysprepOperations(text),
     digest,
   };
@@ -237,6 +241,7 @@ export function yamlTemplateToTdl(text: string, source: string): string {
   try {
     doc = parseYaml(text, { maxAliasCount: 50 });
   } catch (error) {
+    if (error instanceof RangeError) refuse(source, 'the YAML template is nested too deeply.');
     refuse(source, `not TDL (XML) and not YAML: ${(error as Error).message}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
@@ -255,6 +260,24 @@ export function yamlTemplateToTdl(text: string, source: string): string {
     if (!Array.isArray(value)) refuse(source, `${what} must be a list.`);
     return value;
   };
+  // A misspelt key would be dropped without a word (a kernel parameter never set): every level is checked.
+  const known = (value: unknown, what: string, keys: readonly string[]) => {
+    if (value === undefined) return;
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      refuse(source, `${what} must be a mapping.`);
+    for (const key of Object.keys(value as object)) {
+      if (!keys.includes(key))
+        refuse(source, `unknown key ${JSON.stringify(key)} in ${what}; expected ${keys.join(', ')}.`);
+    }
+  };
+  known(t.os, 'os', ['name', 'version', 'arch', 'install', 'rootpw', 'kernelparam']);
+  known((t.os as Record<string, unknown> | undefined)?.install, 'os.install', ['type', 'url', 'iso']);
+  known(t.disk, 'disk', ['size']);
+  known(t.sysprep, 'sysprep', ['operations']);
+  for (const r of list(t.repositories, 'repositories'))
+    known(r, 'repositories[]', ['name', 'url', 'signed', 'persisted', 'sslverify']);
+  for (const key of ['files', 'commands'] as const)
+    for (const item of list(t[key], key)) known(item, `${key}[]`, ['name', 'content', 'type']);
   const element = (name: string, value: unknown) => `<${name}>${escapeXml(str(value, name))}</${name}>`;
   const out: string[] = ['<template>'];
   if (t.name !== undefined) out.push(`  ${element('name', t.name)}`);

@@ -27,10 +27,10 @@ async function deadPid(): Promise<number> {
   return child.pid;
 }
 
-async function temporary(stage: string, name: string, owner: number): Promise<string> {
-  const path = join(dir, stage, name);
+/** A temporary as a build leaves it: its owner's PID is part of its name. */
+async function temporary(stage: string, tag: string, owner: number): Promise<string> {
+  const path = join(dir, stage, `.tmp-${owner}-${KEY.slice(0, 12)}-${tag}`);
   await mkdir(path, { recursive: true });
-  await writeFile(join(path, '.owner'), String(owner));
   return path;
 }
 
@@ -58,8 +58,8 @@ describe('StageCache', () => {
   });
 
   it("sweeps a dead build's temporary at the next make and keeps a live build's", async () => {
-    const dead = await temporary('customize', `.tmp-${KEY.slice(0, 12)}-dead`, await deadPid());
-    const live = await temporary('customize', `.tmp-${KEY.slice(0, 12)}-live`, process.ppid);
+    const dead = await temporary('customize', 'dead', await deadPid());
+    const live = await temporary('customize', 'live', process.ppid);
     const cache = new StageCache(dir);
     await cache.make('customize', 'b'.repeat(64), async () => {});
     const names = await readdir(join(dir, 'customize'));
@@ -68,11 +68,12 @@ describe('StageCache', () => {
     assert.ok(names.includes('b'.repeat(64)));
   });
 
-  it('replaces an entry made meanwhile by another build of the same key', async () => {
+  it('keeps an entry another build of the same key finished first, which someone may be reading', async () => {
     const cache = new StageCache(dir);
-    await cache.make('disk', KEY, (temp) => writeFile(join(temp, 'which'), 'first'));
+    const first = await cache.make('disk', KEY, (temp) => writeFile(join(temp, 'which'), 'first'));
     const second = await cache.make('disk', KEY, (temp) => writeFile(join(temp, 'which'), 'second'));
-    assert.equal(await readFile(join(second, 'which'), 'utf8'), 'second');
+    assert.equal(second, first);
+    assert.equal(await readFile(join(second, 'which'), 'utf8'), 'first');
     assert.deepEqual(await readdir(join(dir, 'disk')), [KEY]);
   });
 });
