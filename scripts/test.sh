@@ -24,6 +24,11 @@ declare -A PACKAGES=(
   [groff]=groff-base
   [grub-mkimage]=grub-common
   [busybox]=busybox-static
+  [mmdebstrap]=mmdebstrap
+  [gpgv]=gpgv
+  [mcopy]=mtools
+  [mkfs.vfat]=dosfstools
+  [debugfs]=e2fsprogs
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
@@ -31,6 +36,8 @@ for command in "${!PACKAGES[@]}"; do
 done
 # GRUB's i386-pc images (boot.img, the modules grub-mkimage builds core.img from) have no command of their own.
 [ -d /usr/lib/grub/i386-pc ] || missing+=(grub-pc-bin)
+# The archive keyring that verifies the Debian mirror's InRelease for `imagetrust build`.
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages the tests need: ${missing[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then
