@@ -84,6 +84,7 @@ export const COMMAND_EXITS: Record<string, readonly number[]> = {
   'source verify': [NO, NO_INPUT],
   sysprep: [NO, DATA_ERR, NO_INPUT],
   scan: [NO, DATA_ERR, NO_INPUT, CONFIG],
+  'test-boot': [NO, DATA_ERR, NO_INPUT, UNAVAILABLE, CONFIG],
   completion: [],
   man: [],
 };

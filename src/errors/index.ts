@@ -237,6 +237,16 @@ export const ERROR_CATALOGUE = {
     exit: 76,
     doc: 'The TLS connection to the imagetrust server failed: untrusted or mismatched certificate, or the peer does not speak TLS. (A container registry is REGISTRY_TLS.)',
   },
+  TOOL_MISSING: {
+    status: 500,
+    exit: 69,
+    doc: 'A host tool or privilege the command needs is missing (a Debian package, root); the message names the package to install.',
+  },
+  BOOT_HARNESS_FAILED: {
+    status: 500,
+    exit: 69,
+    doc: 'The boot-test harness could not be set up on this host (network namespace, taps, DHCP server); nothing was judged.',
+  },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: number; doc: string }>;
