@@ -22,11 +22,21 @@ declare -A PACKAGES=(
   [curl]=curl
   [psql]=postgresql-client
   [groff]=groff-base
+  [qemu-system-x86_64]=qemu-system-x86
+  [dnsmasq]=dnsmasq-base
+  [mcopy]=mtools
+  [mkfs.vfat]=dosfstools
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
+  [ip]=iproute2
+  [ping]=iputils-ping
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${PACKAGES[$command]}")
 done
+# test-boot --firmware uefi boots with OVMF, a firmware file rather than a command.
+[ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages the tests need: ${missing[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then
