@@ -1,11 +1,12 @@
 // The run's private network: a network namespace with one tap per guest NIC, and dnsmasq inside it
 // giving fixed DHCP leases and DNS for imagetrust.test. Nothing touches the host's own network.
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { runChecked, runCommand } from './processes.ts';
 
 export const NETNS_PREFIX = 'imagetrust-boot-';
 export const DOMAIN = 'imagetrust.test';
+const STALE_AFTER_MS = 5 * 60_000;
 
 /** One guest NIC and the tap that backs it: the host side is .1 of the subnet, the guest .10. */
 export interface TapPlan {
@@ -109,6 +110,9 @@ export async function sweepStaleNetns(keep: string[] = []): Promise<string[]> {
   const swept: string[] = [];
   for (const name of await listOurNetns()) {
     if (keep.includes(name)) continue;
+    // A namespace made a moment ago may belong to a run still starting its dnsmasq.
+    const made = await stat(`/run/netns/${name}`).catch(() => undefined);
+    if (!made || Date.now() - made.mtimeMs < STALE_AFTER_MS) continue;
     if ((await netnsPids(name)).length > 0) continue;
     await deleteNetns(name);
     swept.push(name);

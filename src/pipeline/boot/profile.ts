@@ -30,7 +30,7 @@ const ProfileSchema = z
       ]),
     cloudInitDatasource: z.string().min(1).default('NoCloud'),
     /** The root partition may fall short of the overlay by this much: the boot and EFI partitions, alignment. */
-    diskSizeMarginMiB: z.number().int().nonnegative().default(512),
+    diskSizeMarginMiB: z.number().int().nonnegative().default(768),
     properties: z.record(z.string(), z.string()).default({ hw_rng_model: 'virtio' }),
     timeouts: z
       .object({ boot: seconds.default(600), default: seconds.default(180) })
