@@ -134,9 +134,10 @@ class BootSession implements BootHarness {
     const exited = this.qemu.exited.then((code) => {
       throw new Error(`QEMU exited (${code}) at start: ${this.qemuLog()}`);
     });
+    // Only a race below listens; a QEMU that exits later must not become an unhandled rejection.
+    exited.catch(() => {});
     this.qmp = await Promise.race([QmpClient.connect(files.qmp, connecting), exited]);
     this.agent = await Promise.race([GuestAgentClient.connect(files.qga, connecting), exited]);
-    exited.catch(() => {});
   }
 
   qemuLog(): string {
