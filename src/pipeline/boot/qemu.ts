@@ -174,10 +174,16 @@ export function qemuArgs(plan: VmPlan): string[] {
           `if=pflash,format=raw,unit=1,file=${files.vars}`,
         ]
       : []),
+    // Explicit devices, the root disk first and the only one with a boot index: with if=virtio drives
+    // SeaBIOS may try a data volume first and find nothing to boot.
     '-drive',
-    `file=${plan.overlay},format=qcow2,if=virtio,index=0,discard=unmap`,
+    `file=${plan.overlay},format=qcow2,if=none,id=root,discard=unmap`,
+    '-device',
+    'virtio-blk-pci,drive=root,bootindex=0',
     '-drive',
-    `file=${plan.seed},format=raw,if=virtio,index=1,readonly=on`,
+    `file=${plan.seed},format=raw,if=none,id=seed,readonly=on`,
+    '-device',
+    'virtio-blk-pci,drive=seed',
     ...plan.volumes.flatMap((volume, index) => [
       '-drive',
       `file=${volume.file},format=qcow2,if=none,id=vol${index}`,

@@ -44,8 +44,10 @@ describe('boot command lines', () => {
   it('boots the overlay, never the image, and attaches the seed, volumes, two NICs on taps and the virtio RNG', () => {
     const args = qemuArgs(plan);
     const drives = after(args, '-drive');
-    assert.match(drives[0], /^file=\/run\/x\/overlay.qcow2,format=qcow2,if=virtio/);
-    assert.match(drives[1], /^file=\/run\/x\/seed.img,format=raw,if=virtio,index=1,readonly=on/);
+    assert.match(drives[0], /^file=\/run\/x\/overlay.qcow2,format=qcow2,if=none,id=root/);
+    assert.match(drives[1], /^file=\/run\/x\/seed.img,format=raw,if=none,id=seed,readonly=on/);
+    assert.equal(after(args, '-device').filter((device) => device.includes('bootindex')).length, 1);
+    assert.ok(after(args, '-device').includes('virtio-blk-pci,drive=root,bootindex=0'));
     assert.ok(after(args, '-device').includes('virtio-blk-pci,drive=vol0,serial=itvol1'));
     assert.deepEqual(after(args, '-netdev'), [
       'tap,id=net0,ifname=tap0,script=no,downscript=no',
