@@ -397,6 +397,16 @@ export async function runBootTest(options: BootRunOptions): Promise<BootReport> 
     stage(options, `booting under ${accelerator.toUpperCase()} (${options.firmware})`);
     const bootSignal = AbortSignal.any([signal, AbortSignal.timeout(options.bootTimeoutMs)]);
     let cameUp: string | undefined;
+    // Tries an SSH login every few seconds while the guest boots, so boot_to_ssh_ms is when SSH first
+    // worked, not when its test ran; it only measures, the SSH tests judge.
+    const probing = new AbortController();
+    const probe = (async () => {
+      const until = AbortSignal.any([bootSignal, probing.signal]);
+      while (!until.aborted && session.sshReadyAt === null) {
+        await session.ssh('true', until).catch(() => {});
+        await new Promise((done) => setTimeout(done, 3000));
+      }
+    })();
     try {
       await session.startVm(bootSignal);
       stage(options, 'waiting for the guest agent');
@@ -413,6 +423,8 @@ export async function runBootTest(options: BootRunOptions): Promise<BootReport> 
           ? `guest never came up: no guest agent within ${options.bootTimeoutMs / 1000} s`
           : `guest never came up: ${(error as Error).message}`;
     }
+    probing.abort();
+    await probe;
     if (cameUp) {
       results = errorResults(options.profile, cameUp);
     } else {
