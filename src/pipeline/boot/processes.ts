@@ -11,7 +11,8 @@ export function runCommand(
   options: { signal?: AbortSignal; input?: string } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const input = options.input;
+    const child = spawn(argv[0], argv.slice(1), { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -30,7 +31,11 @@ export function runCommand(
       options.signal?.removeEventListener('abort', abort);
       resolve({ exitCode: code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    if (input !== undefined && child.stdin) {
+      // A child that exits without reading its input closes the pipe: no error of ours.
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    }
   });
 }
 
