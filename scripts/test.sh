@@ -29,6 +29,12 @@ declare -A PACKAGES=(
   [mcopy]=mtools
   [mkfs.vfat]=dosfstools
   [debugfs]=e2fsprogs
+  [qemu-system-x86_64]=qemu-system-x86
+  [dnsmasq]=dnsmasq-base
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
+  [ip]=iproute2
+  [ping]=iputils-ping
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
@@ -38,6 +44,8 @@ done
 [ -d /usr/lib/grub/i386-pc ] || missing+=(grub-pc-bin)
 # The archive keyring that verifies the Debian mirror's InRelease for `imagetrust build`.
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+# test-boot --firmware uefi boots with OVMF, a firmware file rather than a command.
+[ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages the tests need: ${missing[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then

@@ -86,6 +86,7 @@ export const COMMAND_EXITS: Record<string, readonly number[]> = {
   build: [NO, UNVERIFIED, DATA_ERR, NO_INPUT, IO_ERR, ...REMOTE],
   sysprep: [NO, DATA_ERR, NO_INPUT],
   scan: [NO, DATA_ERR, NO_INPUT, CONFIG],
+  'test-boot': [NO, DATA_ERR, NO_INPUT, UNAVAILABLE, CONFIG],
   completion: [],
   man: [],
 };

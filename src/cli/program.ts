@@ -563,6 +563,38 @@ export function createProgram(): Command {
     .action(async (image, options) => (await import('./scan.ts')).runScan(image, options));
 
   program
+    .command('test-boot <image>')
+    .description(
+      'Boot an image (qcow2, raw) under QEMU in a private network and run the booted tests; exit 1 when one does not pass.',
+    )
+    .option(
+      '--profile <file>',
+      'YAML or JSON profile: which tests, expectations, timeouts (default: debian-12-cloud)',
+    )
+    .addOption(new Option('--firmware <firmware>', 'boot firmware').choices(['bios', 'uefi']).default('bios'))
+    .addOption(
+      new Option('--accel <accel>', 'accelerator: kvm only when it works here')
+        .choices(['auto', 'kvm', 'tcg'])
+        .default('auto'),
+    )
+    .option(
+      '--disk-size <size>',
+      "size of the guest's disk overlay, e.g. 10G (default: the image's size + 1G)",
+    )
+    .option(
+      '--boot-timeout <seconds>',
+      'how long the guest agent may take to answer (default: the profile, 600)',
+    )
+    .option(
+      '--property <key=value>',
+      'an image property, as Glance would pass it to Nova (repeatable), e.g. hw_rng_model=virtio',
+      (value: string, all: string[] = []) => [...all, value],
+    )
+    .addOption(formatOption(['text', ...DATA_FORMATS, 'junit']))
+    .option('-o, --output <file>', 'also write the report to this file')
+    .action(async (image, options) => (await import('./test-boot.ts')).runTestBoot(image, options));
+
+  program
     .command('completion')
     .description('Print a shell completion script, generated from this command tree.')
     .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))

@@ -56,3 +56,39 @@ export function createProgress(label: string, total: number | null, options: Pro
     stop: () => bar.stop(),
   };
 }
+
+/** Where a long multi-stage command stands: one line per stage, redrawn in place on a terminal. */
+export interface StageProgress {
+  stage(message: string): void;
+  stop(): void;
+}
+
+/**
+ * Stages of a long command (boot-test) on stderr: on a terminal one line redrawn with the time spent so
+ * far, refreshed every second; otherwise one plain line per stage, for logs.
+ */
+export function createStageProgress(label: string, options: ProgressOptions = {}): StageProgress {
+  const stream = options.stream ?? process.stderr;
+  const now = options.now ?? (() => performance.now());
+  const started = now();
+  if (!stream.isTTY) {
+    return { stage: (message) => stream.write(`${label}: ${message}\n`), stop() {} };
+  }
+  let current = '';
+  const draw = () => {
+    const line = `${label} ${formatDuration((now() - started) / 1000)} ${current}`;
+    stream.write(`\r\x1b[2K${line.slice(0, (stream.columns ?? 80) - 1)}`);
+  };
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  return {
+    stage(message) {
+      current = message;
+      draw();
+    },
+    stop() {
+      clearInterval(timer);
+      stream.write('\r\x1b[2K');
+    },
+  };
+}

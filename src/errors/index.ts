@@ -197,11 +197,6 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     doc: "A build stage failed (the archive's signature, a package, a template command, the disk); the report names the stage and its log, and nothing half-built is kept.",
   },
-  BUILD_TOOL_MISSING: {
-    status: 503,
-    exit: 69,
-    doc: 'A host tool the build or boot test drives is not installed; the message names the Debian package.',
-  },
   SYSPREP_REFUSED: {
     status: 409,
     exit: 1,
@@ -266,6 +261,16 @@ export const ERROR_CATALOGUE = {
     status: 400,
     exit: 5,
     doc: 'No signature on the attestation was made by a trusted build key (provenance.trustedKeys), or none is configured.',
+  },
+  TOOL_MISSING: {
+    status: 500,
+    exit: 69,
+    doc: 'A host tool or privilege the command needs is missing (a Debian package, root); the message names the package to install.',
+  },
+  BOOT_HARNESS_FAILED: {
+    status: 500,
+    exit: 69,
+    doc: 'The boot-test harness could not be set up on this host (network namespace, taps, DHCP server); nothing was judged.',
   },
   CONFIG_INVALID: { status: 500, exit: 78, doc: 'The configuration is invalid.' },
   INTERNAL: { status: 500, exit: 70, doc: 'An unexpected internal error.' },
@@ -366,9 +371,7 @@ export class SourceError extends ImageTrustError<
   'SOURCE_LIST_UNTRUSTED' | 'SOURCE_NOT_LISTED' | 'SOURCE_DIGEST_MISMATCH' | 'SOURCE_DOWNLOAD_FAILED'
 > {}
 /** Building an image: an unbuildable template, a failed stage or a missing host tool. */
-export class BuildError extends ImageTrustError<
-  'TEMPLATE_UNBUILDABLE' | 'BUILD_FAILED' | 'BUILD_TOOL_MISSING'
-> {}
+export class BuildError extends ImageTrustError<'TEMPLATE_UNBUILDABLE' | 'BUILD_FAILED' | 'TOOL_MISSING'> {}
 /** A container registry or signature store that could not be read: no verdict, and the cause says why. */
 export class RegistryError extends ImageTrustError<
   'REGISTRY_UNREACHABLE' | 'REGISTRY_TLS' | 'SIGNATURE_FETCH_FAILED'

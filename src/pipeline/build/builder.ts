@@ -135,7 +135,7 @@ export async function buildImage(template: BuildTemplate, options: BuildOptions)
 
   const keyring = await readFile(template.distribution.keyring).catch((error) => {
     throw new BuildError(
-      'BUILD_TOOL_MISSING',
+      'TOOL_MISSING',
       `The archive keyring ${template.distribution.keyring} is missing: apt-get install ${template.distribution.family === 'ubuntu' ? 'ubuntu-keyring' : 'debian-archive-keyring'}.`,
       { cause: error },
     );

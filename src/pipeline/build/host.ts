@@ -98,7 +98,7 @@ export async function runTool(
         const pkg = TOOL_PACKAGES[command];
         reject(
           new BuildError(
-            'BUILD_TOOL_MISSING',
+            'TOOL_MISSING',
             `${command} is not installed${pkg ? `: apt-get install ${pkg}` : ''}.`,
           ),
         );

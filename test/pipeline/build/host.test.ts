@@ -96,12 +96,12 @@ describe('runTool', () => {
     }
   });
 
-  it('names the package to install for a missing tool (BUILD_TOOL_MISSING)', async () => {
+  it('names the package to install for a missing tool (TOOL_MISSING)', async () => {
     const log = new StageLog(join(dir, 'missing.log'));
     const empty = join(dir, 'empty-path');
     await mkdir(empty);
     await assert.rejects(runTool('mke2fs', ['-V'], { log, env: { PATH: empty } }), (error: unknown) => {
-      hasCode('BUILD_TOOL_MISSING')(error);
+      hasCode('TOOL_MISSING')(error);
       assert.match((error as Error).message, /\be2fsprogs\b/);
       return true;
     });
