@@ -184,7 +184,10 @@ function toBuildTemplate(oz: OzTemplate, text: string, source: string, digest: s
     };
   });
   const rootPassword = oz.os.rootpw?.value ?? null;
-  if (rootPassword !== null && /[\u0000-\u001f\u007f]/.test(rootPassword)) {
+  if (
+    rootPassword !== null &&
+    [...rootPassword].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+  ) {
     refuse(source, '<rootpw> holds a line break or another control character.');
   }
   const diskBytes = oz.disk?.bytes ?? DEFAULT_DISK_BYTES;
