@@ -67,7 +67,7 @@ describe('imagetrust test-boot (real QEMU, TCG)', { timeout: 90 * 60_000 }, () =
     for (const [command, debianPackage] of Object.entries(BOOT_TOOLS)) requireTool(command, debianPackage);
   });
 
-  it('passes every test of the default profile on the Debian 12 image and leaves the image unchanged', async () => {
+  it('passes every test of the default profile on the Debian 12 image and leaves the image unchanged', async (t) => {
     const image = process.env.IMAGETRUST_BOOT_IMAGE;
     assert.ok(
       image,
@@ -79,6 +79,7 @@ describe('imagetrust test-boot (real QEMU, TCG)', { timeout: 90 * 60_000 }, () =
     const out = join(dir, 'report.json');
     const run = await testBoot([image, '-f', 'json', '-o', out]);
     const report = JSON.parse(run.stdout) as BootReport;
+    t.diagnostic(`timings: ${JSON.stringify(report.timings)}`);
     assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), report, '-o writes the same report');
 
     const notPassed = report.results.filter((result) => result.status !== 'pass');
