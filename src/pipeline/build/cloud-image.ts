@@ -236,6 +236,8 @@ export function cloudImageFiles(template: BuildTemplate, identity: DiskIdentity)
         '# Keys come from the data source; password logins stay off.',
         'ssh_pwauth: false',
         'disable_root: true',
+        "# glibc's built-in locale: cloud-init's default en_US.UTF-8 is not generated in a minimal image.",
+        'locale: C.UTF-8',
         '',
       ].join('\n'),
     },
