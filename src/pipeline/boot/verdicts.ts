@@ -243,10 +243,7 @@ export function judgeSystemd(
 ): BootTestOutcome {
   const problems: string[] = [];
   if (state.trim() !== 'running') problems.push(`system state is ${state.trim() || 'unknown'}`);
-  const failed = failedUnits
-    .split('\n')
-    .map((line) => line.trim().replace(/^●\s*/, '').split(/\s+/)[0])
-    .filter(Boolean);
+  const failed = failedUnitNames(failedUnits);
   if (failed.length) problems.push(`failed units: ${failed.join(', ')}`);
   const states = activeStates.split('\n').map((line) => line.trim());
   const inactive = required.filter((_, i) => states[i] !== 'active');
@@ -254,6 +251,44 @@ export function judgeSystemd(
   return problems.length
     ? fail(problems.join('; '), [state, failedUnits, activeStates].join('\n'))
     : pass(`running; ${required.length} required units active`);
+}
+
+/** What a guest looked like at one moment, for judging whether it came back from a reboot as it was. */
+export interface GuestCondition {
+  /** `systemctl is-system-running` after the boot finished: running, degraded... */
+  state: string;
+  failedUnits: string[];
+  /** Whether a key login over SSH worked. */
+  ssh: boolean;
+}
+
+/** Unit names from `systemctl --failed --no-legend --plain`. */
+export function failedUnitNames(listing: string): string[] {
+  return listing
+    .split('\n')
+    .map((line) => line.trim().replace(/^●\s*/, '').split(/\s+/)[0])
+    .filter(Boolean);
+}
+
+/**
+ * A reboot or a stop and start is judged by whether the guest comes back as it was, not by the image's
+ * health (check_systemd_service_units and linux_image_allows_ssh judge that): no unit fails that did
+ * not fail before, the system state is no worse, and SSH is back if it worked before.
+ */
+export function judgeCameBack(before: GuestCondition, after: GuestCondition, what: string): BootTestOutcome {
+  const problems: string[] = [];
+  const newlyFailed = after.failedUnits.filter((unit) => !before.failedUnits.includes(unit));
+  if (newlyFailed.length)
+    problems.push(`units failed after the ${what} that had not before: ${newlyFailed.join(', ')}`);
+  if (after.state !== 'running' && after.state !== before.state) {
+    problems.push(
+      `system state is ${after.state || 'unknown'} after the ${what}, ${before.state || 'unknown'} before`,
+    );
+  }
+  if (before.ssh && !after.ssh) problems.push(`SSH worked before the ${what} and not after`);
+  if (problems.length) return fail(problems.join('; '));
+  const carried = before.state === 'running' ? 'running' : `${after.state} as before`;
+  return pass(`${carried}${before.ssh ? ', SSH back' : ' (SSH was not up before, not required)'}`);
 }
 
 /** The current hardware RNG must be virtio's, and it must give bytes. */

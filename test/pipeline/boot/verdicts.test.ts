@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   inSubnet,
   judgeAddresses,
+  judgeCameBack,
   judgeCloudInit,
   judgeDevices,
   judgeDiskSize,
@@ -160,5 +161,26 @@ describe('booted test verdicts', () => {
       'fail',
     );
     assert.equal(judgeDiskSize({ partitionBytes: Number.NaN, filesystemBytes: 1 }, expected).status, 'fail');
+  });
+});
+
+describe('judgeCameBack', () => {
+  const healthy = { state: 'running', failedUnits: [], ssh: true };
+  it('passes a guest that is running with SSH after the reboot as before', () => {
+    assert.equal(judgeCameBack(healthy, healthy, 'reboot').status, 'pass');
+  });
+  it('fails a unit that fails only after the reboot, a worse state, and SSH that did not come back', () => {
+    const after = { state: 'degraded', failedUnits: ['cloud-final.service'], ssh: false };
+    const verdict = judgeCameBack(healthy, after, 'reboot');
+    assert.equal(verdict.status, 'fail');
+    assert.match(verdict.message, /cloud-final\.service/);
+    assert.match(verdict.message, /degraded after the reboot, running before/);
+    assert.match(verdict.message, /SSH worked before the reboot and not after/);
+  });
+  it("does not judge the image's own faults again: degraded before and after with the same unit, no SSH before", () => {
+    const planted = { state: 'degraded', failedUnits: ['planted-failure.service'], ssh: false };
+    const verdict = judgeCameBack(planted, planted, 'stop and start');
+    assert.equal(verdict.status, 'pass');
+    assert.match(verdict.message, /degraded as before/);
   });
 });
