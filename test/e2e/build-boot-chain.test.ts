@@ -288,12 +288,10 @@ describe('template to boot: build, booted tests, sign, upload, release, boot gat
     await ok(
       imagetrust('approver', ['audit', 'verify-proof', file('proof.json'), '--public-key', file('log.pub')]),
     );
-    const entries = (proof.entries ?? proof.leaves ?? []) as {
-      event?: { type: string; details?: Record<string, unknown> };
-      type?: string;
-      details?: Record<string, unknown>;
-    }[];
-    const events = entries.map((e) => e.event ?? (e as { type: string; details?: Record<string, unknown> }));
+    // Each entry carries its leaf as the canonical JSON the log hashed.
+    const events = (proof.entries as { leaf: string }[]).map(
+      (entry) => JSON.parse(entry.leaf) as { type: string; details?: Record<string, unknown> },
+    );
     const kinds = events.filter((e) => e.type === 'image.report_attached').map((e) => e.details?.kind);
     assert.deepEqual([...kinds].sort(), ['boot-test', 'compliance', 'provenance']);
     const types = events.map((e) => e.type);
