@@ -8,14 +8,21 @@
 //  3. after a change to one template command: bootstrap cached, customize and disk run again;
 //  4. the peer: `mmdebstrap --variant=required --include=<the same packages>` alone into a tar, and
 //     `debootstrap --variant=minbase` (BENCH_BUILD_DEBOOTSTRAP=0 skips it);
+//  5. optionally Debian's diskimage-builder (BENCH_BUILD_DIB=1, or when `disk-image-create` is on the
+//     PATH; BENCH_BUILD_DIB=0 skips it): `disk-image-create debian-minimal vm cloud-init-datasources`
+//     with the template's mirror and suite, cold (an empty DIB image cache) and warm (the same cache).
+//     Its disk is block-device-efi's (GPT, ESP, BIOS boot partition, ext4 root: ours) when the kernel has
+//     device-mapper, which DIB's partitioning needs (it maps partitions with kpartx); without it, one
+//     ext4 filesystem on the whole disk (GRUB BIOS from blocklists, no UEFI), said in the table. When
+//     DIB cannot run, the table says why, from its output;
 // then prints a table of seconds and ratios.
 //
 // IMAGETRUST_BENCH_BUILD_CACHE=DIR skips the cold build and takes the warm numbers from an existing
 // cache. That cache is only read: the benchmark's cache links to its entries, so the rebuild after the
 // command change writes into a temporary cache beside them.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { accessSync, constants, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { basePackages } from '../src/pipeline/build/cloud-image.ts';
@@ -32,6 +39,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const TEMPLATE = path.join(ROOT, 'test/fixtures/templates/build/debian-12.tdl');
 const REUSE = process.env.IMAGETRUST_BENCH_BUILD_CACHE;
 const DEBOOTSTRAP = process.env.BENCH_BUILD_DEBOOTSTRAP !== '0';
+const DIB_SETTING = process.env.BENCH_BUILD_DIB;
 
 interface Run {
   seconds: number;
@@ -52,10 +60,15 @@ async function timedBuild(template: BuildTemplate, cacheDir: string, logDir: str
 }
 
 /** Runs a command to completion, its output in `logFile`; returns the seconds it took. */
-async function timedCommand(command: string, args: string[], logFile: string): Promise<number> {
+async function timedCommand(
+  command: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const out = createWriteStream(logFile);
   const started = performance.now();
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   if (child.pid) livePids.add(child.pid);
   child.stdout.pipe(out, { end: false });
   child.stderr.pipe(out, { end: false });
@@ -77,6 +90,129 @@ async function linkedCache(source: string, target: string): Promise<void> {
       if (!key.startsWith('.')) await symlink(path.join(source, stage, key), path.join(target, stage, key));
     }
   }
+}
+
+/** `name` as found on the PATH, or undefined. */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = path.join(dir || '.', name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+interface DibResult {
+  cold?: number;
+  warm?: number;
+  /** The disk layout DIB made, for the table. */
+  layout?: string;
+  /** Why DIB did not run or did not finish: one line. */
+  reason?: string;
+}
+
+/** The one line of DIB's output that says why it failed: the sudo command behind `exec_sudo failed`, else the first error. */
+function dibFailure(output: string): string {
+  const lines = output.split('\n').map((line) => line.replace(/^\S+ \S+ \| /, '').trim());
+  const failedAt = lines.findIndex((line) => line.includes('exec_sudo failed'));
+  if (failedAt >= 0) {
+    const call = lines
+      .slice(0, failedAt)
+      .reverse()
+      .find((line) => line.includes('Calling [sudo '));
+    const command = call?.match(/Calling \[sudo ([^\]]*)\]/)?.[1];
+    if (command) return `\`${command}\` failed in DIB's block-device step`;
+  }
+  const patterns = [/command not found/, /^E: /, /^ERROR /, /^\*\*\* /, /Error:|error:/];
+  for (const pattern of patterns) {
+    const line = lines.find((l) => pattern.test(l));
+    if (line) return line.slice(0, 200);
+  }
+  return lines.filter(Boolean).at(-1)?.slice(0, 200) ?? 'no output';
+}
+
+/** Whether the kernel offers device-mapper (DIB's partitioning maps partitions with kpartx). */
+async function deviceMapper(): Promise<boolean> {
+  const misc = await readFile('/proc/misc', 'utf8').catch(() => '');
+  return /\bdevice-mapper\b/.test(misc);
+}
+
+/** diskimage-builder's image of the template's distribution, cold then warm, or the reason it cannot run. */
+async function dibBuild(template: BuildTemplate, dir: string): Promise<DibResult> {
+  const command = onPath('disk-image-create');
+  if (!command)
+    return { reason: 'disk-image-create is not installed (apt-get install python3-diskimage-builder)' };
+  if (!onPath('sudo'))
+    return { reason: 'DIB runs its block-device and mount steps through sudo, which is not installed' };
+  const tmp = path.join(dir, 'tmp');
+  const cache = path.join(dir, 'cache');
+  await mkdir(tmp, { recursive: true });
+  await mkdir(cache, { recursive: true });
+  const elements = ['debian-minimal', 'vm', 'cloud-init-datasources'];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TMPDIR: tmp,
+    DIB_IMAGE_CACHE: cache,
+    DIB_RELEASE: template.distribution.suite,
+    DIB_DISTRIBUTION_MIRROR: template.mirror,
+    // The sources our build uses; DIB's default adds -backports, -updates and security.debian.org.
+    DIB_APT_SOURCES_CONF: `default:deb ${template.mirror} ${template.distribution.suite} ${template.distribution.components.join(' ')}`,
+    DIB_CLOUD_INIT_DATASOURCES: 'NoCloud,ConfigDrive,OpenStack',
+  };
+  let layout: string;
+  if (await deviceMapper()) {
+    elements.push('block-device-efi');
+    layout = 'GPT: ESP, BIOS boot, ext4 root';
+  } else {
+    const config = path.join(dir, 'whole-disk.yaml');
+    await writeFile(
+      config,
+      [
+        '- local_loop:',
+        '    name: image0',
+        '- mkfs:',
+        '    name: root_fs',
+        '    base: image0',
+        '    type: ext4',
+        '    label: cloudimg-rootfs',
+        '    mount:',
+        '      mount_point: /',
+        '      fstab:',
+        '        options: "defaults"',
+        '        fsck-passno: 1',
+        '',
+      ].join('\n'),
+    );
+    env.DIB_BLOCK_DEVICE_CONFIG = `file://${config}`;
+    layout = 'one ext4 on the whole disk, BIOS GRUB only: no device-mapper in /proc/misc for kpartx';
+  }
+  const result: DibResult = { layout };
+  for (const run of ['cold', 'warm'] as const) {
+    const logFile = path.join(dir, `${run}.log`);
+    const output = path.join(dir, `image-${run}`);
+    log(`diskimage-builder, ${run} cache: ${elements.join(' ')} (${layout})`);
+    try {
+      result[run] = await timedCommand(
+        command,
+        ['-a', 'amd64', '-t', 'qcow2', '-o', output, ...elements],
+        logFile,
+        env,
+      );
+      await stat(`${output}.qcow2`);
+    } catch (error) {
+      const text = await readFile(logFile, 'utf8').catch(() => '');
+      result.reason = `${run} run: ${text ? dibFailure(text) : (error as Error).message} (log ${logFile})`;
+      result[run] = undefined;
+      return result;
+    } finally {
+      await rm(`${output}.qcow2`, { force: true });
+    }
+  }
+  return result;
 }
 
 function withChangedCommand(template: BuildTemplate): BuildTemplate {
@@ -150,6 +286,12 @@ async function main(): Promise<void> {
       );
     }
 
+    let dib: DibResult | undefined;
+    if (DIB_SETTING === '1' || (DIB_SETTING !== '0' && onPath('disk-image-create'))) {
+      dib = await dibBuild(template, path.join(work, 'dib'));
+      if (dib.reason) log(`diskimage-builder did not finish: ${dib.reason}`);
+    }
+
     const bootstrapStage = cold?.stages.bootstrap?.seconds;
     const rows: [string, string][] = [
       ['cold build (s)', fmt(cold?.seconds)],
@@ -162,17 +304,31 @@ async function main(): Promise<void> {
       ['  disk stage (s)', fmt(changed.stages.disk?.seconds)],
       [`mmdebstrap --variant=required, ${packages.length} packages (s)`, fmt(mmdebstrap)],
       ['debootstrap --variant=minbase (s)', fmt(debootstrap)],
+      ...(dib
+        ? ([
+            [`diskimage-builder, cold DIB cache (s)`, fmt(dib.cold)],
+            [`diskimage-builder, warm DIB cache (s)`, fmt(dib.warm)],
+          ] as [string, string][])
+        : []),
       ['warm / cold', ratio(warm.seconds, cold?.seconds)],
       ['rebuild after command change / cold', ratio(changed.seconds, cold?.seconds)],
       ['bootstrap stage / plain mmdebstrap', ratio(bootstrapStage, mmdebstrap)],
+      ...(dib
+        ? ([
+            ['our cold / DIB cold', ratio(cold?.seconds, dib.cold)],
+            ['our warm / DIB warm', ratio(warm.seconds, dib.warm)],
+          ] as [string, string][])
+        : []),
     ];
     const width = Math.max(...rows.map(([name]) => name.length));
     const valueWidth = Math.max(...rows.map(([, value]) => value.length));
     process.stdout.write(
       `${rows.map(([name, value]) => `${name.padEnd(width)}  ${value.padStart(valueWidth)}`).join('\n')}\n`,
     );
+    if (dib?.layout) process.stdout.write(`diskimage-builder's disk: ${dib.layout}\n`);
+    if (dib?.reason) process.stdout.write(`diskimage-builder could not run here: ${dib.reason}\n`);
     process.stdout.write(
-      `${JSON.stringify({ cold, warm, changed, peer: { mmdebstrap, debootstrap, packages: packages.length } })}\n`,
+      `${JSON.stringify({ cold, warm, changed, peer: { mmdebstrap, debootstrap, packages: packages.length, dib } })}\n`,
     );
     keep = false;
   } finally {
