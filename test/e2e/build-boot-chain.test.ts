@@ -283,7 +283,9 @@ describe('template to boot: build, booted tests, sign, upload, release, boot gat
         imagetrust('approver', ['audit', 'proof', imageId, '--format', 'json', '-o', file('proof.json')]),
       ),
     );
-    const pub = await ok(imagetrust('approver', ['audit', 'public-key']));
+    const pub = await ok(
+      imagetrust('approver', ['audit', 'public-key', '--os-auth-url', envs.approver.OS_AUTH_URL]),
+    );
     writeFileSync(file('log.pub'), pub);
     await ok(
       imagetrust('approver', ['audit', 'verify-proof', file('proof.json'), '--public-key', file('log.pub')]),
