@@ -17,7 +17,10 @@ export function judgeSwaps(procSwaps: string): BootTestOutcome {
     .filter((line) => line.trim() !== '');
   return active.length === 0
     ? pass('no active swap')
-    : fail(`${active.length} active swap area(s): ${active.map((line) => line.split(/\s+/)[0]).join(', ')}`);
+    : fail(
+        `${active.length} active swap area(s): ${active.map((line) => line.split(/\s+/)[0]).join(', ')}`,
+        procSwaps,
+      );
 }
 
 /**
