@@ -26,6 +26,7 @@ import {
 } from '../pipeline/provenance/index.ts';
 import { printResult } from './output.ts';
 import { formatDuration } from './progress.ts';
+import { readProfileText } from './read-text.ts';
 import type { SignFlags } from './sign.ts';
 
 export interface BuildFlags extends AuthFlags {
@@ -158,10 +159,7 @@ export async function runBuild(templateFile: string, flags: BuildFlags): Promise
   }
   const outputDir = resolve(flags.output ?? `${template.name}-build`);
   const cacheDir = resolve(flags.cacheDir ?? defaultBuildCache());
-  const scanProfile = parseProfile(
-    flags.scanProfile ? readFileSync(flags.scanProfile, 'utf8') : '',
-    CHECK_IDS,
-  );
+  const scanProfile = parseProfile(readProfileText(flags.scanProfile), CHECK_IDS);
   await mkdir(outputDir, { recursive: true, mode: 0o755 });
   const partial = join(outputDir, `.partial-${process.pid}`);
   await rm(partial, { recursive: true, force: true });

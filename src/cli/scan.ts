@@ -12,6 +12,7 @@ import {
   runChecks,
 } from '../pipeline/checks/index.ts';
 import { printResult } from './output.ts';
+import { readProfileText } from './read-text.ts';
 
 export interface ScanOptions {
   profile?: string;
@@ -27,16 +28,7 @@ async function fileSha512(file: string): Promise<string> {
 }
 
 export async function runScan(image: string, options: ScanOptions): Promise<void> {
-  let text = '';
-  if (options.profile) {
-    try {
-      text = readFileSync(options.profile, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`Cannot read profile ${options.profile}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
+  const text = readProfileText(options.profile);
   const profile = parseProfile(text, CHECK_IDS);
   if (options.digest && statSync(image).isDirectory()) {
     throw new ConfigError('--digest needs an image file (raw, qcow2, tar), not a directory.');

@@ -15,6 +15,7 @@ import {
 } from '../pipeline/boot/index.ts';
 import { printResult } from './output.ts';
 import { createStageProgress } from './progress.ts';
+import { readProfileText } from './read-text.ts';
 import { readPackageVersion } from './version.ts';
 
 export interface TestBootOptions {
@@ -42,16 +43,7 @@ const isReportFormat = (format: string): format is BootReportFormat =>
   (BOOT_REPORT_FORMATS as readonly string[]).includes(format);
 
 export async function runTestBoot(image: string, options: TestBootOptions): Promise<void> {
-  let text = '';
-  if (options.profile) {
-    try {
-      text = readFileSync(options.profile, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`Cannot read profile ${options.profile}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
+  const text = readProfileText(options.profile);
   const profile = withProperties(parseBootProfile(text), parseProperties(options.property ?? []));
   const bootTimeoutS =
     options.bootTimeout === undefined ? profile.timeouts.boot : Number(options.bootTimeout);
