@@ -38,6 +38,7 @@ export {
   type Visibility,
 } from './model.ts';
 export type {
+  BlobData,
   BlobHolder,
   BlobStore,
   ByteRange,

@@ -1,5 +1,4 @@
 // What the catalog needs from the outside world: metadata, blobs and digests. Adapters live in storage/.
-import type { Readable } from 'node:stream';
 import type {
   ImageMember,
   ImageRecord,
@@ -222,13 +221,26 @@ export interface TemporaryBlob {
  * nor `..`; keys come from our own ids, so any other key is a bug in the caller and every method refuses
  * it (INTERNAL) without touching storage, whatever the adapter could have stored.
  */
+/**
+ * A blob's bytes, read once, in blocks. A block is valid only until the next one is asked for: stores
+ * read into a few buffers they reuse, so a download allocates nothing per block (copy a block to keep
+ * it). Reading to the end, leaving the loop early or `close()` releases what the store holds open.
+ */
+export interface BlobData extends AsyncIterable<Uint8Array> {
+  /** How many bytes the blocks add up to. */
+  readonly length: number;
+  /** Releases the data without reading it (idempotent; harmless after the end). */
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   createTemporary(): Promise<TemporaryBlob>;
   /**
-   * Streams the data under `key`, or the inclusive `range` of it (as in HTTP Range). A missing key
-   * rejects with NOT_FOUND. Aborting `signal` ends the stream with an AbortError.
+   * Opens the data under `key`, or the inclusive `range` of it (as in HTTP Range), to be read once, block
+   * by block. A missing key rejects with NOT_FOUND before any block. Aborting `signal` ends the reading
+   * with an AbortError.
    */
-  read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+  read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<BlobData>;
   /** Removes the data under `key`; a missing key is not an error. */
   delete(key: string): Promise<void>;
   /** Every committed key, in no particular order; temporaries never appear. */

@@ -1,7 +1,6 @@
 // The image catalog service: Glance v2's image operations over injected ports. Uploads stream once
 // through the hashes and into a temporary blob that is committed only when everything passed.
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import {
   AuthError,
   ConflictError,
@@ -30,6 +29,7 @@ import {
   toGlanceTimestamp,
 } from './model.ts';
 import type {
+  BlobData,
   BlobStore,
   ByteRange,
   Clock,
@@ -91,7 +91,7 @@ export interface UploadOptions {
 export interface DownloadResult {
   image: ImageRecord;
   /** null when the image has no data (Glance answers 204). */
-  stream: Readable | null;
+  data: BlobData | null;
   range?: ByteRange;
 }
 
@@ -677,7 +677,7 @@ export class CatalogService {
       image.size === null ||
       (image.status !== 'active' && image.status !== 'deactivated')
     ) {
-      return { image, stream: null };
+      return { image, data: null };
     }
     let byteRange: ByteRange | undefined;
     if (range) {
@@ -692,7 +692,7 @@ export class CatalogService {
       }
       byteRange = { start, end };
     }
-    return { image, stream: await this.#blobs.read(image.blob_key, byteRange), range: byteRange };
+    return { image, data: await this.#blobs.read(image.blob_key, byteRange), range: byteRange };
   }
 
   async listMembers(credentials: Credentials, id: string): Promise<ImageMember[]> {

@@ -19,6 +19,7 @@ import {
 import { NotFoundError, ValidationError } from '../errors/index.ts';
 import { guardUploadBody, type UploadBodyLimits } from './body-guard.ts';
 import { credentialsOf } from './request-credentials.ts';
+import { sendBlocks } from './send-blocks.ts';
 
 interface ImageRouteOptions {
   catalog: CatalogService;
@@ -243,7 +244,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       const range = readRange(request.headers.range, image.size);
       const result = await catalog.downloadImageData(credentials, request.params.id, range);
       warnIfDeprecated(reply, result.image, clock.now());
-      if (!result.stream) return reply.code(204).send();
+      if (!result.data) return reply.code(204).send();
       reply.type('application/octet-stream');
       if (result.image.checksum) reply.header('Content-MD5', result.image.checksum);
       if (result.range) {
@@ -254,7 +255,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       } else {
         reply.header('Content-Length', result.image.size);
       }
-      return reply.send(result.stream);
+      return sendBlocks(reply, result.data);
     });
 
     api.put<{ Params: { id: string; tag: string } }>(

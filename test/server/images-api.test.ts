@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpGet, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -154,6 +154,36 @@ describe('images API', () => {
           ).arrayBuffer(),
         );
         assert.ok(down.equals(data), 'downloaded bytes differ from the upload');
+        // A range across several of the store's read blocks, starting off a block boundary.
+        const [from, to] = [(1 << 20) - 3, 5 * (1 << 20) + 7];
+        const ranged = await fetch(`${big.url}/image/v2/images/${id}/file`, {
+          headers: { 'x-auth-token': token, range: `bytes=${from}-${to}` },
+        });
+        assert.equal(ranged.status, 206);
+        assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(from, to + 1)));
+        // A client that leaves mid-download: the server stops reading and closes the blob file.
+        const openFiles = () => readdirSync('/proc/self/fd').length;
+        const before = openFiles();
+        await new Promise<void>((resolve, reject) => {
+          const request = httpGet(`${big.url}/image/v2/images/${id}/file`, {
+            headers: { 'x-auth-token': token },
+          });
+          request.on('response', (response) => {
+            response.once('data', () => {
+              request.destroy();
+              resolve();
+            });
+          });
+          request.on('error', (error) => {
+            if (!request.destroyed) reject(error);
+          });
+        });
+        for (let i = 0; i < 200 && openFiles() > before; i++) await sleep(25);
+        assert.equal(openFiles(), before, 'the abandoned download left a file or socket open');
+        const again = await fetch(`${big.url}/image/v2/images/${id}/file`, {
+          headers: { 'x-auth-token': token },
+        });
+        assert.ok(Buffer.from(await again.arrayBuffer()).equals(data), 'the next download is whole');
       } finally {
         await big.stop();
       }

@@ -3,9 +3,8 @@
 // streamed; deletes and discards are idempotent; unsafe keys are refused before any storage is touched.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { BlobStore } from '../../src/catalog/index.ts';
+import type { BlobData, BlobStore } from '../../src/catalog/index.ts';
 import { ImageTrustError } from '../../src/errors/index.ts';
 
 export interface OpenedBlobStore {
@@ -14,10 +13,13 @@ export interface OpenedBlobStore {
   dispose(): Promise<void>;
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/** Copies every block: a store may reuse a block's buffer once the next one is asked for. */
+export async function readAll(data: BlobData): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  for await (const block of data) chunks.push(Buffer.from(block));
+  const all = Buffer.concat(chunks);
+  assert.equal(all.length, data.length, 'the blocks add up to the announced length');
+  return all;
 }
 
 async function listAll(store: BlobStore): Promise<string[]> {
@@ -192,6 +194,21 @@ export function blobStoreContract(name: string, open: () => Promise<OpenedBlobSt
           assert.deepEqual(got, data.subarray(start, end + 1));
         });
       }
+
+      it('delivers an empty range-free read of an empty blob as no blocks', async () => {
+        await commitBytes(store, 'empty-read', new Uint8Array(0));
+        const blocks = await store.read('empty-read');
+        assert.equal(blocks.length, 0);
+        assert.equal((await readAll(blocks)).length, 0);
+      });
+
+      it('reads once: a second loop over the same data is refused, and close is idempotent', async () => {
+        const blocks = await store.read('ranged');
+        assert.deepEqual(await readAll(blocks), data);
+        await assert.rejects(readAll(blocks));
+        await blocks.close();
+        await blocks.close();
+      });
 
       it('rejects a missing key with NOT_FOUND', async () => {
         await assertCode(store.read('nothing-here'), 'NOT_FOUND');

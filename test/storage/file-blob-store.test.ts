@@ -6,17 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
 import { FileBlobStore } from '../../src/storage/index.ts';
-import { blobStoreContract } from './blob-store.contract.ts';
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+import { blobStoreContract, readAll } from './blob-store.contract.ts';
 
 async function listAll(store: FileBlobStore): Promise<string[]> {
   const keys: string[] = [];
@@ -50,6 +43,25 @@ describe('FileBlobStore on a directory', () => {
     await temp.write(Buffer.from('durable'));
     await temp.commit('image-sync');
     assert.equal((await readAll(await synced.read('image-sync'))).toString(), 'durable');
+  });
+
+  it('holds no file open after a read ends, stops early, is aborted or is closed unread', async () => {
+    const openFiles = async () => (await readdir('/proc/self/fd')).length;
+    const temp = await store.createTemporary();
+    await temp.write(randomBytes(3 * 1024 * 1024));
+    await temp.commit('fds');
+    const before = await openFiles();
+    await readAll(await store.read('fds'));
+    for await (const _block of await store.read('fds')) break;
+    const controller = new AbortController();
+    await assert.rejects(async () => {
+      for await (const _block of await store.read('fds', undefined, controller.signal)) controller.abort();
+    });
+    const unread = await store.read('fds', { start: 5, end: 10 });
+    assert.equal(unread.length, 6);
+    assert.equal(await openFiles(), before + 1, 'an unread reader holds its file');
+    await unread.close();
+    assert.equal(await openFiles(), before);
   });
 
   it('creates its directories on open', async () => {
