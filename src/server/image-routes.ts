@@ -18,6 +18,7 @@ import {
 } from '../catalog/index.ts';
 import { NotFoundError, ValidationError } from '../errors/index.ts';
 import { guardUploadBody, type UploadBodyLimits } from './body-guard.ts';
+import { releasingChunks } from './release-chunks.ts';
 import { credentialsOf } from './request-credentials.ts';
 import { sendBlocks } from './send-blocks.ts';
 
@@ -217,7 +218,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
         ? guardUploadBody(raw, options.uploadLimits, (error) => controller.abort(error))
         : null;
       try {
-        await catalog.uploadImageData(credentials, request.params.id, guarded?.body ?? raw, {
+        await catalog.uploadImageData(credentials, request.params.id, releasingChunks(guarded?.body ?? raw), {
           contentLength: declared === undefined ? undefined : Number(declared),
           signal: controller.signal,
         });

@@ -11,7 +11,7 @@ import { closeDigestWorkers, createDigester } from '../../src/storage/index.ts';
 
 const MiB = 1024 * 1024;
 
-/** Chunks of awkward sizes around the 1 MiB batch boundary, empty ones included; ~20 MiB in all. */
+/** Chunks of awkward sizes around the 1 and 2 MiB boundaries (blocks, ring slots), empty ones included. */
 function awkwardChunks(): Buffer[] {
   const sizes = [
     0,
@@ -25,6 +25,8 @@ function awkwardChunks(): Buffer[] {
     3 * MiB + 5,
     12_345,
     2 * MiB,
+    2 * MiB - 1,
+    2 * MiB + 1,
     7,
     9 * MiB,
     0,

@@ -1,6 +1,6 @@
 // Passes one stream, once, to a sink (the blob writer) and to several hashes and a signature verifier,
 // on every core. The workers only compute: trust/ checks the signature spec and turns it into the one
-// node:crypto call to run, and the raw answer of that call is the verdict. The calling thread only copies incoming chunks into a ring of shared 1 MiB slots;
+// node:crypto call to run, and the raw answer of that call is the verdict. The calling thread only copies incoming chunks into a ring of shared 2 MiB slots;
 // pooled workers hash each published slot in place and the sink writes it, and a slot is reused only
 // when all of them are done with it. Memory is the ring, whatever the stream's size, and no buffer is
 // allocated per chunk.
@@ -12,8 +12,10 @@ import { ImageTrustError } from '../../errors/index.ts';
 import { startSignatureCheck, toSignatureCheck } from '../../trust/index.ts';
 import { CONTROL, CONTROL_LENGTH, type Consumer, type StartMessage } from './layout.ts';
 
-const SLOT_SIZE = 1 << 20;
-const SLOTS = 8;
+// Every slot handed over wakes a worker and queues a file write; on a VM a wake-up can cost a fraction
+// of a millisecond of this thread's time, so slots are few and large: 2 MiB x 4, an 8 MiB ring.
+const SLOT_SIZE = 2 << 20;
+const SLOTS = 4;
 
 /** Relative CPU cost per byte, to spread consumers evenly over the workers (measured with openssl speed). */
 const COST: Record<string, number> = {
@@ -157,7 +159,7 @@ function collect(results: ConsumerResult[]): DigestResult {
   return signatureValid === undefined ? { digests } : { digests, signatureValid };
 }
 
-/** Everything on the calling thread; the sink still gets 1 MiB blocks. */
+/** Everything on the calling thread; the sink gets the chunks as they come. */
 class InlineDigester implements Digester {
   readonly #consumers: { update(v: Uint8Array): void; result(): ConsumerResult }[];
   readonly #sink?: (block: Uint8Array) => Promise<void>;
