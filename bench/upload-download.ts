@@ -12,6 +12,7 @@
 //     the server's peak RSS (VmHWM in /proc/<pid>/status);
 //  4. starts the real Glance 25.1 (noauth, file store) with /work/shared/peers/run_glance_noauth.sh,
 //     installing the Debian packages if missing, and times the same curl upload $BENCH_REPS times;
+//     Every peak RSS (VmHWM) is the peak of the work measured: it is reset once the server is up;
 //  5. uploads $BENCH_RSS_GIB GiB (default 4; 0 skips; the random file repeated, streamed to
 //     `curl -T -`, i.e. chunked) to a fresh imagetrust and reports its VmHWM, to show memory stays flat;
 //  6. uploads 10 copies of the 1 GiB file and 50 of a 20 MiB file at once, each level to a fresh server,
@@ -24,7 +25,7 @@
 // Every process it starts is stopped by PID, also on failure or Ctrl-C.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, release, totalmem } from 'node:os';
 import path from 'node:path';
@@ -146,6 +147,14 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
     .find((l) => l.startsWith(`${field}:`));
   if (!line) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(line.split(/\s+/)[1]) / 1024; // kB → MiB
+}
+
+/**
+ * Starts a process's peak RSS (VmHWM) afresh (`echo 5 > /proc/PID/clear_refs`), so a figure is the peak
+ * of the work measured after it, not of start-up (loading and compiling modules, the migrations).
+ */
+function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -386,6 +395,7 @@ async function benchImagetrust(file: string, expected: { md5: string; sha512: st
   try {
     log(`imagetrust up at ${server.url}, pid ${server.pid}`);
     const idleRssMiB = procStatus(server.pid, 'VmRSS');
+    resetPeakRss(server.pid);
     const run = await uploadRuns(imagetrustApi(server), server.pid, 'imagetrust', file, expected, true);
     const peakRssMiB = procStatus(server.pid, 'VmHWM');
     const signatures = await benchSignatures(server, file);
@@ -536,6 +546,7 @@ async function benchBigUpload(file: string, gib: number) {
   try {
     const api = imagetrustApi(server);
     const baselineMiB = procStatus(server.pid, 'VmRSS');
+    resetPeakRss(server.pid);
     const id = await createImage(api, 'bench-rss');
     let maxSampleMiB = 0;
     const sampler = setInterval(() => {
@@ -580,6 +591,7 @@ async function benchConcurrentUploads({ count: level, mib }: { count: number; mi
     const api = imagetrustApi(server);
     const ids: string[] = [];
     for (let i = 0; i < level; i++) ids.push(await createImage(api, `bench-concurrent-${i}`));
+    resetPeakRss(server.pid);
     const started = process.hrtime.bigint();
     await Promise.all(ids.map((id) => curlUpload(api, id, file)));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -676,6 +688,7 @@ async function benchGlance(file: string, expected: { md5: string; sha512: string
     livePids.add(pid);
     log(`glance up on :${port}, pid ${pid}`);
     const api: Api = { images: `http://127.0.0.1:${port}/v2/images`, headers: {}, curlHeaders: [] };
+    for (const p of [pid, ...(await descendants(pid))]) resetPeakRss(p);
     const run = await uploadRuns(api, pid, 'glance', file, expected, true);
     const pids = [pid, ...(await descendants(pid))];
     return { ...run, peakRssMiB: Math.max(...pids.map((p) => procStatus(p, 'VmHWM'))) };
