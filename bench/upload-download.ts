@@ -18,8 +18,8 @@
 //  6. uploads 10 copies of the 1 GiB file and 50 of a 20 MiB file at once, each level to a fresh server,
 //     and reports its peak RSS (VmHWM) and the aggregate throughput ($BENCH_CONCURRENCY="10x1024,50x20"
 //     changes the levels: COUNTxMIB);
-//  7. times the same curl download from the least work a server can do (Python's os.sendfile, no HTTP
-//     library): the ceiling the client and the loopback allow, so the download figures read as ratios;
+//  7. times the same curl download from a server doing almost nothing (Python's os.sendfile, no HTTP
+//     library), a reference for the client's and the loopback's own cost;
 //  8. prints a table with the targets, then the results as JSON, also kept in bench/results/ with the
 //     machine's load before and after, to compare runs over time.
 // Every process it starts is stopped by PID, also on failure or Ctrl-C.
@@ -614,7 +614,7 @@ async function benchConcurrentUploads({ count: level, mib }: { count: number; mi
 }
 
 // ---------------------------------------------------------------------------------------------
-// The download ceiling: the least a server can do for the same curl command
+// A reference server: python os.sendfile, no HTTP library, for the same curl command
 
 /** Answers every connection with the file through os.sendfile: no HTTP library, no copy in user space. */
 const SENDFILE_SERVER = `
@@ -645,7 +645,7 @@ async function benchDownloadCeiling(file: string): Promise<number[]> {
     const api: Api = { images: `http://127.0.0.1:${port}`, headers: {}, curlHeaders: [] };
     const seconds: number[] = [];
     for (let rep = 1; rep <= REPS; rep++) seconds.push(await curlDownload(api, 'sendfile'));
-    log(`download ceiling (python os.sendfile): ${seconds.map((x) => x.toFixed(2)).join(', ')} s`);
+    log(`download reference (python os.sendfile): ${seconds.map((x) => x.toFixed(2)).join(', ')} s`);
     return seconds;
   } finally {
     await stopPid(child.pid, 'sendfile server');
@@ -816,7 +816,7 @@ async function main(): Promise<void> {
       `<= ${TARGETS.signedVsUnsignedMax}`,
       mark(signedRatio <= TARGETS.signedVsUnsignedMax),
     ],
-    ['download ceiling: curl from python os.sendfile, median', `${ceilingGiBps.toFixed(2)} GiB/s`, '', ''],
+    ['reference: curl from a python os.sendfile server, median', `${ceilingGiBps.toFixed(2)} GiB/s`, '', ''],
     ['imagetrust download (curl), median', `${dlGiBps.toFixed(2)} GiB/s`, '', ''],
     ['real Glance download (curl), median', glanceDl ? `${glanceDl.toFixed(2)} GiB/s` : 'n/a', '', ''],
     [
@@ -825,7 +825,7 @@ async function main(): Promise<void> {
       `>= ${TARGETS.downloadVsGlanceMin}`,
       mark(dlVsGlance === null ? null : dlVsGlance >= TARGETS.downloadVsGlanceMin),
     ],
-    ['  imagetrust download / ceiling (throughput)', (dlGiBps / ceilingGiBps).toFixed(2), '', ''],
+    ['  imagetrust download / sendfile server (throughput)', (dlGiBps / ceilingGiBps).toFixed(2), '', ''],
     [`imagetrust Range download (bytes=${RANGE_START}-), median`, `${rangeGiBps.toFixed(2)} GiB/s`, '', ''],
     [
       '  Range / whole download (throughput)',
@@ -920,7 +920,7 @@ async function main(): Promise<void> {
       sumSeconds: round(opensslSum),
       sha256Seconds: it.signatures.opensslSha256Seconds.map((x) => round(x)),
     },
-    downloadCeiling: { seconds: ceiling.map((x) => round(x)), GiBps: round(ceilingGiBps) },
+    sendfileReference: { seconds: ceiling.map((x) => round(x)), GiBps: round(ceilingGiBps) },
     imagetrust: {
       uploadSeconds: it.uploadSeconds.map((x) => round(x)),
       uploadMedianSeconds: round(up),
