@@ -278,6 +278,11 @@ function runPaste(ctx: Context, check: CheckDefinition): void {
   }
 }
 
+/** `nova/` for the directory, `nova/nova.conf` for a file in it. */
+function fileSubject(service: string, stat: FileStat): string {
+  return stat.isDirectory ? `${service}/` : `${service}/${path.basename(stat.file)}`;
+}
+
 function runOwnership(ctx: Context, check: CheckDefinition): void {
   for (const service of servicesOf(check)) {
     const stats = ctx.material.services.get(service)?.stats ?? [];
@@ -289,7 +294,7 @@ function runOwnership(ctx: Context, check: CheckDefinition): void {
           add(
             ctx,
             check,
-            `${service}:${path.basename(stat.file)}`,
+            fileSubject(service, stat),
             stat.file,
             null,
             `${stat.owner}:${stat.group}, want ${want}`,
@@ -305,7 +310,7 @@ function runOwnership(ctx: Context, check: CheckDefinition): void {
         add(
           ctx,
           check,
-          `${service}:${path.basename(stat.file)}`,
+          fileSubject(service, stat),
           stat.file,
           null,
           `mode ${(stat.mode & 0o7777).toString(8)}`,
