@@ -346,7 +346,7 @@ interface EffectivePolicy {
     line: number;
     message: string;
     rule?: string;
-    kind: 'null' | 'legacy' | 'load';
+    kind: 'null' | 'empty' | 'legacy' | 'load';
   }[];
 }
 
@@ -378,7 +378,7 @@ export function effectivePolicy(
           file: source.file,
           line: entry.line,
           rule: entry.name,
-          kind: 'null',
+          kind: entry.value === null ? 'null' : 'empty',
           message:
             entry.value === null
               ? 'the value is YAML null (an unquoted ! or nothing after the colon): oslo.policy allows everyone'
@@ -462,8 +462,8 @@ function runPolicyLint(ctx: Context, check: CheckDefinition): void {
     for (const problem of effectivePolicy(material.policy, {}).problems) {
       ctx.findings.push({
         check: check.id,
-        // Dead names deny nothing they seem to: a warning; allow-all values and unloadable files: the check's severity.
-        severity: problem.kind === 'legacy' ? 'warning' : check.severity,
+        // Dead names and a written "" (meant, but allow-all): warnings; a YAML null and an unloadable file: the check's severity.
+        severity: problem.kind === 'legacy' || problem.kind === 'empty' ? 'warning' : check.severity,
         subject: problem.rule ?? `${service}:policy`,
         location: { file: problem.file, line: problem.line },
         message: problem.message,
