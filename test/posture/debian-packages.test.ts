@@ -4,88 +4,25 @@
 // installs them into /etc/<service>/ (pkgos_write_new_conf: root:<service> 0640, the directory
 // <service>:<service> 0750); the test replays exactly the calls the postinst makes.
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  chownSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scanPosture } from '../../src/cli/posture.ts';
 import type { PostureFinding } from '../../src/posture/index.ts';
-import { extractDeb, fetchDeb } from '../support/debs.ts';
+import {
+  installedEtc as installedEtcIn,
+  SERVICE_IDS,
+  unpackOpenStackPackages,
+} from '../support/openstack-etc.ts';
 import { run } from '../support/tools.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/imagetrust');
 
-const PACKAGES = [
-  'nova-common',
-  'glance-common',
-  'glance-api',
-  'barbican-common',
-  'cinder-common',
-  'libvirt-daemon-system',
-];
-const IDS: Record<string, number> = { nova: 64060, glance: 64061, barbican: 64062, cinder: 64063 };
-
+const IDS = SERVICE_IDS;
 let work: string;
 let packages: string;
-
-/** Replays the postinst's `pkgos_write_new_conf SERVICE FILE` calls into `etc`. */
-function runPostinstConfigs(etc: string): string[] {
-  const installed: string[] = [];
-  for (const name of PACKAGES) {
-    let postinst: string;
-    try {
-      postinst = readFileSync(path.join(packages, 'DEBIAN', name, 'postinst'), 'utf8');
-    } catch {
-      continue;
-    }
-    for (const match of postinst.matchAll(/^\s*pkgos_write_new_conf ([a-z][\w-]*) ([\w.-]+)\s*$/gm)) {
-      const [, service, file] = match;
-      const dir = path.join(etc, service);
-      mkdirSync(dir, { recursive: true });
-      chownSync(dir, IDS[service], IDS[service]);
-      chmodSync(dir, 0o750);
-      const target = path.join(dir, file);
-      cpSync(path.join(packages, 'usr/share', name, file), target);
-      chownSync(target, 0, IDS[service]);
-      chmodSync(target, 0o640);
-      installed.push(`${service}/${file}`);
-    }
-  }
-  return installed;
-}
-
-/** An /etc copy as the six packages leave it. */
-function installedEtc(): string {
-  const root = mkdtempSync(path.join(work, 'etc-'));
-  cpSync(path.join(packages, 'etc'), root, { recursive: true });
-  writeFileSync(
-    path.join(root, 'passwd'),
-    `root:x:0:0:root:/root:/bin/bash\n${Object.entries(IDS)
-      .map(([s, id]) => `${s}:x:${id}:${id}::/var/lib/${s}:/bin/false`)
-      .join('\n')}\n`,
-  );
-  writeFileSync(
-    path.join(root, 'group'),
-    `root:x:0:\n${Object.entries(IDS)
-      .map(([s, id]) => `${s}:x:${id}:`)
-      .join('\n')}\n`,
-  );
-  const installed = runPostinstConfigs(root);
-  assert.ok(
-    installed.includes('nova/nova.conf') && installed.includes('glance/glance-api.conf'),
-    installed.join(', '),
-  );
-  return root;
-}
+const installedEtc = () => installedEtcIn(packages, work);
 
 /** Sets `key = value` in `[section]`: replaces the active assignment, else adds it under the header. */
 function setOption(text: string, section: string, key: string, value: string): string {
@@ -110,9 +47,7 @@ const summary = (findings: PostureFinding[]) =>
 
 before(() => {
   work = mkdtempSync(path.join(tmpdir(), 'posture-debian-'));
-  packages = path.join(work, 'packages');
-  mkdirSync(packages);
-  for (const name of PACKAGES) extractDeb(fetchDeb(name), packages, name);
+  packages = unpackOpenStackPackages(path.join(work, 'packages'));
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
