@@ -54,6 +54,9 @@ const KINDS = [
   'config-deprecated',
   'flavor',
   'image',
+  'setting',
+  'secret-mode',
+  'imagetrust-policy',
 ] as const;
 
 export const checkSchema = z.strictObject({
@@ -89,6 +92,8 @@ export const checkSchema = z.strictObject({
   // policy
   rules: z.array(z.string()).optional(),
   posture: z.enum(['admin-only', 'disabled']).optional(),
+  // secret-mode: which of imagetrust's paths (dataDir, kekFile, tlsKey, auditKey)
+  paths: z.array(z.enum(['dataDir', 'kekFile', 'tlsKey', 'auditKey'])).optional(),
   // flavor / image
   property: z.string().optional(),
   properties: z.array(z.string()).optional(),
@@ -133,6 +138,8 @@ function validate(entry: unknown, source: string, index: number): CheckDefinitio
     policy: ['rules', 'posture'],
     flavor: ['property', 'expect'],
     image: ['expect'],
+    setting: ['option', 'expect'],
+    'secret-mode': ['paths', 'mode'],
   };
   for (const field of needs[check.kind] ?? []) {
     if (check[field] === undefined)

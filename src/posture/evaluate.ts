@@ -60,11 +60,32 @@ export interface ImageRecord {
   properties: Record<string, unknown>;
 }
 
+/** An imagetrust deployment's own configuration (imagetrust.yaml), for its posture. */
+export interface ImageTrustMaterial {
+  file: string;
+  /** The validated configuration as plain data, defaults filled in. */
+  settings: Record<string, unknown>;
+  /** The line of each dotted setting the file writes. */
+  lines: Map<string, number>;
+  /** The configured policy files' lint findings (imagetrust's own rule names and defaults). */
+  policyFindings: {
+    file: string;
+    line: number;
+    rule: string;
+    ruleId: string;
+    severity: Severity;
+    message: string;
+  }[];
+  /** The data directory and secret files, by role, when they exist. */
+  stats: (FileStat & { role: 'dataDir' | 'kekFile' | 'tlsKey' | 'auditKey' })[];
+}
+
 export interface PostureMaterial {
   services: Map<string, ServiceMaterial>;
   libvirt: Map<string, ParsedLibvirtConf>;
   flavors?: Flavor[];
   images?: ImageRecord[];
+  imagetrust?: ImageTrustMaterial;
   /** A service's in-code policy defaults, for the rules the checks use. */
   policyDefaults: Map<string, Record<string, string>>;
   /** Problems the loader met (a file it could not read), reported under OSP-CFG-INVALID. */
@@ -198,6 +219,11 @@ function add(
 function conditionsHold(ctx: Context, check: CheckDefinition, service: string): boolean {
   for (const condition of check.when ?? []) {
     const target = condition.service ?? service;
+    if (target === 'imagetrust') {
+      const it = ctx.material.imagetrust;
+      if (!it || !meetsExpectation(settingValue(it, condition.option), condition.expect)) return false;
+      continue;
+    }
     const oslo = ctx.material.services.get(target);
     const libvirt = ctx.material.libvirt.get(target);
     let effective: Effective;
@@ -602,6 +628,65 @@ const DEPRECATED_NAMES = [
   ]),
 ];
 
+function settingValue(material: ImageTrustMaterial, option: string): Effective {
+  let value: unknown = material.settings;
+  for (const part of option.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+  const line = material.lines.get(option);
+  return {
+    value: value === undefined || value === null ? undefined : (value as Typed),
+    explicit: line !== undefined,
+    file: material.file,
+    line,
+  };
+}
+
+function runSetting(ctx: Context, check: CheckDefinition): void {
+  const material = ctx.material.imagetrust;
+  if (!material || !conditionsHold(ctx, check, 'imagetrust')) return;
+  const effective = settingValue(material, check.option ?? '');
+  if (meetsExpectation(effective, check.expect ?? {})) return;
+  add(
+    ctx,
+    check,
+    check.option ?? '',
+    material.file,
+    effective.line ?? null,
+    `${effective.explicit ? '' : 'default '}value ${display(effective.value)}`,
+  );
+}
+
+function runSecretMode(ctx: Context, check: CheckDefinition): void {
+  const material = ctx.material.imagetrust;
+  if (!material) return;
+  const limit = Number.parseInt(check.mode ?? '600', 8);
+  for (const stat of material.stats) {
+    if (!check.paths?.includes(stat.role)) continue;
+    if ((stat.mode & ~limit & 0o7777) !== 0)
+      add(
+        ctx,
+        check,
+        `imagetrust:${stat.role}`,
+        stat.file,
+        null,
+        `mode ${stat.mode.toString(8)}, want ${check.mode} or stricter`,
+      );
+  }
+}
+
+function runImageTrustPolicy(ctx: Context, check: CheckDefinition): void {
+  for (const f of ctx.material.imagetrust?.policyFindings ?? []) {
+    ctx.findings.push({
+      check: check.id,
+      severity: f.severity,
+      subject: f.rule || `imagetrust:${f.ruleId}`,
+      location: { file: f.file, line: f.line },
+      message: `${f.ruleId}: ${f.message}`,
+      remediation: check.remediation,
+      reference: check.reference,
+    });
+  }
+}
+
 function flavorValue(check: CheckDefinition, flavor: Flavor): Effective {
   const raw = flavor.properties[check.property ?? ''];
   if (raw === undefined) return { value: defaultOf(check.default), explicit: false };
@@ -687,6 +772,15 @@ export function evaluatePosture(
         break;
       case 'image':
         runImage(ctx, check);
+        break;
+      case 'setting':
+        runSetting(ctx, check);
+        break;
+      case 'secret-mode':
+        runSecretMode(ctx, check);
+        break;
+      case 'imagetrust-policy':
+        runImageTrustPolicy(ctx, check);
         break;
     }
   }

@@ -3,8 +3,18 @@
 // returns is plain data for evaluatePosture.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import type { FileStat, PolicySource, PostureMaterial, ServiceMaterial } from './evaluate.ts';
+import { isMap, isScalar, LineCounter, parseDocument, parse as parseYaml, type YAMLMap } from 'yaml';
+import { validateConfig } from '../config/index.ts';
+import { ImageTrustError } from '../errors/index.ts';
+import { DEFAULT_RULES } from '../identity/index.ts';
+import { lintPolicyFile } from '../identity/policy/index.ts';
+import type {
+  FileStat,
+  ImageTrustMaterial,
+  PolicySource,
+  PostureMaterial,
+  ServiceMaterial,
+} from './evaluate.ts';
 import { type ParsedLibvirtConf, parseLibvirtConf } from './libvirt-conf.ts';
 import { OsloConfig, type ParsedIni, parseOsloIni } from './oslo-ini.ts';
 
@@ -132,6 +142,7 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
   const problems: PostureMaterial['loadProblems'] = [];
   const collected = new Map<string, Collected>();
   const libvirtFiles = new Map<string, string>();
+  let imagetrustFile: { file: string; root?: string } | undefined;
   const entry = (service: string) => {
     let c = collected.get(service);
     if (!c) {
@@ -165,6 +176,11 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
         );
         c.paste.push(...layout.paste.map((f) => path.join(dir, f)).filter(isFile));
       }
+      const ownConfig = [path.join(p, 'imagetrust', 'imagetrust.yaml'), path.join(p, 'imagetrust.yaml')].find(
+        isFile,
+      );
+      if (ownConfig)
+        imagetrustFile = { file: ownConfig, root: path.basename(p) === 'imagetrust' ? undefined : p };
       const libvirtDir = path.basename(p) === 'libvirt' ? p : path.join(p, 'libvirt');
       for (const [daemon, names] of Object.entries(LIBVIRT_FILES)) {
         const found = names.map((n) => path.join(libvirtDir, n)).find(isFile);
@@ -177,6 +193,13 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
       continue;
     }
     const base = path.basename(p);
+    if (
+      base === 'imagetrust.yaml' ||
+      (path.basename(path.dirname(p)) === 'imagetrust' && /\.ya?ml$/.test(base))
+    ) {
+      imagetrustFile = { file: p };
+      continue;
+    }
     const daemon = Object.entries(LIBVIRT_FILES).find(([, names]) => names.includes(base));
     if (daemon) {
       libvirtFiles.set(daemon[0], p);
@@ -232,7 +255,16 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
     const text = readText(file, problems);
     if (text !== undefined) libvirt.set(daemon, parseLibvirtConf(text, file));
   }
-  return { services, libvirt, policyDefaults: loadPolicyDefaults(), loadProblems: problems };
+  const imagetrust = imagetrustFile
+    ? loadImageTrust(imagetrustFile.file, imagetrustFile.root, problems)
+    : undefined;
+  return {
+    services,
+    libvirt,
+    ...(imagetrust ? { imagetrust } : {}),
+    policyDefaults: loadPolicyDefaults(),
+    loadProblems: problems,
+  };
 }
 
 /** Where an absolute path of the live system lies inside the scanned copy of /etc. */
@@ -322,4 +354,90 @@ export function loadPolicyDefaults(): Map<string, Record<string, string>> {
 export function readShippedCatalogue(): { text: string; source: string } {
   const url = new URL('./checks.yaml', import.meta.url);
   return { text: readFileSync(url, 'utf8'), source: 'checks.yaml' };
+}
+
+/** The dotted path and line of every scalar or list the YAML file writes. */
+function settingLines(map: YAMLMap, lines: LineCounter, prefix: string, out: Map<string, number>): void {
+  for (const pair of map.items) {
+    if (!isScalar(pair.key)) continue;
+    const name = `${prefix}${String(pair.key.value)}`;
+    const at = pair.key.range?.[0];
+    if (at !== undefined) out.set(name, lines.linePos(at).line);
+    if (isMap(pair.value)) settingLines(pair.value, lines, `${name}.`, out);
+  }
+}
+
+/**
+ * imagetrust's own configuration file, validated as the server validates it. Relative paths are taken
+ * from the file's directory (the server takes them from its working directory, which a file scan cannot
+ * know); IMAGETRUST_* environment overrides are not seen.
+ */
+function loadImageTrust(
+  file: string,
+  root: string | undefined,
+  problems: PostureMaterial['loadProblems'],
+): ImageTrustMaterial | undefined {
+  const text = readText(file, problems);
+  if (text === undefined) return undefined;
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    problems.push({
+      file,
+      line: document.errors[0].linePos?.[0].line ?? null,
+      message: `not valid YAML: ${document.errors[0].message.split('\n')[0]}`,
+    });
+    return undefined;
+  }
+  let settings: Record<string, unknown>;
+  try {
+    settings = validateConfig(document.toJS() ?? {}, file) as unknown as Record<string, unknown>;
+  } catch (error) {
+    if (!(error instanceof ImageTrustError)) throw error;
+    problems.push({ file, line: null, message: error.message });
+    return undefined;
+  }
+  const lines = new Map<string, number>();
+  if (isMap(document.contents)) settingLines(document.contents, lineCounter, '', lines);
+  const base = path.dirname(file);
+  const resolve = (p: string) =>
+    root && p.startsWith('/etc/') ? path.join(root, p.slice('/etc/'.length)) : path.resolve(base, p);
+  const get = (dotted: string) =>
+    dotted.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], settings);
+  const dataDir = resolve(String(get('dataDir')));
+  const names = idNames(root);
+  const stats: ImageTrustMaterial['stats'] = [];
+  const candidates: [ImageTrustMaterial['stats'][number]['role'], string][] = [
+    ['dataDir', dataDir],
+    ['kekFile', get('keys.kekFile') ? resolve(String(get('keys.kekFile'))) : path.join(dataDir, 'kek.json')],
+    [
+      'auditKey',
+      get('audit.signingKeyFile')
+        ? resolve(String(get('audit.signingKeyFile')))
+        : path.join(dataDir, 'audit-log-key.pem'),
+    ],
+  ];
+  if (get('tls.key')) candidates.push(['tlsKey', resolve(String(get('tls.key')))]);
+  for (const [role, p] of candidates) {
+    const stat = statGuarded(p, [], names)[0];
+    if (stat) stats.push({ ...stat, role });
+  }
+  const policyFiles = get('policy.file') ? [resolve(String(get('policy.file')))] : [];
+  const policyDirs = ((get('policy.dirs') as string[] | undefined) ?? []).map((d) =>
+    path.resolve(
+      policyFiles[0] ? path.dirname(policyFiles[0]) : base,
+      root && d.startsWith('/etc/') ? resolve(d) : d,
+    ),
+  );
+  const policyFindings = readPolicies(policyFiles.filter(isFile), policyDirs, problems).flatMap((source) =>
+    lintPolicyFile(source.text, source.file, DEFAULT_RULES).map((f) => ({
+      file: source.file,
+      line: f.line,
+      rule: f.rule,
+      ruleId: f.ruleId,
+      severity: f.severity,
+      message: f.message,
+    })),
+  );
+  return { file, settings, lines, policyFindings, stats };
 }

@@ -81,6 +81,23 @@ pipeline = cors http_proxy_to_wsgi authtoken context microversion apiapp
   'libvirt/libvirtd.conf': `listen_tls = 1
 tls_allowed_dn_list = ["C=GB,O=Example,CN=compute1.example.org"]
 `,
+  'imagetrust/imagetrust.yaml': `listen:
+  host: 0.0.0.0
+  port: 9292
+dataDir: data
+tls:
+  cert: tls/cert.pem
+  key: tls/key.pem
+trust:
+  requireTrustedCertificate: true
+  trustedCertificateIds: [0b5d2c72-12cc-4ba6-a8d7-3ff5cc1d8cb8]
+  signaturesRequiredProjects: [production]
+policy:
+  file: policy.yaml
+`,
+  'imagetrust/policy.yaml': '"default": "!"\n',
+  'imagetrust/data/kek.json': '{}\n',
+  'imagetrust/tls/key.pem': 'not a real key: only its mode is checked\n',
   'libvirt/qemu.conf': `migration_address = "10.20.0.11"  # the migration network
 migrate_tls_force = 1
 default_tls_x509_verify = 1
@@ -140,6 +157,22 @@ export function secure(root: string): void {
   }
 }
 
+/** imagetrust's state: the data directory 0700, its key files 0600. */
+function secureImageTrust(root: string): void {
+  const at = (p: string) => path.join(root, 'imagetrust', p);
+  for (const [p, mode] of [
+    ['data', 0o700],
+    ['data/kek.json', 0o600],
+    ['tls/key.pem', 0o600],
+  ] as const) {
+    try {
+      chmodSync(at(p), mode);
+    } catch {
+      // Not in this root.
+    }
+  }
+}
+
 /** Writes the hardened files (with `changes` over them: a string replaces, null drops) into a new root. */
 export function writeRoot(
   changes: Record<string, string | null> = {},
@@ -154,5 +187,6 @@ export function writeRoot(
     writeFileSync(file, text);
   }
   secure(root);
+  secureImageTrust(root);
   return root;
 }

@@ -218,6 +218,39 @@ const PLANTS: Record<string, Plant> = {
   'OSP-POLICY-DEFAULT-GLANCE': { files: { 'glance/policy.yaml': '"get_images": "role:reader"\n' } },
   'OSP-CFG-INVALID': { files: { 'nova/nova-compute.conf': '[libvirt]\nthis line has no separator\n' } },
   'OSP-CFG-SHADOWED': { files: add('nova/nova.conf', 'glance', 'verify_glance_signatures = yes') },
+  'IT-TLS': {
+    files: edit('imagetrust/imagetrust.yaml', 'tls:\n  cert: tls/cert.pem\n  key: tls/key.pem\n', ''),
+  },
+  'IT-INSECURE-HTTP': { files: add('imagetrust/imagetrust.yaml', null, 'allowInsecureHttp: true') },
+  'IT-SIG-REQUIRED': {
+    files: edit(
+      'imagetrust/imagetrust.yaml',
+      'signaturesRequiredProjects: [production]',
+      'signaturesRequiredProjects: []',
+    ),
+  },
+  'IT-TRUSTED-CERT': {
+    files: edit(
+      'imagetrust/imagetrust.yaml',
+      'requireTrustedCertificate: true',
+      'requireTrustedCertificate: false',
+    ),
+  },
+  'IT-TRUSTED-CERT-EMPTY': {
+    files: edit(
+      'imagetrust/imagetrust.yaml',
+      'trustedCertificateIds: [0b5d2c72-12cc-4ba6-a8d7-3ff5cc1d8cb8]',
+      'trustedCertificateIds: []',
+    ),
+  },
+  'IT-DIRECT-PUBLISH': {
+    files: add('imagetrust/imagetrust.yaml', null, 'release:\n  allowDirectPublish: true'),
+  },
+  'IT-POLICY-LINT': {
+    files: { 'imagetrust/policy.yaml': '"default": "rule:context_is_admin"\n"delete_image": !\n' },
+  },
+  'IT-DATA-PERM': { after: (root) => chmodSync(path.join(root, 'imagetrust/data'), 0o755) },
+  'IT-SECRET-PERM': { after: (root) => chmodSync(path.join(root, 'imagetrust/data/kek.json'), 0o644) },
   'OSP-CFG-DEPRECATED': { files: add('nova/nova.conf', 'glance', 'api_insecure = False') },
 };
 
