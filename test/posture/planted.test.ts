@@ -1,7 +1,7 @@
 // One planted misconfiguration per check of the shipped catalogue, on a hardened /etc copy that passes
 // every check: each plant must produce its check's finding (and the hardened copy none at all).
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { scanPosture } from '../../src/cli/posture.ts';
@@ -272,6 +272,22 @@ describe('posture scan: planted misconfigurations', () => {
       assert.ok(found.includes(id), `${id} not in ${found.join(', ')}`);
     });
   }
+});
+
+describe('posture scan: operator checks', () => {
+  it("runs the README's example check as written", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('**Adding or tuning a check**'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(example?.includes('SITE-NOVA-DEBUG'), 'the README has the example');
+    const root = writeRoot(add('nova/nova.conf', 'DEFAULT', 'debug = True'));
+    roots.push(root);
+    const checks = path.join(root, 'site.yaml');
+    writeFileSync(checks, example ?? '');
+    const { findings } = await scanPosture([root], { checks: [checks] });
+    assert.deepEqual(ids(findings), ['SITE-NOVA-DEBUG']);
+    assert.equal(findings[0].location.line, 2);
+  });
 });
 
 describe('posture scan: oslo.config traps', () => {
