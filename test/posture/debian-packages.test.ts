@@ -108,7 +108,12 @@ function harden(root: string): void {
     return setOption(text, 'libvirt', 'live_migration_inbound_addr', '10.20.0.11');
   });
   editFile(root, 'glance/glance-api.conf', (t) =>
-    setOption(keymgr(ks(t)), 'oslo_policy', 'enforce_new_defaults', 'True'),
+    setOption(
+      setOption(keymgr(ks(t)), 'oslo_policy', 'enforce_new_defaults', 'True'),
+      'DEFAULT',
+      'enforce_secure_rbac',
+      'True',
+    ),
   );
   editFile(root, 'cinder/cinder.conf', (t) => keymgr(ks(t)));
   editFile(root, 'barbican/barbican.conf', ks);
@@ -195,7 +200,7 @@ describe('posture scan on Debian 12 packages', () => {
     const warnOnly = installedEtc();
     harden(warnOnly);
     editFile(warnOnly, 'glance/glance-api.conf', (t) =>
-      setOption(t, 'oslo_policy', 'enforce_new_defaults', 'False'),
+      setOption(t, 'DEFAULT', 'show_image_direct_url', 'True'),
     );
     assert.equal((await run(BIN, ['posture', 'scan', warnOnly])).code, 0);
     assert.equal((await run(BIN, ['posture', 'scan', warnOnly, '--fail-on', 'warning'])).code, 1);

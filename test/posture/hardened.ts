@@ -43,6 +43,7 @@ enabled_filters = ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,
   'nova/policy.yaml': '"os_compute_api:os-migrate-server:migrate": "rule:context_is_admin"\n',
   'glance/glance-api.conf': `[DEFAULT]
 show_image_direct_url = False
+enforce_secure_rbac = True
 
 [key_manager]
 backend = barbican

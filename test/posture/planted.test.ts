@@ -94,6 +94,14 @@ const PLANTS: Record<string, Plant> = {
   'OSP-GLANCE-RBAC': {
     files: edit('glance/glance-api.conf', 'enforce_new_defaults = True', 'enforce_new_defaults = False'),
   },
+  'OSP-GLANCE-RBAC-PAIR': {
+    files: edit('glance/glance-api.conf', 'enforce_secure_rbac = True', 'enforce_secure_rbac = False'),
+  },
+  'OSP-GLANCE-RBAC-PAIR-OFF': {
+    files: edit('glance/glance-api.conf', 'enforce_new_defaults = True', 'enforce_new_defaults = no'),
+  },
+  'OSP-AUTH-STRATEGY-NOVA': { files: add('nova/nova.conf', 'api', 'auth_strategy = noauth2') },
+  'OSP-AUTH-STRATEGY-CINDER': { files: add('cinder/cinder.conf', 'DEFAULT', 'auth_strategy = noauth') },
   'OSP-KEYMGR-BACKEND': {
     files: edit('nova/nova.conf', 'backend = barbican', 'backend = nova.keymgr.conf_key_mgr.ConfKeyManager'),
   },
