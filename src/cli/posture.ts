@@ -124,15 +124,21 @@ export async function scanPosture(paths: string[], options: Omit<PostureScanOpti
   );
   const material = posture.loadPostureMaterial({ paths });
   const flavors = (options.flavors ?? []).flatMap((f) =>
-    posture.parseFlavorExport(readJsonExport(f, 'a flavor export')),
+    posture.parseFlavorExport(readJsonExport(f, 'a flavor export'), f),
   );
   const images = (options.images ?? []).flatMap((f) =>
-    posture.parseImageExport(readJsonExport(f, 'an image export')),
+    posture.parseImageExport(readJsonExport(f, 'an image export'), f),
   );
   if (options.cloud) {
     const live = await readCloud(options);
-    flavors.push(...posture.parseFlavorExport(live.flavors));
-    images.push(...posture.parseImageExport(live.images));
+    flavors.push(...posture.parseFlavorExport(live.flavors, live.computeUrl ?? 'cloud'));
+    images.push(...posture.parseImageExport(live.images, live.imageUrl));
+  }
+  const blind = images.filter((image) => !image.propertiesKnown).length;
+  if (blind > 0) {
+    process.stderr.write(
+      `imagetrust: ${blind} image(s) come from 'openstack image list --long', which has no properties: their properties are not checked (export them with 'openstack image show -f json')\n`,
+    );
   }
   if (options.flavors || options.cloud) material.flavors = flavors;
   if (options.images || options.cloud) material.images = images;
@@ -141,7 +147,9 @@ export async function scanPosture(paths: string[], options: Omit<PostureScanOpti
 }
 
 /** Images from the image API; flavors with extra specs from compute when the catalog has it. */
-async function readCloud(flags: AuthFlags): Promise<{ images: unknown[]; flavors: unknown[] }> {
+async function readCloud(
+  flags: AuthFlags,
+): Promise<{ images: unknown[]; flavors: unknown[]; imageUrl: string; computeUrl?: string }> {
   const [{ connect }, { ImageApi }] = await Promise.all([
     import('./connect.ts'),
     import('../client/index.ts'),
@@ -170,7 +178,12 @@ async function readCloud(flags: AuthFlags): Promise<{ images: unknown[]; flavors
       flavors.push({ ...flavor, extra_specs: specs.extra_specs });
     }
   }
-  return { images, flavors };
+  return {
+    images,
+    flavors,
+    imageUrl: `${session.endpoint('image')}/v2/images`,
+    computeUrl: compute && `${compute}/flavors`,
+  };
 }
 
 export interface PostureReport {

@@ -6,7 +6,13 @@ import { parseRule, readPolicyText } from '../identity/policy/index.ts';
 import type { CheckDefinition, Condition, Expect, Severity, ValueType } from './catalogue.ts';
 import { servicesOf } from './catalogue.ts';
 import type { LibvirtValue, ParsedLibvirtConf } from './libvirt-conf.ts';
-import { type OptionAlias, type OsloConfig, parseOsloBool, parseOsloList } from './oslo-ini.ts';
+import {
+  normalizeSection,
+  type OptionAlias,
+  type OsloConfig,
+  parseOsloBool,
+  parseOsloList,
+} from './oslo-ini.ts';
 
 /** One finding, the record of the JSON output. */
 export interface PostureFinding {
@@ -51,6 +57,8 @@ export interface Flavor {
   name: string;
   id?: string;
   properties: Record<string, string>;
+  /** The export file or API the record came from, for the finding's location. */
+  source: string;
 }
 
 export interface ImageRecord {
@@ -58,6 +66,10 @@ export interface ImageRecord {
   name?: string;
   visibility?: string;
   properties: Record<string, unknown>;
+  /** False for `image list --long` rows, which carry no properties: property checks skip them. */
+  propertiesKnown: boolean;
+  /** The export file or API the record came from, for the finding's location. */
+  source: string;
 }
 
 /** An imagetrust deployment's own configuration (imagetrust.yaml), for its posture. */
@@ -192,6 +204,7 @@ function display(value: Typed | undefined): string {
 }
 
 interface Context {
+  catalogue: readonly CheckDefinition[];
   material: PostureMaterial;
   findings: PostureFinding[];
 }
@@ -572,18 +585,20 @@ function runConfigTraps(ctx: Context, check: CheckDefinition): void {
       }
     }
     if (check.kind === 'config-deprecated') {
-      // Aliases the catalogue knows, used in place of the current name.
-      for (const known of ctx.material.services.size ? [...DEPRECATED_NAMES] : []) {
-        if (known.service !== service) continue;
-        const current = m.config.get(known.section, known.key);
+      // The deprecated names the catalogue's option checks declare (`aliases`), used in this service's files.
+      for (const known of deprecatedNames(ctx.catalogue, service)) {
+        const winner = m.config.get(known.section, known.key, [
+          { section: known.aliasSection, key: known.aliasKey },
+        ]);
         for (const occurrence of m.config.occurrences(known.aliasSection, known.aliasKey)) {
+          const inForce = winner?.file === occurrence.file && winner.line === occurrence.line;
           add(
             ctx,
             check,
             `${known.aliasSection}/${known.aliasKey}`,
             occurrence.file,
             occurrence.line,
-            `use [${known.section}] ${known.key}${current ? '; the current name is also set and wins' : ''}`,
+            `use [${known.section}] ${known.key}${inForce ? '' : '; the current name overrides this value'}`,
           );
         }
       }
@@ -591,42 +606,20 @@ function runConfigTraps(ctx: Context, check: CheckDefinition): void {
   }
 }
 
-/** Deprecated names and groups oslo.config still honours, per service (from the packages' option definitions). */
-const DEPRECATED_NAMES = [
-  { service: 'nova', section: 'glance', key: 'insecure', aliasSection: 'glance', aliasKey: 'api_insecure' },
-  {
-    service: 'nova',
-    section: 'keystone_authtoken',
-    key: 'www_authenticate_uri',
-    aliasSection: 'keystone_authtoken',
-    aliasKey: 'auth_uri',
-  },
-  {
-    service: 'glance',
-    section: 'keystone_authtoken',
-    key: 'www_authenticate_uri',
-    aliasSection: 'keystone_authtoken',
-    aliasKey: 'auth_uri',
-  },
-  {
-    service: 'cinder',
-    section: 'keystone_authtoken',
-    key: 'www_authenticate_uri',
-    aliasSection: 'keystone_authtoken',
-    aliasKey: 'auth_uri',
-  },
-  {
-    service: 'barbican',
-    section: 'keystone_authtoken',
-    key: 'www_authenticate_uri',
-    aliasSection: 'keystone_authtoken',
-    aliasKey: 'auth_uri',
-  },
-  ...['nova', 'cinder', 'glance'].flatMap((service) => [
-    { service, section: 'key_manager', key: 'backend', aliasSection: 'key_manager', aliasKey: 'api_class' },
-    { service, section: 'barbican', key: 'auth_endpoint', aliasSection: 'key_manager', aliasKey: 'auth_url' },
-  ]),
-];
+/** The (current name, deprecated alias) pairs the catalogue's option checks declare for a service. */
+function deprecatedNames(catalogue: readonly CheckDefinition[], service: string) {
+  const pairs = new Map<string, { section: string; key: string; aliasSection: string; aliasKey: string }>();
+  for (const check of catalogue) {
+    if (check.kind !== 'option' || !servicesOf(check).includes(service)) continue;
+    const { section, key } = splitOption(check.option ?? '');
+    for (const alias of aliasesOf(check.aliases)) {
+      const aliasSection = normalizeSection(alias.section ?? section);
+      const aliasKey = alias.key ?? key;
+      pairs.set(`${aliasSection}/${aliasKey}`, { section, key, aliasSection, aliasKey });
+    }
+  }
+  return [...pairs.values()];
+}
 
 function settingValue(material: ImageTrustMaterial, option: string): Effective {
   let value: unknown = material.settings;
@@ -701,7 +694,7 @@ function runFlavor(ctx: Context, check: CheckDefinition): void {
       ctx,
       check,
       `flavor:${flavor.name}`,
-      'flavors',
+      flavor.source,
       null,
       `${check.property}=${display(effective.value)}`,
     );
@@ -710,7 +703,7 @@ function runFlavor(ctx: Context, check: CheckDefinition): void {
 
 function runImage(ctx: Context, check: CheckDefinition): void {
   for (const image of ctx.material.images ?? []) {
-    if (check.visibility && image.visibility !== check.visibility) continue;
+    if (!image.propertiesKnown || (check.visibility && image.visibility !== check.visibility)) continue;
     const names = check.properties ?? (check.property ? [check.property] : []);
     for (const name of names) {
       const raw = image.properties[name];
@@ -723,7 +716,7 @@ function runImage(ctx: Context, check: CheckDefinition): void {
         ctx,
         check,
         `image:${image.id}`,
-        'images',
+        image.source,
         null,
         `${name}=${display(effective.value)}${image.name ? `, ${image.name}` : ''}`,
       );
@@ -737,7 +730,7 @@ export function evaluatePosture(
   catalogue: readonly CheckDefinition[],
   material: PostureMaterial,
 ): PostureFinding[] {
-  const ctx: Context = { material, findings: [] };
+  const ctx: Context = { catalogue, material, findings: [] };
   for (const check of catalogue) {
     switch (check.kind) {
       case 'option':

@@ -31,8 +31,9 @@ function records(doc: unknown): Json[] {
 }
 
 /** Flavors from `openstack flavor list --long -f json`, `flavor show -f json` or the compute API. */
-export function parseFlavorExport(doc: unknown): Flavor[] {
+export function parseFlavorExport(doc: unknown, source: string): Flavor[] {
   return records(doc).map((r) => ({
+    source,
     name: String(r.Name ?? r.name ?? r.ID ?? r.id ?? '?'),
     id: r.ID === undefined && r.id === undefined ? undefined : String(r.ID ?? r.id),
     properties: {
@@ -43,13 +44,17 @@ export function parseFlavorExport(doc: unknown): Flavor[] {
 }
 
 /** Images from `openstack image show -f json`, `image list --long -f json` or the Glance v2 API (flattened properties). */
-export function parseImageExport(doc: unknown): ImageRecord[] {
+export function parseImageExport(doc: unknown, source: string): ImageRecord[] {
   return records(doc).map((r) => {
     const nested = r.properties ?? r.Properties;
     const properties: Record<string, unknown> = { ...r };
     if (typeof nested === 'object' && nested !== null) Object.assign(properties, nested as Json);
     else if (typeof nested === 'string') Object.assign(properties, parsePropertyText(nested));
+    // `image list --long` rows (capitalised columns, no properties) say nothing about properties.
+    const listRow = r.ID !== undefined && r.id === undefined && nested === undefined;
     return {
+      source,
+      propertiesKnown: !listRow,
       id: String(r.id ?? r.ID ?? '?'),
       name: r.name === undefined && r.Name === undefined ? undefined : String(r.name ?? r.Name),
       visibility:

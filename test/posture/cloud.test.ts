@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PostureFinding } from '../../src/posture/index.ts';
 import { clientEnvironment, startTestServer, type TestServer } from '../support/server.ts';
-import { run } from '../support/tools.ts';
+import { requireTool, run, runOk } from '../support/tools.ts';
 
 const BIN = new URL('../../bin/imagetrust', import.meta.url).pathname;
 const SIGNATURE = {
@@ -72,6 +72,51 @@ describe('posture scan --cloud', () => {
     // Only a warning and infos: the default threshold (error) passes.
     const lenient = await run(BIN, ['posture', 'scan', '--cloud'], clientEnvironment(service.url, dir));
     assert.equal(lenient.code, 0, lenient.stderr);
+  });
+
+  it("reads the openstack client's image show and image list --long exports", async () => {
+    requireTool('openstack', 'python3-openstackclient');
+    const env = clientEnvironment(service.url, dir);
+    const shows = await Promise.all(
+      Object.values(ids).map(async (id) =>
+        JSON.parse(await runOk('openstack', ['image', 'show', '-f', 'json', id], env)),
+      ),
+    );
+    const showFile = path.join(dir, 'images-show.json');
+    writeFileSync(showFile, JSON.stringify(shows));
+    const fromShow = await run(BIN, ['posture', 'scan', '--images', showFile, '--format', 'json'], env);
+    const { findings } = JSON.parse(fromShow.stdout) as { findings: PostureFinding[] };
+    assert.deepEqual(
+      findings.map((f) => `${f.check} ${f.subject}`).sort(),
+      [
+        `OSP-IMG-HIDDEN-PUBLIC image:${ids['public-hidden']}`,
+        `OSP-IMG-PUBLIC-UNSIGNED image:${ids['public-unsigned']}`,
+        `OSP-RNG-IMAGE image:${ids['private-no-rng']}`,
+      ].sort(),
+    );
+    assert.ok(findings.every((f) => f.location.file === showFile));
+    // One `image show` document alone works too.
+    const one = path.join(dir, 'image-show.json');
+    writeFileSync(one, JSON.stringify(shows.find((image) => image.id === ids['public-unsigned'])));
+    const single = JSON.parse(
+      (await run(BIN, ['posture', 'scan', '--images', one, '-f', 'json'], env)).stdout,
+    );
+    assert.deepEqual(
+      single.findings.map((f: PostureFinding) => f.check),
+      ['OSP-IMG-PUBLIC-UNSIGNED'],
+    );
+    // `image list --long` has no properties column: nothing is judged on it, and the scan says so.
+    const listFile = path.join(dir, 'images-list.json');
+    writeFileSync(listFile, await runOk('openstack', ['image', 'list', '--long', '-f', 'json'], env));
+    const fromList = await run(
+      BIN,
+      ['posture', 'scan', '--images', listFile, '--format', 'json', '--fail-on', 'info'],
+      env,
+    );
+    assert.equal(fromList.code, 0, fromList.stderr);
+    assert.deepEqual(JSON.parse(fromList.stdout).findings, []);
+    // The client does not list the hidden image at all (--cloud asks for hidden ones too).
+    assert.match(fromList.stderr, /3 image\(s\) come from 'openstack image list --long'/);
   });
 
   it('fails with the usual codes: wrong password 3, no input 2, unreadable export 66, bad JSON 65, bad catalogue 78', async () => {
