@@ -178,6 +178,13 @@ const PLANTS: Record<string, Plant> = {
       'enabled_filters = RamFilter,ComputeFilter,',
     ),
   },
+  'OSP-SCHED-DEPRECATED': {
+    files: edit(
+      'nova/nova.conf',
+      'enabled_filters = ComputeFilter,',
+      'enabled_filters = AvailabilityZoneFilter,ComputeFilter,',
+    ),
+  },
   'OSP-SCHED-DEAD-OPTION': {
     files: add('nova/nova.conf', 'DEFAULT', 'scheduler_default_filters = ComputeFilter,JsonFilter'),
   },
