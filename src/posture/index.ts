@@ -3,8 +3,9 @@
 export type { CheckDefinition, Severity } from './catalogue.ts';
 export { loadCatalogue } from './catalogue.ts';
 export type { Flavor, ImageRecord, PostureFinding, PostureMaterial } from './evaluate.ts';
-export { decidePolicy, effectivePolicy, evaluatePosture } from './evaluate.ts';
+export { evaluatePosture } from './evaluate.ts';
 export { parseFlavorExport, parseImageExport } from './exports.ts';
 export { parseLibvirtConf } from './libvirt-conf.ts';
 export { loadPolicyDefaults, loadPostureMaterial, readShippedCatalogue } from './load.ts';
 export { OsloConfig, parseOsloBool, parseOsloIni } from './oslo-ini.ts';
+export { decidePolicy, effectivePolicy } from './service-policy.ts';

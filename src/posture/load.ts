@@ -8,15 +8,10 @@ import { validateConfig } from '../config/index.ts';
 import { ImageTrustError } from '../errors/index.ts';
 import { DEFAULT_RULES } from '../identity/index.ts';
 import { lintPolicyFile } from '../identity/policy/index.ts';
-import type {
-  FileStat,
-  ImageTrustMaterial,
-  PolicySource,
-  PostureMaterial,
-  ServiceMaterial,
-} from './evaluate.ts';
+import type { FileStat, ImageTrustMaterial, PostureMaterial, ServiceMaterial } from './evaluate.ts';
 import { type ParsedLibvirtConf, parseLibvirtConf } from './libvirt-conf.ts';
 import { OsloConfig, type ParsedIni, parseOsloIni } from './oslo-ini.ts';
+import type { PolicySource } from './service-policy.ts';
 
 interface ServiceLayout {
   /** Config files in --config-file order (Debian's init scripts). */
