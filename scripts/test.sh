@@ -18,6 +18,9 @@ declare -A PACKAGES=(
   [qemu-img]=qemu-utils
   [debootstrap]=debootstrap
   [oslopolicy-checker]=python3-oslo.policy
+  [oslo-config-validator]=python3-oslo.config
+  [apt-cache]=apt
+  [dpkg-deb]=dpkg
   [openssl]=openssl
   [curl]=curl
   [psql]=postgresql-client
@@ -46,6 +49,8 @@ done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 # test-boot --firmware uefi boots with OVMF, a firmware file rather than a command.
 [ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)
+# test/posture downloads Debian 12's nova, glance, cinder, barbican and libvirt packages with apt-get download
+# (the mirror must answer once; the .debs are cached in /var/cache/imagetrust-fixtures/posture by version).
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages the tests need: ${missing[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then

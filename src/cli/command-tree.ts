@@ -71,6 +71,7 @@ export const COMMAND_EXITS: Record<string, readonly number[]> = {
   'policy list-defaults': [],
   'policy check': [NO, NO_INPUT, CONFIG],
   'policy lint': [NO],
+  'posture scan': [NO, DATA_ERR, NO_INPUT, CONFIG, ...REMOTE],
   'keys generate': [DATA_ERR, NO_INPUT],
   'keys rotate-kek': STORE,
   'keys retire-kek': STORE,

@@ -45,6 +45,10 @@ Example:
       collect,
     )
     .option('--default-rule <name>', 'rule used for names no rule defines', 'default')
+    .option(
+      '--no-defaults',
+      "judge the files alone, as oslopolicy-checker does: no imagetrust default rules (for another service's policy file)",
+    )
     .requiredOption('--target <json>', 'the target as JSON, or @FILE to read it from a file')
     .requiredOption('--credentials <json>', 'the credentials as JSON, or @FILE to read them from a file')
     .addHelpText(
@@ -55,7 +59,9 @@ describe the caller (user_id, project_id, roles, is_admin, ...). A name no rule 
 to the default rule, as oslo.policy does. Bad JSON exits 2; a policy file that cannot load exits 78.
 
 Rule names are those of \`imagetrust policy list-defaults\`; a name no rule defines gets a warning
-naming the rules it resembles.
+naming the rules it resembles. With --no-defaults only the files count, as oslopolicy-checker judges
+them: a name they do not define falls back to their "default" rule, else is denied (nova's or
+glance's policy file is not judged by imagetrust's rules).
 
 Example:
   $ imagetrust policy check delete_image \\
@@ -90,6 +96,8 @@ interface CheckOptions {
   policyFile?: string;
   policyDir?: string[];
   defaultRule: string;
+  /** commander's --no-defaults: false when given. */
+  defaults: boolean;
   target: string;
   credentials: string;
 }
@@ -140,7 +148,7 @@ async function runCheck(rule: string, options: CheckOptions): Promise<void> {
   const target = readJsonOption('target', options.target, parsePythonJson);
   const credentials = readJsonOption('credentials', options.credentials, parsePythonJson);
   const enforcer = new PolicyEnforcer({
-    defaults: DEFAULT_RULES,
+    defaults: options.defaults === false ? [] : DEFAULT_RULES,
     policyFile: options.policyFile,
     policyDirs: options.policyDir,
     defaultRule: options.defaultRule,

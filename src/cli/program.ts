@@ -12,6 +12,7 @@ import {
   REPORT_FORMATS,
 } from './output.ts';
 import { registerPolicyCommands } from './policy.ts';
+import { registerPostureCommands } from './posture.ts';
 
 /** Data printed as openstack prints it; table by default. */
 const DATA = DATA_FORMATS;
@@ -315,6 +316,7 @@ export function createProgram(): Command {
 
   registerAuditCommands(program, addStoreOptions);
   registerPolicyCommands(program);
+  registerPostureCommands(program);
 
   const keys = program
     .command('keys')

@@ -52,6 +52,30 @@ export class ImageApi {
     return this.#session.json<ImageView>('GET', `${this.#images()}/${encodeURIComponent(id)}`);
   }
 
+  /** Every image the caller may see, following Glance's `next` links (all visibilities, hidden ones too). */
+  async listImages(): Promise<ImageView[]> {
+    const base = this.#session.endpoint('image');
+    const images: ImageView[] = [];
+    let next: string | undefined = '/v2/images?limit=200&member_status=all&os_hidden=false';
+    const seen = new Set<string>();
+    for (const query of [next, '/v2/images?limit=200&member_status=all&os_hidden=true']) {
+      next = query;
+      while (next) {
+        const page: { images: ImageView[]; next?: string } = await this.#session.json(
+          'GET',
+          `${base}${next}`,
+        );
+        for (const image of page.images)
+          if (!seen.has(image.id)) {
+            seen.add(image.id);
+            images.push(image);
+          }
+        next = page.next;
+      }
+    }
+    return images;
+  }
+
   /**
    * An image by id, else by name, as the openstack client finds one: a name two images share is
    * refused (AMBIGUOUS_NAME), a name none has is NOT_FOUND.
