@@ -615,57 +615,32 @@ function runImage(ctx: Context, check: CheckDefinition): void {
   }
 }
 
+/** The runner of each kind of check: a kind the catalogue accepts and no runner handles fails to compile. */
+const RUNNERS: Record<CheckDefinition['kind'], (ctx: Context, check: CheckDefinition) => void> = {
+  option: runOption,
+  libvirt: runLibvirt,
+  paste: runPaste,
+  owner: runOwnership,
+  mode: runOwnership,
+  policy: runPolicy,
+  'policy-lint': runPolicyLint,
+  'policy-default': runPolicyDefault,
+  'config-invalid': runConfigTraps,
+  'config-shadowed': runConfigTraps,
+  'config-deprecated': runConfigTraps,
+  flavor: runFlavor,
+  image: runImage,
+  setting: runSetting,
+  'secret-mode': runSecretMode,
+  'imagetrust-policy': runImageTrustPolicy,
+};
+
 /** Runs every check of the catalogue over the material; findings in catalogue order. */
 export function evaluatePosture(
   catalogue: readonly CheckDefinition[],
   material: PostureMaterial,
 ): PostureFinding[] {
   const ctx: Context = { catalogue, material, findings: [] };
-  for (const check of catalogue) {
-    switch (check.kind) {
-      case 'option':
-        runOption(ctx, check);
-        break;
-      case 'libvirt':
-        runLibvirt(ctx, check);
-        break;
-      case 'paste':
-        runPaste(ctx, check);
-        break;
-      case 'owner':
-      case 'mode':
-        runOwnership(ctx, check);
-        break;
-      case 'policy':
-        runPolicy(ctx, check);
-        break;
-      case 'policy-lint':
-        runPolicyLint(ctx, check);
-        break;
-      case 'policy-default':
-        runPolicyDefault(ctx, check);
-        break;
-      case 'config-invalid':
-      case 'config-shadowed':
-      case 'config-deprecated':
-        runConfigTraps(ctx, check);
-        break;
-      case 'flavor':
-        runFlavor(ctx, check);
-        break;
-      case 'image':
-        runImage(ctx, check);
-        break;
-      case 'setting':
-        runSetting(ctx, check);
-        break;
-      case 'secret-mode':
-        runSecretMode(ctx, check);
-        break;
-      case 'imagetrust-policy':
-        runImageTrustPolicy(ctx, check);
-        break;
-    }
-  }
+  for (const check of catalogue) RUNNERS[check.kind](ctx, check);
   return ctx.findings;
 }
