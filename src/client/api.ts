@@ -2,7 +2,8 @@
 import type { Readable } from 'node:stream';
 import type { ReleaseRequest } from '../catalog/index.ts';
 import { ConflictError, ImageTrustError, NotFoundError } from '../errors/index.ts';
-import type { HttpResponse, Session } from './session.ts';
+import type { DataResponse } from './data-download.ts';
+import type { Session } from './session.ts';
 
 /** The kinds of report an image carries and the paths they are attached at (as the server's routes). */
 export const REPORT_KIND_NAMES = ['compliance', 'boot-test', 'provenance'] as const;
@@ -187,13 +188,15 @@ export class ImageApi {
     return { secretType: 'certificate', contentType, payload: Buffer.concat(chunks) };
   }
 
-  /** Opens the image data; the caller consumes `body`. */
-  async downloadImage(id: string, signal?: AbortSignal): Promise<HttpResponse> {
+  /**
+   * Opens the image data; the caller consumes `body`, whose blocks are valid only until the next one is
+   * asked for (copy one to keep it).
+   */
+  async downloadImage(id: string, signal?: AbortSignal): Promise<DataResponse> {
     const url = `${this.#images()}/${encodeURIComponent(id)}/file`;
-    const response = await this.#session.request('GET', url, { signal });
-    await this.#session.expect(response, [200, 204], `Download of image ${id}`);
+    const response = await this.#session.download(url, [200, 204], `Download of image ${id}`, signal);
     if (response.status === 204) {
-      response.body.resume();
+      response.close();
       throw new ImageTrustError('NOT_FOUND', `Image ${id} has no data.`);
     }
     return response;

@@ -10,4 +10,5 @@ export {
   type SecretMaterial,
 } from './api.ts';
 export { type AuthFlags, type AuthOptions, cloudsYamlPaths, resolveAuthOptions } from './auth-options.ts';
+export type { DataResponse } from './data-download.ts';
 export { type HttpResponse, Session } from './session.ts';

@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { connectionErrorCode, ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
 import type { AuthOptions } from './auth-options.ts';
+import { type DataResponse, getData } from './data-download.ts';
 
 export interface HttpResponse {
   status: number;
@@ -25,6 +26,15 @@ async function toError(response: HttpResponse, what: string): Promise<ImageTrust
     text += chunk;
     if (text.length > 64 * 1024) break;
   }
+  return errorFromResponse(response.status, response.headers, text, what);
+}
+
+function errorFromResponse(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  text: string,
+  what: string,
+): ImageTrustError {
   let message = text.trim();
   try {
     const json = JSON.parse(text);
@@ -37,22 +47,22 @@ async function toError(response: HttpResponse, what: string): Promise<ImageTrust
     .replace(/<br \/>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  const sent = response.headers['x-imagetrust-error-code'];
+  const sent = headers['x-imagetrust-error-code'];
   const code: ErrorCode =
     typeof sent === 'string' && sent in ERROR_CATALOGUE
       ? (sent as ErrorCode)
-      : response.status === 401
+      : status === 401
         ? 'UNAUTHENTICATED'
-        : response.status === 403
+        : status === 403
           ? 'FORBIDDEN'
-          : response.status === 404
+          : status === 404
             ? 'NOT_FOUND'
-            : response.status === 409
+            : status === 409
               ? 'CONFLICT'
-              : response.status >= 500
+              : status >= 500
                 ? 'INTERNAL'
                 : 'BAD_REQUEST';
-  return new ImageTrustError(code, `${what}: ${response.status} ${message}`);
+  return new ImageTrustError(code, `${what}: ${status} ${message}`);
 }
 
 export class Session {
@@ -116,6 +126,23 @@ export class Session {
         body.pipe(req);
       }
     });
+  }
+
+  /**
+   * GET of bulk data (image bytes) through the socket-level reader: a block is valid only until the next
+   * is asked for. Throws ImageTrustError on any status outside `expect`.
+   */
+  async download(url: string, expect: number[], what: string, signal?: AbortSignal): Promise<DataResponse> {
+    const target = new URL(url);
+    const headers: Record<string, string> = { 'User-Agent': 'imagetrust' };
+    if (this.#token) headers['X-Auth-Token'] = this.#token;
+    const response = await getData(target, {
+      headers,
+      ...(target.protocol === 'https:' ? { tls: this.#tls } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (expect.includes(response.status)) return response;
+    throw errorFromResponse(response.status, response.headers, await response.text(), what);
   }
 
   /** JSON request; throws ImageTrustError on any status outside `expect`. */
