@@ -35,7 +35,12 @@ const PATCH_TYPES = [
   'application/openstack-images-v2.1-json-patch',
   'application/openstack-images-v2.0-json-patch',
 ];
-const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image'];
+/**
+ * Interoperable import methods this server carries out. None yet (`PUT .../stage` and `POST .../import`
+ * are not implemented), so none is advertised: a client that trusts discovery says "import is not
+ * supported here" instead of failing with a 404 halfway through.
+ */
+const IMPORT_METHODS: string[] = [];
 /** Glance 25.1 (Zed) reports v2.16 as current and every earlier v2 minor as supported. */
 const API_VERSIONS = Array.from({ length: 17 }, (_, i) => 16 - i);
 
@@ -169,11 +174,9 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
 
     api.post('/image/v2/images', async (request, reply) => {
       const image = await catalog.createImage(credentialsOf(request), jsonBody(request));
-      return reply
-        .code(201)
-        .header('Location', `${options.baseUrl(request)}/image/v2/images/${image.id}`)
-        .header('OpenStack-image-import-methods', IMPORT_METHODS.join(','))
-        .send(toImageView(image, clock.now()));
+      reply.code(201).header('Location', `${options.baseUrl(request)}/image/v2/images/${image.id}`);
+      if (IMPORT_METHODS.length) reply.header('OpenStack-image-import-methods', IMPORT_METHODS.join(','));
+      return reply.send(toImageView(image, clock.now()));
     });
 
     api.get<IdParams>('/image/v2/images/:id', async (request, reply) => {
