@@ -194,6 +194,7 @@ export async function openServices(
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
     adminProjectName: config.identity.adminProject,
+    adminOnAnyProject: config.identity.adminOnAnyProject,
     clock,
     authorizer,
     loginNameKey,

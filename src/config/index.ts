@@ -71,6 +71,12 @@ const configSchema = z
          * The first start creates it and makes the bootstrap admin its admin.
          */
         adminProject: z.string().min(1).max(255).default('admin'),
+        /**
+         * Keystone without admin_project_name: the `admin` role on ANY project administers the whole cloud.
+         * Only for conformance suites written against Keystone's legacy defaults (Tempest's dynamic
+         * credentials make admins on fresh projects); never in production.
+         */
+        adminOnAnyProject: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

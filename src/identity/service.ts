@@ -31,6 +31,8 @@ export interface IdentityServiceOptions {
    * bootstrap project. The admin role on any other project makes its holder that project's admin only.
    */
   adminProjectName?: string;
+  /** Keystone without admin_project_name: the admin role on any project is cloud admin (conformance runs only). */
+  adminOnAnyProject?: boolean;
   /**
    * The deployment's key for hashing the unknown user names of failed logins (see failedLoginUser);
    * without it such names are not recorded at all.
@@ -73,6 +75,7 @@ export class IdentityService {
   readonly #clock: IdentityClock;
   readonly #authorizer: Authorizer;
   readonly #adminProjectName: string;
+  readonly #adminOnAnyProject: boolean;
   readonly #loginNameKey: Buffer | null;
   /** Projects, users, roles and grants as API callers see them, each behind its rule. */
   readonly directory: IdentityDirectory;
@@ -83,6 +86,7 @@ export class IdentityService {
     this.#clock = options.clock;
     this.#authorizer = options.authorizer;
     this.#adminProjectName = options.adminProjectName ?? 'admin';
+    this.#adminOnAnyProject = options.adminOnAnyProject ?? false;
     this.#loginNameKey = options.loginNameKey ?? null;
     this.directory = new IdentityDirectory({
       repository: options.repository,
@@ -252,7 +256,9 @@ export class IdentityService {
   ): Credentials {
     const credentials = toCredentials(user, project, roles, methods, issuedAt, expiresAt);
     // Cloud-wide administration is the admin role on the admin project, never on any project.
-    const adminProject = project?.domain_id === DEFAULT_DOMAIN.id && project.name === this.#adminProjectName;
+    const adminProject =
+      (this.#adminOnAnyProject && project !== null) ||
+      (project?.domain_id === DEFAULT_DOMAIN.id && project.name === this.#adminProjectName);
     return { ...credentials, isAdmin: credentials.isAdmin && adminProject };
   }
 

@@ -237,6 +237,9 @@ const PLANTS: Record<string, Plant> = {
     files: edit('imagetrust/imagetrust.yaml', 'tls:\n  cert: tls/cert.pem\n  key: tls/key.pem\n', ''),
   },
   'IT-INSECURE-HTTP': { files: add('imagetrust/imagetrust.yaml', null, 'allowInsecureHttp: true') },
+  'IT-ADMIN-ANY-PROJECT': {
+    files: add('imagetrust/imagetrust.yaml', null, 'identity:\n  adminOnAnyProject: true'),
+  },
   'IT-SIG-REQUIRED': {
     files: edit(
       'imagetrust/imagetrust.yaml',
