@@ -27,6 +27,7 @@ import {
 import { keyringFromBase64, SecretService } from '../keys/index.ts';
 import { readProvenanceAttestation } from '../pipeline/provenance/index.ts';
 import {
+  appliedSchemaVersion,
   closeDigestWorkers,
   createDigester,
   FileBlobStore,
@@ -36,6 +37,7 @@ import {
   openDatabase,
   openDataDirectory,
   openLoginNameKey,
+  SCHEMA_VERSION,
   SqlAuditRepository,
   SqlContainerTrustRepository,
   SqlEventOutbox,
@@ -65,6 +67,8 @@ export interface Services {
   containers: ContainerTrustService;
   /** Finds and fixes what crashes left: abandoned uploads, data no image holds, missing data. */
   recovery: UploadRecovery;
+  /** Readiness probes by part (GET /readyz): each resolves when its part works, or rejects saying why. */
+  readiness: Record<string, () => Promise<void>>;
   /**
    * Starts what runs on its own: lifecycle schedules, and delivery of events a failed or crashed
    * delivery left in the outbox. Returns the function that stops it.
@@ -307,6 +311,23 @@ export async function openServices(
     secrets,
     containers,
     recovery,
+    readiness: {
+      database: async () => {
+        await db.query('SELECT 1');
+      },
+      blobs: async () => {
+        await blobs.countTemporaries();
+      },
+      // Another process may have migrated the shared database past what this one knows.
+      schema: async () => {
+        const applied = await appliedSchemaVersion(db);
+        if (applied !== SCHEMA_VERSION) {
+          throw new Error(
+            `the database schema is version ${applied}; this imagetrust needs ${SCHEMA_VERSION}`,
+          );
+        }
+      },
+    },
     startBackgroundWork({ scheduleIntervalMs, onError }) {
       // Scheduled deprecations and obsolescences happen on time without an operator. Reads already
       // apply due schedules; this stores them and logs each change once, whichever process gets there.

@@ -13,10 +13,12 @@ import { resolveBaseUrl, trustedProxyList } from './base-url.ts';
 import { limitJsonBodyTime, type UploadBodyLimits } from './body-guard.ts';
 import { registerContainerRoutes } from './container-routes.ts';
 import { registerGovernanceRoutes } from './governance-routes.ts';
+import { type Probe, registerHealthRoutes } from './health-routes.ts';
 import { dialectOf, sendError, toHttpError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
 import { checkRawJsonBody, parseJsonBody, refuseNulInUrl } from './json-body.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
 
 declare module 'fastify' {
@@ -46,6 +48,8 @@ export interface AppOptions {
    * base URL when `publicUrl` is unset; from anyone else the listener's own address is used.
    */
   trustedProxies?: readonly string[];
+  /** Readiness probes for GET /readyz by part (database, blobs, schema); /healthz is always served. */
+  readiness?: Record<string, Probe>;
   /** The time the routes render lifecycle states and schedules at (the services' clock). */
   clock: Clock;
   logLevel?: string;
@@ -76,7 +80,11 @@ export const JSON_TYPES = [
 const JSON_BODY_LIMIT = 1 << 20;
 
 export function createApp(options: AppOptions): ImageTrustApp {
+  const trustedProxies = trustedProxyList(options.trustedProxies ?? []);
   const app = Fastify({
+    // Glance's request ids (req-<uuid>), named `requestId` in every log line of the request.
+    genReqId: (raw: Parameters<typeof requestIdOf>[0]) => requestIdOf(raw, trustedProxies),
+    requestIdHeader: false,
     exposeHeadRoutes: false,
     logger: {
       level: options.logLevel ?? 'info',
@@ -93,7 +101,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: JSON_BODY_LIMIT,
     // Our own request lines (below) name the route, status and duration; Fastify's name neither route nor method.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Tag names may be long; Fastify's default of 100 characters would 404 a 255-character tag.
@@ -117,6 +125,10 @@ export function createApp(options: AppOptions): ImageTrustApp {
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   // The APIs that keep bodies as bytes parse their JSON themselves; it passes the same gate first.
   app.addHook('preValidation', checkRawJsonBody);
+  // First of all hooks, so every answer carries it, refusals and errors included.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
   app.addHook('onRequest', refuseNulInUrl);
   // One line as a request starts (debug) and one as it ends (info): method, route pattern, path without
   // the query, status, milliseconds. Headers and bodies, where tokens travel, are never logged here.
@@ -157,6 +169,11 @@ export function createApp(options: AppOptions): ImageTrustApp {
       throw new AuthError('UNAUTHENTICATED', 'Authentication required');
     }
     request.credentials = await options.identity.validateToken(token);
+    // Whose call it is, in every later line of the request's log (ids only, never names or tokens).
+    request.log = request.log.child({
+      userId: request.credentials.userId,
+      projectId: request.credentials.projectId ?? null,
+    });
   });
 
   app.setErrorHandler((error, request, reply) =>
@@ -170,7 +187,6 @@ export function createApp(options: AppOptions): ImageTrustApp {
     void request;
   });
 
-  const trustedProxies = trustedProxyList(options.trustedProxies ?? []);
   const baseUrl = (request: FastifyRequest): string => {
     if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
     const socket = request.raw.socket;
@@ -186,6 +202,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
     );
   };
 
+  registerHealthRoutes(app, options.readiness ?? {});
   registerIdentityRoutes(app, {
     identity: options.identity,
     baseUrl,

@@ -15,6 +15,13 @@ export function trustedProxyList(entries: readonly string[]): BlockList {
   return list;
 }
 
+/** Whether the peer at `address` (as the socket reports it) is one of the trusted proxies. */
+export function isTrustedPeer(trustedProxies: BlockList, address: string | undefined): boolean {
+  return Boolean(
+    address && isIP(address) && trustedProxies.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
+  );
+}
+
 export interface BaseUrlRequest {
   headers: Record<string, string | string[] | undefined>;
   /** The peer's address, as the socket reports it. */
@@ -54,8 +61,7 @@ function urlHost(address: string): string {
 
 export function resolveBaseUrl(request: BaseUrlRequest, trustedProxies: BlockList): string {
   const ownScheme = request.encrypted ? 'https' : 'http';
-  const peer = request.remoteAddress;
-  if (peer && isIP(peer) && trustedProxies.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4')) {
+  if (isTrustedPeer(trustedProxies, request.remoteAddress)) {
     const proto = firstValue(request.headers['x-forwarded-proto'])?.toLowerCase() ?? ownScheme;
     const host = firstValue(request.headers['x-forwarded-host']) ?? firstValue(request.headers.host);
     const origin = host ? forwardedOrigin(proto, host) : null;

@@ -105,6 +105,7 @@ export async function startServer(
         },
       });
     },
+    readiness: services.readiness,
     catalog: services.catalog,
     governance: services.governance,
     identity: services.identity,

@@ -1,7 +1,7 @@
 // Versioned schema migrations, applied at start under a lock. The DDL is portable between SQLite and
 // PostgreSQL (TEXT timestamps in ISO form, INTEGER booleans), so there is one list for both.
 import { ConfigError } from '../../errors/index.ts';
-import type { SqlDatabase } from './database.ts';
+import type { SqlDatabase, SqlExecutor } from './database.ts';
 
 /** A statement, or one per dialect where portable DDL cannot say it (auto-numbered keys). */
 type Statement = string | { sqlite: string; postgres: string };
@@ -212,4 +212,12 @@ export async function migrateDatabase(
     }
     return done;
   });
+}
+
+/** The newest migration applied to the database; 0 before any. Readiness compares it with SCHEMA_VERSION. */
+export async function appliedSchemaVersion(db: SqlExecutor): Promise<number> {
+  const rows = await db.query<{ version: number | string | null }>(
+    'SELECT MAX(version) AS version FROM schema_migrations',
+  );
+  return Number(rows[0]?.version ?? 0);
 }
