@@ -49,6 +49,7 @@ import {
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { failpointsFromEnvironment } from './failpoints.ts';
+import { ServiceMetrics } from './metrics.ts';
 import { loadProvenanceKeys } from './provenance-keys.ts';
 import { createUploadOwner } from './upload-owner.ts';
 
@@ -69,6 +70,8 @@ export interface Services {
   recovery: UploadRecovery;
   /** Readiness probes by part (GET /readyz): each resolves when its part works, or rejects saying why. */
   readiness: Record<string, () => Promise<void>>;
+  /** This process's figures for GET /metrics. */
+  metrics: ServiceMetrics;
   /**
    * Starts what runs on its own: lifecycle schedules, and delivery of events a failed or crashed
    * delivery left in the outbox. Returns the function that stops it.
@@ -162,7 +165,18 @@ export async function openServices(
     onDeliveryError: options.onEventDeliveryError,
   });
   const pin = new FileTreeHeadPin(auditHeadFile);
-  const audit = new AuditLog({ repository: new SqlAuditRepository(db), signer, clock, pin });
+  const auditRepository = new SqlAuditRepository(db);
+  const metrics = new ServiceMetrics({
+    now: () => clock.now(),
+    treeHeadSignedAt: async () => (await auditRepository.latestTreeHead())?.timestamp ?? null,
+  });
+  const audit = new AuditLog({
+    repository: auditRepository,
+    signer,
+    clock,
+    pin,
+    onAppended: (entries) => metrics.observeAuditEntries(entries),
+  });
   // A log whose newest entries were changed or deleted (even with their heads) stops the start.
   await audit.checkAtStart().catch(async (error) => {
     await db.close();
@@ -190,10 +204,11 @@ export async function openServices(
     await db.close();
     throw error;
   }
+  authorizer = metrics.meterAuthorizer(authorizer);
   const owner = createUploadOwner();
   const leaseMs = config.uploads.leaseSeconds * 1000;
   const fileBlobs = await new FileBlobStore(blobDir, { tempPrefix: owner.id }).open(clock.now());
-  const blobs = wrap.blobs ? wrap.blobs(fileBlobs) : fileBlobs;
+  const blobs = metrics.meterBlobs(wrap.blobs ? wrap.blobs(fileBlobs) : fileBlobs);
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
@@ -311,6 +326,7 @@ export async function openServices(
     secrets,
     containers,
     recovery,
+    metrics,
     readiness: {
       database: async () => {
         await db.query('SELECT 1');
@@ -332,16 +348,26 @@ export async function openServices(
       // Scheduled deprecations and obsolescences happen on time without an operator. Reads already
       // apply due schedules; this stores them and logs each change once, whichever process gets there.
       const applySchedules = () =>
-        governance
-          .applyDueSchedules()
-          .catch((error) => onError('Applying lifecycle schedules failed', error));
+        governance.applyDueSchedules().then(
+          () => metrics.jobRun('lifecycle_schedules', 'ok'),
+          (error) => {
+            metrics.jobRun('lifecycle_schedules', 'failed');
+            onError('Applying lifecycle schedules failed', error);
+          },
+        );
       const scheduler = setInterval(applySchedules, scheduleIntervalMs);
       const redelivery = setInterval(() => void events.deliver(), REDELIVERY_INTERVAL_MS);
       // Uploads of processes that died elsewhere are found once their lease runs out.
       const reconciler = setInterval(() => {
         recovery.reconcile().then(
-          (report) => options.onRecovery?.(report),
-          (error) => onError('Recovering abandoned uploads failed', error),
+          (report) => {
+            metrics.jobRun('upload_recovery', 'ok');
+            options.onRecovery?.(report);
+          },
+          (error) => {
+            metrics.jobRun('upload_recovery', 'failed');
+            onError('Recovering abandoned uploads failed', error);
+          },
         );
       }, leaseMs);
       scheduler.unref();

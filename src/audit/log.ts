@@ -44,6 +44,8 @@ export interface AuditLogOptions {
   pin?: TreeHeadPin;
   /** Most events written in one transaction. Default 500. */
   maxBatch?: number;
+  /** Told of each batch once it is committed (metrics); must not throw. */
+  onAppended?: (entries: readonly AuditEntry[]) => void;
 }
 
 export interface InclusionProof {
@@ -122,6 +124,8 @@ export class AuditLog {
   /** As a subscriber of the domain-event stream. */
   readonly name = 'transparency-log';
 
+  readonly #onAppended: (entries: readonly AuditEntry[]) => void;
+
   constructor(options: AuditLogOptions) {
     this.#repository = options.repository;
     this.#signer = options.signer;
@@ -129,6 +133,7 @@ export class AuditLog {
     this.#signIntervalMs = options.signIntervalMs ?? 0;
     this.#maxBatch = options.maxBatch ?? 500;
     this.#pin = options.pin ?? null;
+    this.#onAppended = options.onAppended ?? (() => {});
   }
 
   get publicKeyPem(): string {
@@ -187,6 +192,7 @@ export class AuditLog {
         events.map(({ event, occurredAt }, i) => toAuditEntry(toAuditLeaf(event, firstSeq + i, occurredAt))),
       );
       for (const entry of entries) if (!this.#absorb(entry.seq, entry.leafHash)) break;
+      this.#onAppended(entries);
       appended += entries.length;
       if (entries.length < this.#maxBatch) break;
     }
@@ -236,6 +242,7 @@ export class AuditLog {
     // Only extend the in-memory tree when nobody else appended in between; otherwise the next sync
     // reads the missing leaves from the database.
     for (const entry of entries) if (!this.#absorb(entry.seq, entry.leafHash)) break;
+    this.#onAppended(entries);
     return entries;
   }
 

@@ -177,6 +177,16 @@ const configSchema = z
      * believed when publicUrl is empty; nobody else's are.
      */
     trustedProxies: z.array(z.string().min(1)).default([]),
+    metrics: z
+      .object({
+        /**
+         * Who may read GET /metrics (IP addresses or CIDR blocks, as the socket sees the peer): loopback by
+         * default, for a Prometheus on the same host or a sidecar; [] turns the endpoint off.
+         */
+        allowFrom: z.array(z.string().min(1)).default(['127.0.0.1/32', '::1/128']),
+      })
+      .strict()
+      .prefault({}),
     adminPassword: z.string().default(''),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -203,6 +213,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_ALLOW_INSECURE_HTTP: { path: ['allowInsecureHttp'], type: 'boolean' },
   IMAGETRUST_PUBLIC_URL: { path: ['publicUrl'], type: 'string' },
   IMAGETRUST_TRUSTED_PROXIES: { path: ['trustedProxies'], type: 'list' },
+  IMAGETRUST_METRICS_ALLOW_FROM: { path: ['metrics', 'allowFrom'], type: 'list' },
   IMAGETRUST_ADMIN_PASSWORD: { path: ['adminPassword'], type: 'string' },
   IMAGETRUST_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   IMAGETRUST_TRUSTED_CERTIFICATE_IDS: { path: ['trust', 'trustedCertificateIds'], type: 'list' },
@@ -321,9 +332,12 @@ export function validateConfig(input: unknown, source = 'configuration'): ImageT
       'Invalid configuration: release.requireProvenance needs provenance.trustedKeys (the PEM public keys builds sign provenance with); without them no release could pass.',
     );
   }
-  const badProxies = config.trustedProxies.map(trustedProxyProblem).filter(Boolean);
-  if (badProxies.length > 0) {
-    throw new ConfigError(`Invalid configuration: trustedProxies: ${badProxies.join('; ')}.`);
+  for (const [name, list] of [
+    ['trustedProxies', config.trustedProxies],
+    ['metrics.allowFrom', config.metrics.allowFrom],
+  ] as const) {
+    const bad = list.map(trustedProxyProblem).filter(Boolean);
+    if (bad.length > 0) throw new ConfigError(`Invalid configuration: ${name}: ${bad.join('; ')}.`);
   }
   const kek = config.keys.kek ? Buffer.from(config.keys.kek, 'base64') : null;
   if (kek && (kek.length !== 32 || kek.toString('base64') !== config.keys.kek)) {
@@ -360,7 +374,7 @@ export function resolveStoragePaths(config: ImageTrustConfig): {
   };
 }
 
-/** Null when `entry` is an IP address or CIDR block (a trustedProxies item); otherwise why not. */
+/** Null when `entry` is an IP address or CIDR block (trustedProxies, metrics.allowFrom); otherwise why not. */
 function trustedProxyProblem(entry: string): string | null {
   const [address, bits, extra] = entry.split('/');
   const version = isIP(address);

@@ -13,7 +13,12 @@ import { resolveBaseUrl, trustedProxyList } from './base-url.ts';
 import { limitJsonBodyTime, type UploadBodyLimits } from './body-guard.ts';
 import { registerContainerRoutes } from './container-routes.ts';
 import { registerGovernanceRoutes } from './governance-routes.ts';
-import { type Probe, registerHealthRoutes } from './health-routes.ts';
+import {
+  type Probe,
+  registerHealthRoutes,
+  registerMetricsRoute,
+  type ServerMetrics,
+} from './health-routes.ts';
 import { dialectOf, sendError, toHttpError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
@@ -50,6 +55,10 @@ export interface AppOptions {
   trustedProxies?: readonly string[];
   /** Readiness probes for GET /readyz by part (database, blobs, schema); /healthz is always served. */
   readiness?: Record<string, Probe>;
+  /** This process's figures, served at GET /metrics to the peers `metricsAllowFrom` names. */
+  metrics?: ServerMetrics;
+  /** IP addresses or CIDR blocks that may read /metrics; empty or left out, it is not served. */
+  metricsAllowFrom?: readonly string[];
   /** The time the routes render lifecycle states and schedules at (the services' clock). */
   clock: Clock;
   logLevel?: string;
@@ -139,6 +148,12 @@ export function createApp(options: AppOptions): ImageTrustApp {
     );
   });
   app.addHook('onResponse', async (request, reply) => {
+    options.metrics?.observeRequest(
+      request.routeOptions.url ?? null,
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     request.log.info(
       {
         method: request.method,
@@ -156,8 +171,10 @@ export function createApp(options: AppOptions): ImageTrustApp {
   app.decorate('trackUpload', (controller: AbortController) => {
     let finish = () => {};
     uploads.set(controller, new Promise<void>((resolve) => (finish = resolve)));
+    const counted = options.metrics?.uploadStarted();
     return () => {
       uploads.delete(controller);
+      counted?.();
       finish();
     };
   });
@@ -203,6 +220,9 @@ export function createApp(options: AppOptions): ImageTrustApp {
   };
 
   registerHealthRoutes(app, options.readiness ?? {});
+  if (options.metrics && options.metricsAllowFrom?.length) {
+    registerMetricsRoute(app, options.metrics, trustedProxyList(options.metricsAllowFrom));
+  }
   registerIdentityRoutes(app, {
     identity: options.identity,
     baseUrl,

@@ -1,8 +1,13 @@
 // Probes for load balancers and orchestrators, outside every API and without a token, as Glance's
 // healthcheck middleware is: GET /healthz says the process answers; GET /readyz runs each readiness probe
 // (the database, the blob store, the schema) at once, each within a time limit, and answers 503 naming
-// every part that failed, so a balancer stops sending work here until they are back.
+// every part that failed, so a balancer stops sending work here until they are back. GET /metrics serves
+// Prometheus to the addresses metrics.allowFrom lists.
+
+import type { BlockList } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { AuthError } from '../errors/index.ts';
+import { isTrustedPeer } from './base-url.ts';
 
 /** Resolves when the part it looks at works; rejects saying what is wrong. */
 export type Probe = () => Promise<void>;
@@ -38,5 +43,29 @@ export function registerHealthRoutes(app: FastifyInstance, probes: Record<string
     reply.header('Cache-Control', 'no-store');
     if (failed.length > 0) return reply.code(503).send({ status: 'unavailable', failed, checks });
     return { status: 'ready', checks };
+  });
+}
+
+/** What the HTTP layer counts, and what GET /metrics serves (Prometheus's text format). */
+export interface ServerMetrics {
+  /** One answered request, by route pattern (never the path: its ids would explode the labels). */
+  observeRequest(route: string | null, method: string, status: number, seconds: number): void;
+  /** Counts an upload in flight until the returned function is called. */
+  uploadStarted(): () => void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** GET /metrics in Prometheus's text format, to the peers `allowFrom` lists only (the socket's peer, not a header). */
+export function registerMetricsRoute(
+  app: FastifyInstance,
+  metrics: ServerMetrics,
+  allowFrom: BlockList,
+): void {
+  app.get('/metrics', async (request, reply) => {
+    if (!isTrustedPeer(allowFrom, request.raw.socket.remoteAddress)) {
+      throw new AuthError('FORBIDDEN', 'Metrics are not served to this address (metrics.allowFrom).');
+    }
+    const { contentType, body } = await metrics.render();
+    return reply.header('Cache-Control', 'no-store').type(contentType).send(body);
   });
 }

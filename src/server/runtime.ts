@@ -106,6 +106,8 @@ export async function startServer(
       });
     },
     readiness: services.readiness,
+    metrics: services.metrics,
+    metricsAllowFrom: config.metrics.allowFrom,
     catalog: services.catalog,
     governance: services.governance,
     identity: services.identity,
