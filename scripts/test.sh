@@ -38,6 +38,10 @@ declare -A PACKAGES=(
   [ssh-keygen]=openssh-client
   [ip]=iproute2
   [ping]=iputils-ping
+  [tempest]=tempest
+  [haproxy]=haproxy
+  [systemd-analyze]=systemd
+  [stestr]=python3-stestr
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
@@ -49,6 +53,10 @@ done
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 # test-boot --firmware uefi boots with OVMF, a firmware file rather than a command.
 [ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)
+# test/tempest runs OpenStack's Tempest with the Glance and Barbican plugins, Python packages without commands.
+for plugin in glance_tempest_plugin:glance-tempest-plugin barbican_tempest_plugin:barbican-tempest-plugin subunit:python3-subunit; do
+  [ -d "/usr/lib/python3/dist-packages/${plugin%%:*}" ] || missing+=("${plugin#*:}")
+done
 # test/posture downloads Debian 12's nova, glance, cinder, barbican and libvirt packages with apt-get download
 # (the mirror must answer once; the .debs are cached in /var/cache/imagetrust-fixtures/posture by version).
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,344 @@
+// Several stateless API processes behind Debian's haproxy, run with the repository's own deploy/haproxy.cfg:
+// two `imagetrust serve` processes share one PostgreSQL, one blob store, the key-encryption key and the
+// tree-head signing key, and the real openstack and glance clients talk only to the balancer. What one
+// process stores the other serves byte for byte; a refused signed upload leaves no data; a process killed
+// with SIGKILL mid-upload costs the client one retry, and the survivor puts the image back to queued and
+// removes the dead process's partial data. deploy/imagetrust@.service is checked by systemd-analyze.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { FileBlobStore } from '../../src/storage/index.ts';
+import { loadSigningFixtures } from '../fixtures/signing-fixtures.ts';
+import { adminQuery, postgresUrlFor } from '../storage/database-backends.ts';
+import { apiCall } from '../support/http.ts';
+import { freePort } from '../support/registry.ts';
+import { ADMIN_PASSWORD, clientEnvironment } from '../support/server.ts';
+import { requireTool, run, runOk } from '../support/tools.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+interface ApiProcess {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  port: number;
+  /** Every JSON log line so far. */
+  log: Record<string, unknown>[];
+}
+
+/** Starts `imagetrust serve` as the systemd unit does: one shared configuration, a data directory of its own. */
+function startProcess(
+  name: string,
+  config: string,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<ApiProcess> {
+  const child = spawn(path.join(ROOT, 'bin/imagetrust'), ['serve'], {
+    env: {
+      ...process.env,
+      ...env,
+      IMAGETRUST_CONFIG: config,
+      IMAGETRUST_DATA_DIR: dataDir,
+      IMAGETRUST_PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log: Record<string, unknown>[] = [];
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code} before serving`)));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          entry = { msg: line };
+        }
+        log.push(entry);
+        const match = /serving on (\S+)/.exec(String(entry.msg));
+        if (match) resolve({ name, child, url: match[1], port: Number(new URL(match[1]).port), log });
+      });
+    }
+  });
+}
+
+/** The processes that served `method` on the image data route of `id`, from their request lines. */
+function servedBy(processes: ApiProcess[], method: string, id: string): string[] {
+  return processes
+    .filter((p) =>
+      p.log.some(
+        (l) =>
+          l.msg === 'request completed' &&
+          l.method === method &&
+          l.path === `/image/v2/images/${id}/file` &&
+          Number(l.status) < 300,
+      ),
+    )
+    .map((p) => p.name);
+}
+
+async function uploadsInFlight(p: ApiProcess): Promise<number> {
+  const text = await (await fetch(`${p.url}/metrics`)).text();
+  return Number(/^imagetrust_uploads_in_flight (\S+)$/m.exec(text)?.[1] ?? 0);
+}
+
+describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, () => {
+  const schema = `it_lb_${randomBytes(4).toString('hex')}`;
+  let work: string;
+  let blobDir: string;
+  let lbUrl: string;
+  let haproxy: ChildProcess;
+  const processes: ApiProcess[] = [];
+  let env: Record<string, string>;
+  let token: string;
+  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+  before(async () => {
+    requireTool('haproxy', 'haproxy');
+    requireTool('openstack', 'python3-openstackclient');
+    requireTool('glance', 'python3-glanceclient');
+    await adminQuery(`CREATE SCHEMA ${schema}`);
+    work = mkdtempSync(path.join(tmpdir(), 'imagetrust-lb-'));
+    blobDir = path.join(work, 'shared-blobs');
+    mkdirSync(path.join(work, 'shared-keys'), { mode: 0o700 });
+    const lbPort = await freePort();
+    lbUrl = `http://127.0.0.1:${lbPort}`;
+    const config = path.join(work, 'imagetrust.yaml');
+    writeFileSync(
+      config,
+      [
+        `database: ${postgresUrlFor(schema)}`,
+        `blobs: { dir: ${blobDir} }`,
+        `audit: { signingKeyFile: ${path.join(work, 'shared-keys', 'audit-log-key.pem')} }`,
+        `publicUrl: ${lbUrl}`,
+        'trustedProxies: [127.0.0.1]',
+        // A dead process's upload is found by the survivor within a lease.
+        'uploads: { leaseSeconds: 2 }',
+        'logLevel: info',
+      ].join('\n'),
+    );
+    const shared = {
+      IMAGETRUST_KEK: randomBytes(32).toString('base64'),
+      IMAGETRUST_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    };
+    // One after the other: the first start creates the shared signing key and the admin.
+    for (const name of ['api1', 'api2']) {
+      processes.push(await startProcess(name, config, path.join(work, `data-${name}`), shared));
+    }
+    haproxy = spawn('haproxy', ['-db', '-f', path.join(ROOT, 'deploy/haproxy.cfg')], {
+      env: {
+        ...process.env,
+        IMAGETRUST_LB_BIND: `127.0.0.1:${lbPort}`,
+        IMAGETRUST_API1: `127.0.0.1:${processes[0].port}`,
+        IMAGETRUST_API2: `127.0.0.1:${processes[1].port}`,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    // Ready once the balancer has found both processes ready (each answers through it).
+    for (let up = 0, i = 0; up < 2 && i < 600; i++) {
+      const stats = await fetch(`${lbUrl}/readyz`).catch(() => null);
+      up = stats?.status === 200 ? up + 1 : 0;
+      if (up < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    env = clientEnvironment(lbUrl, work);
+    const login = await fetch(`${lbUrl}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: 'admin', domain: { id: 'default' }, password: ADMIN_PASSWORD } },
+          },
+          scope: { project: { name: 'admin', domain: { id: 'default' } } },
+        },
+      }),
+    });
+    assert.equal(login.status, 201);
+    token = login.headers.get('x-subject-token')!;
+  });
+
+  after(async () => {
+    haproxy?.kill('SIGTERM');
+    for (const p of processes) p.child.kill('SIGTERM');
+    await Promise.all(
+      [haproxy, ...processes.map((p) => p.child)].map((child) =>
+        child && child.exitCode === null && child.signalCode === null
+          ? new Promise((resolve) => child.once('exit', resolve))
+          : null,
+      ),
+    );
+    await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('serves from either process what the other stored, byte for byte, to the real openstack client', async () => {
+    const file = path.join(work, 'disk.raw');
+    const data = randomBytes(4 * 1024 * 1024 + 5);
+    writeFileSync(file, data);
+    const created = JSON.parse(
+      await runOk(
+        'openstack',
+        [
+          'image',
+          'create',
+          '--file',
+          file,
+          '--disk-format',
+          'raw',
+          '--container-format',
+          'bare',
+          'lb',
+          '-f',
+          'json',
+        ],
+        env,
+      ),
+    );
+    const shown = JSON.parse(await runOk('openstack', ['image', 'show', created.id, '-f', 'json'], env));
+    assert.equal(shown.status, 'active');
+    // Several downloads through the balancer: it spreads them, and every one is the same bytes.
+    for (let i = 0; i < 4; i++) {
+      const out = path.join(work, `out-${i}`);
+      await runOk('openstack', ['image', 'save', '--file', out, created.id], env);
+      assert.equal(sha256(readFileSync(out)), sha256(data));
+    }
+    const uploader = servedBy(processes, 'PUT', created.id);
+    assert.equal(uploader.length, 1, 'one process took the upload');
+    const downloaders = servedBy(processes, 'GET', created.id);
+    assert.ok(
+      downloaders.some((name) => name !== uploader[0]),
+      `the other process served a download too (uploaded by ${uploader}, downloaded from ${downloaders})`,
+    );
+    // The balancer's request id reaches the process and comes back.
+    const answer = await fetch(`${lbUrl}/image/v2/images/${created.id}`, {
+      headers: { 'x-auth-token': token },
+    });
+    const id = answer.headers.get('x-openstack-request-id')!;
+    assert.match(id, /^req-[0-9a-f-]{36}$/);
+    // Its line is written as the response finishes and read from the process's output: wait for it.
+    const logged = () => processes.some((p) => p.log.some((l) => l.requestId === id));
+    for (let i = 0; i < 500 && !logged(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(logged(), `no process logged ${id}`);
+  });
+
+  it('leaves no data when a process refuses a signed upload', async () => {
+    const f = loadSigningFixtures();
+    const secret = await apiCall(lbUrl, token, 'POST', '/key-manager/v1/secrets', {
+      name: 'cert',
+      secret_type: 'certificate',
+      payload: f.file('certs/rsa2048.pem').toString('base64'),
+      payload_content_type: 'application/octet-stream',
+      payload_content_encoding: 'base64',
+    });
+    assert.equal(secret.status, 201);
+    const before = await listBlobs(blobDir);
+    const created = await apiCall(lbUrl, token, 'POST', '/image/v2/images', {
+      name: 'tampered',
+      disk_format: 'raw',
+      container_format: 'bare',
+      img_signature: f.signature('rsa2048.sha256.pss'),
+      img_signature_hash_method: 'SHA-256',
+      img_signature_key_type: 'RSA-PSS',
+      img_signature_certificate_uuid: String(secret.json.secret_ref).split('/').at(-1),
+    });
+    // The signature is over the fixture image; these bytes differ in their last one.
+    const tampered = Buffer.from(f.image);
+    tampered[tampered.length - 1] ^= 1;
+    const put = await apiCall(lbUrl, token, 'PUT', `/image/v2/images/${created.json.id}/file`, tampered, {
+      'content-type': 'application/octet-stream',
+    });
+    assert.equal(put.status, 400);
+    const image = await apiCall(lbUrl, token, 'GET', `/image/v2/images/${created.json.id}`);
+    assert.equal(image.json.status, 'queued');
+    assert.deepEqual(await listBlobs(blobDir), before);
+    assert.equal(await new FileBlobStore(blobDir).countTemporaries(), 0);
+  });
+
+  it('recovers from a process killed mid-upload: the client retries, the survivor requeues and cleans up', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    const created = await apiCall(lbUrl, token, 'POST', '/image/v2/images', {
+      name: 'interrupted',
+      disk_format: 'raw',
+      container_format: 'bare',
+    });
+    const id = created.json.id as string;
+    const upload = httpRequest(new URL(`${lbUrl}/image/v2/images/${id}/file`), {
+      method: 'PUT',
+      headers: {
+        'x-auth-token': token,
+        'content-type': 'application/octet-stream',
+        'content-length': data.length,
+      },
+    });
+    const failed = new Promise<string>((resolve) => {
+      upload.on('response', (response) => {
+        response.resume();
+        resolve(`answered ${response.statusCode}`);
+      });
+      upload.on('error', (error) => resolve(error.message));
+    });
+    upload.write(data.subarray(0, 1024 * 1024));
+    // The process that holds the upload, as its own metrics say.
+    let victim: ApiProcess | undefined;
+    for (let i = 0; i < 500 && !victim; i++) {
+      for (const p of processes) if ((await uploadsInFlight(p)) === 1) victim = p;
+    }
+    assert.ok(victim, 'one process reports the upload in flight');
+    const survivor = processes.find((p) => p !== victim)!;
+    victim.child.kill('SIGKILL');
+    await new Promise((resolve) => victim!.child.once('exit', resolve));
+    const outcome = await failed;
+    assert.doesNotMatch(outcome, /answered 204/, 'the interrupted upload did not succeed');
+    // The survivor finds the dead process's upload within a lease and puts the image back to queued.
+    let status = '';
+    for (let i = 0; i < 600 && status !== 'queued'; i++) {
+      status = String((await apiCall(survivor.url, token, 'GET', `/image/v2/images/${id}`)).json.status);
+      if (status !== 'queued') await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(status, 'queued');
+    assert.equal(await new FileBlobStore(blobDir).countTemporaries(), 0, 'the partial data is gone');
+    // The client's retry goes through the balancer and lands on the survivor.
+    const file = path.join(work, 'retry.raw');
+    writeFileSync(file, data);
+    const retried = await run('glance', ['image-upload', '--file', file, id], {
+      ...env,
+      OS_AUTH_URL: `${lbUrl}/identity/v3`,
+    });
+    assert.equal(retried.code, 0, retried.stderr);
+    const shown = await apiCall(lbUrl, token, 'GET', `/image/v2/images/${id}`);
+    assert.equal(shown.json.status, 'active');
+    const served = await apiCall(lbUrl, token, 'GET', `/image/v2/images/${id}/file`);
+    assert.equal(sha256(served.bytes), sha256(data));
+    assert.deepEqual(servedBy([survivor], 'PUT', id), [survivor.name]);
+  });
+
+  it('ships a systemd unit systemd itself accepts', async () => {
+    requireTool('systemd-analyze', 'systemd');
+    const unit = path.join(work, 'imagetrust@9301.service');
+    // As installed: the command at the path the unit names (here the repository's).
+    writeFileSync(
+      unit,
+      readFileSync(path.join(ROOT, 'deploy/imagetrust@.service'), 'utf8').replace(
+        'ExecStart=/usr/bin/imagetrust',
+        `ExecStart=${path.join(ROOT, 'bin/imagetrust')}`,
+      ),
+    );
+    const verified = await run('systemd-analyze', ['verify', unit]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal(verified.stderr.trim(), '');
+  });
+});
+
+/** Committed blobs in a filesystem store, by key. */
+async function listBlobs(dir: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of new FileBlobStore(dir).list()) keys.push(key);
+  return keys.sort();
+}
