@@ -83,10 +83,15 @@ function servedBy(processes: ApiProcess[], method: string, id: string): string[]
     .map((p) => p.name);
 }
 
-async function uploadsInFlight(p: ApiProcess): Promise<number> {
+/** One sample of a process's own /metrics (0 when absent). */
+async function metric(p: ApiProcess, sample: string): Promise<number> {
   const text = await (await fetch(`${p.url}/metrics`)).text();
-  return Number(/^imagetrust_uploads_in_flight (\S+)$/m.exec(text)?.[1] ?? 0);
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return Number(line?.slice(sample.length + 1) ?? 0);
 }
+
+const uploadsInFlight = (p: ApiProcess) => metric(p, 'imagetrust_uploads_in_flight');
+const LIFECYCLE_RUNS = 'imagetrust_background_job_runs_total{job="lifecycle_schedules",outcome="ok"}';
 
 describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, () => {
   const schema = `it_lb_${randomBytes(4).toString('hex')}`;
@@ -120,6 +125,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
         'trustedProxies: [127.0.0.1]',
         // A dead process's upload is found by the survivor within a lease.
         'uploads: { leaseSeconds: 2 }',
+        'lifecycle: { scheduleIntervalSeconds: 0.2 }',
         'logLevel: info',
       ].join('\n'),
     );
@@ -259,6 +265,43 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     assert.equal(image.json.status, 'queued');
     assert.deepEqual(await listBlobs(blobDir), before);
     assert.equal(await new FileBlobStore(blobDir).countTemporaries(), 0);
+  });
+
+  it('deprecates on schedule exactly once, whichever process gets there', async () => {
+    const created = await apiCall(lbUrl, token, 'POST', '/image/v2/images', {
+      name: 'scheduled',
+      disk_format: 'raw',
+      container_format: 'bare',
+    });
+    const id = created.json.id as string;
+    await apiCall(lbUrl, token, 'PUT', `/image/v2/images/${id}/file`, Buffer.from('x'), {
+      'content-type': 'application/octet-stream',
+    });
+    const set = await apiCall(lbUrl, token, 'PUT', `/image/v2/images/${id}/lifecycle`, {
+      deprecation_at: new Date(Date.now() + 1500).toISOString(),
+    });
+    assert.equal(set.status, 200, set.text);
+    const deprecations = async () => {
+      const history = await apiCall(lbUrl, token, 'GET', `/audit/v1/images/${id}`);
+      return (history.json.entries as { leaf: string }[])
+        .map((entry) => JSON.parse(entry.leaf) as { type: string; details: { to?: string } })
+        .filter((leaf) => leaf.type === 'image.lifecycle_changed' && leaf.details.to === 'deprecated').length;
+    };
+    let seen = 0;
+    for (let i = 0; i < 600 && seen === 0; i++) {
+      seen = await deprecations();
+      if (seen === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(seen > 0, 'the schedule fired');
+    // Both processes run their schedulers twice more after that: neither may record it again.
+    const live = processes;
+    const runs = await Promise.all(live.map((p) => metric(p, LIFECYCLE_RUNS)));
+    for (const [i, p] of live.entries()) {
+      for (let j = 0; j < 600 && (await metric(p, LIFECYCLE_RUNS)) < runs[i] + 2; j++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    assert.equal(await deprecations(), 1);
   });
 
   it('recovers from a process killed mid-upload: the client retries, the survivor requeues and cleans up', async () => {
