@@ -90,6 +90,11 @@ export const ERROR_CATALOGUE = {
     exit: 74,
     doc: 'The metadata store has no space left (disk full); nothing was changed. An operator must free space.',
   },
+  METADATA_STORE_UNAVAILABLE: {
+    status: 503,
+    exit: 69,
+    doc: 'The metadata store (the database) cannot be reached or dropped the connection, restarting for instance; retry after the Retry-After seconds. A change whose answer was this may or may not have been made: read it back.',
+  },
   SIGNATURE_MALFORMED: {
     status: 400,
     exit: 5,
@@ -352,7 +357,9 @@ export class IntegrityError extends ImageTrustError<
   'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE' | 'LOG_TAMPERED' | 'BODY_TIMEOUT'
 > {}
 /** The service is short of a resource for now: too many uploads, a full metadata disk. */
-export class UnavailableError extends ImageTrustError<'TOO_MANY_UPLOADS' | 'METADATA_STORE_FULL'> {}
+export class UnavailableError extends ImageTrustError<
+  'TOO_MANY_UPLOADS' | 'METADATA_STORE_FULL' | 'METADATA_STORE_UNAVAILABLE'
+> {}
 export class VerificationError extends ImageTrustError<
   | 'SIGNATURE_MALFORMED'
   | 'SIGNATURE_INVALID'

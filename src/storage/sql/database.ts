@@ -43,8 +43,35 @@ function isDiskFull(error: unknown): boolean {
 }
 
 /** Storage failures reach callers as ImageTrustError, with the driver's error kept as cause. */
+/**
+ * True when the database could not be reached or dropped the connection (restarting, shut down, network):
+ * a state of the service, not a bug. The outcome of a statement in flight then is unknown to us.
+ */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  // Sockets: refused, reset, timed out, unreachable, name not found.
+  if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code))
+    return true;
+  // PostgreSQL: connection exceptions (class 08), administrator or crash shutdown, starting up.
+  if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  // node-postgres's own words for a connection that ended under it.
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /^Connection terminated|connection error and is not queryable|^timeout exceeded when trying to connect/.test(
+    message,
+  );
+}
+
 export function wrapSqlError(error: unknown): ImageTrustError {
   if (error instanceof ImageTrustError) return error;
+  if (isConnectionError(error)) {
+    // The detail stays in the log (cause); the client learns only that it should retry.
+    return new UnavailableError(
+      'METADATA_STORE_UNAVAILABLE',
+      'The metadata store cannot be reached, so the request may not have been completed; retry shortly.',
+      { cause: error, headers: { 'Retry-After': '5' } },
+    );
+  }
   if (isDiskFull(error)) {
     return new UnavailableError(
       'METADATA_STORE_FULL',

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import {
   ambientExecutor,
+  isConnectionError,
   type SqlDatabase,
   type SqlExecutor,
   type SqlRow,
@@ -50,7 +51,10 @@ export function openPostgresDatabase(url: string): SqlDatabase {
     // as far as it needs: the migration lock is only ever taken at the outermost level).
     const outer = ambientExecutor(self);
     if (outer) return work(outer);
-    const client = await pool.connect();
+    const client = await pool.connect().catch((error) => {
+      throw wrapSqlError(error);
+    });
+    let broken = false;
     try {
       await client.query('BEGIN');
       if (lock) await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -58,10 +62,13 @@ export function openPostgresDatabase(url: string): SqlDatabase {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      broken = isConnectionError(error) || isConnectionError((error as { cause?: unknown }).cause);
+      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
+      // The work's own errors pass unchanged; a lost connection (BEGIN, COMMIT or a statement) is a 503.
+      throw broken ? wrapSqlError(error) : error;
     } finally {
-      client.release();
+      // A connection the server dropped goes, rather than back to the pool for the next request to trip on.
+      client.release(broken);
     }
   };
   const pooled = executorFor(pool);
