@@ -5,68 +5,23 @@
 // with SIGKILL mid-upload costs the client one retry, and the survivor puts the image back to queued and
 // removes the dead process's partial data. deploy/imagetrust@.service is checked by systemd-analyze.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { FileBlobStore } from '../../src/storage/index.ts';
 import { loadSigningFixtures } from '../fixtures/signing-fixtures.ts';
 import { adminQuery, postgresUrlFor } from '../storage/database-backends.ts';
+import { type ApiProcess, startApiProcess, startBalancer, stopAll } from '../support/balanced.ts';
 import { apiCall } from '../support/http.ts';
 import { freePort } from '../support/registry.ts';
 import { ADMIN_PASSWORD, clientEnvironment } from '../support/server.ts';
 import { requireTool, run, runOk } from '../support/tools.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-
-interface ApiProcess {
-  name: string;
-  child: ChildProcess;
-  url: string;
-  port: number;
-  /** Every JSON log line so far. */
-  log: Record<string, unknown>[];
-}
-
-/** Starts `imagetrust serve` as the systemd unit does: one shared configuration, a data directory of its own. */
-function startProcess(
-  name: string,
-  config: string,
-  dataDir: string,
-  env: Record<string, string>,
-): Promise<ApiProcess> {
-  const child = spawn(path.join(ROOT, 'bin/imagetrust'), ['serve'], {
-    env: {
-      ...process.env,
-      ...env,
-      IMAGETRUST_CONFIG: config,
-      IMAGETRUST_DATA_DIR: dataDir,
-      IMAGETRUST_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const log: Record<string, unknown>[] = [];
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${name} exited ${code} before serving`)));
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        let entry: Record<string, unknown>;
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          entry = { msg: line };
-        }
-        log.push(entry);
-        const match = /serving on (\S+)/.exec(String(entry.msg));
-        if (match) resolve({ name, child, url: match[1], port: Number(new URL(match[1]).port), log });
-      });
-    }
-  });
-}
 
 /** The processes that served `method` on the image data route of `id`, from their request lines. */
 function servedBy(processes: ApiProcess[], method: string, id: string): string[] {
@@ -135,23 +90,9 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     };
     // One after the other: the first start creates the shared signing key and the admin.
     for (const name of ['api1', 'api2']) {
-      processes.push(await startProcess(name, config, path.join(work, `data-${name}`), shared));
+      processes.push(await startApiProcess(name, config, path.join(work, `data-${name}`), shared));
     }
-    haproxy = spawn('haproxy', ['-db', '-f', path.join(ROOT, 'deploy/haproxy.cfg')], {
-      env: {
-        ...process.env,
-        IMAGETRUST_LB_BIND: `127.0.0.1:${lbPort}`,
-        IMAGETRUST_API1: `127.0.0.1:${processes[0].port}`,
-        IMAGETRUST_API2: `127.0.0.1:${processes[1].port}`,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    // Ready once the balancer has found both processes ready (each answers through it).
-    for (let up = 0, i = 0; up < 2 && i < 600; i++) {
-      const stats = await fetch(`${lbUrl}/readyz`).catch(() => null);
-      up = stats?.status === 200 ? up + 1 : 0;
-      if (up < 2) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    haproxy = await startBalancer(`127.0.0.1:${lbPort}`, processes);
     env = clientEnvironment(lbUrl, work);
     const login = await fetch(`${lbUrl}/identity/v3/auth/tokens`, {
       method: 'POST',
@@ -171,15 +112,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
   });
 
   after(async () => {
-    haproxy?.kill('SIGTERM');
-    for (const p of processes) p.child.kill('SIGTERM');
-    await Promise.all(
-      [haproxy, ...processes.map((p) => p.child)].map((child) =>
-        child && child.exitCode === null && child.signalCode === null
-          ? new Promise((resolve) => child.once('exit', resolve))
-          : null,
-      ),
-    );
+    await stopAll([haproxy, ...processes.map((p) => p.child)]);
     await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     if (work) rmSync(work, { recursive: true, force: true });
   });
