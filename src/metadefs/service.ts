@@ -171,12 +171,17 @@ export class MetadefService {
     return this.#authorizer.isAllowed(action, credentials, this.#target(credentials, namespace));
   }
 
+  /** Glance's `context.is_admin`: whatever the `context_is_admin` rule says of the caller. */
+  #isAdmin(credentials: Credentials): boolean {
+    return this.#authorizer.isAllowed('context_is_admin', credentials, { projectId: credentials.projectId });
+  }
+
   /** The namespace if the caller may see it at all (admin, public, unowned or their project's); else 404. */
   async #visibleNamespace(credentials: Credentials, name: string): Promise<NamespaceRecord> {
     const namespace = await this.#repository.findNamespace(name);
     const visible =
       namespace !== null &&
-      (credentials.isAdmin ||
+      (this.#isAdmin(credentials) ||
         namespace.owner === null ||
         namespace.visibility === 'public' ||
         (credentials.projectId !== null && credentials.projectId === namespace.owner));
@@ -223,7 +228,7 @@ export class MetadefService {
     const marker = markerName ? await this.#visibleNamespace(credentials, markerName) : undefined;
     const resourceTypes = lastValue(query.resource_types);
     const found = await this.#repository.listNamespaces({
-      viewer: { isAdmin: credentials.isAdmin, projectId: credentials.projectId },
+      viewer: { isAdmin: this.#isAdmin(credentials), projectId: credentials.projectId },
       visibility: (visibility || undefined) as NamespaceVisibility | undefined,
       resourceTypes: resourceTypes !== undefined ? resourceTypes.split(',') : undefined,
       sortKey: sortKey as NamespaceSortKey,
