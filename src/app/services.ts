@@ -285,6 +285,7 @@ export async function openServices(
     repository: metadefRepository,
     authorizer,
     clock,
+    events,
     limits: { default: config.images.defaultPageSize, max: config.images.maxPageSize },
   });
   if (config.metadefs.load && !options.readOnly) {

@@ -20,4 +20,9 @@ export {
   type NamespaceSortKey,
 } from './ports.ts';
 export { METADEF_SCHEMA_NAMES, type MetadefSchemaName, metadefSchema } from './schemas.ts';
-export { type MetadefQuery, MetadefService, type MetadefServiceOptions } from './service.ts';
+export {
+  type MetadefEvents,
+  type MetadefQuery,
+  MetadefService,
+  type MetadefServiceOptions,
+} from './service.ts';

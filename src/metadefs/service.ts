@@ -3,6 +3,7 @@
 // and bodies are checked against Glance's schemas before anything is stored.
 import { randomUUID } from 'node:crypto';
 import { AuthError, ConflictError, NotFoundError, ValidationError } from '../errors/index.ts';
+import type { DomainEvent, DomainEventStream } from '../events/index.ts';
 import type { Authorizer, Credentials } from '../identity/index.ts';
 import {
   type AssociationRecord,
@@ -28,10 +29,14 @@ export interface MetadefClock {
   now(): Date;
 }
 
+/** Where changes are recorded, each with its event in one transaction (the domain-event stream). */
+export type MetadefEvents = Pick<DomainEventStream, 'withEvents'>;
+
 export interface MetadefServiceOptions {
   repository: MetadefRepository;
   authorizer: Authorizer;
   clock: MetadefClock;
+  events: MetadefEvents;
   /** Glance's limit_param_default and api_limit_max for namespace lists. */
   limits?: { default: number; max: number };
 }
@@ -133,12 +138,14 @@ export class MetadefService {
   readonly #repository: MetadefRepository;
   readonly #authorizer: Authorizer;
   readonly #clock: MetadefClock;
+  readonly #events: MetadefEvents;
   readonly #limits: { default: number; max: number };
 
   constructor(options: MetadefServiceOptions) {
     this.#repository = options.repository;
     this.#authorizer = options.authorizer;
     this.#clock = options.clock;
+    this.#events = options.events;
     this.#limits = options.limits ?? { default: 25, max: 1000 };
   }
 
@@ -197,6 +204,30 @@ export class MetadefService {
 
   #now(): string {
     return timestamp(this.#clock.now());
+  }
+
+  /**
+   * Runs a change with its `metadef.changed` event in one transaction. The event names the action by
+   * its rule name, the namespace (and the item) changed, and the namespace's owner.
+   */
+  async #change(
+    credentials: Credentials,
+    action: string,
+    namespace: Pick<NamespaceRecord, 'namespace' | 'owner'>,
+    item: string | null,
+    work: () => Promise<unknown>,
+  ): Promise<void> {
+    const event: DomainEvent = {
+      type: 'metadef.changed',
+      actor: { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId },
+      projectId: namespace.owner,
+      subjectId: namespace.namespace,
+      details: { action, namespace: namespace.namespace, ...(item !== null ? { name: item } : {}) },
+    };
+    await this.#events.withEvents(async (record) => {
+      await work();
+      record(event);
+    });
   }
 
   // --- namespaces ----------------------------------------------------------------------------------
@@ -277,7 +308,9 @@ export class MetadefService {
       created_at: now,
       updated_at: now,
     };
-    await this.#repository.createNamespace(namespace, contents);
+    await this.#change(credentials, 'add_metadef_namespace', namespace, null, () =>
+      this.#repository.createNamespace(namespace, contents),
+    );
     // Glance answers with what was asked for: the contents as given, without their own timestamps.
     const view = toNamespaceView(namespace);
     for (const key of ['resource_type_associations', 'properties', 'objects', 'tags']) {
@@ -333,7 +366,9 @@ export class MetadefService {
       owner: (body.owner as string | undefined) || credentials.projectId,
       updated_at: this.#now(),
     };
-    await this.#repository.updateNamespace(updated);
+    await this.#change(credentials, 'modify_metadef_namespace', namespace, null, () =>
+      this.#repository.updateNamespace(updated),
+    );
     return toNamespaceView(updated);
   }
 
@@ -341,7 +376,9 @@ export class MetadefService {
     const namespace = await this.#visibleNamespace(credentials, name);
     this.#enforce(credentials, 'delete_metadef_namespace', namespace);
     this.#assertDeletable(namespace, `Metadata definition namespace ${name}`);
-    await this.#repository.deleteNamespace(namespace.id);
+    await this.#change(credentials, 'delete_metadef_namespace', namespace, null, () =>
+      this.#repository.deleteNamespace(namespace.id),
+    );
   }
 
   /** DELETE .../objects, .../properties, .../tags: empties the namespace of one kind (Glance's rules). */
@@ -350,7 +387,10 @@ export class MetadefService {
     this.#enforce(credentials, 'delete_metadef_namespace', namespace);
     if (kind === 'tag') this.#enforce(credentials, 'delete_metadef_tags', namespace);
     this.#assertDeletable(namespace, `Metadata definition namespace ${name}`);
-    await this.#repository.deleteItems(namespace.id, kind);
+    const plural = { object: 'objects', property: 'properties', tag: 'tags' }[kind];
+    await this.#change(credentials, `delete_all_metadef_${plural}`, namespace, null, () =>
+      this.#repository.deleteItems(namespace.id, kind),
+    );
   }
 
   // --- objects -------------------------------------------------------------------------------------
@@ -396,7 +436,9 @@ export class MetadefService {
       created_at: now,
       updated_at: now,
     };
-    await this.#repository.createItem(item);
+    await this.#change(credentials, 'add_metadef_object', namespace, item.name, () =>
+      this.#repository.createItem(item),
+    );
     return toObjectView(name, item);
   }
 
@@ -422,7 +464,9 @@ export class MetadefService {
       document: toObjectDocument(body),
       updated_at: this.#now(),
     };
-    await this.#repository.updateItem(objectName, updated);
+    await this.#change(credentials, 'modify_metadef_object', namespace, objectName, () =>
+      this.#repository.updateItem(objectName, updated),
+    );
     return toObjectView(name, updated);
   }
 
@@ -431,7 +475,9 @@ export class MetadefService {
     this.#enforce(credentials, 'delete_metadef_object', namespace);
     await this.#item(namespace, 'object', objectName);
     this.#assertDeletable(namespace, `Metadata definition object ${objectName}`);
-    await this.#repository.deleteItem(namespace.id, 'object', objectName);
+    await this.#change(credentials, 'delete_metadef_object', namespace, objectName, () =>
+      this.#repository.deleteItem(namespace.id, 'object', objectName),
+    );
   }
 
   // --- properties ----------------------------------------------------------------------------------
@@ -456,7 +502,9 @@ export class MetadefService {
       created_at: now,
       updated_at: now,
     };
-    await this.#repository.createItem(item);
+    await this.#change(credentials, 'add_metadef_property', namespace, item.name, () =>
+      this.#repository.createItem(item),
+    );
     return toPropertyView(item);
   }
 
@@ -506,7 +554,9 @@ export class MetadefService {
       document: toPropertyDocument(body),
       updated_at: this.#now(),
     };
-    await this.#repository.updateItem(propertyName, updated);
+    await this.#change(credentials, 'modify_metadef_property', namespace, propertyName, () =>
+      this.#repository.updateItem(propertyName, updated),
+    );
     return toPropertyView(updated);
   }
 
@@ -515,7 +565,9 @@ export class MetadefService {
     this.#enforce(credentials, 'remove_metadef_property', namespace);
     await this.#item(namespace, 'property', propertyName);
     this.#assertDeletable(namespace, `Metadata definition property ${propertyName}`);
-    await this.#repository.deleteItem(namespace.id, 'property', propertyName);
+    await this.#change(credentials, 'remove_metadef_property', namespace, propertyName, () =>
+      this.#repository.deleteItem(namespace.id, 'property', propertyName),
+    );
   }
 
   // --- tags ----------------------------------------------------------------------------------------
@@ -570,7 +622,9 @@ export class MetadefService {
       created_at: now,
       updated_at: now,
     };
-    await this.#repository.createItem(item);
+    await this.#change(credentials, 'add_metadef_tag', namespace, item.name, () =>
+      this.#repository.createItem(item),
+    );
     return toTagView(item);
   }
 
@@ -593,7 +647,10 @@ export class MetadefService {
       created_at: now,
       updated_at: now,
     }));
-    await this.#repository.addTags(namespace.id, items, TRUE_WORDS.has((append ?? '').trim().toLowerCase()));
+    const appending = TRUE_WORDS.has((append ?? '').trim().toLowerCase());
+    await this.#change(credentials, 'add_metadef_tags', namespace, null, () =>
+      this.#repository.addTags(namespace.id, items, appending),
+    );
     return { tags: names.map((tag) => ({ name: tag })) };
   }
 
@@ -609,7 +666,9 @@ export class MetadefService {
     this.#enforce(credentials, 'modify_metadef_tag', namespace);
     const existing = await this.#item(namespace, 'tag', tagName);
     const updated = { ...existing, name: body.name as string, updated_at: this.#now() };
-    await this.#repository.updateItem(tagName, updated);
+    await this.#change(credentials, 'modify_metadef_tag', namespace, tagName, () =>
+      this.#repository.updateItem(tagName, updated),
+    );
     return toTagView(updated);
   }
 
@@ -618,7 +677,9 @@ export class MetadefService {
     this.#enforce(credentials, 'delete_metadef_tag', namespace);
     await this.#item(namespace, 'tag', tagName);
     this.#assertDeletable(namespace, `Metadata definition tag ${tagName}`);
-    await this.#repository.deleteItem(namespace.id, 'tag', tagName);
+    await this.#change(credentials, 'delete_metadef_tag', namespace, tagName, () =>
+      this.#repository.deleteItem(namespace.id, 'tag', tagName),
+    );
   }
 
   // --- resource types ------------------------------------------------------------------------------
@@ -650,7 +711,13 @@ export class MetadefService {
       created_at: now,
       updated_at: now,
     };
-    await this.#repository.createAssociation(association);
+    await this.#change(
+      credentials,
+      'add_metadef_resource_type_association',
+      namespace,
+      association.name,
+      () => this.#repository.createAssociation(association),
+    );
     return toAssociationView(association);
   }
 
@@ -662,6 +729,8 @@ export class MetadefService {
       throw new NotFoundError(`Failed to find resource type ${resourceType} to delete`);
     }
     this.#assertDeletable(namespace, `Metadata definition resource-type-association ${resourceType}`);
-    await this.#repository.deleteAssociation(namespace.id, resourceType);
+    await this.#change(credentials, 'remove_metadef_resource_type_association', namespace, resourceType, () =>
+      this.#repository.deleteAssociation(namespace.id, resourceType),
+    );
   }
 }

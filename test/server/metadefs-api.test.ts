@@ -191,6 +191,21 @@ describe('metadefs API', () => {
       assert.equal((await call(admin, 'GET', `${NS}/Test::Two/objects/o`)).status, 404);
     });
 
+    it('records every change in the transparency log, and nothing for a refused one', async () => {
+      await ok(admin, 'POST', NS, { namespace: 'Test::Audited', visibility: 'public' }, 201);
+      await ok(admin, 'POST', `${NS}/Test::Audited/tags/t`, undefined, 201);
+      assert.equal((await call(member, 'DELETE', `${NS}/Test::Audited`)).status, 403);
+      assert.equal((await call(admin, 'POST', `${NS}/Test::Audited/tags/t`)).status, 409);
+      await ok(admin, 'DELETE', `${NS}/Test::Audited`, undefined, 204);
+      const entries = (await apiCall(t.url, admin, 'GET', '/audit/v1/entries?start=0&end=100000')).json
+        .entries as { event: Json }[];
+      const logged = entries
+        .map((e) => e.event)
+        .filter((e) => e.type === 'metadef.changed' && e.subject_id === 'Test::Audited')
+        .map((e) => (e.details as Json).action);
+      assert.deepEqual(logged, ['add_metadef_namespace', 'add_metadef_tag', 'delete_metadef_namespace']);
+    });
+
     it('pages with limit and marker, with first and next links', async () => {
       for (const n of ['P::c', 'P::a', 'P::b']) {
         await ok(
