@@ -3,7 +3,8 @@
 // that it was loaded in one transaction, so a restart never loads it twice and a crash mid-way
 // leaves every file either loaded whole or not at all (and loaded at the next start).
 import { createHash, randomUUID } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors/index.ts';
 import { type MetadefRepository, parseDefinitionFile } from '../metadefs/index.ts';
@@ -31,7 +32,22 @@ async function isDirectory(dir: string): Promise<boolean> {
   }
 }
 
-/** The configured directory (which must exist), else the first system one present, else the shipped subset. */
+/**
+ * A system directory is used only when this process can read its files: Debian installs
+ * /etc/glance/metadefs as glance:glance 0640, which another service user may not read.
+ */
+async function isReadableDefinitionDirectory(dir: string): Promise<boolean> {
+  try {
+    const first = (await readdir(dir)).find((name) => name.endsWith('.json'));
+    if (!first) return false;
+    await access(path.join(dir, first), constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The configured directory (which must exist), else the first readable system one, else the shipped subset. */
 export async function resolveMetadefDirectory(
   configured: string,
   candidates: readonly string[] = SYSTEM_METADEF_DIRECTORIES,
@@ -42,7 +58,7 @@ export async function resolveMetadefDirectory(
     }
     return configured;
   }
-  for (const dir of candidates) if (await isDirectory(dir)) return dir;
+  for (const dir of candidates) if (await isReadableDefinitionDirectory(dir)) return dir;
   return path.join(SHIPPED, 'glance');
 }
 

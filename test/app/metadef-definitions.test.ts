@@ -33,6 +33,7 @@ describe('loading metadata-definition files', () => {
 
   it('reads the configured directory, else the first system one present, else the shipped subset', async () => {
     const defs = path.join(dir, 'defs');
+    write('good.json', { namespace: 'Test::Good', visibility: 'public', tags: [{ name: 'a' }] });
     assert.equal(await resolveMetadefDirectory(defs), defs);
     await assert.rejects(
       resolveMetadefDirectory(path.join(dir, 'missing')),
@@ -40,6 +41,9 @@ describe('loading metadata-definition files', () => {
     );
     assert.equal(await resolveMetadefDirectory('', [path.join(dir, 'missing'), defs]), defs);
     assert.match(await resolveMetadefDirectory('', [path.join(dir, 'missing')]), /data\/metadefs\/glance$/);
+    // A directory without definition files (or whose files this process cannot read) is passed over.
+    mkdirSync(path.join(dir, 'empty'));
+    assert.equal(await resolveMetadefDirectory('', [path.join(dir, 'empty'), defs]), defs);
   });
 
   it('loads good files, reports bad ones, and loads a mended file at the next start only', async () => {
