@@ -71,8 +71,10 @@ export async function loadMetadefDefinitions(options: {
   repository: MetadefRepository;
   directory: string;
   clock: Clock;
+  /** Crash point for fault tests, reached after each file is loaded. */
+  failpoint?: (name: string) => void;
 }): Promise<MetadefLoadReport> {
-  const { repository, directory, clock } = options;
+  const { repository, directory, clock, failpoint } = options;
   const report: MetadefLoadReport = { directory, created: [], kept: [], failed: [] };
   const loaded = await repository.loadedDefinitions();
   const own = path.join(SHIPPED, 'imagetrust');
@@ -96,6 +98,7 @@ export async function loadMetadefDefinitions(options: {
       const created = await repository.loadDefinition(name, digest, record, contents);
       (created ? report.created : report.kept).push(namespace.namespace);
       loaded.add(name);
+      failpoint?.('metadefs-file-loaded');
     } catch (error) {
       report.failed.push({ file, error: (error as Error).message });
     }

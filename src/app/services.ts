@@ -280,7 +280,8 @@ export async function openServices(
       now: () => clock.now(),
     }),
   });
-  const metadefRepository = new SqlMetadefRepository(db);
+  const failpoint = failpointsFromEnvironment();
+  const metadefRepository = new SqlMetadefRepository(db, { failpoint });
   const metadefs = new MetadefService({
     repository: metadefRepository,
     authorizer,
@@ -292,7 +293,7 @@ export async function openServices(
     try {
       const directory = await resolveMetadefDirectory(config.metadefs.directory);
       options.onMetadefsLoaded?.(
-        await loadMetadefDefinitions({ repository: metadefRepository, directory, clock }),
+        await loadMetadefDefinitions({ repository: metadefRepository, directory, clock, failpoint }),
       );
     } catch (error) {
       await db.close();

@@ -64,11 +64,18 @@ async function conflictAware<T>(what: string, work: () => Promise<T>): Promise<T
   }
 }
 
+export interface SqlMetadefRepositoryOptions {
+  /** Crash point for fault tests: reached inside a definition file's transaction, before it commits. */
+  failpoint?: (name: string) => void;
+}
+
 export class SqlMetadefRepository implements MetadefRepository {
   readonly #db: SqlDatabase;
+  readonly #failpoint?: (name: string) => void;
 
-  constructor(db: SqlDatabase) {
+  constructor(db: SqlDatabase, options: SqlMetadefRepositoryOptions = {}) {
     this.#db = db;
+    this.#failpoint = options.failpoint;
   }
 
   async findNamespace(name: string): Promise<NamespaceRecord | null> {
@@ -351,6 +358,7 @@ export class SqlMetadefRepository implements MetadefRepository {
         if (create) {
           await this.#insertNamespace(tx, namespace);
           await this.#insertContents(tx, namespace, contents, true);
+          this.#failpoint?.('metadefs-namespace-written');
         }
         await tx.run(
           'INSERT INTO metadef_loaded_files (file, digest, namespace, created, loaded_at) VALUES (?, ?, ?, ?, ?)',
