@@ -636,6 +636,13 @@ export class MetadefService {
   ): Promise<View> {
     const namespace = await this.#visibleNamespace(credentials, name);
     const body = readBody(input, BODY_SCHEMAS.tags(), ITEM_READ_ONLY);
+    // Glance fails with a 500 on a body without `tags`; replacing every tag with nothing is no better.
+    if (!Array.isArray(body.tags)) {
+      throw new ValidationError(
+        'SCHEMA_VIOLATION',
+        "Provided object does not match schema 'tags': 'tags' is a required property",
+      );
+    }
     this.#enforce(credentials, 'add_metadef_tags', namespace);
     const now = this.#now();
     const names = ((body.tags as Body[] | undefined) ?? []).map((t) => t.name as string);

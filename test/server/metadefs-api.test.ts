@@ -393,6 +393,8 @@ describe('metadefs API', () => {
         409,
       );
       assert.equal((await call(admin, 'POST', base, { tags: [{ nom: 'c' }] })).status, 400);
+      assert.equal((await call(admin, 'POST', base, {})).status, 400, 'no tags is not "delete them all"');
+      assert.equal((await names()).length, 3);
       const page = await ok(member, 'GET', `${base}?sort_key=name&sort_dir=asc&marker=a&limit=1`);
       assert.deepEqual(page.tags, [{ name: 'b' }]);
       await ok(admin, 'PUT', `${base}/c`, { name: 'd' });
