@@ -25,6 +25,7 @@ import {
   type PolicyAuthorizer,
 } from '../identity/index.ts';
 import { keyringFromBase64, SecretService } from '../keys/index.ts';
+import { MetadefService } from '../metadefs/index.ts';
 import { readProvenanceAttestation } from '../pipeline/provenance/index.ts';
 import {
   appliedSchemaVersion,
@@ -43,12 +44,18 @@ import {
   SqlEventOutbox,
   SqlIdentityRepository,
   SqlImageRepository,
+  SqlMetadefRepository,
   SqlReleaseRepository,
   SqlSecretRepository,
   staticKeyring,
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { failpointsFromEnvironment } from './failpoints.ts';
+import {
+  loadMetadefDefinitions,
+  type MetadefLoadReport,
+  resolveMetadefDirectory,
+} from './metadef-definitions.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { loadProvenanceKeys } from './provenance-keys.ts';
 import { createUploadOwner } from './upload-owner.ts';
@@ -66,6 +73,8 @@ export interface Services {
   governance: GovernanceService;
   secrets: SecretService;
   containers: ContainerTrustService;
+  /** Glance's metadata definitions (metadefs). */
+  metadefs: MetadefService;
   /** Finds and fixes what crashes left: abandoned uploads, data no image holds, missing data. */
   recovery: UploadRecovery;
   /** Readiness probes by part (GET /readyz): each resolves when its part works, or rejects saying why. */
@@ -105,6 +114,8 @@ export interface ServiceOptions {
   onEventDeliveryError?: (subscriber: string, error: Error) => void;
   /** Recover abandoned uploads and stray data before returning (default true; `blobs reconcile` says false). */
   recoverAtStart?: boolean;
+  /** Told what loading the metadata-definition files at start did (none loaded when read-only). */
+  onMetadefsLoaded?: (report: MetadefLoadReport) => void;
   /** Told what recovery found and fixed, at start and on each periodic run. */
   onRecovery?: (report: ReconcileReport) => void;
   /**
@@ -289,6 +300,26 @@ export async function openServices(
       now: () => clock.now(),
     }),
   });
+  const failpoint = failpointsFromEnvironment();
+  const metadefRepository = new SqlMetadefRepository(db, { failpoint });
+  const metadefs = new MetadefService({
+    repository: metadefRepository,
+    authorizer,
+    clock,
+    events,
+    limits: { default: config.images.defaultPageSize, max: config.images.maxPageSize },
+  });
+  if (config.metadefs.load && !options.readOnly) {
+    try {
+      const directory = await resolveMetadefDirectory(config.metadefs.directory);
+      options.onMetadefsLoaded?.(
+        await loadMetadefDefinitions({ repository: metadefRepository, directory, clock, failpoint }),
+      );
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
   const recovery = new UploadRecovery({
     images,
     blobs,
@@ -325,6 +356,7 @@ export async function openServices(
     governance,
     secrets,
     containers,
+    metadefs,
     recovery,
     metrics,
     readiness: {

@@ -158,6 +158,19 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    metadefs: z
+      .object({
+        /**
+         * Directory of Glance metadata-definition files (*.json) loaded at first start; each file once.
+         * Empty: /etc/glance/metadefs, else /usr/share/glance-common/metadefs (Debian's glance-common),
+         * else the subset shipped with imagetrust.
+         */
+        directory: z.string().default(''),
+        /** Load definition files at start at all (imagetrust's own namespace included). */
+        load: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     lifecycle: z
       .object({
         /** How often scheduled deprecations and obsolescences are applied, in seconds. */
@@ -229,6 +242,8 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_RELEASE_REQUIRE_BOOT_TEST: { path: ['release', 'requireBootTest'], type: 'boolean' },
   IMAGETRUST_RELEASE_REQUIRE_PROVENANCE: { path: ['release', 'requireProvenance'], type: 'boolean' },
   IMAGETRUST_PROVENANCE_TRUSTED_KEYS: { path: ['provenance', 'trustedKeys'], type: 'list' },
+  IMAGETRUST_METADEFS_DIRECTORY: { path: ['metadefs', 'directory'], type: 'string' },
+  IMAGETRUST_METADEFS_LOAD: { path: ['metadefs', 'load'], type: 'boolean' },
   IMAGETRUST_LIFECYCLE_SCHEDULE_INTERVAL: { path: ['lifecycle', 'scheduleIntervalSeconds'], type: 'number' },
   IMAGETRUST_UPLOAD_LEASE: { path: ['uploads', 'leaseSeconds'], type: 'number' },
   IMAGETRUST_UPLOAD_MAX_CONCURRENT: { path: ['uploads', 'maxConcurrent'], type: 'number' },

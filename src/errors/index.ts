@@ -20,6 +20,11 @@ export const ERROR_CATALOGUE = {
   RESERVED_ATTRIBUTE: { status: 403, exit: 2, doc: 'A reserved attribute was given.' },
   NOT_OWNER: { status: 403, exit: 3, doc: 'Only the owning project (or an admin) may change this image.' },
   IMAGE_PROTECTED: { status: 403, exit: 1, doc: 'The image is protected and cannot be deleted.' },
+  METADEF_PROTECTED: {
+    status: 403,
+    exit: 1,
+    doc: 'The metadata definition namespace is protected: neither it nor what it holds can be deleted.',
+  },
   IMAGE_DEACTIVATED: {
     status: 403,
     exit: 1,
@@ -346,6 +351,7 @@ export class ConflictError extends ImageTrustError<
   | 'AMBIGUOUS_NAME'
   | 'INVALID_STATUS_TRANSITION'
   | 'IMAGE_PROTECTED'
+  | 'METADEF_PROTECTED'
   | 'IMAGE_DEACTIVATED'
   | 'QUOTA_EXCEEDED'
 > {}

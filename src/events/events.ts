@@ -23,6 +23,7 @@ export type DomainEventType =
   | 'policy.changed'
   | 'identity.login_failed'
   | 'container.decided'
+  | 'metadef.changed'
   | 'audit.tampering_detected';
 
 /** Who acted; null for the service itself (schedules, start-up). */

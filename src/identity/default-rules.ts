@@ -184,6 +184,175 @@ const images: RuleDefault[] = [
   ),
 ];
 
+// Glance's metadef rules under Glance's names, with its secure-RBAC defaults: reads for readers of the
+// owning project and for anyone on public namespaces, writes for administrators (`metadef_admin`).
+const METADEF_READ =
+  "rule:context_is_admin or (role:reader and (project_id:%(project_id)s or 'public':%(visibility)s))";
+const metadefs: RuleDefault[] = [
+  rule('metadef_default', '', 'Kept for policy files written for Glance that refer to it.'),
+  rule('metadef_admin', 'rule:context_is_admin', 'Who may change metadata definitions.'),
+  rule(
+    'get_metadef_namespace',
+    METADEF_READ,
+    'Show a metadata definition namespace.',
+    'GET /v2/metadefs/namespaces/{namespace_name}',
+  ),
+  rule(
+    'get_metadef_namespaces',
+    'rule:context_is_admin or (role:reader and project_id:%(project_id)s)',
+    'List metadata definition namespaces (each then shown as get_metadef_namespace allows).',
+    'GET /v2/metadefs/namespaces',
+  ),
+  rule(
+    'modify_metadef_namespace',
+    'rule:metadef_admin',
+    'Update a metadata definition namespace.',
+    'PUT /v2/metadefs/namespaces/{namespace_name}',
+  ),
+  rule(
+    'add_metadef_namespace',
+    'rule:metadef_admin',
+    'Create a metadata definition namespace.',
+    'POST /v2/metadefs/namespaces',
+  ),
+  rule(
+    'delete_metadef_namespace',
+    'rule:metadef_admin',
+    'Delete a metadata definition namespace, or all its objects, properties or tags.',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/objects',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/properties',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/tags',
+  ),
+  rule(
+    'get_metadef_object',
+    METADEF_READ,
+    'Show a metadata definition object.',
+    'GET /v2/metadefs/namespaces/{namespace_name}/objects/{object_name}',
+  ),
+  rule(
+    'get_metadef_objects',
+    METADEF_READ,
+    "List a namespace's metadata definition objects.",
+    'GET /v2/metadefs/namespaces/{namespace_name}/objects',
+  ),
+  rule(
+    'modify_metadef_object',
+    'rule:metadef_admin',
+    'Update a metadata definition object.',
+    'PUT /v2/metadefs/namespaces/{namespace_name}/objects/{object_name}',
+  ),
+  rule(
+    'add_metadef_object',
+    'rule:metadef_admin',
+    'Create a metadata definition object.',
+    'POST /v2/metadefs/namespaces/{namespace_name}/objects',
+  ),
+  rule(
+    'delete_metadef_object',
+    'rule:metadef_admin',
+    'Delete a metadata definition object.',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/objects/{object_name}',
+  ),
+  rule(
+    'list_metadef_resource_types',
+    METADEF_READ,
+    "List resource types, or a namespace's resource type associations.",
+    'GET /v2/metadefs/resource_types',
+    'GET /v2/metadefs/namespaces/{namespace_name}/resource_types',
+  ),
+  rule(
+    'get_metadef_resource_type',
+    METADEF_READ,
+    'Show resource type associations.',
+    'GET /v2/metadefs/namespaces/{namespace_name}/resource_types',
+  ),
+  rule(
+    'add_metadef_resource_type_association',
+    'rule:metadef_admin',
+    'Associate a resource type with a namespace.',
+    'POST /v2/metadefs/namespaces/{namespace_name}/resource_types',
+  ),
+  rule(
+    'remove_metadef_resource_type_association',
+    'rule:metadef_admin',
+    'Remove a resource type association.',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/resource_types/{name}',
+  ),
+  rule(
+    'get_metadef_property',
+    METADEF_READ,
+    'Show a metadata definition property.',
+    'GET /v2/metadefs/namespaces/{namespace_name}/properties/{property_name}',
+  ),
+  rule(
+    'get_metadef_properties',
+    METADEF_READ,
+    "List a namespace's metadata definition properties.",
+    'GET /v2/metadefs/namespaces/{namespace_name}/properties',
+  ),
+  rule(
+    'modify_metadef_property',
+    'rule:metadef_admin',
+    'Update a metadata definition property.',
+    'PUT /v2/metadefs/namespaces/{namespace_name}/properties/{property_name}',
+  ),
+  rule(
+    'add_metadef_property',
+    'rule:metadef_admin',
+    'Create a metadata definition property.',
+    'POST /v2/metadefs/namespaces/{namespace_name}/properties',
+  ),
+  rule(
+    'remove_metadef_property',
+    'rule:metadef_admin',
+    'Delete a metadata definition property.',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/properties/{property_name}',
+  ),
+  rule(
+    'get_metadef_tag',
+    METADEF_READ,
+    'Show a metadata definition tag.',
+    'GET /v2/metadefs/namespaces/{namespace_name}/tags/{tag_name}',
+  ),
+  rule(
+    'get_metadef_tags',
+    METADEF_READ,
+    "List a namespace's metadata definition tags.",
+    'GET /v2/metadefs/namespaces/{namespace_name}/tags',
+  ),
+  rule(
+    'modify_metadef_tag',
+    'rule:metadef_admin',
+    'Update a metadata definition tag.',
+    'PUT /v2/metadefs/namespaces/{namespace_name}/tags/{tag_name}',
+  ),
+  rule(
+    'add_metadef_tag',
+    'rule:metadef_admin',
+    'Create a metadata definition tag.',
+    'POST /v2/metadefs/namespaces/{namespace_name}/tags/{tag_name}',
+  ),
+  rule(
+    'add_metadef_tags',
+    'rule:metadef_admin',
+    'Create metadata definition tags (replacing, or with X-Openstack-Append adding to, the existing ones).',
+    'POST /v2/metadefs/namespaces/{namespace_name}/tags',
+  ),
+  rule(
+    'delete_metadef_tag',
+    'rule:metadef_admin',
+    'Delete a metadata definition tag.',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/tags/{tag_name}',
+  ),
+  rule(
+    'delete_metadef_tags',
+    'rule:metadef_admin',
+    'Delete all the tags of a namespace.',
+    'DELETE /v2/metadefs/namespaces/{namespace_name}/tags',
+  ),
+];
+
 // Barbican's secure-RBAC defaults: project-scoped members act on their project's secrets; readers
 // get nothing. There are no ACLs here, so no secret is private to its creator.
 const secrets: RuleDefault[] = [
@@ -353,6 +522,7 @@ const audit: RuleDefault[] = [
 export const DEFAULT_RULES: readonly RuleDefault[] = [
   ...base,
   ...images,
+  ...metadefs,
   ...secrets,
   ...containers,
   ...identity,

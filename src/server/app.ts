@@ -8,6 +8,7 @@ import type { CatalogService, Clock, GovernanceService } from '../catalog/index.
 import { AuthError } from '../errors/index.ts';
 import type { Credentials, IdentityService } from '../identity/index.ts';
 import type { SecretService } from '../keys/index.ts';
+import type { MetadefService } from '../metadefs/index.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { resolveBaseUrl, trustedProxyList } from './base-url.ts';
 import { limitJsonBodyTime, type UploadBodyLimits } from './body-guard.ts';
@@ -23,6 +24,7 @@ import { dialectOf, sendError, toHttpError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
 import { checkRawJsonBody, parseJsonBody, refuseNulInUrl } from './json-body.ts';
+import { registerMetadefRoutes } from './metadef-routes.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
 
@@ -44,6 +46,8 @@ export interface AppOptions {
   onLoginFailure?: Parameters<typeof registerIdentityRoutes>[1]['onLoginFailure'];
   /** The key manager at /key-manager; left out, the API is not served. */
   secrets?: SecretService;
+  /** Glance's metadata definitions at /image/v2/metadefs; left out, they are not served. */
+  metadefs?: MetadefService;
   /** The container decision API at /containers/v1; left out, the API is not served. */
   containers?: ContainerTrustService;
   /** Fixed base URL for the service catalog; otherwise derived from each request. */
@@ -236,6 +240,7 @@ export function createApp(options: AppOptions): ImageTrustApp {
     clock,
     uploadLimits: options.bodyLimits?.upload,
   });
+  if (options.metadefs) registerMetadefRoutes(app, { metadefs: options.metadefs, baseUrl });
   if (options.auditReader) registerAuditRoutes(app, { reader: options.auditReader });
   if (options.governance) registerGovernanceRoutes(app, { governance: options.governance, clock });
   if (options.secrets) registerSecretRoutes(app, { secrets: options.secrets, baseUrl });

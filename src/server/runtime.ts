@@ -63,6 +63,12 @@ export async function startServer(
         `${JSON.stringify({ level: found.missingBlobs.length ? 'error' : 'warn', time: new Date().toISOString(), msg: 'Recovered after a crash', requeued: found.requeued, orphanBlobs: found.orphanBlobs.length, orphanTemporaries: found.orphanTemporaries.length, missingBlobs: found.missingBlobs })}\n`,
       );
     },
+    onMetadefsLoaded: (loaded) => {
+      if (loaded.failed.length === 0) return;
+      process.stderr.write(
+        `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), msg: 'Some metadata-definition files were not loaded; they are tried again at the next start', directory: loaded.directory, failed: loaded.failed })}\n`,
+      );
+    },
     onEventDeliveryError: (subscriber, error) =>
       report(`Events could not be delivered to ${subscriber}; they wait in the outbox and are retried`)(
         error,
@@ -113,6 +119,7 @@ export async function startServer(
     identity: services.identity,
     secrets: services.secrets,
     containers: services.containers,
+    metadefs: services.metadefs,
     publicUrl: config.publicUrl || undefined,
     trustedProxies: config.trustedProxies,
     logLevel: config.logLevel,

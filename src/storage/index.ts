@@ -14,6 +14,7 @@ export { SqlEventOutbox } from './sql/event-outbox.ts';
 export { SqlIdentityRepository } from './sql/identity-repository.ts';
 export { SqlImageRepository } from './sql/image-repository.ts';
 export { openDatabase, redactUrl } from './sql/index.ts';
+export { SqlMetadefRepository } from './sql/metadef-repository.ts';
 export { appliedSchemaVersion, migrateDatabase, SCHEMA_VERSION } from './sql/migrations.ts';
 export { SqlReleaseRepository } from './sql/release-repository.ts';
 export { SqlSecretRepository } from './sql/secret-repository.ts';

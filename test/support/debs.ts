@@ -20,7 +20,7 @@ function candidateVersion(name: string): string | undefined {
 }
 
 /** The .deb of a package's candidate version, downloaded once; runs `apt-get update` when the lists lack it. */
-export function fetchDeb(name: string): string {
+export function fetchDeb(name: string, cache: string = DEB_CACHE): string {
   requireTool('apt-get', 'apt');
   requireTool('dpkg-deb', 'dpkg');
   let version = candidateVersion(name);
@@ -37,7 +37,7 @@ export function fetchDeb(name: string): string {
       );
   }
   const key = `${name}_${version.replace(/:/g, '%3a')}`;
-  const dir = path.join(DEB_CACHE, key);
+  const dir = path.join(cache, key);
   const existing = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.deb')) : undefined;
   if (existing) return path.join(dir, existing);
   mkdirSync(dir, { recursive: true });
@@ -50,7 +50,7 @@ export function fetchDeb(name: string): string {
     });
   } catch (error) {
     throw new Error(
-      `apt-get download ${name}=${version} failed (the Debian mirror must be reachable once; the .deb is then cached in ${DEB_CACHE}): ${(error as { stderr?: Buffer }).stderr?.toString() ?? error}`,
+      `apt-get download ${name}=${version} failed (the Debian mirror must be reachable once; the .deb is then cached in ${cache}): ${(error as { stderr?: Buffer }).stderr?.toString() ?? error}`,
     );
   }
   const deb = readdirSync(partial).find((f) => f.endsWith('.deb'));

@@ -172,6 +172,37 @@ const MIGRATIONS: Migration[] = [
       'ALTER TABLE image_reports_by_kind RENAME TO image_reports',
     ],
   },
+  {
+    version: 10,
+    description:
+      'metadata definitions (Glance metadefs): namespaces, their items, resource types, loaded files',
+    statements: [
+      `CREATE TABLE metadef_namespaces (
+        id TEXT PRIMARY KEY, namespace TEXT NOT NULL UNIQUE, display_name TEXT, description TEXT,
+        visibility TEXT NOT NULL, protected INTEGER NOT NULL DEFAULT 0, owner TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+      'CREATE INDEX metadef_namespaces_owner ON metadef_namespaces (owner)',
+      // Objects, properties and tags: a name per kind within a namespace, and the JSON Glance keeps for it.
+      // `position` keeps the order of a file or a request among items made at the same time.
+      `CREATE TABLE metadef_items (
+        namespace_id TEXT NOT NULL REFERENCES metadef_namespaces (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL, name TEXT NOT NULL, document TEXT NOT NULL, position INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (namespace_id, kind, name))`,
+      `CREATE TABLE metadef_resource_types (
+        name TEXT PRIMARY KEY, protected INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL)`,
+      `CREATE TABLE metadef_associations (
+        namespace_id TEXT NOT NULL REFERENCES metadef_namespaces (id) ON DELETE CASCADE,
+        resource_type TEXT NOT NULL REFERENCES metadef_resource_types (name),
+        prefix TEXT, properties_target TEXT, position INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (namespace_id, resource_type))`,
+      'CREATE INDEX metadef_associations_resource_type ON metadef_associations (resource_type)',
+      // Definition files loaded at start, each recorded with its namespace in one transaction.
+      `CREATE TABLE metadef_loaded_files (
+        file TEXT PRIMARY KEY, digest TEXT NOT NULL, namespace TEXT NOT NULL, created INTEGER NOT NULL,
+        loaded_at TEXT NOT NULL)`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
