@@ -14,6 +14,7 @@ import { request as httpRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { adminQuery, postgresUrlFor } from '../test/storage/database-backends.ts';
+import { passwordLogin } from '../test/support/auth.ts';
 import { type ApiProcess, startApiProcess, startBalancer, stopAll } from '../test/support/balanced.ts';
 import { freePort, log, metricTable, positiveInt, round, runBenchmark } from './processes.ts';
 
@@ -117,19 +118,7 @@ async function main(): Promise<void> {
       processes.push(await startApiProcess(name, config, path.join(work, `data-${name}`), env));
     }
     haproxy = await startBalancer(`127.0.0.1:${lbPort}`, processes);
-    const login = await fetch(`${lbUrl}/identity/v3/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: 'admin', domain: { id: 'default' }, password: ADMIN_PASSWORD } },
-          },
-          scope: { project: { name: 'admin', domain: { id: 'default' } } },
-        },
-      }),
-    });
+    const login = await passwordLogin(lbUrl, 'admin', ADMIN_PASSWORD, 'admin');
     const token = login.headers.get('x-subject-token')!;
 
     // The same 1 MiB of random bytes, repeated: what decides a pass is the hash, computed once here.
