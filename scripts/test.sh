@@ -38,6 +38,11 @@ declare -A PACKAGES=(
   [ssh-keygen]=openssh-client
   [ip]=iproute2
   [ping]=iputils-ping
+  [swift-proxy-server]=swift-proxy
+  [swift-object-server]=swift-object
+  [swift-container-server]=swift-container
+  [swift-account-server]=swift-account
+  [memcached]=memcached
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
