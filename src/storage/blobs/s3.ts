@@ -10,7 +10,14 @@ import { createHash, type Hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { BlobData, BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
 import { ImageTrustError, NotFoundError, UnavailableError } from '../../errors/index.ts';
-import { readBody, S3Client, type S3ClientOptions, S3Error, toS3Error } from './s3-client.ts';
+import {
+  loadS3Credentials,
+  readBody,
+  S3Client,
+  type S3ClientOptions,
+  S3Error,
+  toS3Error,
+} from './s3-client.ts';
 import { UNSIGNED_PAYLOAD } from './s3-signing.ts';
 import { childrenNamed, childText, parseXml, type XmlElement, XmlError } from './s3-xml.ts';
 
@@ -509,7 +516,12 @@ class S3Temporary implements TemporaryBlob {
   }
 
   #throwIfFailed(): void {
-    if (this.#failure) throw toBlobError(this.#failure, 'uploading a part');
+    if (!this.#failure) return;
+    if (isNoSuchUpload(this.#failure)) {
+      // The upload was aborted behind this writer's back: recovery took the temporary (the port's NOT_FOUND).
+      throw new NotFoundError(`Temporary data ${this.id} no longer exists.`, { cause: this.#failure });
+    }
+    throw toBlobError(this.#failure, 'uploading a part');
   }
 
   /** Sends the filled buffer as the next part, after the part in flight (if any) has landed. */
@@ -536,18 +548,13 @@ class S3Temporary implements TemporaryBlob {
         payloadHash: UNSIGNED_PAYLOAD,
         headers: { 'content-md5': md5 },
       })
-      .then(
-        (answer) => {
-          const etag = answer.headers.etag;
-          if (typeof etag !== 'string' || etag === '')
-            throw new Error(`Part ${number} came back without an ETag.`);
-          this.#parts[number - 1].etag = etag;
-          this.#spare = buffer;
-        },
-        (error) => {
-          throw error;
-        },
-      )
+      .then((answer) => {
+        const etag = answer.headers.etag;
+        if (typeof etag !== 'string' || etag === '')
+          throw new Error(`Part ${number} came back without an ETag.`);
+        this.#parts[number - 1].etag = etag;
+        this.#spare = buffer;
+      })
       .catch((error) => {
         // Kept, not thrown here: the next write or the commit reports it.
         this.#failure = error;
@@ -722,5 +729,42 @@ class S3Blocks implements BlobData {
     } finally {
       await this.close();
     }
+  }
+}
+
+export interface S3Settings {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  pathStyle: boolean;
+  prefix: string;
+  partSizeMiB: number;
+  credentialsFile: string;
+  profile: string;
+}
+
+/**
+ * The store the `blobs.s3` settings describe, checked to answer (a wrong bucket, region or credentials
+ * stop the start here, with S3's own error). Credentials: the file when configured, else AWS_* variables.
+ */
+export async function openS3BlobStore(
+  settings: S3Settings,
+  options: { tempPrefix?: string; env?: Record<string, string | undefined> } = {},
+): Promise<S3BlobStore> {
+  const store = new S3BlobStore({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    bucket: settings.bucket,
+    pathStyle: settings.pathStyle,
+    prefix: settings.prefix,
+    partSize: settings.partSizeMiB * MiB,
+    credentials: loadS3Credentials(settings, options.env),
+    tempPrefix: options.tempPrefix,
+  });
+  try {
+    return await store.open();
+  } catch (error) {
+    store.close();
+    throw error;
   }
 }
