@@ -1,11 +1,17 @@
 // SigV4 against AWS's published examples, the XML reader's refusals, and credentials that never print.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { loadS3Credentials, readCredentialsFile, S3Credentials } from '../../src/storage/blobs/s3-client.ts';
+import {
+  loadS3Credentials,
+  readCredentialsFile,
+  S3Client,
+  S3Credentials,
+} from '../../src/storage/blobs/s3-client.ts';
 import { EMPTY_SHA256, signRequest } from '../../src/storage/blobs/s3-signing.ts';
 import { parseXml, XmlError } from '../../src/storage/blobs/s3-xml.ts';
 
@@ -191,6 +197,45 @@ describe('S3 credentials', () => {
       assert.throws(() => readCredentialsFile(path.join(dir, 'none')), /Cannot read the S3 credentials file/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('S3 request addressing', () => {
+  it('puts the bucket in the path (path-style) or in the Host header (virtual-host style), keys encoded', async () => {
+    const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+    const server = createServer((request, response) => {
+      seen.push({ url: request.url ?? '', headers: request.headers });
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const credentials = new S3Credentials('id', 'secret');
+    try {
+      for (const pathStyle of [true, false]) {
+        const client = new S3Client({
+          endpoint: `http://127.0.0.1:${port}/base`,
+          region: 'us-east-1',
+          bucket: 'images',
+          pathStyle,
+          credentials,
+        });
+        await client.send({ method: 'GET', key: 'data/a b+c', query: [['uploadId', 'x/y=']] });
+        client.close();
+      }
+    } finally {
+      server.close();
+    }
+    assert.equal(seen[0].url, '/base/images/data/a%20b%2Bc?uploadId=x%2Fy%3D');
+    assert.equal(seen[0].headers.host, `127.0.0.1:${port}`);
+    assert.equal(seen[1].url, '/base/data/a%20b%2Bc?uploadId=x%2Fy%3D');
+    assert.equal(seen[1].headers.host, `images.127.0.0.1:${port}`);
+    for (const { headers } of seen) {
+      assert.match(
+        String(headers.authorization),
+        /^AWS4-HMAC-SHA256 Credential=id\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+      );
+      assert.ok(!JSON.stringify(headers).includes('secret'));
     }
   });
 });

@@ -6,7 +6,13 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import { inspect } from 'node:util';
 import { ConfigError } from '../../errors/index.ts';
-import { EMPTY_SHA256, type SigningCredentials, signRequest, uriEncodePath } from './s3-signing.ts';
+import {
+  EMPTY_SHA256,
+  type SigningCredentials,
+  signRequest,
+  uriEncode,
+  uriEncodePath,
+} from './s3-signing.ts';
 import { childText, parseXml, XmlError } from './s3-xml.ts';
 
 /** Access key, secret and session token; the secret never appears when the object is printed or logged. */
@@ -231,7 +237,7 @@ export class S3Client {
       this.#options.credentials,
     );
     const query = (request.query ?? [])
-      .map(([k, v]) => `${encodeURIComponent(k)}${v === '' ? '' : `=${encodeURIComponent(v)}`}`)
+      .map(([k, v]) => `${uriEncode(k)}${v === '' ? '' : `=${uriEncode(v)}`}`)
       .join('&');
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = this.#request({

@@ -490,7 +490,10 @@ class S3Temporary implements TemporaryBlob {
     }
     // Writes take turns, so overlapping calls still land in order.
     const next = this.#writes.then(() => this.#append(chunk));
-    this.#writes = next.catch(() => undefined);
+    // A failed write fails the temporary: a later commit must never publish data with a hole in it.
+    this.#writes = next.catch((error) => {
+      this.#failure ??= error;
+    });
     return next;
   }
 
