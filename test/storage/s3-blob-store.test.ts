@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
-import { S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/blobs/s3.ts';
+import { openS3BlobStore, S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/blobs/s3.ts';
 import { S3Client, S3Credentials } from '../../src/storage/blobs/s3-client.ts';
 import { type ObjectStore, startObjectStore } from '../support/objectstore.ts';
 import { blobStoreContract, readAll } from './blob-store.contract.ts';
@@ -186,6 +186,37 @@ describe('S3BlobStore on Swift + s3api', () => {
       other.close();
       await empty(store);
     }
+  });
+
+  it('stops at open with a configuration error for a wrong secret, region or bucket', async () => {
+    const settings = {
+      endpoint: swift.endpoint,
+      region: swift.region,
+      bucket: swift.bucket,
+      pathStyle: true,
+      prefix: '',
+      partSizeMiB: 16,
+      credentialsFile: '',
+      profile: '',
+    };
+    const env = { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey };
+    for (const [wrong, expected, secret] of [
+      [{ region: 'RegionOne' }, /region 'RegionOne' is wrong/, swift.secretAccessKey],
+      [{ bucket: 'no-such-bucket' }, /NoSuchBucket/, swift.secretAccessKey],
+      [{}, /SignatureDoesNotMatch/, 'not-the-secret'],
+    ] as const) {
+      await assert.rejects(
+        openS3BlobStore({ ...settings, ...wrong }, { env: { ...env, AWS_SECRET_ACCESS_KEY: secret } }),
+        (error: unknown) => {
+          assert.ok(error instanceof ImageTrustError);
+          assert.equal(error.code, 'CONFIG_INVALID');
+          assert.match(error.message, expected);
+          assert.ok(!error.message.includes(swift.secretAccessKey), 'the secret is never in a message');
+          return true;
+        },
+      );
+    }
+    (await openS3BlobStore(settings, { env })).close();
   });
 
   it('refuses a temporary id or key that is not ours before touching the store', async () => {

@@ -9,7 +9,7 @@
 import { createHash, type Hash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { BlobData, BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
-import { ImageTrustError, NotFoundError, UnavailableError } from '../../errors/index.ts';
+import { ConfigError, ImageTrustError, NotFoundError, UnavailableError } from '../../errors/index.ts';
 import {
   loadS3Credentials,
   readBody,
@@ -768,6 +768,14 @@ export async function openS3BlobStore(
     return await store.open();
   } catch (error) {
     store.close();
+    // Refused (not unreachable): the settings are wrong, and no retry will fix them.
+    const cause = (error as Error).cause;
+    if (cause instanceof S3Error && cause.status >= 400 && cause.status < 500) {
+      throw new ConfigError(
+        `The S3 store at ${settings.endpoint} refused bucket '${settings.bucket}' (check blobs.s3.region, blobs.s3.bucket and the credentials): ${cause.message}`,
+        { cause: error },
+      );
+    }
     throw error;
   }
 }
