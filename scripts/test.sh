@@ -42,6 +42,11 @@ declare -A PACKAGES=(
   [haproxy]=haproxy
   [systemd-analyze]=systemd
   [stestr]=python3-stestr
+  [swift-proxy-server]=swift-proxy
+  [swift-object-server]=swift-object
+  [swift-container-server]=swift-container
+  [swift-account-server]=swift-account
+  [memcached]=memcached
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do

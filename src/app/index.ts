@@ -2,6 +2,7 @@
 // commands, the benchmarks and the tests all get their services here.
 export { type Clock, systemClock } from './clock.ts';
 export {
+  migrateLocalBlobsToS3,
   readAuditPublicKey,
   reconcileLocalStore,
   retireLocalKeks,

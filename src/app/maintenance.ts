@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { auditPublicKeyFromPem, type StoredLogReport, verifyStoredAuditLog } from '../audit/index.ts';
 import type { ReconcileReport } from '../catalog/index.ts';
 import { type ImageTrustConfig, resolveStoragePaths } from '../config/index.ts';
+import { ConfigError } from '../errors/index.ts';
 import {
   type RetirementReport,
   type RotationReport,
@@ -11,11 +12,16 @@ import {
   rotateKeyEncryptionKey,
 } from '../keys/index.ts';
 import {
+  FileBlobStore,
   FileKeyring,
   FileTreeHeadPin,
+  type MigrationReport,
+  migrateBlobs,
   openAuditSigningKey,
   openDatabase,
+  openS3BlobStore,
   SqlAuditRepository,
+  SqlImageRepository,
   SqlSecretRepository,
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -100,5 +106,46 @@ export async function reconcileLocalStore(
     return await services.recovery.reconcile({ dryRun: options.dryRun });
   } finally {
     await services.close();
+  }
+}
+
+/** Image states whose data must exist (as recovery sees them): their blobs are what a migration copies. */
+const HOLDS_DATA = new Set(['active', 'deactivated', 'killed', 'pending_delete', 'importing']);
+
+/**
+ * Copies every image's data from the filesystem store (`blobs.dir`) into the S3 store `blobs.s3`
+ * describes, each copy verified against the image's recorded sha512; resumable (what is there is kept).
+ * Switch `blobs.backend` to s3 once a run reports nothing left and nothing failed.
+ */
+export async function migrateLocalBlobsToS3(
+  config: ImageTrustConfig,
+  options: { dryRun: boolean; onBlob?: (key: string, outcome: string) => void },
+): Promise<MigrationReport> {
+  await assertStoreExists(config);
+  if (!config.blobs.s3.endpoint || !config.blobs.s3.bucket) {
+    throw new ConfigError(
+      'blobs migrate --to s3 needs blobs.s3.endpoint and blobs.s3.bucket (IMAGETRUST_S3_ENDPOINT, IMAGETRUST_S3_BUCKET).',
+    );
+  }
+  const { databaseUrl, blobDir } = resolveStoragePaths(config);
+  const from = new FileBlobStore(blobDir);
+  const to = await openS3BlobStore(config.blobs.s3);
+  const db = await openDatabase(databaseUrl);
+  try {
+    const images = new SqlImageRepository(db);
+    const blobs = [];
+    for (const holder of await images.listBlobHolders()) {
+      if (!holder.blobKey || !HOLDS_DATA.has(holder.status)) continue;
+      const image = await images.findImage(holder.id);
+      blobs.push({
+        key: holder.blobKey,
+        imageId: holder.id,
+        sha512: image?.os_hash_algo === 'sha512' ? image.os_hash_value : null,
+      });
+    }
+    return await migrateBlobs({ from, to, blobs, dryRun: options.dryRun, onBlob: options.onBlob });
+  } finally {
+    await db.close();
+    to.close();
   }
 }

@@ -1,5 +1,5 @@
 // The composition root: the one place that turns a configuration and a clock into services. It picks
-// the adapters (metadata: SQLite or PostgreSQL; blobs: the filesystem), wires the domain-event stream
+// the adapters (metadata: SQLite or PostgreSQL; blobs: the filesystem or S3), wires the domain-event stream
 // to the transparency log, and hands back services typed by what they do, never by what stores them.
 
 import { stat } from 'node:fs/promises';
@@ -38,6 +38,7 @@ import {
   openDatabase,
   openDataDirectory,
   openLoginNameKey,
+  openS3BlobStore,
   SCHEMA_VERSION,
   SqlAuditRepository,
   SqlContainerTrustRepository,
@@ -218,8 +219,21 @@ export async function openServices(
   authorizer = metrics.meterAuthorizer(authorizer);
   const owner = createUploadOwner();
   const leaseMs = config.uploads.leaseSeconds * 1000;
-  const fileBlobs = await new FileBlobStore(blobDir, { tempPrefix: owner.id }).open(clock.now());
-  const blobs = metrics.meterBlobs(wrap.blobs ? wrap.blobs(fileBlobs) : fileBlobs);
+  let baseBlobs: BlobStore;
+  let closeBlobs = () => {};
+  try {
+    if (config.blobs.backend === 's3') {
+      const s3 = await openS3BlobStore(config.blobs.s3, { tempPrefix: owner.id });
+      closeBlobs = () => s3.close();
+      baseBlobs = s3;
+    } else {
+      baseBlobs = await new FileBlobStore(blobDir, { tempPrefix: owner.id }).open(clock.now());
+    }
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const blobs = metrics.meterBlobs(wrap.blobs ? wrap.blobs(baseBlobs) : baseBlobs);
   const identity = new IdentityService({
     repository: new SqlIdentityRepository(db),
     tokenTtlSeconds: config.tokens.ttlSeconds,
@@ -336,6 +350,7 @@ export async function openServices(
       options.onRecovery?.(await recovery.reconcile());
     } catch (error) {
       await db.close();
+      closeBlobs();
       throw error;
     }
   }
@@ -414,6 +429,7 @@ export async function openServices(
     },
     async close() {
       await db.close();
+      closeBlobs();
       await closeDigestWorkers();
     },
   };

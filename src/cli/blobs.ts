@@ -1,6 +1,9 @@
 // `imagetrust blobs reconcile`: the crash recovery the server runs at start, on demand and on a local
-// store, with a dry run that only reports.
+// store, with a dry run that only reports. `imagetrust blobs migrate --to s3`: the filesystem store's
+// data into an object store, verified and resumable.
 import type { ReconcileReport } from '../catalog/index.ts';
+import { ImageTrustError } from '../errors/index.ts';
+import type { MigrationReport } from '../storage/index.ts';
 import { printResult } from './output.ts';
 import { configFromFlags, type StoreFlags } from './store.ts';
 
@@ -33,4 +36,30 @@ export async function runBlobsReconcile(flags: ReconcileFlags): Promise<void> {
   const pending =
     report.dryRun && report.requeued.length + report.orphanBlobs.length + report.orphanTemporaries.length > 0;
   if (pending || report.missingBlobs.length > 0) process.exitCode = 1;
+}
+
+interface MigrateFlags extends StoreFlags {
+  to: string;
+  dryRun?: boolean;
+  format?: string;
+}
+
+function describeMigration(report: MigrationReport): string {
+  const would = report.dryRun ? 'would be ' : '';
+  const lines = [
+    `${report.copied.length} blob(s) ${would}copied and verified${report.dryRun ? '' : ` (${report.bytes} bytes)`}`,
+    `${report.present.length} blob(s) already in the object store`,
+  ];
+  for (const failure of report.failed)
+    lines.push(`failed: ${failure.key} (image ${failure.imageId}): ${failure.reason}`);
+  return lines.join('\n');
+}
+
+export async function runBlobsMigrate(flags: MigrateFlags): Promise<void> {
+  if (flags.to !== 's3')
+    throw new ImageTrustError('USAGE', `blobs migrate --to: only s3 is supported, not '${flags.to}'.`);
+  const { migrateLocalBlobsToS3 } = await import('../app/index.ts');
+  const report = await migrateLocalBlobsToS3(configFromFlags(flags), { dryRun: flags.dryRun ?? false });
+  printResult(report, flags, { text: () => process.stderr.write(`${describeMigration(report)}\n`) });
+  if (report.failed.length > 0) process.exitCode = 1;
 }

@@ -76,6 +76,7 @@ export const COMMAND_EXITS: Record<string, readonly number[]> = {
   'keys rotate-kek': STORE,
   'keys retire-kek': STORE,
   'blobs reconcile': [NO, ...STORE],
+  'blobs migrate': [NO, UNAVAILABLE, ...STORE],
   'containers standalone-sign': [NO],
   'containers standalone-verify': [NO],
   'containers manifest-digest': [NO],

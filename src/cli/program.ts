@@ -364,7 +364,9 @@ export function createProgram(): Command {
 
   const blobs = program
     .command('blobs')
-    .description('The image data store: find and repair what crashes left behind.');
+    .description(
+      'The image data store: find and repair what crashes left behind, move it into an object store.',
+    );
   addStoreOptions(
     blobs
       .command('reconcile')
@@ -375,6 +377,17 @@ export function createProgram(): Command {
     .option('--dry-run', 'only report what would be repaired')
     .addOption(formatOption(REPORT))
     .action(async (options) => (await import('./blobs.ts')).runBlobsReconcile(options));
+  addStoreOptions(
+    blobs
+      .command('migrate')
+      .description(
+        "Copy every image's data from the filesystem store into the S3 object store blobs.s3 describes (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or blobs.s3.credentialsFile), each copy verified against the image's recorded sha512 before it is committed. Resumable: data already in the object store is kept. Exit 0 when every image's data is there, 1 when a copy failed (missing source data, a digest mismatch). Then set blobs.backend to s3.",
+      ),
+  )
+    .requiredOption('--to <backend>', 'the destination backend (s3)')
+    .option('--dry-run', 'only report what would be copied')
+    .addOption(formatOption(REPORT))
+    .action(async (options) => (await import('./blobs.ts')).runBlobsMigrate(options));
 
   const containers = program
     .command('containers')

@@ -21,7 +21,30 @@ const configSchema = z
     /** `postgres://...` or `sqlite:PATH`; empty means SQLite at <dataDir>/imagetrust.sqlite. */
     database: z.string().default(''),
     blobs: z
-      .object({ dir: z.string().default('') })
+      .object({
+        /** Where image data lives: a local directory (`dir`), or an S3-compatible object store (`s3`). */
+        backend: z.enum(['filesystem', 's3']).default('filesystem'),
+        dir: z.string().default(''),
+        s3: z
+          .object({
+            /** `http(s)://host[:port]` of the S3 API (Swift's s3api, Ceph RGW, AWS). */
+            endpoint: z.string().default(''),
+            /** Must equal the store's own region (Swift: s3api `location`), or every request is refused. */
+            region: z.string().min(1).default('us-east-1'),
+            bucket: z.string().default(''),
+            /** `endpoint/bucket/key` (true) rather than `bucket.endpoint/key`, which needs DNS for the bucket. */
+            pathStyle: z.boolean().default(true),
+            /** Begins every object name, so several deployments can share a bucket. */
+            prefix: z.string().default(''),
+            /** Multipart part size; an upload holds at most two parts in memory. */
+            partSizeMiB: z.number().int().min(5).max(5120).default(16),
+            /** An AWS shared credentials file; empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
+            credentialsFile: z.string().default(''),
+            profile: z.string().default(''),
+          })
+          .strict()
+          .prefault({}),
+      })
       .strict()
       .prefault({}),
     images: z
@@ -215,6 +238,15 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_DATA_DIR: { path: ['dataDir'], type: 'string' },
   IMAGETRUST_DATABASE: { path: ['database'], type: 'string' },
   IMAGETRUST_BLOB_DIR: { path: ['blobs', 'dir'], type: 'string' },
+  IMAGETRUST_BLOBS_BACKEND: { path: ['blobs', 'backend'], type: 'string' },
+  IMAGETRUST_S3_ENDPOINT: { path: ['blobs', 's3', 'endpoint'], type: 'string' },
+  IMAGETRUST_S3_REGION: { path: ['blobs', 's3', 'region'], type: 'string' },
+  IMAGETRUST_S3_BUCKET: { path: ['blobs', 's3', 'bucket'], type: 'string' },
+  IMAGETRUST_S3_PATH_STYLE: { path: ['blobs', 's3', 'pathStyle'], type: 'boolean' },
+  IMAGETRUST_S3_PREFIX: { path: ['blobs', 's3', 'prefix'], type: 'string' },
+  IMAGETRUST_S3_PART_SIZE_MIB: { path: ['blobs', 's3', 'partSizeMiB'], type: 'number' },
+  IMAGETRUST_S3_CREDENTIALS_FILE: { path: ['blobs', 's3', 'credentialsFile'], type: 'string' },
+  IMAGETRUST_S3_PROFILE: { path: ['blobs', 's3', 'profile'], type: 'string' },
   IMAGETRUST_IMAGE_SIZE_CAP: { path: ['images', 'sizeCap'], type: 'number' },
   IMAGETRUST_TOKEN_TTL: { path: ['tokens', 'ttlSeconds'], type: 'number' },
   IMAGETRUST_ADMIN_PROJECT: { path: ['identity', 'adminProject'], type: 'string' },
@@ -354,6 +386,8 @@ export function validateConfig(input: unknown, source = 'configuration'): ImageT
     const bad = list.map(trustedProxyProblem).filter(Boolean);
     if (bad.length > 0) throw new ConfigError(`Invalid configuration: ${name}: ${bad.join('; ')}.`);
   }
+  const s3Problem = config.blobs.backend === 's3' ? s3SettingsProblem(config.blobs.s3) : null;
+  if (s3Problem) throw new ConfigError(`Invalid configuration: ${s3Problem}`);
   const kek = config.keys.kek ? Buffer.from(config.keys.kek, 'base64') : null;
   if (kek && (kek.length !== 32 || kek.toString('base64') !== config.keys.kek)) {
     throw new ConfigError('Invalid configuration: keys.kek (IMAGETRUST_KEK) must be base64 of 32 bytes.');
@@ -387,6 +421,33 @@ export function resolveStoragePaths(config: ImageTrustConfig): {
     auditHeadFile: path.join(path.dirname(auditSigningKeyFile), 'audit-log-head.json'),
     loginNameKeyFile: path.join(dataDir, 'login-name-key'),
   };
+}
+
+/** Null when the S3 settings can work; otherwise what is wrong with them. */
+function s3SettingsProblem(s3: ImageTrustConfig['blobs']['s3']): string | null {
+  if (!s3.endpoint) return 'blobs.backend is s3 but blobs.s3.endpoint (IMAGETRUST_S3_ENDPOINT) is not set.';
+  let url: URL;
+  try {
+    url = new URL(s3.endpoint);
+  } catch {
+    return `blobs.s3.endpoint '${s3.endpoint}' is not a URL.`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `blobs.s3.endpoint must be an http:// or https:// URL, not '${s3.endpoint}'.`;
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    return 'blobs.s3.endpoint must not carry credentials, a query or a fragment (credentials come from AWS_* or blobs.s3.credentialsFile).';
+  }
+  if (!s3.bucket) return 'blobs.backend is s3 but blobs.s3.bucket (IMAGETRUST_S3_BUCKET) is not set.';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(s3.bucket)) {
+    return `blobs.s3.bucket '${s3.bucket}' is not a bucket name (3 to 63 letters, digits, '.', '_', '-').`;
+  }
+  if (!/^[a-z0-9-]{1,64}$/i.test(s3.region)) return `blobs.s3.region '${s3.region}' is not a region name.`;
+  if (!/^[A-Za-z0-9._/-]{0,200}$/.test(s3.prefix) || s3.prefix.startsWith('/') || s3.prefix.includes('..')) {
+    return `blobs.s3.prefix '${s3.prefix}' must be letters, digits, '.', '_', '-' and '/', not starting with '/' nor containing '..'.`;
+  }
+  if (s3.profile && !s3.credentialsFile) return 'blobs.s3.profile needs blobs.s3.credentialsFile.';
+  return null;
 }
 
 /** Null when `entry` is an IP address or CIDR block (trustedProxies, metrics.allowFrom); otherwise why not. */

@@ -90,6 +90,11 @@ export const ERROR_CATALOGUE = {
     exit: 74,
     doc: 'The request body stalled or arrived slower than the configured minimum rate; the upload was aborted and the image queued again.',
   },
+  BLOB_STORE_UNAVAILABLE: {
+    status: 503,
+    exit: 69,
+    doc: 'The object store holding image data did not answer or answered with a server error; retry once it is back (nothing needs restarting).',
+  },
   METADATA_STORE_FULL: {
     status: 503,
     exit: 74,
@@ -362,9 +367,9 @@ export class GovernanceError extends ImageTrustError<
 export class IntegrityError extends ImageTrustError<
   'UPLOAD_INCOMPLETE' | 'IMAGE_TOO_LARGE' | 'STORAGE_FULL' | 'IMAGE_GONE' | 'LOG_TAMPERED' | 'BODY_TIMEOUT'
 > {}
-/** The service is short of a resource for now: too many uploads, a full metadata disk. */
+/** The service is short of a resource for now: too many uploads, a full metadata disk, a store down. */
 export class UnavailableError extends ImageTrustError<
-  'TOO_MANY_UPLOADS' | 'METADATA_STORE_FULL' | 'METADATA_STORE_UNAVAILABLE'
+  'TOO_MANY_UPLOADS' | 'METADATA_STORE_FULL' | 'METADATA_STORE_UNAVAILABLE' | 'BLOB_STORE_UNAVAILABLE'
 > {}
 export class VerificationError extends ImageTrustError<
   | 'SIGNATURE_MALFORMED'

@@ -1,8 +1,10 @@
-// Storage adapters: metadata on SQLite or PostgreSQL, blobs on the filesystem, one-pass digests, and the
+// Storage adapters: metadata on SQLite or PostgreSQL, blobs on the filesystem or an S3 object store, one-pass digests, and the
 // keyring file of key-encryption keys.
 export { FileTreeHeadPin } from './audit-head-file.ts';
 export { type AuditKeyFileOptions, openAuditSigningKey } from './audit-key-file.ts';
 export { FileBlobStore, type FileBlobStoreOptions } from './blobs/filesystem.ts';
+export { openS3BlobStore, S3BlobStore, type S3BlobStoreOptions } from './blobs/s3.ts';
+export { type BlobToMigrate, type MigrationReport, migrateBlobs } from './blobs/s3-migrate.ts';
 export { openDataDirectory } from './data-directory.ts';
 export { closeDigestWorkers, createDigester, warmDigestWorkers } from './digest/index.ts';
 export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';

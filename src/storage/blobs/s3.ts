@@ -1,0 +1,781 @@
+// Blob store on an S3-compatible object store (Swift + s3api, Ceph RGW, AWS). Layout under `prefix`:
+//   data/<temporary id>   the bytes: a multipart upload while written, an object once committed
+//   images/<key>          a small pointer object naming the data object the key shows
+// A multipart upload's key is fixed when it starts, and S3 cannot rename, so a temporary is written
+// where it will stay and commit publishes it by creating the key's pointer (conditionally: never over
+// an existing key). The pointer is claimed before the data object is completed, so data exists only
+// under a claimed key: a crash leaves at most an open multipart upload (a temporary, swept by
+// recovery) or a pointer to nothing (a key whose read is NOT_FOUND and whose delete removes it).
+import { createHash, type Hash, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { BlobData, BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
+import { ConfigError, ImageTrustError, NotFoundError, UnavailableError } from '../../errors/index.ts';
+import {
+  loadS3Credentials,
+  readBody,
+  S3Client,
+  type S3ClientOptions,
+  S3Error,
+  toS3Error,
+} from './s3-client.ts';
+import { UNSIGNED_PAYLOAD } from './s3-signing.ts';
+import { childrenNamed, childText, parseXml, type XmlElement, XmlError } from './s3-xml.ts';
+
+export interface S3BlobStoreOptions extends S3ClientOptions {
+  /** Begins every object name, so several stores (or tests) can share a bucket; `[A-Za-z0-9._/-]*`. */
+  prefix?: string;
+  /** Bytes per multipart part (5 MiB to 5 GiB); an upload holds at most two part buffers. */
+  partSize?: number;
+  /** Begins the id of every temporary (the process's upload owner), as for the filesystem store. */
+  tempPrefix?: string;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_PART_SIZE = 16 * MiB;
+
+const TEMP_ID = /^(?:[A-Za-z0-9_-]{1,120}\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SAFE_KEY = /^[A-Za-z0-9._-]{1,200}$/;
+const POINTER_MAGIC = 'imagetrust-blob-v1 ';
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string' || !SAFE_KEY.test(key) || key === '.' || key === '..') {
+    throw new ImageTrustError('INTERNAL', `Refusing unsafe blob key '${key}'.`);
+  }
+  return key;
+}
+
+function checkTempId(id: string): string {
+  if (typeof id !== 'string' || !TEMP_ID.test(id)) {
+    throw new ImageTrustError('INTERNAL', `Refusing unsafe temporary blob id '${id}'.`);
+  }
+  return id;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
+
+function isUnavailable(error: unknown): boolean {
+  if (error instanceof S3Error) {
+    return (error.status >= 500 && error.s3Code !== 'NotImplemented') || error.s3Code === 'SlowDown';
+  }
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code && UNAVAILABLE_CODES.has(code)) return true;
+  if (error instanceof AggregateError) return error.errors.some(isUnavailable);
+  return false;
+}
+
+/** The port's error for a failed S3 call: NOT_FOUND, BLOB_STORE_UNAVAILABLE (503), or INTERNAL saying what. */
+function toBlobError(error: unknown, what: string): Error {
+  if (error instanceof ImageTrustError) return error;
+  if ((error as Error)?.name === 'AbortError') return error as Error;
+  if (isUnavailable(error)) {
+    return new UnavailableError(
+      'BLOB_STORE_UNAVAILABLE',
+      `The object store is unavailable (${what}): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (error instanceof S3Error && error.s3Code === 'NoSuchBucket') {
+    return new ImageTrustError(
+      'INTERNAL',
+      `The object store has no such bucket (${what}): ${error.message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new ImageTrustError('INTERNAL', `Object store error (${what}): ${(error as Error)?.message}`, {
+    cause: error,
+  });
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof S3Error && (error.status === 404 || error.s3Code === 'NoSuchKey');
+}
+
+function isNoSuchUpload(error: unknown): boolean {
+  return error instanceof S3Error && error.s3Code === 'NoSuchUpload';
+}
+
+function xml(body: Buffer, expectedRoot: string): XmlElement {
+  let root: XmlElement;
+  try {
+    root = parseXml(body.toString('utf8'));
+  } catch (error) {
+    if (error instanceof XmlError) {
+      throw new ImageTrustError('INTERNAL', `The object store sent unreadable XML: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  // CompleteMultipartUpload may answer 200 with an error inside.
+  if (root.name === 'Error') {
+    throw new S3Error(200, childText(root, 'Code') || 'InternalError', childText(root, 'Message') || '');
+  }
+  if (root.name !== expectedRoot) {
+    throw new ImageTrustError('INTERNAL', `The object store answered <${root.name}>, not <${expectedRoot}>.`);
+  }
+  return root;
+}
+
+export class S3BlobStore implements BlobStore {
+  readonly #client: S3Client;
+  readonly #prefix: string;
+  readonly #partSize: number;
+  readonly #tempPrefix: string;
+  /** Commits to one key in this process take turns (S3's conditional PUT is not atomic on every store). */
+  readonly #claims = new Map<string, Promise<unknown>>();
+  /** Whether the store honours `If-None-Match: *` on PUT (Swift's s3api answers 501); learnt on first use. */
+  #conditionalPut = true;
+
+  constructor(options: S3BlobStoreOptions) {
+    const prefix = options.prefix ?? '';
+    if (!/^[A-Za-z0-9._/-]{0,200}$/.test(prefix) || prefix.startsWith('/') || prefix.includes('..')) {
+      throw new ImageTrustError('INTERNAL', `Refusing object name prefix '${prefix}'.`);
+    }
+    const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    if (!Number.isInteger(partSize) || partSize < 5 * MiB || partSize > 5120 * MiB) {
+      throw new ImageTrustError(
+        'INTERNAL',
+        `The S3 part size must be 5 MiB to 5 GiB, not ${partSize} bytes.`,
+      );
+    }
+    if (options.tempPrefix !== undefined && !/^[A-Za-z0-9_-]{1,120}$/.test(options.tempPrefix)) {
+      throw new ImageTrustError('INTERNAL', `Refusing temporary prefix '${options.tempPrefix}'.`);
+    }
+    this.#client = new S3Client(options);
+    this.#prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+    this.#partSize = partSize;
+    this.#tempPrefix = options.tempPrefix ? `${options.tempPrefix}.` : '';
+  }
+
+  /** Checks that the bucket answers (a one-key listing); BLOB_STORE_UNAVAILABLE when it does not. */
+  async open(): Promise<this> {
+    await this.#listPage(`${this.#prefix}images/`, undefined, 1);
+    return this;
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.#client.close();
+  }
+
+  get partSize(): number {
+    return this.#partSize;
+  }
+
+  dataName(id: string): string {
+    return `${this.#prefix}data/${checkTempId(id)}`;
+  }
+
+  pointerName(key: string): string {
+    return `${this.#prefix}images/${checkKey(key)}`;
+  }
+
+  async createTemporary(): Promise<TemporaryBlob> {
+    const id = `${this.#tempPrefix}${randomUUID()}`;
+    const name = this.dataName(id);
+    let uploadId: string;
+    try {
+      const answer = await this.#client.send({ method: 'POST', key: name, query: [['uploads', '']] });
+      uploadId = childText(xml(answer.body, 'InitiateMultipartUploadResult'), 'UploadId') ?? '';
+    } catch (error) {
+      throw toBlobError(error, 'starting a multipart upload');
+    }
+    if (!uploadId) throw new ImageTrustError('INTERNAL', 'The object store gave no multipart upload id.');
+    return new S3Temporary(this, this.#client, id, name, uploadId, this.#partSize);
+  }
+
+  /** The data object `key` points at; NOT_FOUND when the key has no pointer. */
+  async #resolve(key: string, signal?: AbortSignal): Promise<string> {
+    let body: Buffer;
+    try {
+      body = (await this.#client.send({ method: 'GET', key: this.pointerName(key), signal })).body;
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new NotFoundError(`Image data ${key} is missing from the blob store.`, { cause: error });
+      }
+      throw toBlobError(error, `reading the pointer of ${key}`);
+    }
+    const text = body.toString('utf8');
+    const id = text.startsWith(POINTER_MAGIC) ? text.slice(POINTER_MAGIC.length).trim() : '';
+    if (!TEMP_ID.test(id)) {
+      throw new ImageTrustError('INTERNAL', `The pointer object of ${key} is not one this store wrote.`);
+    }
+    return id;
+  }
+
+  async read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<BlobData> {
+    checkKey(key);
+    signal?.throwIfAborted();
+    const id = await this.#resolve(key, signal);
+    let response: IncomingMessage;
+    try {
+      response = await this.#client.open({
+        method: 'GET',
+        key: this.dataName(id),
+        headers: range ? { range: `bytes=${range.start}-${range.end}` } : {},
+        signal,
+      });
+    } catch (error) {
+      throw toBlobError(error, `reading ${key}`);
+    }
+    const status = response.statusCode ?? 0;
+    if (status === 416) {
+      // A range past the end (an empty blob has no byte 0): nothing, as the filesystem store clamps it.
+      response.resume();
+      return new S3Blocks(null, 0, signal);
+    }
+    if (status !== 200 && status !== 206) {
+      const body = await readBody(response, 1024 * 1024).catch(() => Buffer.alloc(0));
+      const error = toS3Error(status, body, response.headers);
+      if (isNotFound(error)) {
+        throw new NotFoundError(`Image data ${key} is missing from the blob store.`, { cause: error });
+      }
+      throw toBlobError(error, `reading ${key}`);
+    }
+    const length = Number(response.headers['content-length']);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      response.destroy();
+      throw new ImageTrustError('INTERNAL', `The object store sent no length for ${key}.`);
+    }
+    return new S3Blocks(response, length, signal);
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    let id: string;
+    try {
+      id = await this.#resolve(key);
+    } catch (error) {
+      if ((error as ImageTrustError).code === 'NOT_FOUND') return;
+      throw error;
+    }
+    try {
+      // Data first: dying in between leaves a pointer to nothing, which a later delete removes.
+      await this.#client.send({ method: 'DELETE', key: this.dataName(id) }, [200, 204, 404]);
+      await this.#client.send({ method: 'DELETE', key: this.pointerName(key) }, [200, 204, 404]);
+    } catch (error) {
+      throw toBlobError(error, `deleting ${key}`);
+    }
+  }
+
+  async #listPage(
+    prefix: string,
+    token: string | undefined,
+    maxKeys = 1000,
+  ): Promise<{ keys: string[]; next: string | undefined }> {
+    const query: [string, string][] = [
+      ['list-type', '2'],
+      ['prefix', prefix],
+      ['max-keys', String(maxKeys)],
+    ];
+    if (token) query.push(['continuation-token', token]);
+    let root: XmlElement;
+    try {
+      root = xml((await this.#client.send({ method: 'GET', query })).body, 'ListBucketResult');
+    } catch (error) {
+      throw toBlobError(error, 'listing objects');
+    }
+    const keys = childrenNamed(root, 'Contents').map((entry) => childText(entry, 'Key') ?? '');
+    const truncated = childText(root, 'IsTruncated') === 'true';
+    const next = truncated ? childText(root, 'NextContinuationToken') : undefined;
+    if (truncated && !next)
+      throw new ImageTrustError('INTERNAL', 'A truncated listing gave no continuation.');
+    return { keys, next };
+  }
+
+  async *list(): AsyncIterable<string> {
+    const prefix = `${this.#prefix}images/`;
+    let token: string | undefined;
+    do {
+      const page = await this.#listPage(prefix, token);
+      for (const name of page.keys) {
+        const key = name.slice(prefix.length);
+        if (name.startsWith(prefix) && SAFE_KEY.test(key) && key !== '.' && key !== '..') yield key;
+      }
+      token = page.next;
+    } while (token);
+  }
+
+  /** Open multipart uploads whose object name starts with `namePrefix`. */
+  async *#uploads(namePrefix: string): AsyncIterable<{ name: string; uploadId: string; initiated: Date }> {
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const query: [string, string][] = [
+        ['uploads', ''],
+        ['prefix', namePrefix],
+      ];
+      if (keyMarker) query.push(['key-marker', keyMarker]);
+      if (uploadIdMarker) query.push(['upload-id-marker', uploadIdMarker]);
+      let root: XmlElement;
+      try {
+        root = xml((await this.#client.send({ method: 'GET', query })).body, 'ListMultipartUploadsResult');
+      } catch (error) {
+        throw toBlobError(error, 'listing multipart uploads');
+      }
+      for (const upload of childrenNamed(root, 'Upload')) {
+        const name = childText(upload, 'Key') ?? '';
+        const uploadId = childText(upload, 'UploadId') ?? '';
+        const initiated = new Date(childText(upload, 'Initiated') ?? '');
+        if (name.startsWith(namePrefix) && uploadId) yield { name, uploadId, initiated };
+      }
+      if (childText(root, 'IsTruncated') !== 'true') return;
+      const nextKey = childText(root, 'NextKeyMarker') ?? '';
+      const nextId = childText(root, 'NextUploadIdMarker') ?? '';
+      if (!nextKey || (nextKey === keyMarker && nextId === uploadIdMarker)) {
+        throw new ImageTrustError('INTERNAL', 'A truncated upload listing gave no next marker.');
+      }
+      keyMarker = nextKey;
+      uploadIdMarker = nextId;
+    }
+  }
+
+  async countTemporaries(): Promise<number> {
+    let count = 0;
+    for await (const _temp of this.listTemporaries()) count++;
+    return count;
+  }
+
+  async *listTemporaries(): AsyncIterable<{ id: string; modifiedAt: Date }> {
+    const prefix = `${this.#prefix}data/`;
+    const seen = new Set<string>();
+    for await (const upload of this.#uploads(prefix)) {
+      const id = upload.name.slice(prefix.length);
+      if (!TEMP_ID.test(id) || seen.has(id)) continue;
+      seen.add(id);
+      // S3 tells when an upload began, not when it was last written: recovery's cutoff errs towards keeping.
+      yield { id, modifiedAt: Number.isNaN(upload.initiated.getTime()) ? new Date(0) : upload.initiated };
+    }
+  }
+
+  async discardTemporary(id: string): Promise<void> {
+    const name = this.dataName(id);
+    for await (const upload of this.#uploads(name)) {
+      if (upload.name === name) await this.abortUpload(name, upload.uploadId);
+    }
+  }
+
+  /** Aborts a multipart upload; one already gone is fine. */
+  async abortUpload(name: string, uploadId: string): Promise<void> {
+    try {
+      await this.#client.send({ method: 'DELETE', key: name, query: [['uploadId', uploadId]] }, [200, 204]);
+    } catch (error) {
+      if (isNoSuchUpload(error) || isNotFound(error)) return;
+      throw toBlobError(error, 'aborting a multipart upload');
+    }
+  }
+
+  /**
+   * Makes `key` point at temporary `id`, unless the key exists (CONFLICT). Claims in this process take
+   * turns per key; across processes the conditional PUT decides where the store supports it, and the
+   * catalog's upload lease already keeps two processes from committing one image.
+   */
+  async claim(key: string, id: string): Promise<void> {
+    const name = this.pointerName(key);
+    const previous = this.#claims.get(key) ?? Promise.resolve();
+    const mine = previous.then(async () => {
+      const conflict = () =>
+        new ImageTrustError('CONFLICT', 'Image data already exists under this key; it is never replaced.');
+      try {
+        const head = await this.#client.send({ method: 'HEAD', key: name }, [200, 404]);
+        if (head.status === 200) throw conflict();
+        const body = Buffer.from(`${POINTER_MAGIC}${id}\n`);
+        const headers: Record<string, string> = {
+          'content-type': 'text/plain',
+          'content-md5': createHash('md5').update(body).digest('base64'),
+        };
+        const put = (conditional: boolean) =>
+          this.#client.send({
+            method: 'PUT',
+            key: name,
+            body,
+            headers: conditional ? { ...headers, 'if-none-match': '*' } : headers,
+          });
+        try {
+          await put(this.#conditionalPut);
+        } catch (error) {
+          if (!(this.#conditionalPut && error instanceof S3Error && error.s3Code === 'NotImplemented'))
+            throw error;
+          // The HEAD above is then the only check: in-process turns and the catalog's lease keep it safe.
+          this.#conditionalPut = false;
+          await put(false);
+        }
+      } catch (error) {
+        if (error instanceof S3Error && error.status === 412) throw conflict();
+        throw toBlobError(error, `publishing ${key}`);
+      }
+    });
+    const settled = mine.catch(() => undefined);
+    this.#claims.set(key, settled);
+    try {
+      await mine;
+    } finally {
+      if (this.#claims.get(key) === settled) this.#claims.delete(key);
+    }
+  }
+
+  /** Takes back a claim of `key` by `id` after its data could not be published (best effort). */
+  async unclaim(key: string, id: string): Promise<void> {
+    try {
+      if ((await this.#resolve(key)) === id) {
+        await this.#client.send({ method: 'DELETE', key: this.pointerName(key) }, [200, 204, 404]);
+      }
+    } catch {
+      // Left behind, the pointer names no data: reads say NOT_FOUND, and a delete removes it.
+    }
+  }
+}
+
+interface Part {
+  number: number;
+  etag: string;
+}
+
+/**
+ * A multipart upload being written: one buffer fills while at most one full part is in flight, so an
+ * upload holds two part buffers at most, and a writer waits while the store is slower than its source.
+ */
+class S3Temporary implements TemporaryBlob {
+  readonly id: string;
+  readonly #store: S3BlobStore;
+  readonly #client: S3Client;
+  readonly #name: string;
+  readonly #uploadId: string;
+  readonly #partSize: number;
+  #state: 'open' | 'committing' | 'committed' | 'discarded' = 'open';
+  #uploadAborted = false;
+  #buffer: Buffer | null = null;
+  #spare: Buffer | null = null;
+  #filled = 0;
+  #md5: Hash | null = null;
+  #smallMd5: string | null = null;
+  readonly #parts: Part[] = [];
+  #inFlight: Promise<void> | null = null;
+  #failure: unknown = null;
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(
+    store: S3BlobStore,
+    client: S3Client,
+    id: string,
+    name: string,
+    uploadId: string,
+    partSize: number,
+  ) {
+    this.#store = store;
+    this.#client = client;
+    this.id = id;
+    this.#name = name;
+    this.#uploadId = uploadId;
+    this.#partSize = partSize;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== 'open') {
+      return Promise.reject(new ImageTrustError('INTERNAL', 'Write to a finished temporary blob.'));
+    }
+    // Writes take turns, so overlapping calls still land in order.
+    const next = this.#writes.then(() => this.#append(chunk));
+    // A failed write fails the temporary: a later commit must never publish data with a hole in it.
+    this.#writes = next.catch((error) => {
+      this.#failure ??= error;
+    });
+    return next;
+  }
+
+  async #append(chunk: Uint8Array): Promise<void> {
+    this.#throwIfFailed();
+    const source = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let offset = 0;
+    while (offset < source.length) {
+      if (!this.#buffer) {
+        this.#buffer = this.#spare ?? Buffer.allocUnsafeSlow(this.#partSize);
+        this.#spare = null;
+        this.#filled = 0;
+        this.#md5 = createHash('md5');
+      }
+      const n = Math.min(this.#partSize - this.#filled, source.length - offset);
+      const piece = source.subarray(offset, offset + n);
+      piece.copy(this.#buffer, this.#filled);
+      this.#md5?.update(piece);
+      this.#filled += n;
+      offset += n;
+      if (this.#filled === this.#partSize) await this.#sendPart();
+    }
+  }
+
+  #throwIfFailed(): void {
+    if (!this.#failure) return;
+    if (isNoSuchUpload(this.#failure)) {
+      // The upload was aborted behind this writer's back: recovery took the temporary (the port's NOT_FOUND).
+      throw new NotFoundError(`Temporary data ${this.id} no longer exists.`, { cause: this.#failure });
+    }
+    throw toBlobError(this.#failure, 'uploading a part');
+  }
+
+  /** Sends the filled buffer as the next part, after the part in flight (if any) has landed. */
+  async #sendPart(): Promise<void> {
+    await this.#inFlight;
+    this.#throwIfFailed();
+    const buffer = this.#buffer as Buffer;
+    const body = buffer.subarray(0, this.#filled);
+    const md5 = (this.#md5 as Hash).digest('base64');
+    const number = this.#parts.length + 1;
+    this.#parts.push({ number, etag: '' });
+    this.#buffer = null;
+    this.#md5 = null;
+    this.#filled = 0;
+    this.#inFlight = this.#client
+      .send({
+        method: 'PUT',
+        key: this.#name,
+        query: [
+          ['partNumber', String(number)],
+          ['uploadId', this.#uploadId],
+        ],
+        body,
+        payloadHash: UNSIGNED_PAYLOAD,
+        headers: { 'content-md5': md5 },
+      })
+      .then((answer) => {
+        const etag = answer.headers.etag;
+        if (typeof etag !== 'string' || etag === '')
+          throw new Error(`Part ${number} came back without an ETag.`);
+        this.#parts[number - 1].etag = etag;
+        this.#spare = buffer;
+      })
+      .catch((error) => {
+        // Kept, not thrown here: the next write or the commit reports it.
+        this.#failure = error;
+      });
+  }
+
+  async commit(key: string): Promise<void> {
+    checkKey(key);
+    if (this.#state === 'committed' || this.#state === 'discarded') {
+      throw new ImageTrustError('INTERNAL', `Commit of a ${this.#state} temporary blob.`);
+    }
+    if (this.#state === 'committing') throw new ImageTrustError('INTERNAL', 'Commit already under way.');
+    this.#state = 'committing';
+    try {
+      await this.#writes;
+      await this.#inFlight;
+      this.#throwIfFailed();
+      if (this.#parts.length === 0) await this.#commitSmall(key);
+      else await this.#commitMultipart(key);
+      this.#state = 'committed';
+      this.#release();
+    } finally {
+      if (this.#state === 'committing') this.#state = 'open';
+    }
+  }
+
+  /** Less than one part: the upload is given up and the data sent in one PUT. */
+  async #commitSmall(key: string): Promise<void> {
+    if (!this.#uploadAborted) {
+      // Abort first: an upload already gone means recovery took this temporary back.
+      try {
+        await this.#client.send(
+          { method: 'DELETE', key: this.#name, query: [['uploadId', this.#uploadId]] },
+          [200, 204],
+        );
+      } catch (error) {
+        if (isNoSuchUpload(error) || isNotFound(error)) {
+          throw new NotFoundError(`Temporary data ${this.id} no longer exists.`, { cause: error });
+        }
+        throw toBlobError(error, 'publishing a small blob');
+      }
+      this.#uploadAborted = true;
+    }
+    const body = this.#buffer ? this.#buffer.subarray(0, this.#filled) : Buffer.alloc(0);
+    this.#smallMd5 ??= (this.#md5 ?? createHash('md5')).digest('base64');
+    await this.#store.claim(key, this.id);
+    try {
+      await this.#client.send({
+        method: 'PUT',
+        key: this.#name,
+        body,
+        payloadHash: UNSIGNED_PAYLOAD,
+        headers: { 'content-md5': this.#smallMd5 },
+      });
+    } catch (error) {
+      await this.#store.unclaim(key, this.id);
+      throw toBlobError(error, `publishing ${key}`);
+    }
+  }
+
+  async #commitMultipart(key: string): Promise<void> {
+    if (this.#filled > 0) {
+      await this.#sendPart();
+      await this.#inFlight;
+      this.#throwIfFailed();
+    }
+    await this.#store.claim(key, this.id);
+    const body = Buffer.from(
+      `<CompleteMultipartUpload>${this.#parts
+        .map(
+          (part) =>
+            `<Part><PartNumber>${part.number}</PartNumber><ETag>${escapeXml(part.etag)}</ETag></Part>`,
+        )
+        .join('')}</CompleteMultipartUpload>`,
+    );
+    try {
+      const answer = await this.#client.send({
+        method: 'POST',
+        key: this.#name,
+        query: [['uploadId', this.#uploadId]],
+        body,
+        headers: { 'content-type': 'application/xml' },
+      });
+      xml(answer.body, 'CompleteMultipartUploadResult');
+    } catch (error) {
+      await this.#store.unclaim(key, this.id);
+      if (isNoSuchUpload(error)) {
+        throw new NotFoundError(`Temporary data ${this.id} no longer exists.`, { cause: error });
+      }
+      throw toBlobError(error, `publishing ${key}`);
+    }
+    this.#uploadAborted = true;
+  }
+
+  #release(): void {
+    this.#buffer = null;
+    this.#spare = null;
+    this.#md5 = null;
+  }
+
+  /**
+   * Aborts the multipart upload. Never throws: with the store down the upload stays open, listed as a
+   * temporary, and recovery aborts it once no live upload holds it.
+   */
+  async discard(): Promise<void> {
+    if (this.#state === 'committed') return;
+    this.#state = 'discarded';
+    await this.#writes;
+    await this.#inFlight;
+    this.#release();
+    if (this.#uploadAborted) return;
+    try {
+      await this.#store.abortUpload(this.#name, this.#uploadId);
+      this.#uploadAborted = true;
+    } catch {
+      // Left for recovery (see above).
+    }
+  }
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * An object's bytes as the response delivers them. Reading to the end, leaving early, aborting or
+ * close() releases the connection.
+ */
+class S3Blocks implements BlobData {
+  readonly length: number;
+  readonly #response: IncomingMessage | null;
+  readonly #signal?: AbortSignal;
+  #closed = false;
+  #started = false;
+
+  constructor(response: IncomingMessage | null, length: number, signal?: AbortSignal) {
+    this.#response = response;
+    this.length = length;
+    this.#signal = signal;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#response && !this.#response.complete) this.#response.destroy();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.#started) throw new ImageTrustError('INTERNAL', 'Blob data is read once.');
+    this.#started = true;
+    try {
+      if (this.#closed) throw new ImageTrustError('INTERNAL', 'Blob data read after close.');
+      if (!this.#response) return;
+      let received = 0;
+      try {
+        for await (const chunk of this.#response) {
+          this.#signal?.throwIfAborted();
+          received += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      } catch (error) {
+        this.#signal?.throwIfAborted();
+        throw toBlobError(error, 'reading data');
+      }
+      this.#signal?.throwIfAborted();
+      if (received !== this.length) {
+        throw new UnavailableError(
+          'BLOB_STORE_UNAVAILABLE',
+          `The object store sent ${received} of ${this.length} bytes before the connection ended.`,
+        );
+      }
+    } finally {
+      await this.close();
+    }
+  }
+}
+
+export interface S3Settings {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  pathStyle: boolean;
+  prefix: string;
+  partSizeMiB: number;
+  credentialsFile: string;
+  profile: string;
+}
+
+/**
+ * The store the `blobs.s3` settings describe, checked to answer (a wrong bucket, region or credentials
+ * stop the start here, with S3's own error). Credentials: the file when configured, else AWS_* variables.
+ */
+export async function openS3BlobStore(
+  settings: S3Settings,
+  options: { tempPrefix?: string; env?: Record<string, string | undefined> } = {},
+): Promise<S3BlobStore> {
+  const store = new S3BlobStore({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    bucket: settings.bucket,
+    pathStyle: settings.pathStyle,
+    prefix: settings.prefix,
+    partSize: settings.partSizeMiB * MiB,
+    credentials: loadS3Credentials(settings, options.env),
+    tempPrefix: options.tempPrefix,
+  });
+  try {
+    return await store.open();
+  } catch (error) {
+    store.close();
+    // Refused (not unreachable): the settings are wrong, and no retry will fix them.
+    const cause = (error as Error).cause;
+    if (cause instanceof S3Error && cause.status >= 400 && cause.status < 500) {
+      throw new ConfigError(
+        `The S3 store at ${settings.endpoint} refused bucket '${settings.bucket}' (check blobs.s3.region, blobs.s3.bucket and the credentials): ${cause.message}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
