@@ -1,10 +1,19 @@
 // What callers of the Keystone API may read and change: projects, users, roles and role assignments.
 // Every method takes the caller's credentials and enforces its Keystone rule (identity:get_project,
 // identity:create_grant, …) with the target Keystone gives it, so a route only parses and renders.
-import { NotFoundError } from '../errors/index.ts';
+import { randomUUID } from 'node:crypto';
+import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import type { Authorizer } from './authorize.ts';
-import type { Credentials, Project, Role, User } from './model.ts';
+import {
+  type Credentials,
+  DEFAULT_DOMAIN,
+  type Domain,
+  type Project,
+  type Role,
+  type User,
+} from './model.ts';
 import type { IdentityRepository } from './ports.ts';
+import type { DomainInput } from './requests.ts';
 import type { IdentityService } from './service.ts';
 
 /**
@@ -18,6 +27,27 @@ export interface ProjectInput {
   description?: string;
   enabled?: boolean;
   domainId?: string;
+  tags?: string[];
+}
+
+/** The list filters of GET /v3/projects, as Keystone reads them (tags: comma-separated lists). */
+export interface ProjectFilter {
+  name?: string;
+  domainId?: string;
+  enabled?: boolean;
+  parentId?: string;
+  isDomain?: boolean;
+  tags?: string[];
+  tagsAny?: string[];
+  notTags?: string[];
+  notTagsAny?: string[];
+}
+
+/** The list filters of GET /v3/users. */
+export interface UserFilter {
+  name?: string;
+  domainId?: string;
+  enabled?: boolean;
 }
 
 export interface UserInput {
@@ -39,7 +69,8 @@ export interface GrantRef {
 
 export interface RoleAssignment {
   userId: string;
-  projectId: string;
+  /** Null for an assignment on the system. */
+  projectId: string | null;
   role: Role;
   /** Filled only when names were asked for (and the user or project still exists). */
   user: User | null;
@@ -69,11 +100,25 @@ export class IdentityDirectory {
     return this.#projectsOfUser(caller.userId);
   }
 
-  /** All projects for those the rule lets list them; a non-admin sees only projects it has a role on. */
-  async listProjects(caller: Credentials, filter: { name?: string; domainId?: string }): Promise<Project[]> {
+  /**
+   * All projects for those the rule lets list them (administrators and system readers, as Keystone's
+   * default); should a policy open the rule to others, they see only the projects they have a role on.
+   */
+  async listProjects(caller: Credentials, filter: ProjectFilter): Promise<Project[]> {
     this.#authorizer.enforce('identity:list_projects', caller);
-    const projects = await this.#repo.listProjects(filter);
-    if (caller.isAdmin) return projects;
+    const has = (p: Project, tag: string) => (p.tags ?? []).includes(tag);
+    const projects = (await this.#repo.listProjects({ name: filter.name, domainId: filter.domainId })).filter(
+      (p) =>
+        (filter.enabled === undefined || p.enabled === filter.enabled) &&
+        (filter.parentId === undefined || p.domain_id === filter.parentId) &&
+        // No project here acts as a domain.
+        filter.isDomain !== true &&
+        (filter.tags === undefined || filter.tags.every((t) => has(p, t))) &&
+        (filter.tagsAny === undefined || filter.tagsAny.some((t) => has(p, t))) &&
+        (filter.notTags === undefined || !filter.notTags.every((t) => has(p, t))) &&
+        (filter.notTagsAny === undefined || !filter.notTagsAny.some((t) => has(p, t))),
+    );
+    if (caller.isAdmin || caller.systemScope === 'all') return projects;
     const mine = new Set(
       (await this.#repo.listAssignments({ userId: caller.userId })).map((a) => a.projectId),
     );
@@ -82,8 +127,8 @@ export class IdentityDirectory {
 
   async createProject(caller: Credentials, input: DeferredInput<ProjectInput>): Promise<Project> {
     this.#authorizer.enforce('identity:create_project', caller);
-    const { name, description, enabled, domainId } = input();
-    return this.#accounts.createProject({ name: name as string, description, enabled, domainId });
+    const { name, description, enabled, domainId, tags } = input();
+    return this.#accounts.createProject({ name: name as string, description, enabled, domainId, tags });
   }
 
   /** The project first, then the rule on its id: an unknown project is 404 whoever asks. */
@@ -106,9 +151,123 @@ export class IdentityDirectory {
       name: input.name ?? project.name,
       description: input.description ?? project.description,
       enabled: input.enabled ?? project.enabled,
+      tags: input.tags ?? project.tags,
     };
     await this.#repo.updateProject(updated);
     return updated;
+  }
+
+  /** A project's tags (GET /projects/{id}/tags); the rule sees the project. */
+  async listProjectTags(caller: Credentials, id: string): Promise<string[]> {
+    this.#authorizer.enforce('identity:list_project_tags', caller, { projectId: id });
+    return (await this.#findProject(id)).tags ?? [];
+  }
+
+  /** Resolves when the project has the tag (GET /projects/{id}/tags/{tag}); 404 otherwise. */
+  async checkProjectTag(caller: Credentials, id: string, tag: string): Promise<void> {
+    this.#authorizer.enforce('identity:get_project_tag', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    if (!(project.tags ?? []).includes(tag)) throw new NotFoundError(`Tag ${tag} was not found.`);
+  }
+
+  /** Replaces every tag of a project (PUT /projects/{id}/tags); returns the new list. */
+  async replaceProjectTags(
+    caller: Credentials,
+    id: string,
+    tags: DeferredInput<string[]>,
+  ): Promise<string[]> {
+    this.#authorizer.enforce('identity:update_project_tags', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    const updated = { ...project, tags: tags() };
+    await this.#repo.updateProject(updated);
+    return updated.tags;
+  }
+
+  /** Adds one tag (PUT /projects/{id}/tags/{tag}); at most 80, as Keystone. */
+  async addProjectTag(caller: Credentials, id: string, tag: DeferredInput<string>): Promise<string[]> {
+    this.#authorizer.enforce('identity:create_project_tag', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    const name = tag();
+    const tags = project.tags ?? [];
+    if (tags.includes(name)) return tags;
+    if (tags.length >= 80) {
+      throw new ValidationError('BAD_REQUEST', 'The number of tags is over the limit of 80.');
+    }
+    await this.#repo.updateProject({ ...project, tags: [...tags, name] });
+    return [...tags, name];
+  }
+
+  /** Deletes one tag (DELETE /projects/{id}/tags/{tag}); 404 when the project does not have it. */
+  async deleteProjectTag(caller: Credentials, id: string, tag: string): Promise<void> {
+    this.#authorizer.enforce('identity:delete_project_tag', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    const tags = project.tags ?? [];
+    if (!tags.includes(tag)) throw new NotFoundError(`Tag ${tag} was not found.`);
+    await this.#repo.updateProject({ ...project, tags: tags.filter((t) => t !== tag) });
+  }
+
+  /** Deletes every tag of a project (DELETE /projects/{id}/tags). */
+  async deleteProjectTags(caller: Credentials, id: string): Promise<void> {
+    this.#authorizer.enforce('identity:delete_project_tags', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    await this.#repo.updateProject({ ...project, tags: [] });
+  }
+
+  async listDomains(caller: Credentials, filter: { name?: string; enabled?: boolean }): Promise<Domain[]> {
+    this.#authorizer.enforce('identity:list_domains', caller);
+    return (await this.#repo.listDomains()).filter(
+      (d) =>
+        (filter.name === undefined || d.name === filter.name) &&
+        (filter.enabled === undefined || d.enabled === filter.enabled),
+    );
+  }
+
+  /** The rule sees the domain id (a project-scoped caller may read its project's domain); 404 after. */
+  async getDomain(caller: Credentials, id: string): Promise<Domain> {
+    this.#authorizer.enforce('identity:get_domain', caller, { domainId: id });
+    return this.#findDomain(id);
+  }
+
+  async createDomain(caller: Credentials, input: DeferredInput<DomainInput>): Promise<Domain> {
+    this.#authorizer.enforce('identity:create_domain', caller);
+    const { name, description, enabled } = input();
+    const domain: Domain = {
+      id: randomUUID().replaceAll('-', ''),
+      name: name as string,
+      description: description ?? '',
+      enabled: enabled ?? true,
+    };
+    await this.#repo.createDomain(domain);
+    return domain;
+  }
+
+  async updateDomain(caller: Credentials, id: string, changes: DeferredInput<DomainInput>): Promise<Domain> {
+    this.#authorizer.enforce('identity:update_domain', caller, { domainId: id });
+    const domain = await this.#findDomain(id);
+    const input = changes();
+    const updated: Domain = {
+      ...domain,
+      name: input.name ?? domain.name,
+      description: input.description ?? domain.description,
+      enabled: input.enabled ?? domain.enabled,
+    };
+    await this.#repo.updateDomain(updated);
+    return updated;
+  }
+
+  /**
+   * Deletes a domain with its projects and users. As in Keystone, only a disabled domain (403
+   * otherwise); the default domain, which the admin account lives in, is never deleted here.
+   */
+  async deleteDomain(caller: Credentials, id: string): Promise<void> {
+    this.#authorizer.enforce('identity:delete_domain', caller, { domainId: id });
+    const domain = await this.#findDomain(id);
+    if (domain.enabled) {
+      throw new AuthError('FORBIDDEN', 'Cannot delete a domain that is enabled, please disable it first.');
+    }
+    if (domain.id === DEFAULT_DOMAIN.id)
+      throw new AuthError('FORBIDDEN', 'The default domain cannot be deleted.');
+    if (!(await this.#repo.deleteDomain(id))) throw new NotFoundError(`Could not find domain: ${id}.`);
   }
 
   async deleteProject(caller: Credentials, id: string): Promise<void> {
@@ -116,9 +275,10 @@ export class IdentityDirectory {
     if (!(await this.#repo.deleteProject(id))) throw new NotFoundError(`Could not find project: ${id}.`);
   }
 
-  async listUsers(caller: Credentials, filter: { name?: string; domainId?: string }): Promise<User[]> {
+  async listUsers(caller: Credentials, filter: UserFilter): Promise<User[]> {
     this.#authorizer.enforce('identity:list_users', caller);
-    return this.#repo.listUsers(filter);
+    const users = await this.#repo.listUsers({ name: filter.name, domainId: filter.domainId });
+    return users.filter((u) => filter.enabled === undefined || u.enabled === filter.enabled);
   }
 
   async createUser(caller: Credentials, input: DeferredInput<UserInput>): Promise<User> {
@@ -199,21 +359,72 @@ export class IdentityDirectory {
     return found.map((a) => a.role);
   }
 
-  /** Role assignments narrowed by user, project and role; with names, each also carries its user and project. */
+  /**
+   * Role assignments narrowed by user, project (or the system) and role; with names, each also carries
+   * its user and project. Both project and system assignments unless a scope is asked for.
+   */
   async listRoleAssignments(
     caller: Credentials,
-    filter: { userId?: string; projectId?: string; roleId?: string },
+    filter: { userId?: string; projectId?: string; roleId?: string; system?: boolean },
     options: { includeNames: boolean },
   ): Promise<RoleAssignment[]> {
     this.#authorizer.enforce('identity:list_role_assignments', caller, { userId: filter.userId ?? null });
-    const found = await this.#repo.listAssignments(filter);
+    const onProjects: { userId: string; projectId: string | null; role: Role }[] = filter.system
+      ? []
+      : await this.#repo.listAssignments(filter);
+    const onSystem = filter.projectId
+      ? []
+      : (await this.#repo.listSystemAssignments(filter)).map((a) => ({ ...a, projectId: null }));
     return Promise.all(
-      found.map(async (a) => ({
+      [...onProjects, ...onSystem].map(async (a) => ({
         ...a,
         user: options.includeNames ? await this.#repo.findUser(a.userId) : null,
-        project: options.includeNames ? await this.#repo.findProject(a.projectId) : null,
+        project: options.includeNames && a.projectId ? await this.#repo.findProject(a.projectId) : null,
       })),
     );
+  }
+
+  /** A user's roles on the system (GET /system/users/{id}/roles); 404 for an unknown user. */
+  async listSystemGrants(caller: Credentials, userId: string): Promise<Role[]> {
+    const user = await this.#authorizedUser(caller, userId, 'identity:list_system_grants_for_user');
+    return (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role);
+  }
+
+  async createSystemGrant(caller: Credentials, userId: string, roleId: string): Promise<void> {
+    await this.#systemGrantTarget(caller, userId, roleId, 'identity:create_system_grant_for_user');
+    await this.#repo.grantSystemRole(userId, roleId);
+  }
+
+  /** Resolves when the user holds the role on the system; NOT_FOUND otherwise. */
+  async checkSystemGrant(caller: Credentials, userId: string, roleId: string): Promise<void> {
+    await this.#systemGrantTarget(caller, userId, roleId, 'identity:check_system_grant_for_user');
+    if ((await this.#repo.listSystemAssignments({ userId, roleId })).length === 0) {
+      throw missingSystemAssignment(userId, roleId);
+    }
+  }
+
+  async revokeSystemGrant(caller: Credentials, userId: string, roleId: string): Promise<void> {
+    this.#authorizer.enforce('identity:revoke_system_grant_for_user', caller, { userId });
+    if (!(await this.#repo.findRole(roleId))) throw new NotFoundError(`Could not find role: ${roleId}.`);
+    if (!(await this.#repo.revokeSystemRole(userId, roleId))) throw missingSystemAssignment(userId, roleId);
+  }
+
+  async #findDomain(id: string): Promise<Domain> {
+    const domain = await this.#repo.findDomain(id);
+    if (!domain) throw new NotFoundError(`Could not find domain: ${id}.`);
+    return domain;
+  }
+
+  /** The rule sees the user; then role and user must exist (Keystone builds its target from both). */
+  async #systemGrantTarget(
+    caller: Credentials,
+    userId: string,
+    roleId: string,
+    action: string,
+  ): Promise<void> {
+    this.#authorizer.enforce(action, caller, { userId });
+    if (!(await this.#repo.findRole(roleId))) throw new NotFoundError(`Could not find role: ${roleId}.`);
+    if (!(await this.#repo.findUser(userId))) throw new NotFoundError(`Could not find user: ${userId}.`);
   }
 
   async #findProject(id: string): Promise<Project> {
@@ -245,6 +456,12 @@ export class IdentityDirectory {
     if (!(await this.#repo.findRole(grant.roleId)))
       throw new NotFoundError(`Could not find role: ${grant.roleId}.`);
   }
+}
+
+function missingSystemAssignment(userId: string, roleId: string): NotFoundError {
+  return new NotFoundError(
+    `Could not find role assignment with role: ${roleId}, user or group: ${userId}, project, domain, or system: system.`,
+  );
 }
 
 function missingAssignment(grant: GrantRef): NotFoundError {

@@ -10,14 +10,17 @@ import {
   BUILTIN_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
+  type Domain,
   expandImpliedRoles,
   GOVERNANCE_ROLES,
   type Project,
   type Role,
+  type TokenRecord,
   type User,
 } from './model.ts';
 import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
 import type { IdentityClock, IdentityRepository } from './ports.ts';
+import { checkName } from './requests.ts';
 
 export interface IdentityServiceOptions {
   repository: IdentityRepository;
@@ -48,7 +51,7 @@ export interface NamedRef {
 export interface AuthRequest {
   password?: { user: NamedRef & { password?: string } };
   token?: { id: string };
-  scope?: { project?: NamedRef } | 'unscoped';
+  scope?: { project?: NamedRef; system?: boolean } | 'unscoped';
 }
 
 export interface IssuedToken {
@@ -59,6 +62,18 @@ export interface IssuedToken {
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Keystone's audit id: 16 random bytes, URL-safe base64 without padding (22 characters). */
+const newAuditId = () => randomBytes(16).toString('base64url');
+
+/** A token stored before audit ids were kept gets a stable one derived from its hash. */
+const auditIdsOf = (record: TokenRecord): string[] =>
+  record.audit_ids?.length
+    ? record.audit_ids
+    : [Buffer.from(record.token_hash.slice(0, 32), 'hex').toString('base64url')];
+
+const unauthenticated = () =>
+  new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
 
 let decoy: Promise<string> | null = null;
 /** A hash of a random password, verified against when the user does not exist. */
@@ -135,14 +150,21 @@ export class IdentityService {
     // A token traded for another (the `token` method) hands on its own expiry, as Keystone does, so a
     // chain of renewals ends when the first token would have.
     let inheritedExpiry: Date | null = null;
+    // The first token's audit id, kept as the second of each token obtained from it (Keystone's chain).
+    let auditChainId: string | null = null;
     if (request.password) {
       const ref = request.password.user;
       const found = await this.#findUserRef(ref);
       // One message and the same scrypt cost for an unknown user and a wrong password, so neither the
       // answer nor its timing reveals which users exist.
       const valid = await verifyPassword(ref.password ?? '', found?.password_hash ?? (await decoyHash()));
-      if (!found?.enabled || !valid || !found.password_hash) {
-        throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+      if (
+        !found?.enabled ||
+        !valid ||
+        !found.password_hash ||
+        !(await this.#domainEnabled(found.domain_id))
+      ) {
+        throw unauthenticated();
       }
       user = found;
       methods = ['password'];
@@ -155,12 +177,14 @@ export class IdentityService {
       methods = ['token'];
       inheritedProjectId = credentials.projectId;
       inheritedExpiry = new Date(credentials.expiresAt);
+      auditChainId = credentials.auditIds?.at(-1) ?? null;
     } else {
       throw new ValidationError('BAD_REQUEST', 'Expecting to find identity.methods with password or token.');
     }
 
     let project: Project | null = null;
-    if (request.scope !== 'unscoped') {
+    const system = request.scope !== 'unscoped' && request.scope?.system === true;
+    if (request.scope !== 'unscoped' && !system) {
       if (request.scope?.project) {
         project = await this.#findProjectRef(request.scope.project);
         if (!project)
@@ -171,8 +195,15 @@ export class IdentityService {
       }
     }
     let roles: string[] = [];
+    if (system) {
+      roles = (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role.name);
+      if (roles.length === 0) {
+        throw new AuthError('UNAUTHENTICATED', `User ${user.id} has no access to the system.`);
+      }
+    }
     if (project) {
-      if (!project.enabled) throw new AuthError('UNAUTHENTICATED', `Project ${project.id} is disabled.`);
+      if (!project.enabled || !(await this.#domainEnabled(project.domain_id)))
+        throw new AuthError('UNAUTHENTICATED', `Project ${project.id} is disabled.`);
       roles = (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map(
         (a) => a.role.name,
       );
@@ -182,9 +213,9 @@ export class IdentityService {
     }
     const token = randomBytes(32).toString('base64url');
     const issuedAt = this.#clock.now();
-    const fresh = issuedAt.getTime() + this.#ttl * 1000;
-    const expiresAt = new Date(Math.min(fresh, inheritedExpiry?.getTime() ?? fresh));
-    await this.#repo.saveToken({
+    // A token obtained with another expires exactly when that one does, as in Keystone.
+    const expiresAt = inheritedExpiry ?? new Date(issuedAt.getTime() + this.#ttl * 1000);
+    const record: TokenRecord = {
       token_hash: hashToken(token),
       user_id: user.id,
       project_id: project?.id ?? null,
@@ -192,12 +223,15 @@ export class IdentityService {
       issued_at: issuedAt.toISOString(),
       expires_at: expiresAt.toISOString(),
       revoked: false,
-    });
+      audit_ids: auditChainId ? [newAuditId(), auditChainId] : [newAuditId()],
+      system,
+    };
+    await this.#repo.saveToken(record);
     return {
       token,
       user,
       project,
-      credentials: this.#credentials(user, project, roles, methods, issuedAt, expiresAt),
+      credentials: this.#credentials(user, project, roles, record),
     };
   }
 
@@ -219,20 +253,33 @@ export class IdentityService {
   /** Resolves a token to credentials; expired, revoked or unknown tokens are UNAUTHENTICATED. */
   async validateToken(token: string): Promise<Credentials> {
     const record = token ? await this.#repo.findToken(hashToken(token)) : null;
-    const invalid = () =>
-      new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+    const invalid = unauthenticated;
     if (!record || record.revoked || Date.parse(record.expires_at) <= this.#clock.now().getTime())
       throw invalid();
     const user = await this.#repo.findUser(record.user_id);
-    if (!user || !user.enabled) throw invalid();
+    if (!user || !user.enabled || !(await this.#domainEnabled(user.domain_id))) throw invalid();
     const project = record.project_id ? await this.#repo.findProject(record.project_id) : null;
-    if (record.project_id && (!project || !project.enabled)) throw invalid();
+    if (
+      record.project_id &&
+      (!project || !project.enabled || !(await this.#domainEnabled(project.domain_id)))
+    )
+      throw invalid();
     const roles = project
       ? (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map((a) => a.role.name)
-      : [];
-    // A token whose roles were all revoked no longer grants anything on its project.
-    if (project && roles.length === 0) throw invalid();
-    return this.#credentials(
+      : record.system
+        ? (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role.name)
+        : [];
+    // A token whose roles were all revoked no longer grants anything on its project or the system.
+    if ((project || record.system) && roles.length === 0) throw invalid();
+    return this.#credentials(user, project, roles, record);
+  }
+
+  async #domainEnabled(domainId: string): Promise<boolean> {
+    return (await this.#repo.findDomain(domainId))?.enabled ?? false;
+  }
+
+  #credentials(user: User, project: Project | null, roles: string[], record: TokenRecord): Credentials {
+    const credentials = toCredentials(
       user,
       project,
       roles,
@@ -240,20 +287,16 @@ export class IdentityService {
       new Date(record.issued_at),
       new Date(record.expires_at),
     );
-  }
-
-  #credentials(
-    user: User,
-    project: Project | null,
-    roles: string[],
-    methods: string[],
-    issuedAt: Date,
-    expiresAt: Date,
-  ): Credentials {
-    const credentials = toCredentials(user, project, roles, methods, issuedAt, expiresAt);
-    // Cloud-wide administration is the admin role on the admin project, never on any project.
+    // Cloud-wide administration is the admin role on the admin project or on the system (Keystone's
+    // system administrator), never the admin role on any other project.
     const adminProject = project?.domain_id === DEFAULT_DOMAIN.id && project.name === this.#adminProjectName;
-    return { ...credentials, isAdmin: credentials.isAdmin && adminProject };
+    return {
+      ...credentials,
+      isAdmin: credentials.isAdmin && (adminProject || record.system === true),
+      projectDomainId: project?.domain_id ?? null,
+      systemScope: record.system ? 'all' : null,
+      auditIds: auditIdsOf(record),
+    };
   }
 
   async revokeToken(token: string): Promise<void> {
@@ -305,30 +348,32 @@ export class IdentityService {
     description?: string;
     enabled?: boolean;
     domainId?: string;
+    tags?: string[];
   }): Promise<Project> {
-    this.#checkDomain(input.domainId);
     checkName(input.name, 'project');
+    const domainId = await this.#existingDomain(input.domainId);
     const project: Project = {
       id: randomUUID().replaceAll('-', ''),
       name: input.name,
-      domain_id: DEFAULT_DOMAIN.id,
+      domain_id: domainId,
       description: input.description ?? '',
       enabled: input.enabled ?? true,
+      tags: input.tags ?? [],
     };
     await this.#repo.createProject(project);
     return project;
   }
 
   async createUser(input: UserInput & { name: string }): Promise<User> {
-    this.#checkDomain(input.domainId);
     checkName(input.name, 'user');
+    const domainId = await this.#existingDomain(input.domainId);
     if (input.defaultProjectId && !(await this.#repo.findProject(input.defaultProjectId))) {
       throw new ValidationError('BAD_REQUEST', `Could not find project: ${input.defaultProjectId}.`);
     }
     const user: User = {
       id: randomUUID().replaceAll('-', ''),
       name: input.name,
-      domain_id: DEFAULT_DOMAIN.id,
+      domain_id: domainId,
       password_hash: input.password ? await hashPassword(input.password) : null,
       default_project_id: input.defaultProjectId ?? null,
       email: input.email ?? null,
@@ -404,6 +449,14 @@ export class IdentityService {
     await this.#repo.grantRole(userId, projectId, role.id);
   }
 
+  /** Grants a role (by id or name) to a user on the system (`keystone-manage bootstrap` style). */
+  async grantSystemRole(userId: string, roleIdOrName: string): Promise<void> {
+    const role = (await this.#repo.findRole(roleIdOrName)) ?? (await this.#repo.findRoleByName(roleIdOrName));
+    if (!role) throw new NotFoundError(`Could not find role: ${roleIdOrName}.`);
+    if (!(await this.#repo.findUser(userId))) throw new NotFoundError(`Could not find user: ${userId}.`);
+    await this.#repo.grantSystemRole(userId, role.id);
+  }
+
   /** Finds a user by id or name (the CLI accepts either, as OpenStack's does). */
   async resolveUser(idOrName: string): Promise<User> {
     const user =
@@ -423,31 +476,33 @@ export class IdentityService {
   async #findUserRef(ref: NamedRef): Promise<User | null> {
     if (ref.id) return this.#repo.findUser(ref.id);
     if (!ref.name) throw new ValidationError('BAD_REQUEST', 'Expecting to find id or name in user.');
-    const domainId = this.#domainOf(ref);
+    const domainId = await this.#domainOf(ref);
     return domainId ? this.#repo.findUserByName(domainId, ref.name) : null;
   }
 
   async #findProjectRef(ref: NamedRef): Promise<Project | null> {
     if (ref.id) return this.#repo.findProject(ref.id);
     if (!ref.name) throw new ValidationError('BAD_REQUEST', 'Expecting to find id or name in project.');
-    const domainId = this.#domainOf(ref);
+    const domainId = await this.#domainOf(ref);
     return domainId ? this.#repo.findProjectByName(domainId, ref.name) : null;
   }
 
-  /** The one domain is `default` ("Default"); any other domain names nothing. */
-  #domainOf(ref: NamedRef): string | null {
+  /** The id of the domain a name is looked up in; null when it names no domain. */
+  async #domainOf(ref: NamedRef): Promise<string | null> {
     if (!ref.domain) throw new ValidationError('BAD_REQUEST', 'Expecting to find domain in user or project.');
-    if (ref.domain.id !== undefined) return ref.domain.id === DEFAULT_DOMAIN.id ? DEFAULT_DOMAIN.id : null;
-    return ref.domain.name === DEFAULT_DOMAIN.name ? DEFAULT_DOMAIN.id : null;
+    const domain: Domain | null =
+      ref.domain.id !== undefined
+        ? await this.#repo.findDomain(ref.domain.id)
+        : await this.#repo.findDomainByName(ref.domain.name ?? '');
+    return domain?.id ?? null;
   }
 
-  #checkDomain(domainId: string | undefined): void {
-    if (domainId !== undefined && domainId !== DEFAULT_DOMAIN.id) {
-      throw new ValidationError(
-        'BAD_REQUEST',
-        `Could not find domain: ${domainId}. Only the default domain exists.`,
-      );
-    }
+  /** The domain a new user or project goes in: `default` when none is named, 404 when it does not exist. */
+  async #existingDomain(domainId: string | undefined): Promise<string> {
+    if (domainId === undefined) return DEFAULT_DOMAIN.id;
+    if (!(await this.#repo.findDomain(domainId)))
+      throw new NotFoundError(`Could not find domain: ${domainId}.`);
+    return domainId;
   }
 }
 
@@ -458,15 +513,6 @@ async function ignoreConflict<T>(create: () => Promise<T>): Promise<T | null> {
   } catch (error) {
     if (error instanceof ImageTrustError && error.code === 'CONFLICT') return null;
     throw error;
-  }
-}
-
-function checkName(name: unknown, what: string): void {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 255) {
-    throw new ValidationError(
-      'BAD_REQUEST',
-      `Invalid input for field 'name': a ${what} name must be 1 to 255 characters.`,
-    );
   }
 }
 

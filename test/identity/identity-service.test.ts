@@ -158,9 +158,10 @@ describe('IdentityService and its directory', () => {
       await assert.rejects(identity.directory.getUser(alice, 'no-such-user'), { code: 'FORBIDDEN' });
     });
 
-    it('lists only the projects a non-admin holds a role on', async () => {
-      const names = (await identity.directory.listProjects(alice, {})).map((p) => p.name);
-      assert.deepEqual(names, ['alice-project']);
+    it("refuses the list of all projects to a non-admin (Keystone's default), who has its own", async () => {
+      await assert.rejects(identity.directory.listProjects(alice, {}), { code: 'FORBIDDEN' });
+      const own = (await identity.directory.listUserProjects(alice, alice.userId)).map((p) => p.name);
+      assert.deepEqual(own, ['alice-project']);
       assert.ok((await identity.directory.listProjects(admin, {})).length >= 3);
     });
 

@@ -172,6 +172,27 @@ const MIGRATIONS: Migration[] = [
       'ALTER TABLE image_reports_by_kind RENAME TO image_reports',
     ],
   },
+  {
+    version: 10,
+    description: 'Keystone: domains, project tags, system role assignments, token audit ids and system scope',
+    statements: [
+      `CREATE TABLE domains (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+        enabled INTEGER NOT NULL DEFAULT 1)`,
+      "INSERT INTO domains (id, name, description, enabled) VALUES ('default', 'Default', 'The default domain', 1)",
+      `CREATE TABLE project_tags (
+        project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE, tag TEXT NOT NULL,
+        position INTEGER NOT NULL, PRIMARY KEY (project_id, tag))`,
+      'CREATE INDEX project_tags_tag ON project_tags (tag)',
+      `CREATE TABLE system_role_assignments (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (user_id, role_id))`,
+      // Space-separated; empty for tokens issued before (they are given one derived from their hash).
+      "ALTER TABLE tokens ADD COLUMN audit_ids TEXT NOT NULL DEFAULT ''",
+      'ALTER TABLE tokens ADD COLUMN system_scope INTEGER NOT NULL DEFAULT 0',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
