@@ -169,12 +169,17 @@ export class IdentityService {
       user = found;
       methods = ['password'];
     } else if (request.token) {
-      const credentials = await this.validateToken(request.token.id);
+      // An unknown, expired or revoked token is Keystone's TokenNotFound here: 404, not 401.
+      const credentials = await this.validateToken(request.token.id).catch((error: unknown) => {
+        if (error instanceof AuthError) throw new NotFoundError('Could not find token.');
+        throw error;
+      });
       const found = await this.#repo.findUser(credentials.userId);
       if (!found)
         throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
       user = found;
-      methods = ['token'];
+      // Keystone keeps the methods that proved the first token and adds `token`.
+      methods = [...new Set([...credentials.methods, 'token'])];
       inheritedProjectId = credentials.projectId;
       inheritedExpiry = new Date(credentials.expiresAt);
       auditChainId = credentials.auditIds?.at(-1) ?? null;

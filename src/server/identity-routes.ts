@@ -1,7 +1,7 @@
 // Keystone v3 subset at /identity: version discovery, password/token authentication with a service
 // catalog, token validation and revocation, and the user/project/role API the openstack client uses.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError } from '../errors/index.ts';
+import { AuthError, NotFoundError } from '../errors/index.ts';
 import {
   type Credentials,
   DEFAULT_DOMAIN,
@@ -131,7 +131,8 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     try {
       issued = await identity.authenticate(authRequest);
     } catch (error) {
-      if (options.onLoginFailure && error instanceof AuthError) {
+      const refused = error instanceof AuthError || (authRequest.token && error instanceof NotFoundError);
+      if (options.onLoginFailure && refused) {
         // readAuthRequest has checked every field's type: these are strings or absent.
         const user = authRequest.password?.user;
         await options.onLoginFailure({

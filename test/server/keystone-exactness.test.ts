@@ -86,6 +86,8 @@ describe('Keystone exactness', () => {
       assert.equal(scoped.json.token.expires_at, first.expires_at);
       assert.notEqual(scoped.json.token.issued_at, first.issued_at);
       assert.equal(scoped.json.token.audit_ids.length, 2);
+      assert.deepEqual(scoped.json.token.methods, ['password', 'token']);
+      assert.deepEqual(scoped.json.token.user, first.user);
       assert.equal(scoped.json.token.audit_ids[1], first.audit_ids[0]);
       assert.notEqual(scoped.json.token.audit_ids[0], first.audit_ids[0]);
       const again = await rescope(scoped.headers.get('x-subject-token')!);
@@ -129,6 +131,11 @@ describe('Keystone exactness', () => {
       assert.equal(done.status, 204);
       assert.equal(done.text, '');
       assert.equal((await validate(old)).status, 404);
+      // Trading the revoked token for another is Keystone's TokenNotFound (Tempest expects 404).
+      const traded = await call(null, 'POST', '/v3/auth/tokens', {
+        auth: { identity: { methods: ['token'], token: { id: old } } },
+      });
+      assert.equal(traded.status, 404);
       assert.equal((await login(inDefault('bob'), bob.password)).status, 401);
       assert.equal((await login(inDefault('bob'), 'bob-new-password')).status, 201);
       const missing = await call(null, 'POST', `/v3/users/${bob.userId}/password`, {
