@@ -13,7 +13,7 @@ import {
   type User,
 } from './model.ts';
 import type { IdentityRepository } from './ports.ts';
-import type { DomainInput } from './requests.ts';
+import { checkName, type DomainInput } from './requests.ts';
 import type { IdentityService } from './service.ts';
 
 /**
@@ -28,7 +28,22 @@ export interface ProjectInput {
   enabled?: boolean;
   domainId?: string;
   tags?: string[];
+  parentId?: string;
+  /** Create a domain through the project API. */
+  isDomain?: boolean;
 }
+
+/** A domain as the project API shows it (Keystone's project acting as a domain). */
+const domainAsProject = (domain: Domain): Project => ({
+  id: domain.id,
+  name: domain.name,
+  domain_id: domain.id,
+  description: domain.description,
+  enabled: domain.enabled,
+  tags: [],
+  parent_id: null,
+  is_domain: true,
+});
 
 /** The list filters of GET /v3/projects, as Keystone reads them (tags: comma-separated lists). */
 export interface ProjectFilter {
@@ -107,12 +122,18 @@ export class IdentityDirectory {
   async listProjects(caller: Credentials, filter: ProjectFilter): Promise<Project[]> {
     this.#authorizer.enforce('identity:list_projects', caller);
     const has = (p: Project, tag: string) => (p.tags ?? []).includes(tag);
-    const projects = (await this.#repo.listProjects({ name: filter.name, domainId: filter.domainId })).filter(
+    // Projects, or (is_domain=true) the domains; as in Keystone, never both in one list.
+    const candidates =
+      filter.isDomain === true
+        ? (await this.#repo.listDomains())
+            .map(domainAsProject)
+            .filter((d) => filter.name === undefined || d.name === filter.name)
+            .filter(() => filter.domainId === undefined && filter.parentId === undefined)
+        : await this.#repo.listProjects({ name: filter.name, domainId: filter.domainId });
+    const projects = candidates.filter(
       (p) =>
         (filter.enabled === undefined || p.enabled === filter.enabled) &&
-        (filter.parentId === undefined || p.domain_id === filter.parentId) &&
-        // No project here acts as a domain.
-        filter.isDomain !== true &&
+        (filter.parentId === undefined || (p.parent_id ?? p.domain_id) === filter.parentId) &&
         (filter.tags === undefined || filter.tags.every((t) => has(p, t))) &&
         (filter.tagsAny === undefined || filter.tagsAny.some((t) => has(p, t))) &&
         (filter.notTags === undefined || !filter.notTags.every((t) => has(p, t))) &&
@@ -127,8 +148,29 @@ export class IdentityDirectory {
 
   async createProject(caller: Credentials, input: DeferredInput<ProjectInput>): Promise<Project> {
     this.#authorizer.enforce('identity:create_project', caller);
-    const { name, description, enabled, domainId, tags } = input();
-    return this.#accounts.createProject({ name: name as string, description, enabled, domainId, tags });
+    const { name, description, enabled, domainId, tags, parentId, isDomain } = input();
+    if (isDomain) {
+      if (parentId !== undefined) {
+        throw new ValidationError('BAD_REQUEST', 'only root projects are allowed to act as domains.');
+      }
+      checkName(name, 'domain');
+      const domain: Domain = {
+        id: randomUUID().replaceAll('-', ''),
+        name: name as string,
+        description: description ?? '',
+        enabled: enabled ?? true,
+      };
+      await this.#repo.createDomain(domain);
+      return domainAsProject(domain);
+    }
+    return this.#accounts.createProject({
+      name: name as string,
+      description,
+      enabled,
+      domainId,
+      tags,
+      parentId,
+    });
   }
 
   /** The project first, then the rule on its id: an unknown project is 404 whoever asks. */
@@ -146,6 +188,17 @@ export class IdentityDirectory {
     this.#authorizer.enforce('identity:update_project', caller, { projectId: id });
     const project = await this.#findProject(id);
     const input = changes();
+    if (project.is_domain) {
+      const domain = await this.#findDomain(id);
+      const changed: Domain = {
+        ...domain,
+        name: input.name ?? domain.name,
+        description: input.description ?? domain.description,
+        enabled: input.enabled ?? domain.enabled,
+      };
+      await this.#repo.updateDomain(changed);
+      return domainAsProject(changed);
+    }
     const updated: Project = {
       ...project,
       name: input.name ?? project.name,
@@ -270,8 +323,28 @@ export class IdentityDirectory {
     if (!(await this.#repo.deleteDomain(id))) throw new NotFoundError(`Could not find domain: ${id}.`);
   }
 
+  /** Only a leaf of the hierarchy, as in Keystone (403 while it has child projects). */
   async deleteProject(caller: Credentials, id: string): Promise<void> {
     this.#authorizer.enforce('identity:delete_project', caller, { projectId: id });
+    const domain = await this.#repo.findDomain(id);
+    if (domain) {
+      if (domain.enabled) {
+        throw new AuthError(
+          'FORBIDDEN',
+          `cannot delete an enabled project acting as a domain. Please disable the project ${id} first.`,
+        );
+      }
+      if (domain.id === DEFAULT_DOMAIN.id)
+        throw new AuthError('FORBIDDEN', 'The default domain cannot be deleted.');
+      await this.#repo.deleteDomain(id);
+      return;
+    }
+    if ((await this.#repo.listProjects()).some((p) => p.parent_id === id)) {
+      throw new AuthError(
+        'FORBIDDEN',
+        `Cannot delete the project ${id} since it is not a leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree.`,
+      );
+    }
     if (!(await this.#repo.deleteProject(id))) throw new NotFoundError(`Could not find project: ${id}.`);
   }
 
@@ -409,6 +482,11 @@ export class IdentityDirectory {
     if (!(await this.#repo.revokeSystemRole(userId, roleId))) throw missingSystemAssignment(userId, roleId);
   }
 
+  async #domainAsProject(id: string): Promise<Project | null> {
+    const domain = await this.#repo.findDomain(id);
+    return domain ? domainAsProject(domain) : null;
+  }
+
   async #findDomain(id: string): Promise<Domain> {
     const domain = await this.#repo.findDomain(id);
     if (!domain) throw new NotFoundError(`Could not find domain: ${id}.`);
@@ -427,8 +505,9 @@ export class IdentityDirectory {
     if (!(await this.#repo.findUser(userId))) throw new NotFoundError(`Could not find user: ${userId}.`);
   }
 
+  /** A project, or a domain as the project API shows it. */
   async #findProject(id: string): Promise<Project> {
-    const project = await this.#repo.findProject(id);
+    const project = (await this.#repo.findProject(id)) ?? (await this.#domainAsProject(id));
     if (!project) throw new NotFoundError(`Could not find project: ${id}.`);
     return project;
   }

@@ -23,6 +23,10 @@ export interface Project {
   enabled: boolean;
   /** Keystone's project tags, in the order they were set; absent reads as none. */
   tags?: string[];
+  /** The parent project in Keystone's hierarchy; null or absent for a top-level project (its domain). */
+  parent_id?: string | null;
+  /** A domain seen through the project API (Keystone's projects acting as domains). */
+  is_domain?: boolean;
 }
 
 export interface User {
@@ -95,11 +99,11 @@ export function toProjectView(project: Project, baseUrl: string): Record<string,
   return {
     id: project.id,
     name: project.name,
-    domain_id: project.domain_id,
+    domain_id: project.is_domain ? null : project.domain_id,
     description: project.description,
     enabled: project.enabled,
-    is_domain: false,
-    parent_id: project.domain_id,
+    is_domain: project.is_domain === true,
+    parent_id: project.is_domain ? null : (project.parent_id ?? project.domain_id),
     tags: project.tags ?? [],
     options: {},
     links: { self: `${baseUrl}/v3/projects/${project.id}` },

@@ -354,9 +354,11 @@ export class IdentityService {
     enabled?: boolean;
     domainId?: string;
     tags?: string[];
+    parentId?: string;
   }): Promise<Project> {
     checkName(input.name, 'project');
-    const domainId = await this.#existingDomain(input.domainId);
+    const parent = await this.#parentOf(input.parentId, input.domainId);
+    const domainId = parent?.domain_id ?? (await this.#existingDomain(input.domainId ?? input.parentId));
     const project: Project = {
       id: randomUUID().replaceAll('-', ''),
       name: input.name,
@@ -364,6 +366,7 @@ export class IdentityService {
       description: input.description ?? '',
       enabled: input.enabled ?? true,
       tags: input.tags ?? [],
+      parent_id: parent?.id ?? null,
     };
     await this.#repo.createProject(project);
     return project;
@@ -500,6 +503,43 @@ export class IdentityService {
         ? await this.#repo.findDomain(ref.domain.id)
         : await this.#repo.findDomainByName(ref.domain.name ?? '');
     return domain?.id ?? null;
+  }
+
+  /**
+   * The parent project a new project names, as Keystone checks it: none when the parent is a domain
+   * (or not given); 404 when it does not exist; 400 when it is in another domain than the one named,
+   * or it or one of its ancestors is disabled.
+   */
+  async #parentOf(parentId: string | undefined, domainId: string | undefined): Promise<Project | null> {
+    if (parentId === undefined || (await this.#repo.findDomain(parentId))) {
+      if (parentId !== undefined && domainId !== undefined && parentId !== domainId) {
+        throw new ValidationError(
+          'BAD_REQUEST',
+          `Cannot create project, the parent (${parentId}) is acting as a domain, but this project's domain id (${domainId}) does not match the parent's id.`,
+        );
+      }
+      return null;
+    }
+    const parent = await this.#repo.findProject(parentId);
+    if (!parent) throw new NotFoundError(`Could not find project: ${parentId}.`);
+    if (domainId !== undefined && domainId !== parent.domain_id) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        `Cannot create project, since it specifies its domain_id ${domainId}, but specifies a parent in a different domain (${parent.domain_id}).`,
+      );
+    }
+    const seen = new Set<string>();
+    for (let at: Project | null = parent; at && !seen.has(at.id); ) {
+      seen.add(at.id);
+      if (!at.enabled) {
+        throw new ValidationError(
+          'BAD_REQUEST',
+          `Cannot create project, since its parent (${at.id}) is disabled.`,
+        );
+      }
+      at = at.parent_id ? await this.#repo.findProject(at.parent_id) : null;
+    }
+    return parent;
   }
 
   /** The domain a new user or project goes in: `default` when none is named, 404 when it does not exist. */

@@ -198,6 +198,81 @@ describe('Keystone exactness', () => {
       assert.equal(rename.status, 400);
     });
 
+    it('builds a hierarchy with parent_id as Keystone: the domain is the parent of a top-level project', async () => {
+      const root = (await call(admin, 'POST', '/v3/projects', { project: { name: 'root' } })).json.project;
+      assert.equal(root.parent_id, 'default');
+      const child = await call(admin, 'POST', '/v3/projects', {
+        project: { name: 'child', parent_id: root.id },
+      });
+      assert.equal(child.status, 201);
+      assert.equal(child.json.project.parent_id, root.id);
+      assert.equal(child.json.project.domain_id, 'default');
+      assert.equal(
+        (await call(admin, 'GET', `/v3/projects/${child.json.project.id}`)).json.project.parent_id,
+        root.id,
+      );
+      const children = await call(admin, 'GET', `/v3/projects?parent_id=${root.id}`);
+      assert.deepEqual(
+        children.json.projects.map((p: { name: string }) => p.name),
+        ['child'],
+      );
+      const explicit = await call(admin, 'POST', '/v3/projects', {
+        project: { name: 'top', parent_id: 'default', domain_id: 'default' },
+      });
+      assert.equal(explicit.json.project.parent_id, 'default');
+      assert.equal(
+        (await call(admin, 'POST', '/v3/projects', { project: { name: 'orphan', parent_id: 'nosuch' } }))
+          .status,
+        404,
+      );
+      // Only a leaf is deleted.
+      const notLeaf = await call(admin, 'DELETE', `/v3/projects/${root.id}`);
+      assert.equal(notLeaf.status, 403);
+      assert.equal((await call(admin, 'DELETE', `/v3/projects/${child.json.project.id}`)).status, 204);
+      assert.equal((await call(admin, 'DELETE', `/v3/projects/${root.id}`)).status, 204);
+      // No child under a disabled parent.
+      const off = (
+        await call(admin, 'POST', '/v3/projects', { project: { name: 'off-root', enabled: false } })
+      ).json.project;
+      assert.equal(
+        (await call(admin, 'POST', '/v3/projects', { project: { name: 'under-off', parent_id: off.id } }))
+          .status,
+        400,
+      );
+    });
+
+    it('creates, lists, updates and deletes a domain through the project API (is_domain)', async () => {
+      const created = await call(admin, 'POST', '/v3/projects', {
+        project: { name: 'project-domain', is_domain: true, domain_id: null },
+      });
+      assert.equal(created.status, 201);
+      const project = created.json.project;
+      assert.equal(project.is_domain, true);
+      assert.equal(project.domain_id, null);
+      assert.equal(project.parent_id, null);
+      const asDomains = await call(admin, 'GET', '/v3/projects?is_domain=true');
+      assert.ok(asDomains.json.projects.some((p: { id: string }) => p.id === project.id));
+      assert.ok(asDomains.json.projects.every((p: { is_domain: boolean }) => p.is_domain));
+      assert.ok(
+        !(await call(admin, 'GET', '/v3/projects')).json.projects.some(
+          (p: { id: string }) => p.id === project.id,
+        ),
+      );
+      assert.equal(
+        (await call(admin, 'GET', `/v3/domains/${project.id}`)).json.domain.name,
+        'project-domain',
+      );
+      assert.equal((await call(admin, 'GET', `/v3/projects/${project.id}`)).json.project.is_domain, true);
+      assert.equal((await call(admin, 'DELETE', `/v3/projects/${project.id}`)).status, 403);
+      const disabled = await call(admin, 'PATCH', `/v3/projects/${project.id}`, {
+        project: { enabled: false },
+      });
+      assert.equal(disabled.json.project.enabled, false);
+      assert.equal((await call(admin, 'GET', `/v3/domains/${project.id}`)).json.domain.enabled, false);
+      assert.equal((await call(admin, 'DELETE', `/v3/projects/${project.id}`)).status, 204);
+      assert.equal((await call(admin, 'GET', `/v3/domains/${project.id}`)).status, 404);
+    });
+
     it('keeps and echoes default_project_id', async () => {
       const project = (await call(admin, 'POST', '/v3/projects', { project: { name: 'home' } })).json.project;
       const created = await call(admin, 'POST', '/v3/users', {

@@ -18,6 +18,7 @@ function makeProject(overrides: Partial<Project> = {}): Project {
     description: '',
     enabled: true,
     tags: [],
+    parent_id: null,
     ...overrides,
   };
 }
@@ -355,6 +356,15 @@ for (const backend of databaseBackends()) {
     });
 
     describe('project tags', () => {
+      it('keeps a parent project', async () => {
+        const parent = makeProject();
+        const child = makeProject({ parent_id: parent.id });
+        await repo.createProject(parent);
+        await repo.createProject(child);
+        assert.deepEqual(await repo.findProject(child.id), child);
+        assert.equal((await repo.findProject(parent.id))?.parent_id, null);
+      });
+
       it('keeps tags in the order given, replaces them on update, and keeps them when not given', async () => {
         const project = makeProject({ tags: ['zeta', 'alpha'] });
         await repo.createProject(project);

@@ -12,6 +12,7 @@ const toProject = (r: Row): Project => ({
   domain_id: String(r.domain_id),
   description: String(r.description ?? ''),
   enabled: Number(r.enabled) === 1,
+  parent_id: (r.parent_id as string | null) ?? null,
 });
 
 const toUser = (r: Row): User => ({
@@ -139,8 +140,16 @@ export class SqlIdentityRepository implements IdentityRepository {
   async createProject(p: Project) {
     await this.#db.transaction(async () => {
       await this.#write(
-        'INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        [p.id, p.name, p.domain_id, p.description, p.enabled ? 1 : 0, this.#now().toISOString()],
+        'INSERT INTO projects (id, name, domain_id, description, enabled, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [
+          p.id,
+          p.name,
+          p.domain_id,
+          p.description,
+          p.enabled ? 1 : 0,
+          this.#now().toISOString(),
+          p.parent_id ?? null,
+        ],
         `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
       );
       if (p.tags?.length) await this.#replaceTags(p.id, p.tags);

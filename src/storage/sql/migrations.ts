@@ -191,6 +191,8 @@ const MIGRATIONS: Migration[] = [
       // Space-separated; empty for tokens issued before (they are given one derived from their hash).
       "ALTER TABLE tokens ADD COLUMN audit_ids TEXT NOT NULL DEFAULT ''",
       'ALTER TABLE tokens ADD COLUMN system_scope INTEGER NOT NULL DEFAULT 0',
+      // A project's parent project; null for a top-level project, whose parent is its domain.
+      'ALTER TABLE projects ADD COLUMN parent_id TEXT',
     ],
   },
 ];
