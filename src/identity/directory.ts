@@ -66,6 +66,8 @@ export interface UserFilter {
 }
 
 export interface UserInput {
+  /** Attributes besides Keystone's own, kept and echoed (Keystone's `extra`); merged on update. */
+  extra?: Record<string, unknown>;
   name?: string;
   password?: string;
   defaultProjectId?: string | null;

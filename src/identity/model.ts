@@ -38,6 +38,8 @@ export interface User {
   email: string | null;
   description: string | null;
   enabled: boolean;
+  /** Attributes Keystone keeps besides its own (`extra`), echoed as given; absent reads as none. */
+  extra?: Record<string, unknown>;
 }
 
 export interface Role {
@@ -124,6 +126,7 @@ export function toDomainView(domain: Domain, baseUrl: string): Record<string, un
 
 export function toUserView(user: User, baseUrl: string): Record<string, unknown> {
   const view: Record<string, unknown> = {
+    ...user.extra,
     id: user.id,
     name: user.name,
     domain_id: user.domain_id,

@@ -218,9 +218,39 @@ function idAt(parent: Record<string, unknown>, key: string, nullable: boolean): 
 }
 
 /** The body of POST /v3/users (`update`: PATCH /v3/users/{id}, at least one property). */
+/** The properties of a user Keystone knows; any other is kept as an extra attribute. */
+const USER_PROPERTIES = new Set([
+  'id',
+  'links',
+  'name',
+  'password',
+  'enabled',
+  'email',
+  'description',
+  'default_project_id',
+  'domain_id',
+  'options',
+  'federated',
+  'password_expires_at',
+]);
+const MAX_EXTRA_BYTES = 16 * 1024;
+
+/** Extra attributes within a bound (16 KiB of JSON), so a user record stays small. */
+export function checkExtra(extra: Record<string, unknown>): Record<string, unknown> {
+  if (Buffer.byteLength(JSON.stringify(extra)) > MAX_EXTRA_BYTES) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field 'user': the extra attributes exceed ${MAX_EXTRA_BYTES} bytes.`,
+    );
+  }
+  return extra;
+}
+
 export function readUserInput(body: unknown, update = false): UserInput {
   const user = resourceOf(body, 'user', update);
+  const extra = Object.fromEntries(Object.entries(user).filter(([key]) => !USER_PROPERTIES.has(key)));
   const input: UserInput = {
+    extra: Object.keys(extra).length > 0 ? checkExtra(extra) : undefined,
     name: nameAt(user, 'user'),
     password: nullableStringAt(user, 'password') ?? undefined,
     enabled: booleanAt(user, 'enabled'),

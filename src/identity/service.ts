@@ -20,7 +20,7 @@ import {
 } from './model.ts';
 import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
 import type { IdentityClock, IdentityRepository } from './ports.ts';
-import { checkName } from './requests.ts';
+import { checkExtra, checkName } from './requests.ts';
 
 export interface IdentityServiceOptions {
   repository: IdentityRepository;
@@ -387,6 +387,7 @@ export class IdentityService {
       email: input.email ?? null,
       description: input.description ?? null,
       enabled: input.enabled ?? true,
+      extra: input.extra ?? {},
     };
     await this.#repo.createUser(user);
     return user;
@@ -401,6 +402,7 @@ export class IdentityService {
       email?: string | null;
       description?: string | null;
       defaultProjectId?: string | null;
+      extra?: Record<string, unknown>;
     },
   ): Promise<User> {
     const user = await this.#repo.findUser(id);
@@ -416,6 +418,7 @@ export class IdentityService {
         changes.defaultProjectId === undefined ? user.default_project_id : changes.defaultProjectId,
       password_hash:
         changes.password !== undefined ? await hashPassword(changes.password) : user.password_hash,
+      extra: changes.extra ? checkExtra({ ...user.extra, ...changes.extra }) : user.extra,
     };
     await this.#repo.updateUser(updated);
     // As in Keystone, a new password or a disabled account ends every session the user had: a stolen

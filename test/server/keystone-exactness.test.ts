@@ -273,6 +273,35 @@ describe('Keystone exactness', () => {
       assert.equal((await call(admin, 'GET', `/v3/domains/${project.id}`)).status, 404);
     });
 
+    it("keeps and echoes a user's other attributes (Keystone's extra), merged on update", async () => {
+      const created = await call(admin, 'POST', '/v3/users', {
+        user: { name: 'extra-user', email: 'e@example.test', team: 'blue' },
+      });
+      assert.equal(created.status, 201);
+      assert.equal(created.json.user.team, 'blue');
+      const updated = await call(admin, 'PATCH', `/v3/users/${created.json.user.id}`, {
+        user: { project_id: 'p-1', name: 'extra-user-2', description: 'd' },
+      });
+      assert.equal(updated.json.user.project_id, 'p-1');
+      assert.equal(updated.json.user.team, 'blue');
+      assert.equal(updated.json.user.email, 'e@example.test');
+      const shown = (await call(admin, 'GET', `/v3/users/${created.json.user.id}`)).json.user;
+      assert.deepEqual(
+        [shown.project_id, shown.team, shown.name, shown.description],
+        ['p-1', 'blue', 'extra-user-2', 'd'],
+      );
+      // An attribute cannot pose as one of Keystone's own.
+      const posing = await call(admin, 'POST', '/v3/users', {
+        user: { name: 'posing', links: 'x', id: 'mine' },
+      });
+      assert.notEqual(posing.json.user.id, 'mine');
+      assert.equal(typeof posing.json.user.links, 'object');
+      const huge = await call(admin, 'POST', '/v3/users', {
+        user: { name: 'huge', blob: 'x'.repeat(20_000) },
+      });
+      assert.equal(huge.status, 400);
+    });
+
     it('keeps and echoes default_project_id', async () => {
       const project = (await call(admin, 'POST', '/v3/projects', { project: { name: 'home' } })).json.project;
       const created = await call(admin, 'POST', '/v3/users', {

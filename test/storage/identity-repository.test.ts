@@ -33,6 +33,7 @@ function makeUser(overrides: Partial<User> = {}): User {
     email: null,
     description: null,
     enabled: true,
+    extra: {},
     ...overrides,
   };
 }
@@ -356,6 +357,14 @@ for (const backend of databaseBackends()) {
     });
 
     describe('project tags', () => {
+      it("keeps a user's extra attributes", async () => {
+        const user = makeUser({ extra: { project_id: 'p1', nested: { a: [1, 2] } } });
+        await repo.createUser(user);
+        assert.deepEqual(await repo.findUser(user.id), user);
+        await repo.updateUser({ ...user, extra: {} });
+        assert.deepEqual((await repo.findUser(user.id))?.extra, {});
+      });
+
       it('keeps a parent project', async () => {
         const parent = makeProject();
         const child = makeProject({ parent_id: parent.id });

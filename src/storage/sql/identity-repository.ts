@@ -24,7 +24,10 @@ const toUser = (r: Row): User => ({
   email: (r.email as string | null) ?? null,
   description: (r.description as string | null) ?? null,
   enabled: Number(r.enabled) === 1,
+  extra: r.extra ? (JSON.parse(String(r.extra)) as Record<string, unknown>) : {},
 });
+
+const extraOf = (u: User) => (u.extra && Object.keys(u.extra).length > 0 ? JSON.stringify(u.extra) : null);
 
 const toRole = (r: Row): Role => ({ id: String(r.id), name: String(r.name) });
 
@@ -185,8 +188,8 @@ export class SqlIdentityRepository implements IdentityRepository {
 
   async createUser(u: User) {
     await this.#write(
-      `INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at, extra)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         u.id,
         u.name,
@@ -197,6 +200,7 @@ export class SqlIdentityRepository implements IdentityRepository {
         u.description,
         u.enabled ? 1 : 0,
         this.#now().toISOString(),
+        extraOf(u),
       ],
       `user - Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`,
     );
@@ -212,8 +216,17 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
   async updateUser(u: User) {
     await this.#write(
-      'UPDATE users SET name = ?, password_hash = ?, default_project_id = ?, email = ?, description = ?, enabled = ? WHERE id = ?',
-      [u.name, u.password_hash, u.default_project_id, u.email, u.description, u.enabled ? 1 : 0, u.id],
+      'UPDATE users SET name = ?, password_hash = ?, default_project_id = ?, email = ?, description = ?, enabled = ?, extra = ? WHERE id = ?',
+      [
+        u.name,
+        u.password_hash,
+        u.default_project_id,
+        u.email,
+        u.description,
+        u.enabled ? 1 : 0,
+        extraOf(u),
+        u.id,
+      ],
       `user - Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`,
     );
   }

@@ -193,6 +193,8 @@ const MIGRATIONS: Migration[] = [
       'ALTER TABLE tokens ADD COLUMN system_scope INTEGER NOT NULL DEFAULT 0',
       // A project's parent project; null for a top-level project, whose parent is its domain.
       'ALTER TABLE projects ADD COLUMN parent_id TEXT',
+      // A user's other attributes (Keystone's `extra`), as a JSON object; null when none.
+      'ALTER TABLE users ADD COLUMN extra TEXT',
     ],
   },
 ];
