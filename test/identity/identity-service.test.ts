@@ -223,6 +223,49 @@ describe('IdentityService and its directory', () => {
           'identity:list_role_assignments',
           { userId: null },
         ],
+        [() => directory.listProjectTags(alice, 'p1'), 'identity:list_project_tags', { projectId: 'p1' }],
+        [() => directory.checkProjectTag(alice, 'p1', 't'), 'identity:get_project_tag', { projectId: 'p1' }],
+        [
+          () => directory.replaceProjectTags(alice, 'p1', unread),
+          'identity:update_project_tags',
+          { projectId: 'p1' },
+        ],
+        [
+          () => directory.addProjectTag(alice, 'p1', unread),
+          'identity:create_project_tag',
+          { projectId: 'p1' },
+        ],
+        [
+          () => directory.deleteProjectTag(alice, 'p1', 't'),
+          'identity:delete_project_tag',
+          { projectId: 'p1' },
+        ],
+        [() => directory.deleteProjectTags(alice, 'p1'), 'identity:delete_project_tags', { projectId: 'p1' }],
+        [() => directory.listDomains(alice, {}), 'identity:list_domains', {}],
+        [() => directory.getDomain(alice, 'd1'), 'identity:get_domain', { domainId: 'd1' }],
+        [() => directory.createDomain(alice, unread), 'identity:create_domain', {}],
+        [() => directory.updateDomain(alice, 'd1', unread), 'identity:update_domain', { domainId: 'd1' }],
+        [() => directory.deleteDomain(alice, 'd1'), 'identity:delete_domain', { domainId: 'd1' }],
+        [
+          () => directory.listSystemGrants(alice, 'u1'),
+          'identity:list_system_grants_for_user',
+          { userId: 'u1' },
+        ],
+        [
+          () => directory.checkSystemGrant(alice, 'u1', 'r1'),
+          'identity:check_system_grant_for_user',
+          { userId: 'u1' },
+        ],
+        [
+          () => directory.createSystemGrant(alice, 'u1', 'r1'),
+          'identity:create_system_grant_for_user',
+          { userId: 'u1' },
+        ],
+        [
+          () => directory.revokeSystemGrant(alice, 'u1', 'r1'),
+          'identity:revoke_system_grant_for_user',
+          { userId: 'u1' },
+        ],
       ];
       for (const [call, action, target] of calls) {
         recorder.asked.length = 0;
