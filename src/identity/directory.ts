@@ -118,8 +118,8 @@ export class IdentityDirectory {
   }
 
   /**
-   * All projects for those the rule lets list them (administrators and system readers, as Keystone's
-   * default); should a policy open the rule to others, they see only the projects they have a role on.
+   * All projects, for those the rule lets list them (administrators and system readers by default).
+   * As in Keystone the rule alone decides: a policy that opens it to others shows them every project.
    */
   async listProjects(caller: Credentials, filter: ProjectFilter): Promise<Project[]> {
     this.#authorizer.enforce('identity:list_projects', caller);
@@ -141,11 +141,7 @@ export class IdentityDirectory {
         (filter.notTags === undefined || !filter.notTags.every((t) => has(p, t))) &&
         (filter.notTagsAny === undefined || !filter.notTagsAny.some((t) => has(p, t))),
     );
-    if (caller.isAdmin || caller.systemScope === 'all') return projects;
-    const mine = new Set(
-      (await this.#repo.listAssignments({ userId: caller.userId })).map((a) => a.projectId),
-    );
-    return projects.filter((p) => mine.has(p.id));
+    return projects;
   }
 
   async createProject(caller: Credentials, input: DeferredInput<ProjectInput>): Promise<Project> {
