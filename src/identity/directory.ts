@@ -117,6 +117,11 @@ export class IdentityDirectory {
     return this.#projectsOfUser(caller.userId);
   }
 
+  /** Whether the caller holds a role on the system (GET /auth/system); no rule, as for its projects. */
+  async hasOwnSystemRoles(caller: Credentials): Promise<boolean> {
+    return (await this.#repo.listSystemAssignments({ userId: caller.userId })).length > 0;
+  }
+
   /**
    * All projects, for those the rule lets list them (administrators and system readers by default).
    * As in Keystone the rule alone decides: a policy that opens it to others shows them every project.

@@ -200,6 +200,15 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.get('/identity/v3/auth/projects', async (request) =>
       projectList(request, await directory.listOwnProjects(credentialsOf(request))),
     );
+    scoped.get('/identity/v3/auth/system', async (request) => ({
+      system: (await directory.hasOwnSystemRoles(credentialsOf(request))) ? [{ all: true }] : [],
+      links: { self: `${idBase(request)}/v3/auth/system` },
+    }));
+    // Roles are never granted on a domain here, so no domain is a scope a caller may ask for.
+    scoped.get('/identity/v3/auth/domains', async (request) => {
+      credentialsOf(request);
+      return { domains: [], links: listLinks(request) };
+    });
     scoped.get('/identity/v3/auth/catalog', async (request) => ({
       catalog: serviceCatalog(options.baseUrl(request)),
     }));

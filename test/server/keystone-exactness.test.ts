@@ -545,6 +545,11 @@ describe('Keystone exactness', () => {
       assert.equal((await call(admin, 'PUT', `/v3/system/users/nosuch/roles/${reader}`)).status, 404);
       assert.equal((await call(admin, 'PUT', `/v3/system/users/${sys.id}/roles/nosuch`)).status, 404);
 
+      const userToken = (await login(inDefault('sysreader'), 'sys-pw')).headers.get('x-subject-token')!;
+      const scopes = await call(userToken, 'GET', '/v3/auth/system');
+      assert.deepEqual(scopes.json.system, [{ all: true }]);
+      assert.deepEqual((await call(admin, 'GET', '/v3/auth/system')).json.system, []);
+      assert.deepEqual((await call(admin, 'GET', '/v3/auth/domains')).json.domains, []);
       const issued = await login(inDefault('sysreader'), 'sys-pw', { system: { all: true } });
       assert.equal(issued.status, 201);
       assert.deepEqual(issued.json.token.system, { all: true });
