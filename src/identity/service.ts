@@ -146,7 +146,6 @@ export class IdentityService {
   async authenticate(request: AuthRequest): Promise<IssuedToken> {
     let user: User;
     let methods: string[];
-    let inheritedProjectId: string | null = null;
     // A token traded for another (the `token` method) hands on its own expiry, as Keystone does, so a
     // chain of renewals ends when the first token would have.
     let inheritedExpiry: Date | null = null;
@@ -180,7 +179,6 @@ export class IdentityService {
       user = found;
       // Keystone keeps the methods that proved the first token and adds `token`.
       methods = [...new Set([...credentials.methods, 'token'])];
-      inheritedProjectId = credentials.projectId;
       inheritedExpiry = new Date(credentials.expiresAt);
       auditChainId = credentials.auditIds?.at(-1) ?? null;
     } else {
@@ -195,8 +193,9 @@ export class IdentityService {
         if (!project)
           throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
       } else {
-        const fallback = inheritedProjectId ?? user.default_project_id;
-        project = fallback ? await this.#repo.findProject(fallback) : null;
+        // No scope asked for (with either method): the user's default project, as Keystone, when it is
+        // enabled, in an enabled domain and the user has a role on it; an unscoped token otherwise.
+        project = await this.#usableDefaultProject(user);
       }
     }
     let roles: string[] = [];
@@ -277,6 +276,13 @@ export class IdentityService {
     // A token whose roles were all revoked no longer grants anything on its project or the system.
     if ((project || record.system) && roles.length === 0) throw invalid();
     return this.#credentials(user, project, roles, record);
+  }
+
+  async #usableDefaultProject(user: User): Promise<Project | null> {
+    const project = user.default_project_id ? await this.#repo.findProject(user.default_project_id) : null;
+    if (!project?.enabled || !(await this.#domainEnabled(project.domain_id))) return null;
+    const roles = await this.#repo.listAssignments({ userId: user.id, projectId: project.id });
+    return roles.length > 0 ? project : null;
   }
 
   async #domainEnabled(domainId: string): Promise<boolean> {

@@ -302,6 +302,41 @@ describe('Keystone exactness', () => {
       assert.equal(huge.status, 400);
     });
 
+    it('scopes a token asked without a scope to the default project, or leaves it unscoped as Keystone', async () => {
+      const home = (await call(admin, 'POST', '/v3/projects', { project: { name: 'ds-home' } })).json.project;
+      const other = (await call(admin, 'POST', '/v3/projects', { project: { name: 'ds-other' } })).json
+        .project;
+      const user = (
+        await call(admin, 'POST', '/v3/users', {
+          user: { name: 'ds-user', password: 'ds-pw', default_project_id: home.id },
+        })
+      ).json.user;
+      // No role on the default project yet: an unscoped token, not a 401.
+      const roleless = await login(inDefault('ds-user'), 'ds-pw');
+      assert.equal(roleless.status, 201);
+      assert.equal(roleless.json.token.project, undefined);
+      const member = await roleId('member');
+      for (const p of [home, other]) {
+        assert.equal(
+          (await call(admin, 'PUT', `/v3/projects/${p.id}/users/${user.id}/roles/${member}`)).status,
+          204,
+        );
+      }
+      assert.equal((await login(inDefault('ds-user'), 'ds-pw')).json.token.project.id, home.id);
+      // The token method without a scope also goes to the default project, not the first token's.
+      const onOther = await login(inDefault('ds-user'), 'ds-pw', { project: { id: other.id } });
+      const traded = await call(null, 'POST', '/v3/auth/tokens', {
+        auth: { identity: { methods: ['token'], token: { id: onOther.headers.get('x-subject-token') } } },
+      });
+      assert.equal(traded.status, 201);
+      assert.equal(traded.json.token.project.id, home.id);
+      // A disabled default project: unscoped again.
+      await call(admin, 'PATCH', `/v3/projects/${home.id}`, { project: { enabled: false } });
+      const disabled = await login(inDefault('ds-user'), 'ds-pw');
+      assert.equal(disabled.status, 201);
+      assert.equal(disabled.json.token.project, undefined);
+    });
+
     it('keeps and echoes default_project_id', async () => {
       const project = (await call(admin, 'POST', '/v3/projects', { project: { name: 'home' } })).json.project;
       const created = await call(admin, 'POST', '/v3/users', {
