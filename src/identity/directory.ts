@@ -186,11 +186,26 @@ export class IdentityDirectory {
   async updateProject(
     caller: Credentials,
     id: string,
-    changes: DeferredInput<Omit<ProjectInput, 'domainId'>>,
+    changes: DeferredInput<ProjectInput>,
   ): Promise<Project> {
     this.#authorizer.enforce('identity:update_project', caller, { projectId: id });
     const project = await this.#findProject(id);
     const input = changes();
+    // What places a project cannot change, as Keystone refuses it.
+    const moved: [string, boolean][] = [
+      [
+        'domain_id',
+        input.domainId !== undefined && input.domainId !== (project.is_domain ? null : project.domain_id),
+      ],
+      [
+        'parent_id',
+        input.parentId !== undefined && input.parentId !== (project.parent_id ?? project.domain_id),
+      ],
+      ['is_domain', input.isDomain !== undefined && input.isDomain !== (project.is_domain === true)],
+    ];
+    for (const [field, changed] of moved) {
+      if (changed) throw new ValidationError('BAD_REQUEST', `Update of \`${field}\` is not allowed.`);
+    }
     if (project.is_domain) {
       const domain = await this.#findDomain(id);
       const changed: Domain = {

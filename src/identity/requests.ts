@@ -273,8 +273,8 @@ export function readProjectInput(body: unknown, update = false): ProjectInput {
     enabled: booleanAt(project, 'enabled'),
     domainId: idAt(project, 'domain_id', true) ?? undefined,
     tags: project.tags === undefined ? undefined : readTagList(project.tags, 'tags'),
-    parentId: update ? undefined : (idAt(project, 'parent_id', true) ?? undefined),
-    isDomain: update ? undefined : booleanAt(project, 'is_domain'),
+    parentId: idAt(project, 'parent_id', true) ?? undefined,
+    isDomain: booleanAt(project, 'is_domain'),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ProjectInput;
 }

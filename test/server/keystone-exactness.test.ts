@@ -225,6 +225,16 @@ describe('Keystone exactness', () => {
           .status,
         404,
       );
+      // Where a project sits cannot change; saying the same is fine.
+      for (const moved of [{ domain_id: 'other' }, { parent_id: 'default' }, { is_domain: true }]) {
+        const r = await call(admin, 'PATCH', `/v3/projects/${child.json.project.id}`, { project: moved });
+        assert.equal(r.status, 400, JSON.stringify(moved));
+        assert.match(r.json.error.message, /^Update of `(domain_id|parent_id|is_domain)` is not allowed\.$/);
+      }
+      const same = await call(admin, 'PATCH', `/v3/projects/${child.json.project.id}`, {
+        project: { domain_id: 'default', parent_id: root.id, is_domain: false, description: 'same place' },
+      });
+      assert.equal(same.status, 200);
       // Only a leaf is deleted.
       const notLeaf = await call(admin, 'DELETE', `/v3/projects/${root.id}`);
       assert.equal(notLeaf.status, 403);
