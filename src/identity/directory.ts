@@ -8,6 +8,7 @@ import {
   type Credentials,
   DEFAULT_DOMAIN,
   type Domain,
+  expandImpliedRoles,
   type Project,
   type Role,
   type User,
@@ -89,6 +90,8 @@ export interface RoleAssignment {
   /** Null for an assignment on the system. */
   projectId: string | null;
   role: Role;
+  /** With `effective`: the assigned role this one is implied by (Keystone's `prior_role` link). */
+  priorRole?: Role;
   /** Filled only when names were asked for (and the user or project still exists). */
   user: User | null;
   project: Project | null;
@@ -457,17 +460,38 @@ export class IdentityDirectory {
   async listRoleAssignments(
     caller: Credentials,
     filter: { userId?: string; projectId?: string; roleId?: string; system?: boolean },
-    options: { includeNames: boolean },
+    options: { includeNames: boolean; effective?: boolean },
   ): Promise<RoleAssignment[]> {
     this.#authorizer.enforce('identity:list_role_assignments', caller, { userId: filter.userId ?? null });
-    const onProjects: { userId: string; projectId: string | null; role: Role }[] = filter.system
-      ? []
-      : await this.#repo.listAssignments(filter);
+    // With `effective` the role filter applies to the implied roles too, so it is applied after.
+    const stored = options.effective ? { ...filter, roleId: undefined } : filter;
+    const onProjects: { userId: string; projectId: string | null; role: Role; priorRole?: Role }[] =
+      filter.system ? [] : await this.#repo.listAssignments(stored);
     const onSystem = filter.projectId
       ? []
-      : (await this.#repo.listSystemAssignments(filter)).map((a) => ({ ...a, projectId: null }));
+      : (await this.#repo.listSystemAssignments(stored)).map((a) => ({ ...a, projectId: null }));
+    let found = [...onProjects, ...onSystem];
+    if (options.effective) {
+      // Each assignment also stands for the roles its role implies (admin: member, reader), once each.
+      const roles = await this.#repo.listRoles();
+      const seen = new Set(found.map((a) => `${a.userId}/${a.projectId}/${a.role.id}`));
+      const implied = found.flatMap((a) =>
+        expandImpliedRoles([a.role.name])
+          .slice(1)
+          .map((name) => roles.find((r) => r.name === name))
+          .filter((role): role is Role => role !== undefined)
+          .map((role) => ({ userId: a.userId, projectId: a.projectId, role, priorRole: a.role })),
+      );
+      for (const a of implied) {
+        const key = `${a.userId}/${a.projectId}/${a.role.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push(a);
+      }
+      if (filter.roleId) found = found.filter((a) => a.role.id === filter.roleId);
+    }
     return Promise.all(
-      [...onProjects, ...onSystem].map(async (a) => ({
+      found.map(async (a) => ({
         ...a,
         user: options.includeNames ? await this.#repo.findUser(a.userId) : null,
         project: options.includeNames && a.projectId ? await this.#repo.findProject(a.projectId) : null,

@@ -445,7 +445,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
           roleId: q['role.id'],
           system: q['scope.system'] !== undefined ? true : undefined,
         },
-        { includeNames: names },
+        { includeNames: names, effective: 'effective' in q },
       );
       const named = async (domainId: string) => (names ? { domain: await domainRef(domainId) } : {});
       const assignments = await Promise.all(
@@ -467,8 +467,9 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
           links: {
             assignment:
               a.projectId === null
-                ? `${idBase(request)}/v3/system/users/${a.userId}/roles/${a.role.id}`
-                : `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${a.role.id}`,
+                ? `${idBase(request)}/v3/system/users/${a.userId}/roles/${(a.priorRole ?? a.role).id}`
+                : `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${(a.priorRole ?? a.role).id}`,
+            ...(a.priorRole ? { prior_role: `${idBase(request)}/v3/roles/${a.priorRole.id}` } : {}),
           },
         })),
       );

@@ -631,6 +631,34 @@ describe('Keystone exactness', () => {
       const onProjects = await call(admin, 'GET', '/v3/role_assignments?scope.system=all');
       assert.ok(onProjects.json.role_assignments.every((a: { scope: object }) => 'system' in a.scope));
 
+      // effective: the roles the reader role implies (none) — and for the admin's admin role, member and reader.
+      const adminUser = (await call(admin, 'GET', '/v3/users?name=admin')).json.users[0];
+      const adminRole = await roleId('admin');
+      const effective = await call(admin, 'GET', `/v3/role_assignments?user.id=${adminUser.id}&effective`);
+      const byRole = new Map(
+        effective.json.role_assignments.map((a: { role: { id: string }; links: Record<string, string> }) => [
+          a.role.id,
+          a.links,
+        ]),
+      );
+      assert.deepEqual([...byRole.keys()].sort(), [adminRole, await roleId('member'), reader].sort());
+      assert.equal(
+        (byRole.get(reader) as Record<string, string>).prior_role,
+        `${t.url}/identity/v3/roles/${adminRole}`,
+      );
+      assert.equal((byRole.get(adminRole) as Record<string, string>).prior_role, undefined);
+      const onlyReader = await call(
+        admin,
+        'GET',
+        `/v3/role_assignments?user.id=${adminUser.id}&effective&role.id=${reader}`,
+      );
+      assert.equal(onlyReader.json.role_assignments.length, 1);
+      const direct = await call(admin, 'GET', `/v3/role_assignments?user.id=${adminUser.id}`);
+      assert.deepEqual(
+        direct.json.role_assignments.map((a: { role: { id: string } }) => a.role.id),
+        [adminRole],
+      );
+
       assert.equal((await call(admin, 'DELETE', path)).status, 204);
       assert.equal((await call(admin, 'DELETE', path)).status, 404);
       // Without its system role the token grants nothing.
