@@ -278,6 +278,16 @@ export class IdentityService {
     return this.#credentials(user, project, roles, record);
   }
 
+  /**
+   * As Keystone: a default project may name a project that does not exist (yet), never a domain. A
+   * token asked without a scope is then unscoped (see #usableDefaultProject).
+   */
+  async #checkDefaultProject(projectId: string | null | undefined): Promise<void> {
+    if (projectId && (await this.#repo.findDomain(projectId))) {
+      throw new ValidationError('BAD_REQUEST', "User's default project ID cannot be a domain ID.");
+    }
+  }
+
   async #usableDefaultProject(user: User): Promise<Project | null> {
     const project = user.default_project_id ? await this.#repo.findProject(user.default_project_id) : null;
     if (!project?.enabled || !(await this.#domainEnabled(project.domain_id))) return null;
@@ -381,9 +391,7 @@ export class IdentityService {
   async createUser(input: UserInput & { name: string }): Promise<User> {
     checkName(input.name, 'user');
     const domainId = await this.#existingDomain(input.domainId);
-    if (input.defaultProjectId && !(await this.#repo.findProject(input.defaultProjectId))) {
-      throw new ValidationError('BAD_REQUEST', `Could not find project: ${input.defaultProjectId}.`);
-    }
+    await this.#checkDefaultProject(input.defaultProjectId);
     const user: User = {
       id: randomUUID().replaceAll('-', ''),
       name: input.name,
@@ -414,6 +422,7 @@ export class IdentityService {
     const user = await this.#repo.findUser(id);
     if (!user) throw new NotFoundError(`Could not find user: ${id}.`);
     if (changes.name !== undefined) checkName(changes.name, 'user');
+    await this.#checkDefaultProject(changes.defaultProjectId);
     const updated: User = {
       ...user,
       name: changes.name ?? user.name,

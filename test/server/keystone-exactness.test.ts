@@ -357,6 +357,24 @@ describe('Keystone exactness', () => {
       assert.equal(shown.json.user.default_project_id, project.id);
       const listed = await call(admin, 'GET', '/v3/users?name=homebody');
       assert.equal(listed.json.users[0].default_project_id, project.id);
+      // As Keystone: a project that does not exist is accepted (the token is then unscoped), a domain not.
+      const ghost = await call(admin, 'POST', '/v3/users', {
+        user: { name: 'ghost-home', password: 'gh-pw', default_project_id: 'nosuchproject' },
+      });
+      assert.equal(ghost.status, 201);
+      assert.equal(ghost.json.user.default_project_id, 'nosuchproject');
+      const unscoped = await login(inDefault('ghost-home'), 'gh-pw');
+      assert.equal(unscoped.status, 201);
+      assert.equal(unscoped.json.token.project, undefined);
+      const domainHome = await call(admin, 'POST', '/v3/users', {
+        user: { name: 'domain-home', default_project_id: 'default' },
+      });
+      assert.equal(domainHome.status, 400);
+      assert.equal(domainHome.json.error.message, "User's default project ID cannot be a domain ID.");
+      const patched = await call(admin, 'PATCH', `/v3/users/${created.json.user.id}`, {
+        user: { default_project_id: 'default' },
+      });
+      assert.equal(patched.status, 400);
     });
 
     it('answers 404 for an unknown domain_id on creating a user or project', async () => {
