@@ -388,6 +388,7 @@ const identity: RuleDefault[] = [
   ),
   rule('identity:get_role', 'rule:reader', 'Show a role.', 'GET /v3/roles/{role_id}'),
   rule('identity:create_role', 'rule:context_is_admin', 'Create a role.', 'POST /v3/roles'),
+  rule('identity:update_role', 'rule:context_is_admin', 'Rename a role.', 'PATCH /v3/roles/{role_id}'),
   rule('identity:delete_role', 'rule:context_is_admin', 'Delete a role.', 'DELETE /v3/roles/{role_id}'),
   rule(
     'identity:create_grant',

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import type { Authorizer } from './authorize.ts';
 import {
+  BUILTIN_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
   type Domain,
@@ -420,6 +421,24 @@ export class IdentityDirectory {
     const role = await this.#repo.findRole(id);
     if (!role) throw new NotFoundError(`Could not find role: ${id}.`);
     return role;
+  }
+
+  /**
+   * Renames a role (PATCH /roles/{id}). The built-in roles are immutable, as `keystone-manage
+   * bootstrap --immutable-roles` makes them: the rules and the implied roles name them.
+   */
+  async updateRole(caller: Credentials, id: string, input: DeferredInput<{ name?: string }>): Promise<Role> {
+    this.#authorizer.enforce('identity:update_role', caller);
+    const role = await this.#repo.findRole(id);
+    if (!role) throw new NotFoundError(`Could not find role: ${id}.`);
+    const { name } = input();
+    if (name === undefined || name === role.name) return role;
+    if ((BUILTIN_ROLES as readonly string[]).includes(role.name)) {
+      throw new AuthError('FORBIDDEN', `Unable to update immutable role ${id}.`);
+    }
+    const renamed = { ...role, name };
+    if (!(await this.#repo.updateRole(renamed))) throw new NotFoundError(`Could not find role: ${id}.`);
+    return renamed;
   }
 
   async deleteRole(caller: Credentials, id: string): Promise<void> {

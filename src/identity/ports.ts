@@ -29,6 +29,8 @@ export interface IdentityRepository {
   findRole(id: string): Promise<Role | null>;
   findRoleByName(name: string): Promise<Role | null>;
   listRoles(filter?: { name?: string }): Promise<Role[]>;
+  /** Renames a role; false when it does not exist. */
+  updateRole(role: Role): Promise<boolean>;
   deleteRole(id: string): Promise<boolean>;
 
   grantRole(userId: string, projectId: string, roleId: string): Promise<void>;

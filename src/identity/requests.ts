@@ -365,8 +365,8 @@ export function readQueryBoolean(value: string | undefined, field: string): bool
 }
 
 /** The body of POST /v3/roles. */
-export function readRoleInput(body: unknown): { name?: string } {
-  const role = resourceOf(body, 'role', false);
+export function readRoleInput(body: unknown, update = false): { name?: string } {
+  const role = resourceOf(body, 'role', update);
   nullableStringAt(role, 'description');
   return { name: nameAt(role, 'role') };
 }

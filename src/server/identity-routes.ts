@@ -368,6 +368,12 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => ({
       role: toRoleView(await directory.getRole(credentialsOf(request), request.params.id), idBase(request)),
     }));
+    scoped.patch<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => {
+      const role = await directory.updateRole(credentialsOf(request), request.params.id, () =>
+        readRoleInput(request.body, true),
+      );
+      return { role: toRoleView(role, idBase(request)) };
+    });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request, reply) => {
       await directory.deleteRole(credentialsOf(request), request.params.id);
       return reply.code(204).send();

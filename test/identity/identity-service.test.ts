@@ -204,6 +204,7 @@ describe('IdentityService and its directory', () => {
         [() => directory.listRoles(alice, {}), 'identity:list_roles', {}],
         [() => directory.createRole(alice, unread), 'identity:create_role', {}],
         [() => directory.getRole(alice, 'r1'), 'identity:get_role', {}],
+        [() => directory.updateRole(alice, 'r1', unread), 'identity:update_role', {}],
         [() => directory.deleteRole(alice, 'r1'), 'identity:delete_role', {}],
         [() => directory.createGrant(alice, grant), 'identity:create_grant', { projectId: 'p1' }],
         [() => directory.checkGrant(alice, grant), 'identity:check_grant', { projectId: 'p1' }],

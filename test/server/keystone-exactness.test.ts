@@ -475,6 +475,28 @@ describe('Keystone exactness', () => {
     });
   });
 
+  describe('roles', () => {
+    it('renames a role (409 on a taken name), never a built-in one', async () => {
+      const created = await call(admin, 'POST', '/v3/roles', { role: { name: 'renamable' } });
+      assert.equal(created.status, 201);
+      const id = created.json.role.id;
+      const renamed = await call(admin, 'PATCH', `/v3/roles/${id}`, { role: { name: 'renamed' } });
+      assert.equal(renamed.status, 200);
+      assert.equal(renamed.json.role.name, 'renamed');
+      assert.equal((await call(admin, 'GET', `/v3/roles/${id}`)).json.role.name, 'renamed');
+      assert.equal((await call(admin, 'PATCH', `/v3/roles/${id}`, { role: { name: 'member' } })).status, 409);
+      assert.equal((await call(admin, 'PATCH', `/v3/roles/${id}`, { role: {} })).status, 400);
+      assert.equal((await call(admin, 'PATCH', '/v3/roles/nosuch', { role: { name: 'x' } })).status, 404);
+      const builtin = await call(admin, 'PATCH', `/v3/roles/${await roleId('reader')}`, {
+        role: { name: 'viewer' },
+      });
+      assert.equal(builtin.status, 403);
+      const frank = await t.addUser('frank', 'member');
+      const member = await t.token('frank', frank.password);
+      assert.equal((await call(member, 'PATCH', `/v3/roles/${id}`, { role: { name: 'mine' } })).status, 403);
+    });
+  });
+
   describe('version discovery', () => {
     it('answers HEAD on the version documents as GET does, without a body', async () => {
       for (const [url, status] of [

@@ -208,6 +208,17 @@ for (const backend of databaseBackends()) {
         assert.equal(await repo.findRoleByName('reader'), null);
       });
 
+      it('renames a role, refusing a taken name with CONFLICT and reporting an unknown role', async () => {
+        const role = makeRole({ name: 'before' });
+        const other = makeRole({ name: 'taken' });
+        await repo.createRole(role);
+        await repo.createRole(other);
+        assert.equal(await repo.updateRole({ ...role, name: 'after' }), true);
+        assert.deepEqual(await repo.findRole(role.id), { ...role, name: 'after' });
+        await assertCode(repo.updateRole({ ...role, name: 'taken' }), 'CONFLICT');
+        assert.equal(await repo.updateRole(makeRole()), false);
+      });
+
       it('refuses a second role with the same name with CONFLICT', async () => {
         await repo.createRole(makeRole({ name: 'member' }));
         await assertCode(repo.createRole(makeRole({ name: 'member' })), 'CONFLICT');

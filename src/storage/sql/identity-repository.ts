@@ -250,6 +250,21 @@ export class SqlIdentityRepository implements IdentityRepository {
   listRoles(filter: { name?: string } = {}) {
     return this.#filtered('roles', toRole, { name: filter.name });
   }
+  async updateRole(r: Role) {
+    try {
+      return (await this.#db.run('UPDATE roles SET name = ? WHERE id = ?', [r.name, r.id])) > 0;
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new ConflictError(
+          'CONFLICT',
+          `Conflict occurred attempting to store role - Duplicate entry found with name ${r.name}`,
+          {
+            cause: error,
+          },
+        );
+      throw wrapSqlError(error);
+    }
+  }
   async deleteRole(id: string) {
     return (await this.#db.run('DELETE FROM roles WHERE id = ?', [id])) > 0;
   }
