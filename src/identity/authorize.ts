@@ -22,6 +22,8 @@ export interface RuleTarget {
   userId?: string | null;
   /** For image member updates: the project whose membership is being changed. */
   memberId?: string | null;
+  /** The domain acted on (identity:get_domain and the other domain rules). */
+  domainId?: string | null;
   /** An image's visibility, as Glance's image target carries it (`'public':%(visibility)s`). */
   visibility?: string | null;
 }
@@ -46,13 +48,15 @@ export function toPolicyCredentials(credentials: Credentials): PolicyCredentials
   };
   if (credentials.projectId !== null) {
     out.project_id = credentials.projectId;
-    out.project_domain_id = credentials.domainId;
+    out.project_domain_id = credentials.projectDomainId ?? credentials.domainId;
   }
+  // oslo.context's `system_scope`: `all` for a system-scoped token, so rules can say `system_scope:all`.
+  if (credentials.systemScope) out.system_scope = credentials.systemScope;
   if (credentials.projectName !== null) out.project_name = credentials.projectName;
   return out;
 }
 
-/** The target dict: `project_id` (also as Glance's `owner`), `user_id`, `member_id`, `visibility`; nulls left out. */
+/** The target dict: `project_id` (also as Glance's `owner`), `user_id`, `member_id`, `domain_id`, `visibility`; nulls left out. */
 export function toPolicyTarget(target: RuleTarget): PolicyTarget {
   const out: PolicyTarget = {};
   if (target.projectId) {
@@ -61,6 +65,7 @@ export function toPolicyTarget(target: RuleTarget): PolicyTarget {
   }
   if (target.userId) out.user_id = target.userId;
   if (target.memberId) out.member_id = target.memberId;
+  if (target.domainId) out.domain_id = target.domainId;
   if (target.visibility) out.visibility = target.visibility;
   return out;
 }

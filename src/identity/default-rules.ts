@@ -4,8 +4,9 @@
 // The target of a rule is a flat dict: `project_id` (the project owning the thing acted on),
 // `user_id` (its user, for identity and secrets), `member_id` (the project whose image membership
 // changes). The credentials are `user_id`, `user_name`, `user_domain_id`, `project_id`,
-// `project_name`, `project_domain_id`, `roles` and `is_admin`; keys whose value is null are left
-// out, so an unscoped token never matches `project_id:%(project_id)s`.
+// `project_name`, `project_domain_id`, `roles`, `is_admin` and, for a system-scoped token,
+// `system_scope` (`all`); keys whose value is null are left out, so an unscoped token never matches
+// `project_id:%(project_id)s`. Identity's domain rules also see the target's `domain_id`.
 
 export interface RuleDefault {
   name: string;
@@ -33,6 +34,13 @@ const base: RuleDefault[] = [
     name: 'reader',
     check: 'rule:context_is_admin or role:reader',
     description: 'Readers; which images and secrets they see is then decided by visibility and ownership.',
+    operations: [],
+  },
+  {
+    name: 'system_reader',
+    check: 'role:reader and system_scope:all',
+    description:
+      "Keystone's system readers: a reader (or member, or admin) role on the system, in a system-scoped token.",
     operations: [],
   },
   {
@@ -420,31 +428,93 @@ const identity: RuleDefault[] = [
   ),
   rule(
     'identity:get_user',
-    'rule:context_is_admin or user_id:%(user_id)s',
+    'rule:context_is_admin or rule:system_reader or user_id:%(user_id)s',
     'Show a user (yourself, or anyone as an administrator).',
     'GET /v3/users/{user_id}',
   ),
-  rule('identity:list_users', 'rule:context_is_admin', 'List users.', 'GET /v3/users'),
+  rule('identity:list_users', 'rule:context_is_admin or rule:system_reader', 'List users.', 'GET /v3/users'),
   rule('identity:create_user', 'rule:context_is_admin', 'Create a user.', 'POST /v3/users'),
   rule('identity:update_user', 'rule:context_is_admin', 'Update a user.', 'PATCH /v3/users/{user_id}'),
   rule('identity:delete_user', 'rule:context_is_admin', 'Delete a user.', 'DELETE /v3/users/{user_id}'),
   rule(
     'identity:list_user_projects',
-    'rule:context_is_admin or user_id:%(user_id)s',
+    'rule:context_is_admin or rule:system_reader or user_id:%(user_id)s',
     "List a user's projects.",
     'GET /v3/users/{user_id}/projects',
   ),
   rule(
     'identity:get_project',
-    'rule:context_is_admin or project_id:%(project_id)s',
+    'rule:context_is_admin or rule:system_reader or project_id:%(project_id)s',
     'Show a project (your own, or any as an administrator).',
     'GET /v3/projects/{project_id}',
   ),
   rule(
     'identity:list_projects',
-    '',
-    'List projects; anyone may ask, and non-administrators see only the projects they have a role on.',
+    'rule:context_is_admin or rule:system_reader',
+    "List all projects (Keystone's default: administrators and system readers; others list their own at /v3/users/{user_id}/projects).",
     'GET /v3/projects',
+  ),
+  rule(
+    'identity:list_project_tags',
+    'rule:context_is_admin or rule:system_reader or project_id:%(project_id)s',
+    "List a project's tags.",
+    'GET /v3/projects/{project_id}/tags',
+  ),
+  rule(
+    'identity:get_project_tag',
+    'rule:context_is_admin or rule:system_reader or project_id:%(project_id)s',
+    'Check a tag of a project.',
+    'GET /v3/projects/{project_id}/tags/{tag}',
+    'HEAD /v3/projects/{project_id}/tags/{tag}',
+  ),
+  rule(
+    'identity:update_project_tags',
+    'rule:context_is_admin or (role:admin and project_id:%(project_id)s)',
+    "Replace a project's tags.",
+    'PUT /v3/projects/{project_id}/tags',
+  ),
+  rule(
+    'identity:create_project_tag',
+    'rule:context_is_admin or (role:admin and project_id:%(project_id)s)',
+    'Add a tag to a project.',
+    'PUT /v3/projects/{project_id}/tags/{tag}',
+  ),
+  rule(
+    'identity:delete_project_tags',
+    'rule:context_is_admin or (role:admin and project_id:%(project_id)s)',
+    "Delete a project's tags.",
+    'DELETE /v3/projects/{project_id}/tags',
+  ),
+  rule(
+    'identity:delete_project_tag',
+    'rule:context_is_admin or (role:admin and project_id:%(project_id)s)',
+    'Delete a tag of a project.',
+    'DELETE /v3/projects/{project_id}/tags/{tag}',
+  ),
+  rule(
+    'identity:list_domains',
+    'rule:context_is_admin or rule:system_reader',
+    'List domains.',
+    'GET /v3/domains',
+  ),
+  rule(
+    'identity:get_domain',
+    'rule:context_is_admin or rule:system_reader or project_domain_id:%(domain_id)s',
+    "Show a domain (any as an administrator or system reader, your project's otherwise).",
+    'GET /v3/domains/{domain_id}',
+  ),
+  rule('identity:create_domain', 'rule:context_is_admin', 'Create a domain.', 'POST /v3/domains'),
+  rule(
+    'identity:update_domain',
+    'rule:context_is_admin',
+    'Update a domain.',
+    'PATCH /v3/domains/{domain_id}',
+  ),
+  rule(
+    'identity:delete_domain',
+    'rule:context_is_admin',
+    'Delete a disabled domain with its projects and users.',
+    'DELETE /v3/domains/{domain_id}',
   ),
   rule('identity:create_project', 'rule:context_is_admin', 'Create a project.', 'POST /v3/projects'),
   rule(
@@ -460,8 +530,34 @@ const identity: RuleDefault[] = [
     'DELETE /v3/projects/{project_id}',
   ),
   rule('identity:list_roles', 'rule:reader', 'List roles.', 'GET /v3/roles'),
+  rule(
+    'identity:list_system_grants_for_user',
+    'rule:context_is_admin or rule:system_reader or user_id:%(user_id)s',
+    "List a user's roles on the system.",
+    'GET /v3/system/users/{user_id}/roles',
+  ),
+  rule(
+    'identity:check_system_grant_for_user',
+    'rule:context_is_admin or rule:system_reader',
+    'Check a role of a user on the system.',
+    'HEAD /v3/system/users/{user_id}/roles/{role_id}',
+    'GET /v3/system/users/{user_id}/roles/{role_id}',
+  ),
+  rule(
+    'identity:create_system_grant_for_user',
+    'rule:context_is_admin',
+    'Grant a user a role on the system.',
+    'PUT /v3/system/users/{user_id}/roles/{role_id}',
+  ),
+  rule(
+    'identity:revoke_system_grant_for_user',
+    'rule:context_is_admin',
+    'Revoke a role of a user on the system.',
+    'DELETE /v3/system/users/{user_id}/roles/{role_id}',
+  ),
   rule('identity:get_role', 'rule:reader', 'Show a role.', 'GET /v3/roles/{role_id}'),
   rule('identity:create_role', 'rule:context_is_admin', 'Create a role.', 'POST /v3/roles'),
+  rule('identity:update_role', 'rule:context_is_admin', 'Rename a role.', 'PATCH /v3/roles/{role_id}'),
   rule('identity:delete_role', 'rule:context_is_admin', 'Delete a role.', 'DELETE /v3/roles/{role_id}'),
   rule(
     'identity:create_grant',
@@ -471,7 +567,7 @@ const identity: RuleDefault[] = [
   ),
   rule(
     'identity:check_grant',
-    'rule:context_is_admin',
+    'rule:context_is_admin or rule:system_reader',
     'Check a role grant on a project.',
     'HEAD /v3/projects/{project_id}/users/{user_id}/roles/{role_id}',
   ),
@@ -483,13 +579,13 @@ const identity: RuleDefault[] = [
   ),
   rule(
     'identity:list_grants',
-    'rule:context_is_admin or user_id:%(user_id)s',
+    'rule:context_is_admin or rule:system_reader or user_id:%(user_id)s',
     "List a user's roles on a project (your own, or anyone's as an administrator).",
     'GET /v3/projects/{project_id}/users/{user_id}/roles',
   ),
   rule(
     'identity:list_role_assignments',
-    'rule:context_is_admin or user_id:%(user_id)s',
+    'rule:context_is_admin or rule:system_reader or user_id:%(user_id)s',
     'List role assignments.',
     'GET /v3/role_assignments',
   ),

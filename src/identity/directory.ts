@@ -1,10 +1,21 @@
 // What callers of the Keystone API may read and change: projects, users, roles and role assignments.
 // Every method takes the caller's credentials and enforces its Keystone rule (identity:get_project,
 // identity:create_grant, …) with the target Keystone gives it, so a route only parses and renders.
-import { NotFoundError } from '../errors/index.ts';
+import { randomUUID } from 'node:crypto';
+import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import type { Authorizer } from './authorize.ts';
-import type { Credentials, Project, Role, User } from './model.ts';
+import {
+  BUILTIN_ROLES,
+  type Credentials,
+  DEFAULT_DOMAIN,
+  type Domain,
+  expandImpliedRoles,
+  type Project,
+  type Role,
+  type User,
+} from './model.ts';
 import type { IdentityRepository } from './ports.ts';
+import { checkName, type DomainInput } from './requests.ts';
 import type { IdentityService } from './service.ts';
 
 /**
@@ -18,9 +29,47 @@ export interface ProjectInput {
   description?: string;
   enabled?: boolean;
   domainId?: string;
+  tags?: string[];
+  parentId?: string;
+  /** Create a domain through the project API. */
+  isDomain?: boolean;
+}
+
+/** A domain as the project API shows it (Keystone's project acting as a domain). */
+const domainAsProject = (domain: Domain): Project => ({
+  id: domain.id,
+  name: domain.name,
+  domain_id: domain.id,
+  description: domain.description,
+  enabled: domain.enabled,
+  tags: [],
+  parent_id: null,
+  is_domain: true,
+});
+
+/** The list filters of GET /v3/projects, as Keystone reads them (tags: comma-separated lists). */
+export interface ProjectFilter {
+  name?: string;
+  domainId?: string;
+  enabled?: boolean;
+  parentId?: string;
+  isDomain?: boolean;
+  tags?: string[];
+  tagsAny?: string[];
+  notTags?: string[];
+  notTagsAny?: string[];
+}
+
+/** The list filters of GET /v3/users. */
+export interface UserFilter {
+  name?: string;
+  domainId?: string;
+  enabled?: boolean;
 }
 
 export interface UserInput {
+  /** Attributes besides Keystone's own, kept and echoed (Keystone's `extra`); merged on update. */
+  extra?: Record<string, unknown>;
   name?: string;
   password?: string;
   defaultProjectId?: string | null;
@@ -39,8 +88,11 @@ export interface GrantRef {
 
 export interface RoleAssignment {
   userId: string;
-  projectId: string;
+  /** Null for an assignment on the system. */
+  projectId: string | null;
   role: Role;
+  /** With `effective`: the assigned role this one is implied by (Keystone's `prior_role` link). */
+  priorRole?: Role;
   /** Filled only when names were asked for (and the user or project still exists). */
   user: User | null;
   project: Project | null;
@@ -69,21 +121,63 @@ export class IdentityDirectory {
     return this.#projectsOfUser(caller.userId);
   }
 
-  /** All projects for those the rule lets list them; a non-admin sees only projects it has a role on. */
-  async listProjects(caller: Credentials, filter: { name?: string; domainId?: string }): Promise<Project[]> {
+  /** Whether the caller holds a role on the system (GET /auth/system); no rule, as for its projects. */
+  async hasOwnSystemRoles(caller: Credentials): Promise<boolean> {
+    return (await this.#repo.listSystemAssignments({ userId: caller.userId })).length > 0;
+  }
+
+  /**
+   * All projects, for those the rule lets list them (administrators and system readers by default).
+   * As in Keystone the rule alone decides: a policy that opens it to others shows them every project.
+   */
+  async listProjects(caller: Credentials, filter: ProjectFilter): Promise<Project[]> {
     this.#authorizer.enforce('identity:list_projects', caller);
-    const projects = await this.#repo.listProjects(filter);
-    if (caller.isAdmin) return projects;
-    const mine = new Set(
-      (await this.#repo.listAssignments({ userId: caller.userId })).map((a) => a.projectId),
+    const has = (p: Project, tag: string) => (p.tags ?? []).includes(tag);
+    // Projects, or (is_domain=true) the domains; as in Keystone, never both in one list.
+    const candidates =
+      filter.isDomain === true
+        ? (await this.#repo.listDomains())
+            .map(domainAsProject)
+            .filter((d) => filter.name === undefined || d.name === filter.name)
+            .filter(() => filter.domainId === undefined && filter.parentId === undefined)
+        : await this.#repo.listProjects({ name: filter.name, domainId: filter.domainId });
+    const projects = candidates.filter(
+      (p) =>
+        (filter.enabled === undefined || p.enabled === filter.enabled) &&
+        (filter.parentId === undefined || (p.parent_id ?? p.domain_id) === filter.parentId) &&
+        (filter.tags === undefined || filter.tags.every((t) => has(p, t))) &&
+        (filter.tagsAny === undefined || filter.tagsAny.some((t) => has(p, t))) &&
+        (filter.notTags === undefined || !filter.notTags.every((t) => has(p, t))) &&
+        (filter.notTagsAny === undefined || !filter.notTagsAny.some((t) => has(p, t))),
     );
-    return projects.filter((p) => mine.has(p.id));
+    return projects;
   }
 
   async createProject(caller: Credentials, input: DeferredInput<ProjectInput>): Promise<Project> {
     this.#authorizer.enforce('identity:create_project', caller);
-    const { name, description, enabled, domainId } = input();
-    return this.#accounts.createProject({ name: name as string, description, enabled, domainId });
+    const { name, description, enabled, domainId, tags, parentId, isDomain } = input();
+    if (isDomain) {
+      if (parentId !== undefined) {
+        throw new ValidationError('BAD_REQUEST', 'only root projects are allowed to act as domains.');
+      }
+      checkName(name, 'domain');
+      const domain: Domain = {
+        id: randomUUID().replaceAll('-', ''),
+        name: name as string,
+        description: description ?? '',
+        enabled: enabled ?? true,
+      };
+      await this.#repo.createDomain(domain);
+      return domainAsProject(domain);
+    }
+    return this.#accounts.createProject({
+      name: name as string,
+      description,
+      enabled,
+      domainId,
+      tags,
+      parentId,
+    });
   }
 
   /** The project first, then the rule on its id: an unknown project is 404 whoever asks. */
@@ -96,29 +190,190 @@ export class IdentityDirectory {
   async updateProject(
     caller: Credentials,
     id: string,
-    changes: DeferredInput<Omit<ProjectInput, 'domainId'>>,
+    changes: DeferredInput<ProjectInput>,
   ): Promise<Project> {
     this.#authorizer.enforce('identity:update_project', caller, { projectId: id });
     const project = await this.#findProject(id);
     const input = changes();
+    // What places a project cannot change, as Keystone refuses it.
+    const moved: [string, boolean][] = [
+      [
+        'domain_id',
+        input.domainId !== undefined && input.domainId !== (project.is_domain ? null : project.domain_id),
+      ],
+      [
+        'parent_id',
+        input.parentId !== undefined && input.parentId !== (project.parent_id ?? project.domain_id),
+      ],
+      ['is_domain', input.isDomain !== undefined && input.isDomain !== (project.is_domain === true)],
+    ];
+    for (const [field, changed] of moved) {
+      if (changed) throw new ValidationError('BAD_REQUEST', `Update of \`${field}\` is not allowed.`);
+    }
+    if (project.is_domain) {
+      const domain = await this.#findDomain(id);
+      const changed: Domain = {
+        ...domain,
+        name: input.name ?? domain.name,
+        description: input.description ?? domain.description,
+        enabled: input.enabled ?? domain.enabled,
+      };
+      await this.#repo.updateDomain(changed);
+      return domainAsProject(changed);
+    }
     const updated: Project = {
       ...project,
       name: input.name ?? project.name,
       description: input.description ?? project.description,
       enabled: input.enabled ?? project.enabled,
+      tags: input.tags ?? project.tags,
     };
     await this.#repo.updateProject(updated);
     return updated;
   }
 
+  /** A project's tags (GET /projects/{id}/tags); the rule sees the project. */
+  async listProjectTags(caller: Credentials, id: string): Promise<string[]> {
+    this.#authorizer.enforce('identity:list_project_tags', caller, { projectId: id });
+    return (await this.#findProject(id)).tags ?? [];
+  }
+
+  /** Resolves when the project has the tag (GET /projects/{id}/tags/{tag}); 404 otherwise. */
+  async checkProjectTag(caller: Credentials, id: string, tag: string): Promise<void> {
+    this.#authorizer.enforce('identity:get_project_tag', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    if (!(project.tags ?? []).includes(tag)) throw new NotFoundError(`Tag ${tag} was not found.`);
+  }
+
+  /** Replaces every tag of a project (PUT /projects/{id}/tags); returns the new list. */
+  async replaceProjectTags(
+    caller: Credentials,
+    id: string,
+    tags: DeferredInput<string[]>,
+  ): Promise<string[]> {
+    this.#authorizer.enforce('identity:update_project_tags', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    const updated = { ...project, tags: tags() };
+    await this.#repo.updateProject(updated);
+    return updated.tags;
+  }
+
+  /** Adds one tag (PUT /projects/{id}/tags/{tag}); at most 80, as Keystone. */
+  async addProjectTag(caller: Credentials, id: string, tag: DeferredInput<string>): Promise<string[]> {
+    this.#authorizer.enforce('identity:create_project_tag', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    const name = tag();
+    const tags = project.tags ?? [];
+    if (tags.includes(name)) return tags;
+    if (tags.length >= 80) {
+      throw new ValidationError('BAD_REQUEST', 'The number of tags is over the limit of 80.');
+    }
+    await this.#repo.updateProject({ ...project, tags: [...tags, name] });
+    return [...tags, name];
+  }
+
+  /** Deletes one tag (DELETE /projects/{id}/tags/{tag}); 404 when the project does not have it. */
+  async deleteProjectTag(caller: Credentials, id: string, tag: string): Promise<void> {
+    this.#authorizer.enforce('identity:delete_project_tag', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    const tags = project.tags ?? [];
+    if (!tags.includes(tag)) throw new NotFoundError(`Tag ${tag} was not found.`);
+    await this.#repo.updateProject({ ...project, tags: tags.filter((t) => t !== tag) });
+  }
+
+  /** Deletes every tag of a project (DELETE /projects/{id}/tags). */
+  async deleteProjectTags(caller: Credentials, id: string): Promise<void> {
+    this.#authorizer.enforce('identity:delete_project_tags', caller, { projectId: id });
+    const project = await this.#findProject(id);
+    await this.#repo.updateProject({ ...project, tags: [] });
+  }
+
+  async listDomains(caller: Credentials, filter: { name?: string; enabled?: boolean }): Promise<Domain[]> {
+    this.#authorizer.enforce('identity:list_domains', caller);
+    return (await this.#repo.listDomains()).filter(
+      (d) =>
+        (filter.name === undefined || d.name === filter.name) &&
+        (filter.enabled === undefined || d.enabled === filter.enabled),
+    );
+  }
+
+  /** The rule sees the domain id (a project-scoped caller may read its project's domain); 404 after. */
+  async getDomain(caller: Credentials, id: string): Promise<Domain> {
+    this.#authorizer.enforce('identity:get_domain', caller, { domainId: id });
+    return this.#findDomain(id);
+  }
+
+  async createDomain(caller: Credentials, input: DeferredInput<DomainInput>): Promise<Domain> {
+    this.#authorizer.enforce('identity:create_domain', caller);
+    const { name, description, enabled } = input();
+    const domain: Domain = {
+      id: randomUUID().replaceAll('-', ''),
+      name: name as string,
+      description: description ?? '',
+      enabled: enabled ?? true,
+    };
+    await this.#repo.createDomain(domain);
+    return domain;
+  }
+
+  async updateDomain(caller: Credentials, id: string, changes: DeferredInput<DomainInput>): Promise<Domain> {
+    this.#authorizer.enforce('identity:update_domain', caller, { domainId: id });
+    const domain = await this.#findDomain(id);
+    const input = changes();
+    const updated: Domain = {
+      ...domain,
+      name: input.name ?? domain.name,
+      description: input.description ?? domain.description,
+      enabled: input.enabled ?? domain.enabled,
+    };
+    await this.#repo.updateDomain(updated);
+    return updated;
+  }
+
+  /**
+   * Deletes a domain with its projects and users. As in Keystone, only a disabled domain (403
+   * otherwise); the default domain, which the admin account lives in, is never deleted here.
+   */
+  async deleteDomain(caller: Credentials, id: string): Promise<void> {
+    this.#authorizer.enforce('identity:delete_domain', caller, { domainId: id });
+    const domain = await this.#findDomain(id);
+    if (domain.enabled) {
+      throw new AuthError('FORBIDDEN', 'Cannot delete a domain that is enabled, please disable it first.');
+    }
+    if (domain.id === DEFAULT_DOMAIN.id)
+      throw new AuthError('FORBIDDEN', 'The default domain cannot be deleted.');
+    if (!(await this.#repo.deleteDomain(id))) throw new NotFoundError(`Could not find domain: ${id}.`);
+  }
+
+  /** Only a leaf of the hierarchy, as in Keystone (403 while it has child projects). */
   async deleteProject(caller: Credentials, id: string): Promise<void> {
     this.#authorizer.enforce('identity:delete_project', caller, { projectId: id });
+    const domain = await this.#repo.findDomain(id);
+    if (domain) {
+      if (domain.enabled) {
+        throw new AuthError(
+          'FORBIDDEN',
+          `cannot delete an enabled project acting as a domain. Please disable the project ${id} first.`,
+        );
+      }
+      if (domain.id === DEFAULT_DOMAIN.id)
+        throw new AuthError('FORBIDDEN', 'The default domain cannot be deleted.');
+      await this.#repo.deleteDomain(id);
+      return;
+    }
+    if ((await this.#repo.listProjects()).some((p) => p.parent_id === id)) {
+      throw new AuthError(
+        'FORBIDDEN',
+        `Cannot delete the project ${id} since it is not a leaf in the hierarchy. Use the cascade option if you want to delete a whole subtree.`,
+      );
+    }
     if (!(await this.#repo.deleteProject(id))) throw new NotFoundError(`Could not find project: ${id}.`);
   }
 
-  async listUsers(caller: Credentials, filter: { name?: string; domainId?: string }): Promise<User[]> {
+  async listUsers(caller: Credentials, filter: UserFilter): Promise<User[]> {
     this.#authorizer.enforce('identity:list_users', caller);
-    return this.#repo.listUsers(filter);
+    const users = await this.#repo.listUsers({ name: filter.name, domainId: filter.domainId });
+    return users.filter((u) => filter.enabled === undefined || u.enabled === filter.enabled);
   }
 
   async createUser(caller: Credentials, input: DeferredInput<UserInput>): Promise<User> {
@@ -168,6 +423,24 @@ export class IdentityDirectory {
     return role;
   }
 
+  /**
+   * Renames a role (PATCH /roles/{id}). The built-in roles are immutable, as `keystone-manage
+   * bootstrap --immutable-roles` makes them: the rules and the implied roles name them.
+   */
+  async updateRole(caller: Credentials, id: string, input: DeferredInput<{ name?: string }>): Promise<Role> {
+    this.#authorizer.enforce('identity:update_role', caller);
+    const role = await this.#repo.findRole(id);
+    if (!role) throw new NotFoundError(`Could not find role: ${id}.`);
+    const { name } = input();
+    if (name === undefined || name === role.name) return role;
+    if ((BUILTIN_ROLES as readonly string[]).includes(role.name)) {
+      throw new AuthError('FORBIDDEN', `Unable to update immutable role ${id}.`);
+    }
+    const renamed = { ...role, name };
+    if (!(await this.#repo.updateRole(renamed))) throw new NotFoundError(`Could not find role: ${id}.`);
+    return renamed;
+  }
+
   async deleteRole(caller: Credentials, id: string): Promise<void> {
     this.#authorizer.enforce('identity:delete_role', caller);
     if (!(await this.#repo.deleteRole(id))) throw new NotFoundError(`Could not find role: ${id}.`);
@@ -199,25 +472,103 @@ export class IdentityDirectory {
     return found.map((a) => a.role);
   }
 
-  /** Role assignments narrowed by user, project and role; with names, each also carries its user and project. */
+  /**
+   * Role assignments narrowed by user, project (or the system) and role; with names, each also carries
+   * its user and project. Both project and system assignments unless a scope is asked for.
+   */
   async listRoleAssignments(
     caller: Credentials,
-    filter: { userId?: string; projectId?: string; roleId?: string },
-    options: { includeNames: boolean },
+    filter: { userId?: string; projectId?: string; roleId?: string; system?: boolean },
+    options: { includeNames: boolean; effective?: boolean },
   ): Promise<RoleAssignment[]> {
     this.#authorizer.enforce('identity:list_role_assignments', caller, { userId: filter.userId ?? null });
-    const found = await this.#repo.listAssignments(filter);
+    // With `effective` the role filter applies to the implied roles too, so it is applied after.
+    const stored = options.effective ? { ...filter, roleId: undefined } : filter;
+    const onProjects: { userId: string; projectId: string | null; role: Role; priorRole?: Role }[] =
+      filter.system ? [] : await this.#repo.listAssignments(stored);
+    const onSystem = filter.projectId
+      ? []
+      : (await this.#repo.listSystemAssignments(stored)).map((a) => ({ ...a, projectId: null }));
+    let found = [...onProjects, ...onSystem];
+    if (options.effective) {
+      // Each assignment also stands for the roles its role implies (admin: member, reader), once each.
+      const roles = await this.#repo.listRoles();
+      const seen = new Set(found.map((a) => `${a.userId}/${a.projectId}/${a.role.id}`));
+      const implied = found.flatMap((a) =>
+        expandImpliedRoles([a.role.name])
+          .slice(1)
+          .map((name) => roles.find((r) => r.name === name))
+          .filter((role): role is Role => role !== undefined)
+          .map((role) => ({ userId: a.userId, projectId: a.projectId, role, priorRole: a.role })),
+      );
+      for (const a of implied) {
+        const key = `${a.userId}/${a.projectId}/${a.role.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push(a);
+      }
+      if (filter.roleId) found = found.filter((a) => a.role.id === filter.roleId);
+    }
     return Promise.all(
       found.map(async (a) => ({
         ...a,
         user: options.includeNames ? await this.#repo.findUser(a.userId) : null,
-        project: options.includeNames ? await this.#repo.findProject(a.projectId) : null,
+        project: options.includeNames && a.projectId ? await this.#repo.findProject(a.projectId) : null,
       })),
     );
   }
 
+  /** A user's roles on the system (GET /system/users/{id}/roles); 404 for an unknown user. */
+  async listSystemGrants(caller: Credentials, userId: string): Promise<Role[]> {
+    const user = await this.#authorizedUser(caller, userId, 'identity:list_system_grants_for_user');
+    return (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role);
+  }
+
+  async createSystemGrant(caller: Credentials, userId: string, roleId: string): Promise<void> {
+    await this.#systemGrantTarget(caller, userId, roleId, 'identity:create_system_grant_for_user');
+    await this.#repo.grantSystemRole(userId, roleId);
+  }
+
+  /** Resolves when the user holds the role on the system; NOT_FOUND otherwise. */
+  async checkSystemGrant(caller: Credentials, userId: string, roleId: string): Promise<void> {
+    await this.#systemGrantTarget(caller, userId, roleId, 'identity:check_system_grant_for_user');
+    if ((await this.#repo.listSystemAssignments({ userId, roleId })).length === 0) {
+      throw missingSystemAssignment(userId, roleId);
+    }
+  }
+
+  async revokeSystemGrant(caller: Credentials, userId: string, roleId: string): Promise<void> {
+    this.#authorizer.enforce('identity:revoke_system_grant_for_user', caller, { userId });
+    if (!(await this.#repo.findRole(roleId))) throw new NotFoundError(`Could not find role: ${roleId}.`);
+    if (!(await this.#repo.revokeSystemRole(userId, roleId))) throw missingSystemAssignment(userId, roleId);
+  }
+
+  async #domainAsProject(id: string): Promise<Project | null> {
+    const domain = await this.#repo.findDomain(id);
+    return domain ? domainAsProject(domain) : null;
+  }
+
+  async #findDomain(id: string): Promise<Domain> {
+    const domain = await this.#repo.findDomain(id);
+    if (!domain) throw new NotFoundError(`Could not find domain: ${id}.`);
+    return domain;
+  }
+
+  /** The rule sees the user; then role and user must exist (Keystone builds its target from both). */
+  async #systemGrantTarget(
+    caller: Credentials,
+    userId: string,
+    roleId: string,
+    action: string,
+  ): Promise<void> {
+    this.#authorizer.enforce(action, caller, { userId });
+    if (!(await this.#repo.findRole(roleId))) throw new NotFoundError(`Could not find role: ${roleId}.`);
+    if (!(await this.#repo.findUser(userId))) throw new NotFoundError(`Could not find user: ${userId}.`);
+  }
+
+  /** A project, or a domain as the project API shows it. */
   async #findProject(id: string): Promise<Project> {
-    const project = await this.#repo.findProject(id);
+    const project = (await this.#repo.findProject(id)) ?? (await this.#domainAsProject(id));
     if (!project) throw new NotFoundError(`Could not find project: ${id}.`);
     return project;
   }
@@ -245,6 +596,12 @@ export class IdentityDirectory {
     if (!(await this.#repo.findRole(grant.roleId)))
       throw new NotFoundError(`Could not find role: ${grant.roleId}.`);
   }
+}
+
+function missingSystemAssignment(userId: string, roleId: string): NotFoundError {
+  return new NotFoundError(
+    `Could not find role assignment with role: ${roleId}, user or group: ${userId}, project, domain, or system: system.`,
+  );
 }
 
 function missingAssignment(grant: GrantRef): NotFoundError {

@@ -13,8 +13,10 @@ export type {
   DeferredInput,
   GrantRef,
   IdentityDirectory,
+  ProjectFilter,
   ProjectInput,
   RoleAssignment,
+  UserFilter,
   UserInput,
 } from './directory.ts';
 export { type FailedLoginUser, toFailedLoginUser } from './failed-login.ts';
@@ -22,10 +24,12 @@ export {
   BUILTIN_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
+  type Domain,
   expandImpliedRoles,
   type Project,
   type Role,
   type TokenRecord,
+  toDomainView,
   toProjectView,
   toRoleView,
   toUserView,
@@ -34,10 +38,16 @@ export {
 export { hashPassword, verifyPassword } from './passwords.ts';
 export type { IdentityClock, IdentityRepository } from './ports.ts';
 export {
+  type DomainInput,
+  NAME_LIMITS,
   readAuthRequest,
+  readDomainInput,
   readPasswordChange,
   readProjectInput,
+  readQueryBoolean,
   readRoleInput,
+  readTag,
+  readTagsBody,
   readUserInput,
 } from './requests.ts';
 export { type AuthRequest, IdentityService, type IssuedToken, type NamedRef } from './service.ts';

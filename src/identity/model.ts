@@ -8,12 +8,25 @@ export const BUILTIN_ROLES = ['admin', 'member', 'reader'] as const;
 export const GOVERNANCE_ROLES = ['approver', 'auditor'] as const;
 const IMPLIED_ROLES: Record<string, readonly string[]> = { admin: ['member'], member: ['reader'] };
 
+export interface Domain {
+  id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+}
+
 export interface Project {
   id: string;
   name: string;
   domain_id: string;
   description: string;
   enabled: boolean;
+  /** Keystone's project tags, in the order they were set; absent reads as none. */
+  tags?: string[];
+  /** The parent project in Keystone's hierarchy; null or absent for a top-level project (its domain). */
+  parent_id?: string | null;
+  /** A domain seen through the project API (Keystone's projects acting as domains). */
+  is_domain?: boolean;
 }
 
 export interface User {
@@ -25,6 +38,8 @@ export interface User {
   email: string | null;
   description: string | null;
   enabled: boolean;
+  /** Attributes Keystone keeps besides its own (`extra`), echoed as given; absent reads as none. */
+  extra?: Record<string, unknown>;
 }
 
 export interface Role {
@@ -40,6 +55,13 @@ export interface TokenRecord {
   issued_at: string;
   expires_at: string;
   revoked: boolean;
+  /**
+   * Keystone's audit ids: the token's own, then (for a token obtained with another token) the first
+   * token's of the chain. Empty only for tokens stored before audit ids were kept.
+   */
+  audit_ids?: string[];
+  /** A system-scoped token (`scope: {"system": {"all": true}}`); project_id is then null. */
+  system?: boolean;
 }
 
 /** Who is calling, resolved from a valid token; every authorization decision reads only this. */
@@ -49,6 +71,12 @@ export interface Credentials {
   domainId: string;
   projectId: string | null;
   projectName: string | null;
+  /** The domain of the scoped project (absent: the user's domain). */
+  projectDomainId?: string | null;
+  /** `all` for a system-scoped token: policy rules see it as `system_scope`. */
+  systemScope?: 'all' | null;
+  /** The token's audit ids (its own first), as issued. */
+  auditIds?: string[];
   /** Effective role names, implied roles included. */
   roles: string[];
   isAdmin: boolean;
@@ -73,19 +101,32 @@ export function toProjectView(project: Project, baseUrl: string): Record<string,
   return {
     id: project.id,
     name: project.name,
-    domain_id: project.domain_id,
+    domain_id: project.is_domain ? null : project.domain_id,
     description: project.description,
     enabled: project.enabled,
-    is_domain: false,
-    parent_id: project.domain_id,
-    tags: [],
+    is_domain: project.is_domain === true,
+    parent_id: project.is_domain ? null : (project.parent_id ?? project.domain_id),
+    tags: project.tags ?? [],
     options: {},
     links: { self: `${baseUrl}/v3/projects/${project.id}` },
   };
 }
 
+export function toDomainView(domain: Domain, baseUrl: string): Record<string, unknown> {
+  return {
+    id: domain.id,
+    name: domain.name,
+    description: domain.description,
+    enabled: domain.enabled,
+    tags: [],
+    options: {},
+    links: { self: `${baseUrl}/v3/domains/${domain.id}` },
+  };
+}
+
 export function toUserView(user: User, baseUrl: string): Record<string, unknown> {
   const view: Record<string, unknown> = {
+    ...user.extra,
     id: user.id,
     name: user.name,
     domain_id: user.domain_id,

@@ -1,11 +1,20 @@
 // What identity needs from storage. Adapters live in storage/sql.
-import type { Project, Role, TokenRecord, User } from './model.ts';
+import type { Domain, Project, Role, TokenRecord, User } from './model.ts';
 
 export interface IdentityRepository {
+  createDomain(domain: Domain): Promise<void>;
+  findDomain(id: string): Promise<Domain | null>;
+  findDomainByName(name: string): Promise<Domain | null>;
+  listDomains(): Promise<Domain[]>;
+  updateDomain(domain: Domain): Promise<void>;
+  /** Deletes the domain with its projects and users (and so their assignments). */
+  deleteDomain(id: string): Promise<boolean>;
+
   createProject(project: Project): Promise<void>;
   findProject(id: string): Promise<Project | null>;
   findProjectByName(domainId: string, name: string): Promise<Project | null>;
   listProjects(filter?: { name?: string; domainId?: string }): Promise<Project[]>;
+  /** Saves name, description, enabled and, when given, the tags (replacing them). */
   updateProject(project: Project): Promise<void>;
   deleteProject(id: string): Promise<boolean>;
 
@@ -20,6 +29,8 @@ export interface IdentityRepository {
   findRole(id: string): Promise<Role | null>;
   findRoleByName(name: string): Promise<Role | null>;
   listRoles(filter?: { name?: string }): Promise<Role[]>;
+  /** Renames a role; false when it does not exist. */
+  updateRole(role: Role): Promise<boolean>;
   deleteRole(id: string): Promise<boolean>;
 
   grantRole(userId: string, projectId: string, roleId: string): Promise<void>;
@@ -30,6 +41,14 @@ export interface IdentityRepository {
     projectId?: string;
     roleId?: string;
   }): Promise<{ userId: string; projectId: string; role: Role }[]>;
+
+  grantSystemRole(userId: string, roleId: string): Promise<void>;
+  revokeSystemRole(userId: string, roleId: string): Promise<boolean>;
+  /** System role assignments, optionally narrowed by user or role. */
+  listSystemAssignments(filter: {
+    userId?: string;
+    roleId?: string;
+  }): Promise<{ userId: string; role: Role }[]>;
 
   saveToken(token: TokenRecord): Promise<void>;
   findToken(tokenHash: string): Promise<TokenRecord | null>;

@@ -127,8 +127,17 @@ export function readAuthRequest(body: unknown): AuthRequest {
     request.scope = 'unscoped';
     return request;
   }
-  if (scopePart.system !== undefined || scopePart.domain !== undefined || 'OS-TRUST:trust' in scopePart) {
-    throw new AuthError('UNAUTHENTICATED', 'Only project-scoped and unscoped tokens are supported.');
+  if (scopePart.system !== undefined) {
+    const system = objectAt(scopePart.system, 'scope/system');
+    const all = booleanAt(system, 'all', 'scope/system/all');
+    request.scope = all === true ? { system: true } : 'unscoped';
+    return request;
+  }
+  if (scopePart.domain !== undefined || 'OS-TRUST:trust' in scopePart) {
+    throw new AuthError(
+      'UNAUTHENTICATED',
+      'Only project-scoped, system-scoped and unscoped tokens are supported.',
+    );
   }
   // Keystone wants exactly one of project, domain, system, trust or unscoped in a scope object.
   throw missing('project, domain, OS-TRUST:trust or unscoped', 'scope');
@@ -148,15 +157,34 @@ function resourceOf(body: unknown, key: string, update: boolean): Record<string,
   return resource;
 }
 
-/** A resource's name: a string of 1 to 255 characters, not only spaces (Keystone's `[\S]+` pattern). */
-function nameAt(parent: Record<string, unknown>, what: 'user' | 'project' | 'role'): string | undefined {
-  const name = stringAt(parent, 'name', what);
-  if (name !== undefined && (name.trim() === '' || name.length > 255)) {
+/** Keystone's name schemas: users and roles 255 characters, projects and domains 64, never only spaces. */
+export const NAME_LIMITS = { user: 255, role: 255, project: 64, domain: 64 } as const;
+
+export function checkName(name: unknown, what: keyof typeof NAME_LIMITS): void {
+  if (typeof name !== 'string') {
     throw new ValidationError(
       'BAD_REQUEST',
-      `Invalid input for field 'name': a ${what} name must be 1 to 255 characters.`,
+      `Invalid input for field 'name': ${JSON.stringify(name)} is not of type 'string'`,
     );
   }
+  if (name.length === 0) {
+    throw new ValidationError('BAD_REQUEST', "Invalid input for field 'name': '' is too short");
+  }
+  if (name.length > NAME_LIMITS[what]) {
+    throw new ValidationError('BAD_REQUEST', `Invalid input for field 'name': '${name}' is too long`);
+  }
+  if (name.trim() === '') {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field 'name': '${name}' does not match '[\\S]+'`,
+    );
+  }
+}
+
+/** A resource's name within its limit, not only spaces (Keystone's `[\S]+` pattern). */
+function nameAt(parent: Record<string, unknown>, what: keyof typeof NAME_LIMITS): string | undefined {
+  const name = stringAt(parent, 'name', what);
+  if (name !== undefined) checkName(name, what);
   return name;
 }
 
@@ -168,10 +196,10 @@ function nullableStringAt(parent: Record<string, unknown>, key: string): string 
   return value;
 }
 
-function booleanAt(parent: Record<string, unknown>, key: string): boolean | undefined {
+function booleanAt(parent: Record<string, unknown>, key: string, field = key): boolean | undefined {
   const value = parent[key];
   if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') throw invalidField(key, value, 'boolean');
+  if (typeof value !== 'boolean') throw invalidField(field, value, 'boolean');
   return value;
 }
 
@@ -190,9 +218,39 @@ function idAt(parent: Record<string, unknown>, key: string, nullable: boolean): 
 }
 
 /** The body of POST /v3/users (`update`: PATCH /v3/users/{id}, at least one property). */
+/** The properties of a user Keystone knows; any other is kept as an extra attribute. */
+const USER_PROPERTIES = new Set([
+  'id',
+  'links',
+  'name',
+  'password',
+  'enabled',
+  'email',
+  'description',
+  'default_project_id',
+  'domain_id',
+  'options',
+  'federated',
+  'password_expires_at',
+]);
+const MAX_EXTRA_BYTES = 16 * 1024;
+
+/** Extra attributes within a bound (16 KiB of JSON), so a user record stays small. */
+export function checkExtra(extra: Record<string, unknown>): Record<string, unknown> {
+  if (Buffer.byteLength(JSON.stringify(extra)) > MAX_EXTRA_BYTES) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field 'user': the extra attributes exceed ${MAX_EXTRA_BYTES} bytes.`,
+    );
+  }
+  return extra;
+}
+
 export function readUserInput(body: unknown, update = false): UserInput {
   const user = resourceOf(body, 'user', update);
+  const extra = Object.fromEntries(Object.entries(user).filter(([key]) => !USER_PROPERTIES.has(key)));
   const input: UserInput = {
+    extra: Object.keys(extra).length > 0 ? checkExtra(extra) : undefined,
     name: nameAt(user, 'user'),
     password: nullableStringAt(user, 'password') ?? undefined,
     enabled: booleanAt(user, 'enabled'),
@@ -214,13 +272,101 @@ export function readProjectInput(body: unknown, update = false): ProjectInput {
     description: description === null ? '' : description,
     enabled: booleanAt(project, 'enabled'),
     domainId: idAt(project, 'domain_id', true) ?? undefined,
+    tags: project.tags === undefined ? undefined : readTagList(project.tags, 'tags'),
+    parentId: idAt(project, 'parent_id', true) ?? undefined,
+    isDomain: booleanAt(project, 'is_domain'),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ProjectInput;
 }
 
+const MAX_TAGS = 80;
+
+/** One project tag: 1 to 255 characters, no '/' nor ',' (the API-WG tag guideline Keystone follows). */
+export function readTag(value: unknown, field = 'tag'): string {
+  if (typeof value !== 'string') throw invalidField(field, value, 'string');
+  if (value.length === 0)
+    throw new ValidationError('BAD_REQUEST', `Invalid input for field '${field}': '' is too short`);
+  if (value.length > 255)
+    throw new ValidationError('BAD_REQUEST', `Invalid input for field '${field}': '${value}' is too long`);
+  if (/[,/]/.test(value))
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field '${field}': '${value}' does not match '^[^,/]*$'`,
+    );
+  return value;
+}
+
+/** A list of at most 80 distinct tags. */
+export function readTagList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value)) throw invalidField(field, value, 'array');
+  const tags = value.map((tag, i) => readTag(tag, `${field}/${i}`));
+  if (tags.length > MAX_TAGS)
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field '${field}': ${JSON.stringify(tags)} is too long`,
+    );
+  if (new Set(tags).size !== tags.length)
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field '${field}': ${JSON.stringify(tags)} has non-unique elements`,
+    );
+  return tags;
+}
+
+/** The body of PUT /v3/projects/{id}/tags: `{"tags": [...]}`. */
+export function readTagsBody(body: unknown): string[] {
+  const tags = (body as Record<string, unknown> | undefined)?.tags;
+  if (tags === undefined) throw missing('tags', 'request body');
+  return readTagList(tags, 'tags');
+}
+
+export interface DomainInput {
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+}
+
+/** The body of POST /v3/domains (`update`: PATCH /v3/domains/{id}, at least one property). */
+export function readDomainInput(body: unknown, update = false): DomainInput {
+  const domain = resourceOf(body, 'domain', update);
+  const description = nullableStringAt(domain, 'description');
+  const input: DomainInput = {
+    name: nameAt(domain, 'domain'),
+    description: description === null ? '' : description,
+    enabled: booleanAt(domain, 'enabled'),
+  };
+  if (!update && input.name === undefined)
+    throw new ValidationError(
+      'BAD_REQUEST',
+      "Invalid input for field 'domain': 'name' is a required property",
+    );
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as DomainInput;
+}
+
+/** Keystone's boolean query values (the enum of its query schemas); anything else is 400. */
+const QUERY_BOOLEANS = new Set(
+  'True TRUE true False FALSE false 1 0 y Y n N on ON off OFF yes no'.split(' ').concat(['']),
+);
+const FALSE_STRINGS = new Set(['0', 'f', 'false', 'off', 'n', 'no']);
+
+/**
+ * A boolean query filter as Keystone reads it (oslo's bool_from_string with default true): 'false',
+ * '0', 'no', 'off', 'n' (any case) are false, every other accepted value true; absent stays undefined.
+ */
+export function readQueryBoolean(value: string | undefined, field: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (!QUERY_BOOLEANS.has(value)) {
+    throw new ValidationError(
+      'BAD_REQUEST',
+      `Invalid input for field '${field}': '${value}' is not one of the accepted values`,
+    );
+  }
+  return !FALSE_STRINGS.has(value.toLowerCase());
+}
+
 /** The body of POST /v3/roles. */
-export function readRoleInput(body: unknown): { name?: string } {
-  const role = resourceOf(body, 'role', false);
+export function readRoleInput(body: unknown, update = false): { name?: string } {
+  const role = resourceOf(body, 'role', update);
   nullableStringAt(role, 'description');
   return { name: nameAt(role, 'role') };
 }

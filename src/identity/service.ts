@@ -10,14 +10,17 @@ import {
   BUILTIN_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
+  type Domain,
   expandImpliedRoles,
   GOVERNANCE_ROLES,
   type Project,
   type Role,
+  type TokenRecord,
   type User,
 } from './model.ts';
 import { generatePassword, hashPassword, verifyPassword } from './passwords.ts';
 import type { IdentityClock, IdentityRepository } from './ports.ts';
+import { checkExtra, checkName } from './requests.ts';
 
 export interface IdentityServiceOptions {
   repository: IdentityRepository;
@@ -50,7 +53,7 @@ export interface NamedRef {
 export interface AuthRequest {
   password?: { user: NamedRef & { password?: string } };
   token?: { id: string };
-  scope?: { project?: NamedRef } | 'unscoped';
+  scope?: { project?: NamedRef; system?: boolean } | 'unscoped';
 }
 
 export interface IssuedToken {
@@ -61,6 +64,18 @@ export interface IssuedToken {
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Keystone's audit id: 16 random bytes, URL-safe base64 without padding (22 characters). */
+const newAuditId = () => randomBytes(16).toString('base64url');
+
+/** A token stored before audit ids were kept gets a stable one derived from its hash. */
+const auditIdsOf = (record: TokenRecord): string[] =>
+  record.audit_ids?.length
+    ? record.audit_ids
+    : [Buffer.from(record.token_hash.slice(0, 32), 'hex').toString('base64url')];
+
+const unauthenticated = () =>
+  new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
 
 let decoy: Promise<string> | null = null;
 /** A hash of a random password, verified against when the user does not exist. */
@@ -135,48 +150,68 @@ export class IdentityService {
   async authenticate(request: AuthRequest): Promise<IssuedToken> {
     let user: User;
     let methods: string[];
-    let inheritedProjectId: string | null = null;
     // A token traded for another (the `token` method) hands on its own expiry, as Keystone does, so a
     // chain of renewals ends when the first token would have.
     let inheritedExpiry: Date | null = null;
+    // The first token's audit id, kept as the second of each token obtained from it (Keystone's chain).
+    let auditChainId: string | null = null;
     if (request.password) {
       const ref = request.password.user;
       const found = await this.#findUserRef(ref);
       // One message and the same scrypt cost for an unknown user and a wrong password, so neither the
       // answer nor its timing reveals which users exist.
       const valid = await verifyPassword(ref.password ?? '', found?.password_hash ?? (await decoyHash()));
-      if (!found?.enabled || !valid || !found.password_hash) {
-        throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+      if (
+        !found?.enabled ||
+        !valid ||
+        !found.password_hash ||
+        !(await this.#domainEnabled(found.domain_id))
+      ) {
+        throw unauthenticated();
       }
       user = found;
       methods = ['password'];
     } else if (request.token) {
-      const credentials = await this.validateToken(request.token.id);
+      // An unknown, expired or revoked token is Keystone's TokenNotFound here: 404, not 401.
+      const credentials = await this.validateToken(request.token.id).catch((error: unknown) => {
+        if (error instanceof AuthError) throw new NotFoundError('Could not find token.');
+        throw error;
+      });
       const found = await this.#repo.findUser(credentials.userId);
       if (!found)
         throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
       user = found;
-      methods = ['token'];
-      inheritedProjectId = credentials.projectId;
+      // Keystone keeps the methods that proved the first token and adds `token`.
+      methods = [...new Set([...credentials.methods, 'token'])];
       inheritedExpiry = new Date(credentials.expiresAt);
+      auditChainId = credentials.auditIds?.at(-1) ?? null;
     } else {
       throw new ValidationError('BAD_REQUEST', 'Expecting to find identity.methods with password or token.');
     }
 
     let project: Project | null = null;
-    if (request.scope !== 'unscoped') {
+    const system = request.scope !== 'unscoped' && request.scope?.system === true;
+    if (request.scope !== 'unscoped' && !system) {
       if (request.scope?.project) {
         project = await this.#findProjectRef(request.scope.project);
         if (!project)
           throw new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
       } else {
-        const fallback = inheritedProjectId ?? user.default_project_id;
-        project = fallback ? await this.#repo.findProject(fallback) : null;
+        // No scope asked for (with either method): the user's default project, as Keystone, when it is
+        // enabled, in an enabled domain and the user has a role on it; an unscoped token otherwise.
+        project = await this.#usableDefaultProject(user);
       }
     }
     let roles: string[] = [];
+    if (system) {
+      roles = (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role.name);
+      if (roles.length === 0) {
+        throw new AuthError('UNAUTHENTICATED', `User ${user.id} has no access to the system.`);
+      }
+    }
     if (project) {
-      if (!project.enabled) throw new AuthError('UNAUTHENTICATED', `Project ${project.id} is disabled.`);
+      if (!project.enabled || !(await this.#domainEnabled(project.domain_id)))
+        throw new AuthError('UNAUTHENTICATED', `Project ${project.id} is disabled.`);
       roles = (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map(
         (a) => a.role.name,
       );
@@ -186,9 +221,9 @@ export class IdentityService {
     }
     const token = randomBytes(32).toString('base64url');
     const issuedAt = this.#clock.now();
-    const fresh = issuedAt.getTime() + this.#ttl * 1000;
-    const expiresAt = new Date(Math.min(fresh, inheritedExpiry?.getTime() ?? fresh));
-    await this.#repo.saveToken({
+    // A token obtained with another expires exactly when that one does, as in Keystone.
+    const expiresAt = inheritedExpiry ?? new Date(issuedAt.getTime() + this.#ttl * 1000);
+    const record: TokenRecord = {
       token_hash: hashToken(token),
       user_id: user.id,
       project_id: project?.id ?? null,
@@ -196,12 +231,15 @@ export class IdentityService {
       issued_at: issuedAt.toISOString(),
       expires_at: expiresAt.toISOString(),
       revoked: false,
-    });
+      audit_ids: auditChainId ? [newAuditId(), auditChainId] : [newAuditId()],
+      system,
+    };
+    await this.#repo.saveToken(record);
     return {
       token,
       user,
       project,
-      credentials: this.#credentials(user, project, roles, methods, issuedAt, expiresAt),
+      credentials: this.#credentials(user, project, roles, record),
     };
   }
 
@@ -223,20 +261,50 @@ export class IdentityService {
   /** Resolves a token to credentials; expired, revoked or unknown tokens are UNAUTHENTICATED. */
   async validateToken(token: string): Promise<Credentials> {
     const record = token ? await this.#repo.findToken(hashToken(token)) : null;
-    const invalid = () =>
-      new AuthError('UNAUTHENTICATED', 'The request you have made requires authentication.');
+    const invalid = unauthenticated;
     if (!record || record.revoked || Date.parse(record.expires_at) <= this.#clock.now().getTime())
       throw invalid();
     const user = await this.#repo.findUser(record.user_id);
-    if (!user || !user.enabled) throw invalid();
+    if (!user || !user.enabled || !(await this.#domainEnabled(user.domain_id))) throw invalid();
     const project = record.project_id ? await this.#repo.findProject(record.project_id) : null;
-    if (record.project_id && (!project || !project.enabled)) throw invalid();
+    if (
+      record.project_id &&
+      (!project || !project.enabled || !(await this.#domainEnabled(project.domain_id)))
+    )
+      throw invalid();
     const roles = project
       ? (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map((a) => a.role.name)
-      : [];
-    // A token whose roles were all revoked no longer grants anything on its project.
-    if (project && roles.length === 0) throw invalid();
-    return this.#credentials(
+      : record.system
+        ? (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role.name)
+        : [];
+    // A token whose roles were all revoked no longer grants anything on its project or the system.
+    if ((project || record.system) && roles.length === 0) throw invalid();
+    return this.#credentials(user, project, roles, record);
+  }
+
+  /**
+   * As Keystone: a default project may name a project that does not exist (yet), never a domain. A
+   * token asked without a scope is then unscoped (see #usableDefaultProject).
+   */
+  async #checkDefaultProject(projectId: string | null | undefined): Promise<void> {
+    if (projectId && (await this.#repo.findDomain(projectId))) {
+      throw new ValidationError('BAD_REQUEST', "User's default project ID cannot be a domain ID.");
+    }
+  }
+
+  async #usableDefaultProject(user: User): Promise<Project | null> {
+    const project = user.default_project_id ? await this.#repo.findProject(user.default_project_id) : null;
+    if (!project?.enabled || !(await this.#domainEnabled(project.domain_id))) return null;
+    const roles = await this.#repo.listAssignments({ userId: user.id, projectId: project.id });
+    return roles.length > 0 ? project : null;
+  }
+
+  async #domainEnabled(domainId: string): Promise<boolean> {
+    return (await this.#repo.findDomain(domainId))?.enabled ?? false;
+  }
+
+  #credentials(user: User, project: Project | null, roles: string[], record: TokenRecord): Credentials {
+    const credentials = toCredentials(
       user,
       project,
       roles,
@@ -244,22 +312,19 @@ export class IdentityService {
       new Date(record.issued_at),
       new Date(record.expires_at),
     );
-  }
-
-  #credentials(
-    user: User,
-    project: Project | null,
-    roles: string[],
-    methods: string[],
-    issuedAt: Date,
-    expiresAt: Date,
-  ): Credentials {
-    const credentials = toCredentials(user, project, roles, methods, issuedAt, expiresAt);
-    // Cloud-wide administration is the admin role on the admin project, never on any project.
+    // Cloud-wide administration is the admin role on the admin project or on the system (Keystone's
+    // system administrator), never the admin role on any other project.
+    // identity.adminOnAnyProject (conformance runs only) widens it to the admin role on any project.
     const adminProject =
       (this.#adminOnAnyProject && project !== null) ||
       (project?.domain_id === DEFAULT_DOMAIN.id && project.name === this.#adminProjectName);
-    return { ...credentials, isAdmin: credentials.isAdmin && adminProject };
+    return {
+      ...credentials,
+      isAdmin: credentials.isAdmin && (adminProject || record.system === true),
+      projectDomainId: project?.domain_id ?? null,
+      systemScope: record.system ? 'all' : null,
+      auditIds: auditIdsOf(record),
+    };
   }
 
   async revokeToken(token: string): Promise<void> {
@@ -311,35 +376,39 @@ export class IdentityService {
     description?: string;
     enabled?: boolean;
     domainId?: string;
+    tags?: string[];
+    parentId?: string;
   }): Promise<Project> {
-    this.#checkDomain(input.domainId);
     checkName(input.name, 'project');
+    const parent = await this.#parentOf(input.parentId, input.domainId);
+    const domainId = parent?.domain_id ?? (await this.#existingDomain(input.domainId ?? input.parentId));
     const project: Project = {
       id: randomUUID().replaceAll('-', ''),
       name: input.name,
-      domain_id: DEFAULT_DOMAIN.id,
+      domain_id: domainId,
       description: input.description ?? '',
       enabled: input.enabled ?? true,
+      tags: input.tags ?? [],
+      parent_id: parent?.id ?? null,
     };
     await this.#repo.createProject(project);
     return project;
   }
 
   async createUser(input: UserInput & { name: string }): Promise<User> {
-    this.#checkDomain(input.domainId);
     checkName(input.name, 'user');
-    if (input.defaultProjectId && !(await this.#repo.findProject(input.defaultProjectId))) {
-      throw new ValidationError('BAD_REQUEST', `Could not find project: ${input.defaultProjectId}.`);
-    }
+    const domainId = await this.#existingDomain(input.domainId);
+    await this.#checkDefaultProject(input.defaultProjectId);
     const user: User = {
       id: randomUUID().replaceAll('-', ''),
       name: input.name,
-      domain_id: DEFAULT_DOMAIN.id,
+      domain_id: domainId,
       password_hash: input.password ? await hashPassword(input.password) : null,
       default_project_id: input.defaultProjectId ?? null,
       email: input.email ?? null,
       description: input.description ?? null,
       enabled: input.enabled ?? true,
+      extra: input.extra ?? {},
     };
     await this.#repo.createUser(user);
     return user;
@@ -354,11 +423,13 @@ export class IdentityService {
       email?: string | null;
       description?: string | null;
       defaultProjectId?: string | null;
+      extra?: Record<string, unknown>;
     },
   ): Promise<User> {
     const user = await this.#repo.findUser(id);
     if (!user) throw new NotFoundError(`Could not find user: ${id}.`);
     if (changes.name !== undefined) checkName(changes.name, 'user');
+    await this.#checkDefaultProject(changes.defaultProjectId);
     const updated: User = {
       ...user,
       name: changes.name ?? user.name,
@@ -369,6 +440,7 @@ export class IdentityService {
         changes.defaultProjectId === undefined ? user.default_project_id : changes.defaultProjectId,
       password_hash:
         changes.password !== undefined ? await hashPassword(changes.password) : user.password_hash,
+      extra: changes.extra ? checkExtra({ ...user.extra, ...changes.extra }) : user.extra,
     };
     await this.#repo.updateUser(updated);
     // As in Keystone, a new password or a disabled account ends every session the user had: a stolen
@@ -410,6 +482,14 @@ export class IdentityService {
     await this.#repo.grantRole(userId, projectId, role.id);
   }
 
+  /** Grants a role (by id or name) to a user on the system (`keystone-manage bootstrap` style). */
+  async grantSystemRole(userId: string, roleIdOrName: string): Promise<void> {
+    const role = (await this.#repo.findRole(roleIdOrName)) ?? (await this.#repo.findRoleByName(roleIdOrName));
+    if (!role) throw new NotFoundError(`Could not find role: ${roleIdOrName}.`);
+    if (!(await this.#repo.findUser(userId))) throw new NotFoundError(`Could not find user: ${userId}.`);
+    await this.#repo.grantSystemRole(userId, role.id);
+  }
+
   /** Finds a user by id or name (the CLI accepts either, as OpenStack's does). */
   async resolveUser(idOrName: string): Promise<User> {
     const user =
@@ -429,31 +509,70 @@ export class IdentityService {
   async #findUserRef(ref: NamedRef): Promise<User | null> {
     if (ref.id) return this.#repo.findUser(ref.id);
     if (!ref.name) throw new ValidationError('BAD_REQUEST', 'Expecting to find id or name in user.');
-    const domainId = this.#domainOf(ref);
+    const domainId = await this.#domainOf(ref);
     return domainId ? this.#repo.findUserByName(domainId, ref.name) : null;
   }
 
   async #findProjectRef(ref: NamedRef): Promise<Project | null> {
     if (ref.id) return this.#repo.findProject(ref.id);
     if (!ref.name) throw new ValidationError('BAD_REQUEST', 'Expecting to find id or name in project.');
-    const domainId = this.#domainOf(ref);
+    const domainId = await this.#domainOf(ref);
     return domainId ? this.#repo.findProjectByName(domainId, ref.name) : null;
   }
 
-  /** The one domain is `default` ("Default"); any other domain names nothing. */
-  #domainOf(ref: NamedRef): string | null {
+  /** The id of the domain a name is looked up in; null when it names no domain. */
+  async #domainOf(ref: NamedRef): Promise<string | null> {
     if (!ref.domain) throw new ValidationError('BAD_REQUEST', 'Expecting to find domain in user or project.');
-    if (ref.domain.id !== undefined) return ref.domain.id === DEFAULT_DOMAIN.id ? DEFAULT_DOMAIN.id : null;
-    return ref.domain.name === DEFAULT_DOMAIN.name ? DEFAULT_DOMAIN.id : null;
+    const domain: Domain | null =
+      ref.domain.id !== undefined
+        ? await this.#repo.findDomain(ref.domain.id)
+        : await this.#repo.findDomainByName(ref.domain.name ?? '');
+    return domain?.id ?? null;
   }
 
-  #checkDomain(domainId: string | undefined): void {
-    if (domainId !== undefined && domainId !== DEFAULT_DOMAIN.id) {
+  /**
+   * The parent project a new project names, as Keystone checks it: none when the parent is a domain
+   * (or not given); 404 when it does not exist; 400 when it is in another domain than the one named,
+   * or it or one of its ancestors is disabled.
+   */
+  async #parentOf(parentId: string | undefined, domainId: string | undefined): Promise<Project | null> {
+    if (parentId === undefined || (await this.#repo.findDomain(parentId))) {
+      if (parentId !== undefined && domainId !== undefined && parentId !== domainId) {
+        throw new ValidationError(
+          'BAD_REQUEST',
+          `Cannot create project, the parent (${parentId}) is acting as a domain, but this project's domain id (${domainId}) does not match the parent's id.`,
+        );
+      }
+      return null;
+    }
+    const parent = await this.#repo.findProject(parentId);
+    if (!parent) throw new NotFoundError(`Could not find project: ${parentId}.`);
+    if (domainId !== undefined && domainId !== parent.domain_id) {
       throw new ValidationError(
         'BAD_REQUEST',
-        `Could not find domain: ${domainId}. Only the default domain exists.`,
+        `Cannot create project, since it specifies its domain_id ${domainId}, but specifies a parent in a different domain (${parent.domain_id}).`,
       );
     }
+    const seen = new Set<string>();
+    for (let at: Project | null = parent; at && !seen.has(at.id); ) {
+      seen.add(at.id);
+      if (!at.enabled) {
+        throw new ValidationError(
+          'BAD_REQUEST',
+          `Cannot create project, since its parent (${at.id}) is disabled.`,
+        );
+      }
+      at = at.parent_id ? await this.#repo.findProject(at.parent_id) : null;
+    }
+    return parent;
+  }
+
+  /** The domain a new user or project goes in: `default` when none is named, 404 when it does not exist. */
+  async #existingDomain(domainId: string | undefined): Promise<string> {
+    if (domainId === undefined) return DEFAULT_DOMAIN.id;
+    if (!(await this.#repo.findDomain(domainId)))
+      throw new NotFoundError(`Could not find domain: ${domainId}.`);
+    return domainId;
   }
 }
 
@@ -464,15 +583,6 @@ async function ignoreConflict<T>(create: () => Promise<T>): Promise<T | null> {
   } catch (error) {
     if (error instanceof ImageTrustError && error.code === 'CONFLICT') return null;
     throw error;
-  }
-}
-
-function checkName(name: unknown, what: string): void {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 255) {
-    throw new ValidationError(
-      'BAD_REQUEST',
-      `Invalid input for field 'name': a ${what} name must be 1 to 255 characters.`,
-    );
   }
 }
 

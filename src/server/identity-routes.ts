@@ -1,7 +1,6 @@
 // Keystone v3 subset at /identity: version discovery, password/token authentication with a service
 // catalog, token validation and revocation, and the user/project/role API the openstack client uses.
-import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, NotFoundError } from '../errors/index.ts';
 import {
   type Credentials,
@@ -10,10 +9,15 @@ import {
   type IdentityService,
   type Project,
   readAuthRequest,
+  readDomainInput,
   readPasswordChange,
   readProjectInput,
+  readQueryBoolean,
   readRoleInput,
+  readTag,
+  readTagsBody,
   readUserInput,
+  toDomainView,
   toProjectView,
   toRoleView,
   toUserView,
@@ -71,13 +75,24 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
   const { directory } = identity;
   const idBase = (request: FastifyRequest) => `${options.baseUrl(request)}/identity`;
 
-  const versions = async (request: FastifyRequest, reply: import('fastify').FastifyReply) =>
+  // Version discovery, GET and HEAD as Keystone answers both (HEAD: the same status, no body).
+  const versions = async (request: FastifyRequest, reply: FastifyReply) =>
     reply.code(300).send({ versions: { values: [versionDocument(options.baseUrl(request))] } });
-  app.get('/identity', versions);
-  app.get('/identity/', versions);
   const v3 = async (request: FastifyRequest) => ({ version: versionDocument(options.baseUrl(request)) });
-  app.get('/identity/v3', v3);
-  app.get('/identity/v3/', v3);
+  for (const path of ['/identity', '/identity/']) {
+    app.get(path, versions);
+    app.head(path, async (_request, reply) => reply.code(300).send());
+  }
+  for (const path of ['/identity/v3', '/identity/v3/']) {
+    app.get(path, v3);
+    app.head(path, async (_request, reply) => reply.code(200).send());
+  }
+
+  /** A domain as tokens name it, `{id, name}`; the id alone should it have gone. */
+  const domainRef = async (id: string) => {
+    const domain = await identity.repository.findDomain(id);
+    return { id, name: domain?.name ?? id };
+  };
 
   const tokenBody = async (request: FastifyRequest, credentials: Credentials) => {
     const base = options.baseUrl(request);
@@ -85,22 +100,25 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     const view: Record<string, unknown> = {
       methods: credentials.methods,
       user: {
-        domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name },
+        domain: await domainRef(credentials.domainId),
         id: credentials.userId,
         name: credentials.userName,
         password_expires_at: null,
       },
-      audit_ids: [randomUUID().replaceAll('-', '').slice(0, 22)],
+      audit_ids: credentials.auditIds ?? [],
       expires_at: keystoneTime(credentials.expiresAt),
       issued_at: keystoneTime(credentials.issuedAt),
     };
     if (credentials.projectId) {
       view.project = {
-        domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name },
+        domain: await domainRef(credentials.projectDomainId ?? credentials.domainId),
         id: credentials.projectId,
         name: credentials.projectName,
       };
       view.is_domain = false;
+    }
+    if (credentials.systemScope) view.system = { [credentials.systemScope]: true };
+    if (credentials.projectId || credentials.systemScope) {
       view.roles = roles.map((role) => ({ id: role.id, name: role.name }));
       view.catalog = serviceCatalog(base);
     }
@@ -113,7 +131,8 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     try {
       issued = await identity.authenticate(authRequest);
     } catch (error) {
-      if (options.onLoginFailure && error instanceof AuthError) {
+      const refused = error instanceof AuthError || (authRequest.token && error instanceof NotFoundError);
+      if (options.onLoginFailure && refused) {
         // readAuthRequest has checked every field's type: these are strings or absent.
         const user = authRequest.password?.user;
         await options.onLoginFailure({
@@ -181,39 +200,106 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.get('/identity/v3/auth/projects', async (request) =>
       projectList(request, await directory.listOwnProjects(credentialsOf(request))),
     );
+    scoped.get('/identity/v3/auth/system', async (request) => ({
+      system: (await directory.hasOwnSystemRoles(credentialsOf(request))) ? [{ all: true }] : [],
+      links: { self: `${idBase(request)}/v3/auth/system` },
+    }));
+    // Roles are never granted on a domain here, so no domain is a scope a caller may ask for.
+    scoped.get('/identity/v3/auth/domains', async (request) => {
+      credentialsOf(request);
+      return { domains: [], links: listLinks(request) };
+    });
     scoped.get('/identity/v3/auth/catalog', async (request) => ({
       catalog: serviceCatalog(options.baseUrl(request)),
     }));
 
-    // Domains: one, `default`.
-    const domainView = (request: FastifyRequest) => ({
-      id: DEFAULT_DOMAIN.id,
-      name: DEFAULT_DOMAIN.name,
-      description: 'The default domain',
-      enabled: true,
-      tags: [],
-      options: {},
-      links: { self: `${idBase(request)}/v3/domains/default` },
-    });
+    // Domains
     scoped.get('/identity/v3/domains', async (request) => {
-      const { name } = queryOf(request);
-      const all = [domainView(request)];
-      return {
-        domains: name === undefined ? all : all.filter((d) => d.name === name || d.id === name),
-        links: listLinks(request),
-      };
+      const q = queryOf(request);
+      const domains = await directory.listDomains(credentialsOf(request), {
+        name: q.name,
+        enabled: readQueryBoolean(q.enabled, 'enabled'),
+      });
+      return { domains: domains.map((d) => toDomainView(d, idBase(request))), links: listLinks(request) };
     });
-    scoped.get<{ Params: { id: string } }>('/identity/v3/domains/:id', async (request) => {
-      if (request.params.id !== DEFAULT_DOMAIN.id)
-        throw new NotFoundError(`Could not find domain: ${request.params.id}.`);
-      return { domain: domainView(request) };
+    scoped.post('/identity/v3/domains', async (request, reply) => {
+      const domain = await directory.createDomain(credentialsOf(request), () =>
+        readDomainInput(request.body),
+      );
+      return reply.code(201).send({ domain: toDomainView(domain, idBase(request)) });
+    });
+    scoped.get<{ Params: { id: string } }>('/identity/v3/domains/:id', async (request) => ({
+      domain: toDomainView(
+        await directory.getDomain(credentialsOf(request), request.params.id),
+        idBase(request),
+      ),
+    }));
+    scoped.patch<{ Params: { id: string } }>('/identity/v3/domains/:id', async (request) => {
+      const updated = await directory.updateDomain(credentialsOf(request), request.params.id, () =>
+        readDomainInput(request.body, true),
+      );
+      return { domain: toDomainView(updated, idBase(request)) };
+    });
+    scoped.delete<{ Params: { id: string } }>('/identity/v3/domains/:id', async (request, reply) => {
+      await directory.deleteDomain(credentialsOf(request), request.params.id);
+      return reply.code(204).send();
     });
 
     // Projects
     scoped.get('/identity/v3/projects', async (request) => {
-      const { name, domain_id } = queryOf(request);
-      const projects = await directory.listProjects(credentialsOf(request), { name, domainId: domain_id });
+      const q = queryOf(request);
+      const tags = (key: string) => (q[key] === undefined ? undefined : q[key].split(','));
+      const projects = await directory.listProjects(credentialsOf(request), {
+        name: q.name,
+        domainId: q.domain_id,
+        enabled: readQueryBoolean(q.enabled, 'enabled'),
+        isDomain: readQueryBoolean(q.is_domain, 'is_domain'),
+        parentId: q.parent_id,
+        tags: tags('tags'),
+        tagsAny: tags('tags-any'),
+        notTags: tags('not-tags'),
+        notTagsAny: tags('not-tags-any'),
+      });
       return projectList(request, projects);
+    });
+
+    // Project tags
+    type TagParams = { Params: { id: string; tag: string } };
+    scoped.get<{ Params: { id: string } }>('/identity/v3/projects/:id/tags', async (request) => ({
+      tags: await directory.listProjectTags(credentialsOf(request), request.params.id),
+      links: listLinks(request),
+    }));
+    scoped.put<{ Params: { id: string } }>('/identity/v3/projects/:id/tags', async (request) => ({
+      tags: await directory.replaceProjectTags(credentialsOf(request), request.params.id, () =>
+        readTagsBody(request.body),
+      ),
+      links: listLinks(request),
+    }));
+    scoped.delete<{ Params: { id: string } }>('/identity/v3/projects/:id/tags', async (request, reply) => {
+      await directory.deleteProjectTags(credentialsOf(request), request.params.id);
+      return reply.code(204).send();
+    });
+    const checkTag = async (request: FastifyRequest<TagParams>, reply: FastifyReply) => {
+      await directory.checkProjectTag(credentialsOf(request), request.params.id, request.params.tag);
+      return reply.code(204).send();
+    };
+    scoped.get<TagParams>('/identity/v3/projects/:id/tags/:tag', checkTag);
+    scoped.head<TagParams>('/identity/v3/projects/:id/tags/:tag', checkTag);
+    scoped.put<TagParams>('/identity/v3/projects/:id/tags/:tag', async (request, reply) => {
+      await directory.addProjectTag(credentialsOf(request), request.params.id, () =>
+        readTag(request.params.tag),
+      );
+      return reply
+        .code(201)
+        .header(
+          'Location',
+          `${idBase(request)}/v3/projects/${request.params.id}/tags/${encodeURIComponent(request.params.tag)}`,
+        )
+        .send();
+    });
+    scoped.delete<TagParams>('/identity/v3/projects/:id/tags/:tag', async (request, reply) => {
+      await directory.deleteProjectTag(credentialsOf(request), request.params.id, request.params.tag);
+      return reply.code(204).send();
     });
     scoped.post('/identity/v3/projects', async (request, reply) => {
       const project = await directory.createProject(credentialsOf(request), () =>
@@ -240,8 +326,12 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Users
     scoped.get('/identity/v3/users', async (request) => {
-      const { name, domain_id } = queryOf(request);
-      const users = await directory.listUsers(credentialsOf(request), { name, domainId: domain_id });
+      const q = queryOf(request);
+      const users = await directory.listUsers(credentialsOf(request), {
+        name: q.name,
+        domainId: q.domain_id,
+        enabled: readQueryBoolean(q.enabled, 'enabled'),
+      });
       return { users: users.map((u) => toUserView(u, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/users', async (request, reply) => {
@@ -278,6 +368,12 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
     scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => ({
       role: toRoleView(await directory.getRole(credentialsOf(request), request.params.id), idBase(request)),
     }));
+    scoped.patch<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => {
+      const role = await directory.updateRole(credentialsOf(request), request.params.id, () =>
+        readRoleInput(request.body, true),
+      );
+      return { role: toRoleView(role, idBase(request)) };
+    });
     scoped.delete<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request, reply) => {
       await directory.deleteRole(credentialsOf(request), request.params.id);
       return reply.code(204).send();
@@ -320,34 +416,69 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
         return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
       },
     );
+    // System role assignments
+    type SystemGrantParams = { Params: { user: string; role: string } };
+    scoped.get<{ Params: { user: string } }>('/identity/v3/system/users/:user/roles', async (request) => {
+      const roles = await directory.listSystemGrants(credentialsOf(request), request.params.user);
+      return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
+    });
+    const checkSystemGrant = async (request: FastifyRequest<SystemGrantParams>, reply: FastifyReply) => {
+      await directory.checkSystemGrant(credentialsOf(request), request.params.user, request.params.role);
+      return reply.code(204).send();
+    };
+    scoped.get<SystemGrantParams>('/identity/v3/system/users/:user/roles/:role', checkSystemGrant);
+    scoped.head<SystemGrantParams>('/identity/v3/system/users/:user/roles/:role', checkSystemGrant);
+    scoped.put<SystemGrantParams>('/identity/v3/system/users/:user/roles/:role', async (request, reply) => {
+      await directory.createSystemGrant(credentialsOf(request), request.params.user, request.params.role);
+      return reply.code(204).send();
+    });
+    scoped.delete<SystemGrantParams>(
+      '/identity/v3/system/users/:user/roles/:role',
+      async (request, reply) => {
+        await directory.revokeSystemGrant(credentialsOf(request), request.params.user, request.params.role);
+        return reply.code(204).send();
+      },
+    );
+
     scoped.get('/identity/v3/role_assignments', async (request) => {
       const q = queryOf(request);
       const names = 'include_names' in q;
       const found = await directory.listRoleAssignments(
         credentialsOf(request),
-        { userId: q['user.id'], projectId: q['scope.project.id'], roleId: q['role.id'] },
-        { includeNames: names },
+        {
+          userId: q['user.id'],
+          projectId: q['scope.project.id'],
+          roleId: q['role.id'],
+          system: q['scope.system'] !== undefined ? true : undefined,
+        },
+        { includeNames: names, effective: 'effective' in q },
       );
-      const assignments = found.map((a) => ({
-        role: { id: a.role.id, ...(names ? { name: a.role.name } : {}) },
-        user: {
-          id: a.userId,
-          ...(a.user
-            ? { name: a.user.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
-            : {}),
-        },
-        scope: {
-          project: {
-            id: a.projectId,
-            ...(a.project
-              ? { name: a.project.name, domain: { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name } }
-              : {}),
+      const named = async (domainId: string) => (names ? { domain: await domainRef(domainId) } : {});
+      const assignments = await Promise.all(
+        found.map(async (a) => ({
+          role: { id: a.role.id, ...(names ? { name: a.role.name } : {}) },
+          user: {
+            id: a.userId,
+            ...(a.user ? { name: a.user.name, ...(await named(a.user.domain_id)) } : {}),
           },
-        },
-        links: {
-          assignment: `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${a.role.id}`,
-        },
-      }));
+          scope:
+            a.projectId === null
+              ? { system: { all: true } }
+              : {
+                  project: {
+                    id: a.projectId,
+                    ...(a.project ? { name: a.project.name, ...(await named(a.project.domain_id)) } : {}),
+                  },
+                },
+          links: {
+            assignment:
+              a.projectId === null
+                ? `${idBase(request)}/v3/system/users/${a.userId}/roles/${(a.priorRole ?? a.role).id}`
+                : `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${(a.priorRole ?? a.role).id}`,
+            ...(a.priorRole ? { prior_role: `${idBase(request)}/v3/roles/${a.priorRole.id}` } : {}),
+          },
+        })),
+      );
       return { role_assignments: assignments, links: listLinks(request) };
     });
   });

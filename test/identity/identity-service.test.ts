@@ -158,9 +158,10 @@ describe('IdentityService and its directory', () => {
       await assert.rejects(identity.directory.getUser(alice, 'no-such-user'), { code: 'FORBIDDEN' });
     });
 
-    it('lists only the projects a non-admin holds a role on', async () => {
-      const names = (await identity.directory.listProjects(alice, {})).map((p) => p.name);
-      assert.deepEqual(names, ['alice-project']);
+    it("refuses the list of all projects to a non-admin (Keystone's default), who has its own", async () => {
+      await assert.rejects(identity.directory.listProjects(alice, {}), { code: 'FORBIDDEN' });
+      const own = (await identity.directory.listUserProjects(alice, alice.userId)).map((p) => p.name);
+      assert.deepEqual(own, ['alice-project']);
       assert.ok((await identity.directory.listProjects(admin, {})).length >= 3);
     });
 
@@ -203,6 +204,7 @@ describe('IdentityService and its directory', () => {
         [() => directory.listRoles(alice, {}), 'identity:list_roles', {}],
         [() => directory.createRole(alice, unread), 'identity:create_role', {}],
         [() => directory.getRole(alice, 'r1'), 'identity:get_role', {}],
+        [() => directory.updateRole(alice, 'r1', unread), 'identity:update_role', {}],
         [() => directory.deleteRole(alice, 'r1'), 'identity:delete_role', {}],
         [() => directory.createGrant(alice, grant), 'identity:create_grant', { projectId: 'p1' }],
         [() => directory.checkGrant(alice, grant), 'identity:check_grant', { projectId: 'p1' }],
@@ -221,6 +223,49 @@ describe('IdentityService and its directory', () => {
           () => directory.listRoleAssignments(alice, {}, { includeNames: false }),
           'identity:list_role_assignments',
           { userId: null },
+        ],
+        [() => directory.listProjectTags(alice, 'p1'), 'identity:list_project_tags', { projectId: 'p1' }],
+        [() => directory.checkProjectTag(alice, 'p1', 't'), 'identity:get_project_tag', { projectId: 'p1' }],
+        [
+          () => directory.replaceProjectTags(alice, 'p1', unread),
+          'identity:update_project_tags',
+          { projectId: 'p1' },
+        ],
+        [
+          () => directory.addProjectTag(alice, 'p1', unread),
+          'identity:create_project_tag',
+          { projectId: 'p1' },
+        ],
+        [
+          () => directory.deleteProjectTag(alice, 'p1', 't'),
+          'identity:delete_project_tag',
+          { projectId: 'p1' },
+        ],
+        [() => directory.deleteProjectTags(alice, 'p1'), 'identity:delete_project_tags', { projectId: 'p1' }],
+        [() => directory.listDomains(alice, {}), 'identity:list_domains', {}],
+        [() => directory.getDomain(alice, 'd1'), 'identity:get_domain', { domainId: 'd1' }],
+        [() => directory.createDomain(alice, unread), 'identity:create_domain', {}],
+        [() => directory.updateDomain(alice, 'd1', unread), 'identity:update_domain', { domainId: 'd1' }],
+        [() => directory.deleteDomain(alice, 'd1'), 'identity:delete_domain', { domainId: 'd1' }],
+        [
+          () => directory.listSystemGrants(alice, 'u1'),
+          'identity:list_system_grants_for_user',
+          { userId: 'u1' },
+        ],
+        [
+          () => directory.checkSystemGrant(alice, 'u1', 'r1'),
+          'identity:check_system_grant_for_user',
+          { userId: 'u1' },
+        ],
+        [
+          () => directory.createSystemGrant(alice, 'u1', 'r1'),
+          'identity:create_system_grant_for_user',
+          { userId: 'u1' },
+        ],
+        [
+          () => directory.revokeSystemGrant(alice, 'u1', 'r1'),
+          'identity:revoke_system_grant_for_user',
+          { userId: 'u1' },
         ],
       ];
       for (const [call, action, target] of calls) {

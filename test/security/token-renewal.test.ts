@@ -45,6 +45,7 @@ describe('attack: renewing a token with the token method', () => {
     }
     clock.set(new Date(Date.parse(expiresAt) + 1000));
     assert.equal((await apiCall(t.url, token, 'GET', '/image/v2/images')).status, 401);
-    assert.equal((await renew(token)).status, 401);
+    // Keystone answers a token method with an expired token as TokenNotFound: 404.
+    assert.equal((await renew(token)).status, 404);
   });
 });

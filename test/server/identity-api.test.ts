@@ -111,7 +111,7 @@ describe('identity API', () => {
       },
     });
     assert.equal(r.status, 201);
-    assert.deepEqual(r.json.token.methods, ['token']);
+    assert.deepEqual(r.json.token.methods, ['password', 'token']);
   });
 
   it('expires tokens after their lifetime', async () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
-import type { Project, Role, TokenRecord, User } from '../../src/identity/index.ts';
+import type { Domain, Project, Role, TokenRecord, User } from '../../src/identity/index.ts';
 import { type SqlDatabase, SqlIdentityRepository } from '../../src/storage/index.ts';
 import { databaseBackends } from './database-backends.ts';
 
@@ -17,6 +17,8 @@ function makeProject(overrides: Partial<Project> = {}): Project {
     domain_id: 'default',
     description: '',
     enabled: true,
+    tags: [],
+    parent_id: null,
     ...overrides,
   };
 }
@@ -31,6 +33,7 @@ function makeUser(overrides: Partial<User> = {}): User {
     email: null,
     description: null,
     enabled: true,
+    extra: {},
     ...overrides,
   };
 }
@@ -48,6 +51,8 @@ function makeToken(overrides: Partial<TokenRecord> = {}): TokenRecord {
     issued_at: '2024-05-01T10:00:00.000Z',
     expires_at: '2024-05-01T11:00:00.000Z',
     revoked: false,
+    audit_ids: [id().slice(0, 22)],
+    system: false,
     ...overrides,
   };
 }
@@ -203,6 +208,17 @@ for (const backend of databaseBackends()) {
         assert.equal(await repo.findRoleByName('reader'), null);
       });
 
+      it('renames a role, refusing a taken name with CONFLICT and reporting an unknown role', async () => {
+        const role = makeRole({ name: 'before' });
+        const other = makeRole({ name: 'taken' });
+        await repo.createRole(role);
+        await repo.createRole(other);
+        assert.equal(await repo.updateRole({ ...role, name: 'after' }), true);
+        assert.deepEqual(await repo.findRole(role.id), { ...role, name: 'after' });
+        await assertCode(repo.updateRole({ ...role, name: 'taken' }), 'CONFLICT');
+        assert.equal(await repo.updateRole(makeRole()), false);
+      });
+
       it('refuses a second role with the same name with CONFLICT', async () => {
         await repo.createRole(makeRole({ name: 'member' }));
         await assertCode(repo.createRole(makeRole({ name: 'member' })), 'CONFLICT');
@@ -297,14 +313,147 @@ for (const backend of databaseBackends()) {
       });
     });
 
+    describe('domains', () => {
+      const makeDomain = (overrides: Partial<Domain> = {}): Domain => ({
+        id: id(),
+        name: `domain-${id()}`,
+        description: '',
+        enabled: true,
+        ...overrides,
+      });
+
+      it('has the default domain from the migration', async () => {
+        assert.deepEqual(await repo.findDomain('default'), {
+          id: 'default',
+          name: 'Default',
+          description: 'The default domain',
+          enabled: true,
+        });
+        assert.equal((await repo.findDomainByName('Default'))?.id, 'default');
+      });
+
+      it('creates, finds, updates, lists and refuses a second domain of one name', async () => {
+        const domain = makeDomain({ description: 'the lab' });
+        await repo.createDomain(domain);
+        assert.deepEqual(await repo.findDomain(domain.id), domain);
+        assert.deepEqual(await repo.findDomainByName(domain.name), domain);
+        await assertCode(repo.createDomain(makeDomain({ name: domain.name })), 'CONFLICT');
+        const disabled = { ...domain, enabled: false, description: 'closed' };
+        await repo.updateDomain(disabled);
+        assert.deepEqual(await repo.findDomain(domain.id), disabled);
+        assert.deepEqual((await repo.listDomains()).map((d) => d.id).sort(), ['default', domain.id].sort());
+      });
+
+      it('deletes a domain with its projects, users and their assignments, and nothing else', async () => {
+        const domain = makeDomain();
+        await repo.createDomain(domain);
+        const project = makeProject({ domain_id: domain.id, tags: ['t'] });
+        const user = makeUser({ domain_id: domain.id });
+        const outside = makeProject();
+        const role = makeRole();
+        for (const p of [project, outside]) await repo.createProject(p);
+        await repo.createUser(user);
+        await repo.createRole(role);
+        await repo.grantRole(user.id, outside.id, role.id);
+        await repo.grantSystemRole(user.id, role.id);
+        assert.equal(await repo.deleteDomain(domain.id), true);
+        assert.equal(await repo.findDomain(domain.id), null);
+        assert.equal(await repo.findProject(project.id), null);
+        assert.equal(await repo.findUser(user.id), null);
+        assert.deepEqual(await repo.listAssignments({ userId: user.id }), []);
+        assert.deepEqual(await repo.listSystemAssignments({ userId: user.id }), []);
+        assert.deepEqual(await repo.findProject(outside.id), outside);
+        assert.equal(await repo.deleteDomain(domain.id), false);
+      });
+    });
+
+    describe('project tags', () => {
+      it("keeps a user's extra attributes", async () => {
+        const user = makeUser({ extra: { project_id: 'p1', nested: { a: [1, 2] } } });
+        await repo.createUser(user);
+        assert.deepEqual(await repo.findUser(user.id), user);
+        await repo.updateUser({ ...user, extra: {} });
+        assert.deepEqual((await repo.findUser(user.id))?.extra, {});
+      });
+
+      it('keeps a parent project', async () => {
+        const parent = makeProject();
+        const child = makeProject({ parent_id: parent.id });
+        await repo.createProject(parent);
+        await repo.createProject(child);
+        assert.deepEqual(await repo.findProject(child.id), child);
+        assert.equal((await repo.findProject(parent.id))?.parent_id, null);
+      });
+
+      it('keeps tags in the order given, replaces them on update, and keeps them when not given', async () => {
+        const project = makeProject({ tags: ['zeta', 'alpha'] });
+        await repo.createProject(project);
+        assert.deepEqual((await repo.findProject(project.id))?.tags, ['zeta', 'alpha']);
+        await repo.updateProject({ ...project, tags: ['beta'] });
+        assert.deepEqual((await repo.findProject(project.id))?.tags, ['beta']);
+        const { tags: _, ...untagged } = project;
+        await repo.updateProject({ ...untagged, description: 'kept' });
+        const found = await repo.findProject(project.id);
+        assert.deepEqual([found?.tags, found?.description], [['beta'], 'kept']);
+        const other = makeProject();
+        await repo.createProject(other);
+        const listed = await repo.listProjects();
+        assert.deepEqual(listed.find((p) => p.id === project.id)?.tags, ['beta']);
+        assert.deepEqual(listed.find((p) => p.id === other.id)?.tags, []);
+        assert.equal(await repo.deleteProject(project.id), true);
+        assert.deepEqual(
+          await db.query('SELECT tag FROM project_tags WHERE project_id = ?', [project.id]),
+          [],
+        );
+      });
+    });
+
+    describe('system role assignments', () => {
+      it('grants (twice is once), lists by user and role, and revokes; they follow their user', async () => {
+        const user = makeUser();
+        const other = makeUser();
+        const admin = makeRole({ name: 'admin' });
+        const reader = makeRole({ name: 'reader' });
+        for (const u of [user, other]) await repo.createUser(u);
+        for (const r of [admin, reader]) await repo.createRole(r);
+        await repo.grantSystemRole(user.id, admin.id);
+        await repo.grantSystemRole(user.id, admin.id);
+        await repo.grantSystemRole(user.id, reader.id);
+        await repo.grantSystemRole(other.id, reader.id);
+        assert.deepEqual(
+          (await repo.listSystemAssignments({ userId: user.id })).map((a) => a.role.name),
+          ['admin', 'reader'],
+        );
+        assert.deepEqual(
+          (await repo.listSystemAssignments({ roleId: reader.id })).map((a) => a.userId).sort(),
+          [user.id, other.id].sort(),
+        );
+        assert.equal(await repo.revokeSystemRole(user.id, admin.id), true);
+        assert.equal(await repo.revokeSystemRole(user.id, admin.id), false);
+        await repo.deleteUser(other.id);
+        assert.deepEqual(await repo.listSystemAssignments({ roleId: reader.id }), [
+          { userId: user.id, role: reader },
+        ]);
+        // Project assignments are another list.
+        assert.deepEqual(await repo.listAssignments({ userId: user.id }), []);
+      });
+    });
+
     describe('tokens', () => {
-      it('saves and finds a token with its methods and scope', async () => {
-        const scoped = makeToken({ project_id: id(), methods: ['password', 'token'] });
+      it('saves and finds a token with its methods, scope and audit ids', async () => {
+        const scoped = makeToken({
+          project_id: id(),
+          methods: ['password', 'token'],
+          audit_ids: ['a1', 'a0'],
+        });
         const unscoped = makeToken();
+        const system = makeToken({ system: true });
         await repo.saveToken(scoped);
         await repo.saveToken(unscoped);
+        await repo.saveToken(system);
         assert.deepEqual(await repo.findToken(scoped.token_hash), scoped);
         assert.deepEqual(await repo.findToken(unscoped.token_hash), unscoped);
+        assert.deepEqual(await repo.findToken(system.token_hash), system);
         assert.equal(await repo.findToken(id()), null);
       });
 

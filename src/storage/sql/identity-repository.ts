@@ -1,7 +1,7 @@
 // Users, projects, roles, assignments and tokens on SQL (SQLite or PostgreSQL).
 
 import { ConflictError } from '../../errors/index.ts';
-import type { IdentityRepository, Project, Role, TokenRecord, User } from '../../identity/index.ts';
+import type { Domain, IdentityRepository, Project, Role, TokenRecord, User } from '../../identity/index.ts';
 import { isUniqueViolation, type SqlDatabase, type SqlValue, wrapSqlError } from './database.ts';
 
 type Row = Record<string, unknown>;
@@ -12,6 +12,7 @@ const toProject = (r: Row): Project => ({
   domain_id: String(r.domain_id),
   description: String(r.description ?? ''),
   enabled: Number(r.enabled) === 1,
+  parent_id: (r.parent_id as string | null) ?? null,
 });
 
 const toUser = (r: Row): User => ({
@@ -23,9 +24,19 @@ const toUser = (r: Row): User => ({
   email: (r.email as string | null) ?? null,
   description: (r.description as string | null) ?? null,
   enabled: Number(r.enabled) === 1,
+  extra: r.extra ? (JSON.parse(String(r.extra)) as Record<string, unknown>) : {},
 });
 
+const extraOf = (u: User) => (u.extra && Object.keys(u.extra).length > 0 ? JSON.stringify(u.extra) : null);
+
 const toRole = (r: Row): Role => ({ id: String(r.id), name: String(r.name) });
+
+const toDomain = (r: Row): Domain => ({
+  id: String(r.id),
+  name: String(r.name),
+  description: String(r.description ?? ''),
+  enabled: Number(r.enabled) === 1,
+});
 
 export class SqlIdentityRepository implements IdentityRepository {
   readonly #db: SqlDatabase;
@@ -68,28 +79,108 @@ export class SqlIdentityRepository implements IdentityRepository {
     return rows.map(map);
   }
 
-  async createProject(p: Project) {
+  async createDomain(d: Domain) {
     await this.#write(
-      'INSERT INTO projects (id, name, domain_id, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [p.id, p.name, p.domain_id, p.description, p.enabled ? 1 : 0, this.#now().toISOString()],
-      `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
+      'INSERT INTO domains (id, name, description, enabled) VALUES (?, ?, ?, ?)',
+      [d.id, d.name, d.description, d.enabled ? 1 : 0],
+      `domain - Duplicate entry found with name ${d.name}`,
     );
+  }
+  async findDomain(id: string) {
+    return (await this.#filtered('domains', toDomain, { id }))[0] ?? null;
+  }
+  async findDomainByName(name: string) {
+    return (await this.#filtered('domains', toDomain, { name }))[0] ?? null;
+  }
+  listDomains() {
+    return this.#filtered('domains', toDomain, {});
+  }
+  async updateDomain(d: Domain) {
+    await this.#write(
+      'UPDATE domains SET name = ?, description = ?, enabled = ? WHERE id = ?',
+      [d.name, d.description, d.enabled ? 1 : 0, d.id],
+      `domain - Duplicate entry found with name ${d.name}`,
+    );
+  }
+  async deleteDomain(id: string) {
+    // Its projects and users go with it (their assignments and tags by cascade), all or nothing.
+    return this.#db.transaction(async (tx) => {
+      await tx.run('DELETE FROM projects WHERE domain_id = ?', [id]);
+      await tx.run('DELETE FROM users WHERE domain_id = ?', [id]);
+      return (await tx.run('DELETE FROM domains WHERE id = ?', [id])) > 0;
+    });
+  }
+
+  /** Projects with their tags, read in one more query. */
+  async #withTags(projects: Project[]): Promise<Project[]> {
+    if (projects.length === 0) return projects;
+    const rows =
+      projects.length === 1
+        ? await this.#db.query(
+            'SELECT project_id, tag FROM project_tags WHERE project_id = ? ORDER BY position',
+            [projects[0].id],
+          )
+        : await this.#db.query('SELECT project_id, tag FROM project_tags ORDER BY project_id, position');
+    const tags = new Map<string, string[]>();
+    for (const r of rows) {
+      const list = tags.get(String(r.project_id)) ?? [];
+      list.push(String(r.tag));
+      tags.set(String(r.project_id), list);
+    }
+    return projects.map((p) => ({ ...p, tags: tags.get(p.id) ?? [] }));
+  }
+  async #replaceTags(projectId: string, tags: string[]) {
+    await this.#db.run('DELETE FROM project_tags WHERE project_id = ?', [projectId]);
+    for (const [position, tag] of tags.entries()) {
+      await this.#db.run('INSERT INTO project_tags (project_id, tag, position) VALUES (?, ?, ?)', [
+        projectId,
+        tag,
+        position,
+      ]);
+    }
+  }
+
+  async createProject(p: Project) {
+    await this.#db.transaction(async () => {
+      await this.#write(
+        'INSERT INTO projects (id, name, domain_id, description, enabled, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [
+          p.id,
+          p.name,
+          p.domain_id,
+          p.description,
+          p.enabled ? 1 : 0,
+          this.#now().toISOString(),
+          p.parent_id ?? null,
+        ],
+        `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
+      );
+      if (p.tags?.length) await this.#replaceTags(p.id, p.tags);
+    });
   }
   async findProject(id: string) {
-    return (await this.#filtered('projects', toProject, { id }))[0] ?? null;
+    return (await this.#withTags(await this.#filtered('projects', toProject, { id })))[0] ?? null;
   }
   async findProjectByName(domainId: string, name: string) {
-    return (await this.#filtered('projects', toProject, { domain_id: domainId, name }))[0] ?? null;
+    return (
+      (await this.#withTags(await this.#filtered('projects', toProject, { domain_id: domainId, name })))[0] ??
+      null
+    );
   }
-  listProjects(filter: { name?: string; domainId?: string } = {}) {
-    return this.#filtered('projects', toProject, { name: filter.name, domain_id: filter.domainId });
+  async listProjects(filter: { name?: string; domainId?: string } = {}) {
+    return this.#withTags(
+      await this.#filtered('projects', toProject, { name: filter.name, domain_id: filter.domainId }),
+    );
   }
   async updateProject(p: Project) {
-    await this.#write(
-      'UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?',
-      [p.name, p.description, p.enabled ? 1 : 0, p.id],
-      `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
-    );
+    await this.#db.transaction(async () => {
+      await this.#write(
+        'UPDATE projects SET name = ?, description = ?, enabled = ? WHERE id = ?',
+        [p.name, p.description, p.enabled ? 1 : 0, p.id],
+        `project - Duplicate entry found with name ${p.name} at domain ID ${p.domain_id}`,
+      );
+      if (p.tags !== undefined) await this.#replaceTags(p.id, p.tags);
+    });
   }
   async deleteProject(id: string) {
     return (await this.#db.run('DELETE FROM projects WHERE id = ?', [id])) > 0;
@@ -97,8 +188,8 @@ export class SqlIdentityRepository implements IdentityRepository {
 
   async createUser(u: User) {
     await this.#write(
-      `INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO users (id, name, domain_id, password_hash, default_project_id, email, description, enabled, created_at, extra)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         u.id,
         u.name,
@@ -109,6 +200,7 @@ export class SqlIdentityRepository implements IdentityRepository {
         u.description,
         u.enabled ? 1 : 0,
         this.#now().toISOString(),
+        extraOf(u),
       ],
       `user - Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`,
     );
@@ -124,8 +216,17 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
   async updateUser(u: User) {
     await this.#write(
-      'UPDATE users SET name = ?, password_hash = ?, default_project_id = ?, email = ?, description = ?, enabled = ? WHERE id = ?',
-      [u.name, u.password_hash, u.default_project_id, u.email, u.description, u.enabled ? 1 : 0, u.id],
+      'UPDATE users SET name = ?, password_hash = ?, default_project_id = ?, email = ?, description = ?, enabled = ?, extra = ? WHERE id = ?',
+      [
+        u.name,
+        u.password_hash,
+        u.default_project_id,
+        u.email,
+        u.description,
+        u.enabled ? 1 : 0,
+        extraOf(u),
+        u.id,
+      ],
       `user - Duplicate entry found with name ${u.name} at domain ID ${u.domain_id}`,
     );
   }
@@ -148,6 +249,21 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
   listRoles(filter: { name?: string } = {}) {
     return this.#filtered('roles', toRole, { name: filter.name });
+  }
+  async updateRole(r: Role) {
+    try {
+      return (await this.#db.run('UPDATE roles SET name = ? WHERE id = ?', [r.name, r.id])) > 0;
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new ConflictError(
+          'CONFLICT',
+          `Conflict occurred attempting to store role - Duplicate entry found with name ${r.name}`,
+          {
+            cause: error,
+          },
+        );
+      throw wrapSqlError(error);
+    }
   }
   async deleteRole(id: string) {
     return (await this.#db.run('DELETE FROM roles WHERE id = ?', [id])) > 0;
@@ -190,9 +306,43 @@ export class SqlIdentityRepository implements IdentityRepository {
     }));
   }
 
+  async grantSystemRole(userId: string, roleId: string) {
+    try {
+      await this.#db.run('INSERT INTO system_role_assignments (user_id, role_id) VALUES (?, ?)', [
+        userId,
+        roleId,
+      ]);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw wrapSqlError(error);
+    }
+  }
+  async revokeSystemRole(userId: string, roleId: string) {
+    return (
+      (await this.#db.run('DELETE FROM system_role_assignments WHERE user_id = ? AND role_id = ?', [
+        userId,
+        roleId,
+      ])) > 0
+    );
+  }
+  async listSystemAssignments(filter: { userId?: string; roleId?: string }) {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.userId) where.push('a.user_id = ?') && params.push(filter.userId);
+    if (filter.roleId) where.push('a.role_id = ?') && params.push(filter.roleId);
+    const rows = await this.#db.query(
+      `SELECT a.user_id, r.id AS role_id, r.name AS role_name FROM system_role_assignments a
+       JOIN roles r ON r.id = a.role_id${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.user_id, r.name`,
+      params,
+    );
+    return rows.map((r) => ({
+      userId: String(r.user_id),
+      role: { id: String(r.role_id), name: String(r.role_name) },
+    }));
+  }
+
   async saveToken(t: TokenRecord) {
     await this.#db.run(
-      'INSERT INTO tokens (token_hash, user_id, project_id, methods, issued_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO tokens (token_hash, user_id, project_id, methods, issued_at, expires_at, revoked, audit_ids, system_scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         t.token_hash,
         t.user_id,
@@ -201,6 +351,8 @@ export class SqlIdentityRepository implements IdentityRepository {
         t.issued_at,
         t.expires_at,
         t.revoked ? 1 : 0,
+        (t.audit_ids ?? []).join(' '),
+        t.system ? 1 : 0,
       ],
     );
   }
@@ -216,6 +368,10 @@ export class SqlIdentityRepository implements IdentityRepository {
       issued_at: String(r.issued_at),
       expires_at: String(r.expires_at),
       revoked: Number(r.revoked) === 1,
+      audit_ids: String(r.audit_ids ?? '')
+        .split(' ')
+        .filter(Boolean),
+      system: Number(r.system_scope) === 1,
     };
   }
   async revokeToken(tokenHash: string) {

@@ -203,6 +203,31 @@ const MIGRATIONS: Migration[] = [
         loaded_at TEXT NOT NULL)`,
     ],
   },
+  {
+    version: 11,
+    description: 'Keystone: domains, project tags, system role assignments, token audit ids and system scope',
+    statements: [
+      `CREATE TABLE domains (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+        enabled INTEGER NOT NULL DEFAULT 1)`,
+      "INSERT INTO domains (id, name, description, enabled) VALUES ('default', 'Default', 'The default domain', 1)",
+      `CREATE TABLE project_tags (
+        project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE, tag TEXT NOT NULL,
+        position INTEGER NOT NULL, PRIMARY KEY (project_id, tag))`,
+      'CREATE INDEX project_tags_tag ON project_tags (tag)',
+      `CREATE TABLE system_role_assignments (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (user_id, role_id))`,
+      // Space-separated; empty for tokens issued before (they are given one derived from their hash).
+      "ALTER TABLE tokens ADD COLUMN audit_ids TEXT NOT NULL DEFAULT ''",
+      'ALTER TABLE tokens ADD COLUMN system_scope INTEGER NOT NULL DEFAULT 0',
+      // A project's parent project; null for a top-level project, whose parent is its domain.
+      'ALTER TABLE projects ADD COLUMN parent_id TEXT',
+      // A user's other attributes (Keystone's `extra`), as a JSON object; null when none.
+      'ALTER TABLE users ADD COLUMN extra TEXT',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
