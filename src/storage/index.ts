@@ -17,3 +17,5 @@ export { openDatabase, redactUrl } from './sql/index.ts';
 export { migrateDatabase, SCHEMA_VERSION } from './sql/migrations.ts';
 export { SqlReleaseRepository } from './sql/release-repository.ts';
 export { SqlSecretRepository } from './sql/secret-repository.ts';
+export { SqlTaskRepository } from './sql/task-repository.ts';
+export { createWebDownloader, type WebDownloaderOptions } from './web-download.ts';

@@ -35,10 +35,10 @@ describe('planReconciliation', () => {
     const plan = planReconciliation(
       input({
         uploads: [
-          { id: 'a', owner: dead, heartbeat: at(1000), temp: 't-a' },
-          { id: 'b', owner: alive, heartbeat: at(LEASE + 1), temp: null },
-          { id: 'c', owner: '', heartbeat: '', temp: null },
-          { id: 'd', owner: alive, heartbeat: at(LEASE - 1), temp: 't-d' },
+          { id: 'a', status: 'saving', owner: dead, heartbeat: at(1000), temp: 't-a' },
+          { id: 'b', status: 'saving', owner: alive, heartbeat: at(LEASE + 1), temp: null },
+          { id: 'c', status: 'saving', owner: '', heartbeat: '', temp: null },
+          { id: 'd', status: 'saving', owner: alive, heartbeat: at(LEASE - 1), temp: 't-d' },
         ],
       }),
     );
@@ -52,8 +52,8 @@ describe('planReconciliation', () => {
     const plan = planReconciliation(
       input({
         uploads: [
-          { id: 'live', owner: alive, heartbeat: at(0), temp: null },
-          { id: 'gone', owner: dead, heartbeat: at(0), temp: null },
+          { id: 'live', status: 'saving', owner: alive, heartbeat: at(0), temp: null },
+          { id: 'gone', status: 'saving', owner: dead, heartbeat: at(0), temp: null },
         ],
         holders: [
           { id: 'img', status: 'active', blobKey: 'img' },
@@ -88,7 +88,7 @@ describe('planReconciliation', () => {
     const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
     const plan = planReconciliation(
       input({
-        uploads: [{ id: 'd', owner: alive, heartbeat: at(0), temp: `${alive}.${uuid}` }],
+        uploads: [{ id: 'd', status: 'saving', owner: alive, heartbeat: at(0), temp: `${alive}.${uuid}` }],
         temporaries: [
           { id: `${alive}.${uuid}`, modifiedAt: new Date(at(LEASE * 10)) },
           { id: `${dead}.${uuid}`, modifiedAt: new Date(at(0)) },

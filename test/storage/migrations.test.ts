@@ -60,7 +60,7 @@ for (const backend of databaseBackends()) {
           'INSERT INTO image_reports (image_id, document, digest, passed, attached_by, attached_at) VALUES (?, ?, ?, ?, ?, ?)',
           ['image-1', '{"results":[]}', `sha256:${'ab'.repeat(32)}`, 1, 'builder', '2026-06-01T12:00:00Z'],
         );
-        assert.deepEqual(await migrateDatabase(db), [9]);
+        assert.deepEqual(await migrateDatabase(db, undefined, 9), [9]);
         const rows = await db.query(
           'SELECT image_id, kind, document, passed, attached_by FROM image_reports',
         );
@@ -137,7 +137,7 @@ describe('migrateDatabase on postgres from many processes', () => {
         // Connect both pools first, so the two migrations really race.
         await Promise.all([first.query('SELECT 1'), second.query('SELECT 1')]);
         const results = await Promise.all([migrateDatabase(first), migrateDatabase(second)]);
-        assert.deepEqual(results.flat().sort(), allVersions, `round ${round}: ${JSON.stringify(results)}`);
+        assert.deepEqual(results.flat().sort((a, b) => a - b), allVersions, `round ${round}: ${JSON.stringify(results)}`);
         assert.ok(results.some((applied) => applied.length === 0));
         assert.deepEqual(await appliedVersions(first), allVersions);
       } finally {
