@@ -137,7 +137,11 @@ describe('migrateDatabase on postgres from many processes', () => {
         // Connect both pools first, so the two migrations really race.
         await Promise.all([first.query('SELECT 1'), second.query('SELECT 1')]);
         const results = await Promise.all([migrateDatabase(first), migrateDatabase(second)]);
-        assert.deepEqual(results.flat().sort((a, b) => a - b), allVersions, `round ${round}: ${JSON.stringify(results)}`);
+        assert.deepEqual(
+          results.flat().sort((a, b) => a - b),
+          allVersions,
+          `round ${round}: ${JSON.stringify(results)}`,
+        );
         assert.ok(results.some((applied) => applied.length === 0));
         assert.deepEqual(await appliedVersions(first), allVersions);
       } finally {
