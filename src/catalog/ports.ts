@@ -112,15 +112,11 @@ export interface ImageRepository {
     to?: 'saving' | 'uploading' | 'importing',
   ): Promise<boolean>;
   /**
-   * Ends a stage: the image stays `uploading`, its lease is dropped and `fields` (size, and the staged
-   * data's key as blob_key) are set, only while `owner` holds the lease.
+   * Ends a stage: the image stays `uploading` with the staged size, and its lease is dropped, only while
+   * `owner` holds the lease. The staged data's key is `stagingKey(id)`, never recorded: a concurrent
+   * PATCH (which writes the record it read) cannot make the image lose it.
    */
-  finishStage(
-    id: string,
-    owner: string,
-    fields: { size: number; blob_key: string },
-    updatedAt: string,
-  ): Promise<boolean>;
+  finishStage(id: string, owner: string, fields: { size: number }, updatedAt: string): Promise<boolean>;
   /** Sets (string) or removes (null) extra properties the service itself manages (`os_glance_*`). */
   setImageProperties(id: string, changes: Record<string, string | null>): Promise<void>;
   /** Records that `owner` is still writing; false once it no longer holds the lease (recovered, deleted). */

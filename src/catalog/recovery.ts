@@ -43,7 +43,7 @@ export interface ReconcilePlan {
   missingBlobs: { imageId: string; key: string }[];
 }
 
-const HOLDS_DATA = new Set(['active', 'deactivated', 'killed', 'pending_delete', 'importing', 'uploading']);
+const HOLDS_DATA = new Set(['active', 'deactivated', 'killed', 'pending_delete', 'importing']);
 
 /** The owner encoded in a temporary's id (`<owner>.<uuid>`), or null for one without. */
 function ownerOfTemporary(id: string): string | null {
@@ -64,8 +64,11 @@ export function planReconciliation(input: ReconcileInput): ReconcilePlan {
   // A live upload will commit under its image id; everything else must be an image's own key.
   // A live stage commits its data under the staging key before it records it.
   const held = new Set<string>(live.flatMap((upload) => [upload.id, stagingKey(upload.id)]));
-  for (const holder of input.holders)
+  for (const holder of input.holders) {
     if (holder.blobKey && holder.status !== 'saving') held.add(holder.blobKey);
+    // Staged data waits under the image's staging key until its import takes it (or the image goes).
+    if (holder.status === 'uploading' || holder.status === 'importing') held.add(stagingKey(holder.id));
+  }
   const present = new Set(input.blobs);
   const inUse = new Set(live.flatMap((upload) => (upload.temp ? [upload.temp] : [])));
   const orphanTemporaries = input.temporaries

@@ -432,8 +432,10 @@ export class CatalogService {
     });
     if (!moved) throw new NotFoundError(`Failed to find image ${id} to delete`);
     // The data goes only once the deletion (and its event) committed; an image caught in `saving` may
-    // already have data under its id that was never activated.
+    // already have data under its id that was never activated, and a staged one has its staged copy.
     await this.#blobs.delete(image.blob_key ?? id);
+    if (image.status === 'uploading' || image.status === 'importing')
+      await this.#blobs.delete(stagingKey(id));
   }
 
   async setImageActivation(credentials: Credentials, id: string, activate: boolean): Promise<void> {
@@ -597,8 +599,7 @@ export class CatalogService {
       verify: null,
       key,
       finish: async ({ size, digest }, record) => {
-        if (!(await this.#images.finishStage(id, lease.owner, { size, blob_key: key }, this.#timestamp())))
-          return null;
+        if (!(await this.#images.finishStage(id, lease.owner, { size }, this.#timestamp()))) return null;
         const stored = (await this.#images.findImage(id))!;
         record(this.#event(credentials, 'image.staged', stored, { size }, digest));
         return stored;
@@ -1006,7 +1007,7 @@ export class CatalogService {
 
   /** The staged data, read back for its import. */
   async #readStaged(id: string, image: ImageRecord): Promise<ImportSource> {
-    const data = await this.#blobs.read(image.blob_key ?? stagingKey(id));
+    const data = await this.#blobs.read(stagingKey(id));
     return { body: data, contentLength: image.size ?? undefined, close: () => data.close() };
   }
 

@@ -69,6 +69,19 @@ describe('planReconciliation', () => {
     assert.deepEqual(plan.missingBlobs, []);
   });
 
+  it('keeps the staged data of images uploading or importing, and removes staged data nobody holds', () => {
+    const plan = planReconciliation(
+      input({
+        holders: [
+          { id: 'staged', status: 'uploading', blobKey: null },
+          { id: 'importing', status: 'importing', blobKey: null },
+        ],
+        blobs: ['staged.staging', 'importing.staging', 'queued.staging'],
+      }),
+    );
+    assert.deepEqual(plan.orphanBlobs, ['queued.staging']);
+  });
+
   it('reports an active or deactivated image whose data is missing', () => {
     const plan = planReconciliation(
       input({

@@ -188,6 +188,30 @@ describe('interoperable import', () => {
       assert.match(String(task.expires_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     });
 
+    it('imports staged data after a PATCH of the staged image, and deleting a staged image deletes its staged data', async () => {
+      const data = randomBytes(5000);
+      const image = await create(alice);
+      await stage(alice, image.id, data);
+      const patched = await call(
+        alice,
+        'PATCH',
+        `/v2/images/${image.id}`,
+        [{ op: 'add', path: '/k', value: 'v' }],
+        {
+          'content-type': 'application/openstack-images-v2.1-json-patch',
+        },
+      );
+      assert.equal(patched.status, 200, patched.text);
+      await importAs(alice, image.id, { name: 'glance-direct' });
+      await settled();
+      assert.equal((await show(alice, image.id)).os_hash_value, sha512(data));
+
+      const doomed = await create(alice);
+      await stage(alice, doomed.id, data);
+      assert.equal((await call(alice, 'DELETE', `/v2/images/${doomed.id}`)).status, 204);
+      assert.deepEqual(await blobsOf(doomed.id), []);
+    });
+
     it('refuses a second stage, a stage of an active image, and a body that is not octet-stream', async () => {
       const image = await create(alice);
       assert.equal((await stage(alice, image.id, randomBytes(10))).status, 204);

@@ -441,7 +441,7 @@ export function describeImageRepositoryContract(
     describe('stage and import leases', () => {
       const lease = (owner: string) => ({ owner, heartbeat: '2026-01-01T00:00:01Z', temp: `${owner}.t` });
 
-      it('stages under a lease, then keeps the image uploading with its staged data and no lease', async () => {
+      it('stages under a lease, then keeps the image uploading with its staged size and no lease', async () => {
         const image = makeImage({ status: 'queued', size: null, blob_key: null });
         await repo.createImage(image);
         assert.equal(await repo.beginUpload(image.id, ['queued'], lease('p1'), 'T1', 'uploading'), true);
@@ -450,16 +450,16 @@ export function describeImageRepositoryContract(
           [[image.id, 'uploading', 'p1']],
         );
         assert.equal(await repo.renewUploadLease(image.id, 'p1', 'T2'), true);
-        assert.equal(await repo.finishStage(image.id, 'p2', { size: 5, blob_key: 'x' }, 'T3'), false);
-        assert.equal(await repo.finishStage(image.id, 'p1', { size: 5, blob_key: 's' }, 'T3'), true);
+        assert.equal(await repo.finishStage(image.id, 'p2', { size: 5 }, 'T3'), false);
+        assert.equal(await repo.finishStage(image.id, 'p1', { size: 5 }, 'T3'), true);
         const staged = (await repo.findImage(image.id))!;
         assert.equal(staged.status, 'uploading');
         assert.equal(staged.size, 5);
-        assert.equal(staged.blob_key, 's');
+        assert.equal(staged.blob_key, null, 'the staged data is under the staging key, never recorded');
         assert.deepEqual(await repo.listUploads(), [], 'a finished stage is no longer being written');
         assert.deepEqual(
           (await repo.listBlobHolders()).map((h) => [h.id, h.status, h.blobKey]),
-          [[image.id, 'uploading', 's']],
+          [[image.id, 'uploading', null]],
         );
       });
 
@@ -472,7 +472,7 @@ export function describeImageRepositoryContract(
           false,
           'data still being staged cannot be imported',
         );
-        await repo.finishStage(image.id, 'p1', { size: 5, blob_key: 's' }, 'T3');
+        await repo.finishStage(image.id, 'p1', { size: 5 }, 'T3');
         assert.equal(await repo.beginUpload(image.id, ['uploading'], lease('p2'), 'T4', 'importing'), true);
         assert.deepEqual(
           (await repo.listUploads()).map((u) => [u.status, u.owner, u.temp]),

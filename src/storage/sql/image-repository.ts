@@ -396,14 +396,13 @@ export class SqlImageRepository implements ImageRepository {
   async finishStage(
     id: string,
     owner: string,
-    fields: { size: number; blob_key: string },
+    fields: { size: number },
     updatedAt: string,
   ): Promise<boolean> {
     const changed = await this.#db.run(
-      `UPDATE images SET size = ?, blob_key = ?, upload_owner = NULL, upload_heartbeat = NULL,
-         upload_temp = NULL, updated_at = ?
+      `UPDATE images SET size = ?, upload_owner = NULL, upload_heartbeat = NULL, upload_temp = NULL, updated_at = ?
        WHERE id = ? AND status = 'uploading' AND upload_owner = ?`,
-      [fields.size, fields.blob_key, updatedAt, id, owner],
+      [fields.size, updatedAt, id, owner],
     );
     return changed > 0;
   }
@@ -437,7 +436,6 @@ export class SqlImageRepository implements ImageRepository {
       match('upload_owner', owner),
       ...(heartbeat !== undefined ? [match('upload_heartbeat', heartbeat)] : []),
     ];
-    // Staged data's key goes too: a queued image holds no data.
     const changed = await this.#db.run(
       `UPDATE images SET status = 'queued', size = NULL, virtual_size = NULL, blob_key = NULL,
          upload_owner = NULL, upload_heartbeat = NULL, upload_temp = NULL, updated_at = ?
