@@ -297,15 +297,15 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       // is queued again.
       const controller = new AbortController();
       const untrack = app.trackUpload(controller);
+      // The task records the request id the response carries, as Glance's does (Tempest compares them).
+      const requestId = `req-${randomUUID()}`;
+      reply.header('x-openstack-request-id', requestId);
       try {
         const { done } = await catalog.importImage(
           credentialsOf(request),
           request.params.id,
           jsonBody(request),
-          {
-            signal: controller.signal,
-            requestId: `req-${randomUUID()}`,
-          },
+          { signal: controller.signal, requestId },
         );
         void done.finally(untrack);
       } catch (error) {

@@ -164,6 +164,8 @@ describe('interoperable import', () => {
       const accepted = await importAs(alice, image.id, { name: 'glance-direct' });
       assert.equal(accepted.status, 202, accepted.text);
       assert.equal(accepted.text, '');
+      const requestId = accepted.headers.get('x-openstack-request-id');
+      assert.match(String(requestId), /^req-[0-9a-f-]{36}$/);
       await settled();
       const active = await show(alice, image.id);
       assert.equal(active.status, 'active');
@@ -181,6 +183,7 @@ describe('interoperable import', () => {
       assert.equal(task.status, 'success');
       assert.deepEqual(task.result, { image_id: image.id });
       assert.equal(task.image_id, image.id);
+      assert.equal(task.request_id, requestId, 'the task records the import response’s request id');
       assert.deepEqual((task.input as { import_req: unknown }).import_req, {
         method: { name: 'glance-direct' },
       });
