@@ -399,6 +399,10 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       '/image/v2/images/:id/file': 'GET, PUT',
       '/image/v2/images/:id/stage': 'PUT',
       '/image/v2/images/:id/import': 'POST',
+      '/image/v2/images/:id/tasks': 'GET',
+      // Glance also serves POST /v2/tasks and DELETE /v2/tasks/{id} (the deprecated task API): not here.
+      '/image/v2/tasks': 'GET',
+      '/image/v2/tasks/:id': 'GET',
       '/image/v2/images/:id/tags/:tag': 'PUT, DELETE',
       '/image/v2/images/:id/members': 'GET, POST',
       '/image/v2/images/:id/members/:member': 'GET, PUT, DELETE',

@@ -429,6 +429,16 @@ describe('interoperable import', () => {
       assert.equal((page.json.tasks as unknown[]).length, 1);
       assert.match(String(page.json.next), /^\/v2\/tasks\?limit=1&status=success&marker=/);
       assert.equal((await call(admin, 'GET', '/v2/tasks?status=bogus')).status, 400);
+      for (const [method, url, allow] of [
+        ['POST', '/v2/tasks', 'GET'],
+        ['DELETE', `/v2/tasks/${imageTask.id}`, 'GET'],
+        ['GET', `/v2/images/${image.id}/stage`, 'PUT'],
+        ['GET', `/v2/images/${image.id}/import`, 'POST'],
+      ]) {
+        const r = await call(admin, method, url);
+        assert.equal(r.status, 405, `${method} ${url}`);
+        assert.equal(r.headers.get('allow'), allow);
+      }
     });
   });
 
