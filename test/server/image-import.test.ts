@@ -4,6 +4,7 @@
 // tasks API, and that a failed import leaves no data of any kind behind.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -438,6 +439,55 @@ describe('interoperable import', () => {
         const r = await call(admin, method, url);
         assert.equal(r.status, 405, `${method} ${url}`);
         assert.equal(r.headers.get('allow'), allow);
+      }
+    });
+  });
+
+  describe('shutdown', () => {
+    it('aborts a running import and waits until its image is queued again and its task failed', async () => {
+      // A web server that sends part of the image and then nothing, until the test ends.
+      let release!: () => void;
+      const stalled = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const slow = createServer(async (_request, response) => {
+        response.writeHead(200, { 'content-length': 8192 });
+        response.write(Buffer.alloc(4096, 1));
+        await stalled;
+        response.end(Buffer.alloc(4096, 2));
+      });
+      await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+      const port = (slow.address() as AddressInfo).port;
+      const own = await startTestServer({
+        import: { webDownload: { allowedPorts: [port], internalHosts: [`127.0.0.1:${port}`] } },
+      });
+      try {
+        const token = await own.token();
+        const created = await apiCall(`${own.url}/image`, token, 'POST', '/v2/images', {
+          disk_format: 'raw',
+          container_format: 'bare',
+        });
+        const id = (created.json as { id: string }).id;
+        const r = await apiCall(`${own.url}/image`, token, 'POST', `/v2/images/${id}/import`, {
+          method: { name: 'web-download', uri: `http://127.0.0.1:${port}/image` },
+        });
+        assert.equal(r.status, 202);
+        await own.server.app.shutdown();
+        const { catalog } = own.server.services;
+        const admin = await own.server.services.identity.validateToken(token);
+        const image = await catalog.getImage(admin, id);
+        assert.equal(image.status, 'queued');
+        const [task] = await catalog.listImageTasks(admin, id);
+        assert.equal(task.status, 'failure');
+        let keys = 0;
+        for await (const _ of own.blobs.list()) keys++;
+        assert.equal(keys, 0);
+        assert.equal(await own.blobs.countTemporaries(), 0);
+      } finally {
+        release();
+        await own.server.services.close();
+        rmSync(own.dataDir, { recursive: true, force: true });
+        slow.close();
       }
     });
   });
