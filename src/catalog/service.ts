@@ -512,8 +512,11 @@ export class CatalogService {
     return this.#counted(() => this.#stageImageData(credentials, id, body, options));
   }
 
-  /** Each upload holds buffers, a file and a lease: past the limit, say so at once rather than slow all. */
-  async #counted<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Each upload, stage or import holds buffers, a file and a lease: past the limit, say so at once
+   * rather than slow all. Returns the function that gives the place back.
+   */
+  #takeUploadPlace(): () => void {
     if (this.#uploadsInFlight >= this.#upload.maxConcurrent) {
       throw new UnavailableError(
         'TOO_MANY_UPLOADS',
@@ -522,10 +525,19 @@ export class CatalogService {
       );
     }
     this.#uploadsInFlight++;
+    let given = false;
+    return () => {
+      if (!given) this.#uploadsInFlight--;
+      given = true;
+    };
+  }
+
+  async #counted<T>(work: () => Promise<T>): Promise<T> {
+    const giveBack = this.#takeUploadPlace();
     try {
       return await work();
     } finally {
-      this.#uploadsInFlight--;
+      giveBack();
     }
   }
 
@@ -884,13 +896,21 @@ export class CatalogService {
     const from = statusesThatMayBecome('importing', [
       request.method === 'glance-direct' ? 'uploading' : 'queued',
     ]);
-    const lease = await this.#takeLease(id, from, 'importing', () =>
-      conflict(
-        request.method === 'glance-direct'
-          ? "Image needs to be staged before 'glance-direct' method can be used"
-          : "Image needs to be in 'queued' state to use 'web-download' method",
-      ),
-    );
+    // An import running in the background counts among the uploads this process takes at once.
+    const giveBack = this.#takeUploadPlace();
+    let lease: Lease;
+    try {
+      lease = await this.#takeLease(id, from, 'importing', () =>
+        conflict(
+          request.method === 'glance-direct'
+            ? "Image needs to be staged before 'glance-direct' method can be used"
+            : "Image needs to be in 'queued' state to use 'web-download' method",
+        ),
+      );
+    } catch (error) {
+      giveBack();
+      throw error;
+    }
     try {
       // Glance without several stores lists no store name in either property, but sets both.
       await this.#events.withEvents(async (record) => {
@@ -905,9 +925,11 @@ export class CatalogService {
       });
     } catch (error) {
       await this.#releaseImport(lease, id);
+      giveBack();
       throw error;
     }
     const done = this.#runImport(credentials, image, task, lease, request, options.signal).finally(() => {
+      giveBack();
       this.#imports.delete(done);
     });
     this.#imports.add(done);

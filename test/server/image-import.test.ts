@@ -444,7 +444,7 @@ describe('interoperable import', () => {
   });
 
   describe('shutdown', () => {
-    it('aborts a running import and waits until its image is queued again and its task failed', async () => {
+    it('counts a running import among the uploads, and aborts it and waits until its image is queued again and its task failed', async () => {
       // A web server that sends part of the image and then nothing, until the test ends.
       let release!: () => void;
       const stalled = new Promise<void>((resolve) => {
@@ -459,6 +459,7 @@ describe('interoperable import', () => {
       await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
       const port = (slow.address() as AddressInfo).port;
       const own = await startTestServer({
+        uploads: { maxConcurrent: 1 },
         import: { webDownload: { allowedPorts: [port], internalHosts: [`127.0.0.1:${port}`] } },
       });
       try {
@@ -472,6 +473,21 @@ describe('interoperable import', () => {
           method: { name: 'web-download', uri: `http://127.0.0.1:${port}/image` },
         });
         assert.equal(r.status, 202);
+        // The running import holds this process's only upload place.
+        const other = await apiCall(`${own.url}/image`, token, 'POST', '/v2/images', {
+          disk_format: 'raw',
+          container_format: 'bare',
+        });
+        const busy = await apiCall(
+          `${own.url}/image`,
+          token,
+          'PUT',
+          `/v2/images/${(other.json as { id: string }).id}/file`,
+          new Uint8Array(10),
+          { 'content-type': 'application/octet-stream' },
+        );
+        assert.equal(busy.status, 503);
+        assert.equal(busy.headers.get('x-imagetrust-error-code'), 'TOO_MANY_UPLOADS');
         await own.server.app.shutdown();
         const { catalog } = own.server.services;
         const admin = await own.server.services.identity.validateToken(token);
