@@ -31,6 +31,7 @@ import {
   appliedSchemaVersion,
   closeDigestWorkers,
   createDigester,
+  createWebDownloader,
   FileBlobStore,
   FileKeyring,
   FileTreeHeadPin,
@@ -48,6 +49,7 @@ import {
   SqlMetadefRepository,
   SqlReleaseRepository,
   SqlSecretRepository,
+  SqlTaskRepository,
   staticKeyring,
 } from '../storage/index.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -270,6 +272,15 @@ export async function openServices(
     forCaller: (credentials: Credentials, id: string) => secrets.getSecretForVerification(credentials, id),
     trusted: (id: string) => secrets.getTrustedSecret(id),
   };
+  const tasks = new SqlTaskRepository(db);
+  const importFilter = {
+    allowedSchemes: config.import.webDownload.allowedSchemes,
+    disallowedSchemes: config.import.webDownload.disallowedSchemes,
+    allowedHosts: config.import.webDownload.allowedHosts,
+    disallowedHosts: config.import.webDownload.disallowedHosts,
+    allowedPorts: config.import.webDownload.allowedPorts,
+    disallowedPorts: config.import.webDownload.disallowedPorts,
+  };
   const sqlImages = new SqlImageRepository(db);
   const images = wrap.images ? wrap.images(sqlImages) : sqlImages;
   const catalog = new CatalogService({
@@ -284,6 +295,17 @@ export async function openServices(
     upload: { owner: owner.id, renewEveryMs: leaseMs / 3, maxConcurrent: config.uploads.maxConcurrent },
     failpoint: failpointsFromEnvironment(),
     limits: config.images,
+    tasks,
+    importMethods: config.import.methods,
+    webDownload: {
+      filter: importFilter,
+      maxBytes: config.import.webDownload.maxBytes || config.images.sizeCap,
+      fetch: createWebDownloader({
+        filter: importFilter,
+        internalHosts: config.import.webDownload.internalHosts,
+        idleMs: config.import.webDownload.idleSeconds * 1000,
+      }),
+    },
     // Certificates come from our key manager: as the uploader sees it (castellan uses the caller's
     // token), and trust anchors with the service's own authority.
     signatureCheck: createUploadSignatureCheck({
@@ -341,6 +363,7 @@ export async function openServices(
     clock,
     leaseMs,
     isOwnerAlive: (other) => owner.isAlive(other),
+    tasks,
   });
   // Events a previous run committed but never delivered (it died in between) reach the log now.
   await events.deliver();
@@ -428,6 +451,8 @@ export async function openServices(
       };
     },
     async close() {
+      // Imports still running (a caller that did not abort them) end before the database closes.
+      await catalog.settleImports();
       await db.close();
       closeBlobs();
       await closeDigestWorkers();

@@ -7,6 +7,7 @@ export {
   decideBoot,
 } from './boot-decision.ts';
 export { GovernanceService, type GovernanceServiceOptions } from './governance.ts';
+export { DEFAULT_IMPORT_URI_FILTER, type ImportUriFilter, isImportUriAllowed } from './import-uri.ts';
 export {
   assertNotObsolete,
   deprecationWarning,
@@ -51,14 +52,17 @@ export type {
   GovernanceFields,
   ImageListQuery,
   ImageRepository,
+  ImportSource,
   ReleaseRepository,
   SortKey,
   SortOrder,
   StreamVerifierSpec,
+  TaskRepository,
   TemporaryBlob,
   UploadInFlight,
   UploadLease,
   Viewer,
+  WebDownloader,
 } from './ports.ts';
 export {
   planReconciliation,
@@ -85,7 +89,13 @@ export {
 } from './releases.ts';
 export { type PatchOperation, type QueryParams, readImagePatch } from './requests.ts';
 export { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas.ts';
-export { type CatalogLimits, CatalogService, type DownloadResult, OS_HASH_ALGO } from './service.ts';
+export {
+  type CatalogLimits,
+  CatalogService,
+  type DownloadResult,
+  IMPORT_METHODS,
+  OS_HASH_ALGO,
+} from './service.ts';
 export {
   type CertificateSource,
   createSignerTrustCheck,
@@ -94,4 +104,16 @@ export {
   type SignatureCheckOptions,
   type UploadSignatureCheck,
 } from './signature-check.ts';
+export { stagingKey } from './staging.ts';
+export {
+  type ImportTask,
+  TASK_STATUSES,
+  type TaskListQuery,
+  type TaskStatus,
+  taskSchema,
+  tasksSchema,
+  toImageTaskView,
+  toTaskStub,
+  toTaskView,
+} from './tasks.ts';
 export { readVirtualSize } from './virtual-size.ts';

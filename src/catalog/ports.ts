@@ -8,6 +8,7 @@ import type {
   Visibility,
 } from './model.ts';
 import type { ImageReport, ReleaseRequest, ReleaseStatus, ReportKind } from './releases.ts';
+import type { ImportTask, TaskListQuery } from './tasks.ts';
 
 /** Who is looking: decides which images a list or get may return. */
 export interface Viewer {
@@ -50,6 +51,8 @@ export interface ImageListQuery {
   >;
   osHidden?: boolean;
   protected?: boolean;
+  /** Exactly this size (Glance's `size` filter). */
+  size?: number;
   sizeMin?: number;
   sizeMax?: number;
   timeFilters: { column: 'created_at' | 'updated_at'; op: ComparisonOperator; value: string }[];
@@ -96,16 +99,29 @@ export interface ImageRepository {
     >,
     updatedAt?: string,
   ): Promise<boolean>;
-  /** Moves the image from one of `from` to `saving` under `lease`; false when it was not in one of them. */
+  /**
+   * Moves the image from one of `from` to `to` (default `saving`; `uploading` for a stage, `importing` for
+   * an import) under `lease`; false when it was not in one of them. An image in `uploading` is taken only
+   * once its stage finished (no lease on it): data still being staged cannot be imported.
+   */
   beginUpload(
     id: string,
     from: readonly ImageStatus[],
     lease: UploadLease,
     updatedAt: string,
+    to?: 'saving' | 'uploading' | 'importing',
   ): Promise<boolean>;
+  /**
+   * Ends a stage: the image stays `uploading` with the staged size, and its lease is dropped, only while
+   * `owner` holds the lease. The staged data's key is `stagingKey(id)`, never recorded: a concurrent
+   * PATCH (which writes the record it read) cannot make the image lose it.
+   */
+  finishStage(id: string, owner: string, fields: { size: number }, updatedAt: string): Promise<boolean>;
+  /** Sets (string) or removes (null) extra properties the service itself manages (`os_glance_*`). */
+  setImageProperties(id: string, changes: Record<string, string | null>): Promise<void>;
   /** Records that `owner` is still writing; false once it no longer holds the lease (recovered, deleted). */
   renewUploadLease(id: string, owner: string, heartbeat: string): Promise<boolean>;
-  /** saving → active with the upload's results, only while `owner` holds the lease. */
+  /** saving or importing → active with the upload's results, only while `owner` holds the lease. */
   finishUpload(
     id: string,
     owner: string,
@@ -113,11 +129,12 @@ export interface ImageRepository {
     updatedAt: string,
   ): Promise<boolean>;
   /**
-   * saving → queued (size forgotten), only while `owner` holds the lease, and, when `heartbeat` is given,
+   * saving, uploading or importing → queued (size and any staged data's key forgotten), only while
+   * `owner` holds the lease, and, when `heartbeat` is given,
    * has not renewed it since (so a recoverer never takes an upload that proved itself alive).
    */
   releaseUpload(id: string, owner: string, updatedAt: string, heartbeat?: string): Promise<boolean>;
-  /** Every image in `saving`, with its lease. */
+  /** Every image whose data is being written: `saving`, `importing`, and `uploading` while it stages. */
   listUploads(): Promise<UploadInFlight[]>;
   /** Every image not deleted that holds, or is about to hold, data in the blob store. */
   listBlobHolders(): Promise<BlobHolder[]>;
@@ -150,9 +167,21 @@ export interface UploadLease {
   temp: string | null;
 }
 
-/** An image in `saving`, with the lease of the upload writing it. */
+/** An image whose data is being written (upload, stage or import), with the lease of the writer. */
 export interface UploadInFlight extends UploadLease {
   id: string;
+  status: ImageStatus;
+}
+
+/** Import tasks (Glance's `api_image_import`), kept with the image they import into. */
+export interface TaskRepository {
+  createTask(task: ImportTask): Promise<void>;
+  findTask(id: string): Promise<ImportTask | null>;
+  listTasks(query: TaskListQuery): Promise<ImportTask[]>;
+  /** Every task of an image, oldest first. */
+  listImageTasks(imageId: string): Promise<ImportTask[]>;
+  /** Writes the task's status, result, message and times if its status is still `expected`. */
+  updateTask(task: ImportTask, expected: ImportTask['status']): Promise<boolean>;
 }
 
 /** What holds data in the blob store: an image's committed key, or the key an upload will commit to. */
@@ -299,6 +328,24 @@ export interface Digester {
 
 /** Makes one-pass digesters (md5 + sha512 for uploads); injected so the core never starts threads itself. */
 export type DigesterFactory = (algorithms: readonly string[], options?: DigestOptions) => Digester;
+
+/** Image data fetched for `web-download`: the body as it arrives, and its length when the server said. */
+export interface ImportSource {
+  body: AsyncIterable<Uint8Array>;
+  contentLength?: number;
+  /** Lets go of the file or connection (safe to call after the body was read to the end, and twice). */
+  close?(): Promise<void> | void;
+}
+
+/**
+ * Opens `uri` for `web-download`: refuses (SOURCE_DOWNLOAD_FAILED) what may not be fetched (internal
+ * addresses, redirects the filter refuses, an error status, a declared length over `maxBytes`), and
+ * stops when `signal` aborts. The body is streamed, never buffered.
+ */
+export type WebDownloader = (
+  uri: string,
+  options: { signal: AbortSignal; maxBytes: number },
+) => Promise<ImportSource>;
 
 export interface Clock {
   now(): Date;

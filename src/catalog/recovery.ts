@@ -1,10 +1,19 @@
-// Recovery after crashes: uploads whose process died go back to `queued` with their partial data
-// deleted, blobs no image holds are removed, and images whose data is missing are reported. The plan is
+// Recovery after crashes: uploads, stages and imports whose process died go back to `queued` with their
+// partial (and staged) data deleted, and their import tasks failed; blobs no image holds are removed, and images whose data is missing are reported. The plan is
 // a pure function of what the database and the blob store hold; the executor orders its writes so that
 // dying between any two of them leaves a state the next run finishes.
 import type { EventRecorder } from '../events/index.ts';
 import { toGlanceTimestamp } from './model.ts';
-import type { BlobHolder, BlobStore, Clock, ImageRepository, UploadInFlight } from './ports.ts';
+import type {
+  BlobHolder,
+  BlobStore,
+  Clock,
+  ImageRepository,
+  TaskRepository,
+  UploadInFlight,
+} from './ports.ts';
+import { stagingKey } from './staging.ts';
+import { TASK_TIME_TO_LIVE_MS } from './tasks.ts';
 
 export interface TemporaryInfo {
   id: string;
@@ -53,9 +62,13 @@ export function planReconciliation(input: ReconcileInput): ReconcilePlan {
   );
   const live = input.uploads.filter((upload) => !stranded.includes(upload));
   // A live upload will commit under its image id; everything else must be an image's own key.
-  const held = new Set<string>(live.map((upload) => upload.id));
-  for (const holder of input.holders)
+  // A live stage commits its data under the staging key before it records it.
+  const held = new Set<string>(live.flatMap((upload) => [upload.id, stagingKey(upload.id)]));
+  for (const holder of input.holders) {
     if (holder.blobKey && holder.status !== 'saving') held.add(holder.blobKey);
+    // Staged data waits under the image's staging key until its import takes it (or the image goes).
+    if (holder.status === 'uploading' || holder.status === 'importing') held.add(stagingKey(holder.id));
+  }
   const present = new Set(input.blobs);
   const inUse = new Set(live.flatMap((upload) => (upload.temp ? [upload.temp] : [])));
   const orphanTemporaries = input.temporaries
@@ -90,6 +103,8 @@ export interface UploadRecoveryOptions {
   clock: Clock;
   leaseMs: number;
   isOwnerAlive(owner: string): boolean;
+  /** Import tasks: an import taken back fails its task, saying why. */
+  tasks?: TaskRepository;
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -169,6 +184,28 @@ export class UploadRecovery {
     if (!taken) return false;
     if (upload.temp) await this.#o.blobs.discardTemporary(upload.temp);
     await this.#o.blobs.delete(upload.id);
+    await this.#o.blobs.delete(stagingKey(upload.id));
+    if (upload.status === 'importing') await this.#failImportTasks(upload.id, stamp);
     return true;
+  }
+
+  /** The tasks of an import whose process died end in `failure`, so nobody waits for them. */
+  async #failImportTasks(imageId: string, stamp: string): Promise<void> {
+    const tasks = this.#o.tasks;
+    if (!tasks) return;
+    const expires = toGlanceTimestamp(new Date(this.#o.clock.now().getTime() + TASK_TIME_TO_LIVE_MS));
+    for (const task of await tasks.listImageTasks(imageId)) {
+      if (task.status !== 'pending' && task.status !== 'processing') continue;
+      await tasks.updateTask(
+        {
+          ...task,
+          status: 'failure',
+          message: 'The import was interrupted (the process running it stopped); the image is queued again.',
+          updated_at: stamp,
+          expires_at: expires,
+        },
+        task.status,
+      );
+    }
   }
 }

@@ -13,6 +13,7 @@ import {
   type Visibility,
 } from './model.ts';
 import type { ComparisonOperator, ImageListQuery, SortKey, SortOrder } from './ports.ts';
+import { TASK_STATUSES, type TaskStatus } from './tasks.ts';
 
 const UUID = /^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$/;
 
@@ -440,6 +441,14 @@ export function readImageListQuery(
     if (name === 'size_min') query.sizeMin = Number(value);
     else query.sizeMax = Number(value);
   }
+  const size = one(params, 'size');
+  if (size !== undefined) {
+    // Glance compares size as given to the column; a value that is not a whole number matches nothing
+    // there (or fails in the database): say so instead.
+    if (!/^\d+$/.test(size.trim()))
+      throw invalid(`Invalid value for size filter: ${size}. Give a whole number of bytes.`);
+    query.size = Number(size);
+  }
   for (const column of ['id', 'name', 'status', 'container_format', 'disk_format'] as const) {
     const value = one(params, column);
     if (value !== undefined) query.anyOf[column] = readInOperator(value);
@@ -477,6 +486,7 @@ export function readImageListQuery(
     'os_hidden',
     'size_min',
     'size_max',
+    'size',
     'id',
     'name',
     'status',
@@ -503,5 +513,85 @@ export function readImageListQuery(
   }
   const isProtected = one(params, 'protected');
   if (isProtected !== undefined) query.protected = readBoolean(isProtected, 'protected', false);
+  return query;
+}
+
+/** The import methods Glance knows; only those in the server's list may be asked for. */
+export type ImportMethod = 'glance-direct' | 'web-download';
+
+export interface ImportRequest {
+  method: ImportMethod;
+  /** web-download's source. */
+  uri?: string;
+  allStoresMustSucceed: boolean;
+  /** The body as given, for the task's input. */
+  raw: Record<string, unknown>;
+}
+
+/** Reads `POST /v2/images/{id}/import`'s body with Glance's checks and messages, in Glance's order. */
+export function readImportRequest(body: unknown, enabled: readonly string[]): ImportRequest {
+  const bad = (message: string) => new ValidationError('BAD_REQUEST', message);
+  if (body === undefined || body === null) throw bad('Body expected in request.');
+  if (typeof body !== 'object' || Array.isArray(body)) throw bad("Import request requires a 'method' field.");
+  const raw = body as Record<string, unknown>;
+  const method = raw.method;
+  if (method === undefined) throw bad("Import request requires a 'method' field.");
+  if (typeof method !== 'object' || method === null || Array.isArray(method) || !('name' in method))
+    throw bad("Import request requires a 'name' field.");
+  const name = (method as Record<string, unknown>).name;
+  if (typeof name !== 'string' || !enabled.includes(name))
+    throw bad(`Unknown import method name '${String(name)}'.`);
+  const allStoresMustSucceed = raw.all_stores_must_succeed ?? true;
+  if (typeof allStoresMustSucceed !== 'boolean')
+    throw bad("'all_stores_must_succeed' must be boolean value only");
+  if (typeof (raw.all_stores ?? false) !== 'boolean') throw bad("'all_stores' must be boolean value only");
+  const uri = (method as Record<string, unknown>).uri;
+  return {
+    method: name as ImportMethod,
+    ...(typeof uri === 'string' ? { uri } : {}),
+    allStoresMustSucceed,
+    raw,
+  };
+}
+
+/** Parses `GET /v2/tasks`: limit, marker, status, type, sort_dir (tasks are sorted by creation time). */
+export function readTaskListQuery(
+  params: QueryParams,
+  limits: { defaultPageSize: number; maxPageSize: number },
+): { limit: number; markerId?: string; status?: TaskStatus; type?: string; sortDir: 'asc' | 'desc' } {
+  const query: ReturnType<typeof readTaskListQuery> = { limit: limits.defaultPageSize, sortDir: 'desc' };
+  const limit = one(params, 'limit');
+  if (limit !== undefined) {
+    if (!/^-?\d+$/.test(limit)) throw invalid('limit param must be an integer');
+    const n = Number(limit);
+    if (n < 0) throw invalid('limit param must be positive');
+    query.limit = Math.min(n, limits.maxPageSize);
+  }
+  const marker = one(params, 'marker');
+  if (marker !== undefined) query.markerId = marker;
+  const sortKey = one(params, 'sort_key');
+  if (
+    sortKey !== undefined &&
+    sortKey !== 'created_at' &&
+    sortKey !== 'updated_at' &&
+    sortKey !== 'id' &&
+    sortKey !== 'status' &&
+    sortKey !== 'type'
+  ) {
+    throw invalid(`Invalid sort key: ${sortKey}.`);
+  }
+  const sortDir = one(params, 'sort_dir');
+  if (sortDir !== undefined) {
+    if (sortDir !== 'asc' && sortDir !== 'desc') throw invalid(`Invalid sort direction: ${sortDir}`);
+    query.sortDir = sortDir;
+  }
+  const status = one(params, 'status');
+  if (status !== undefined) {
+    if (!(TASK_STATUSES as readonly string[]).includes(status))
+      throw invalid(`Invalid status value: ${status}`);
+    query.status = status as TaskStatus;
+  }
+  const type = one(params, 'type');
+  if (type !== undefined) query.type = type;
   return query;
 }

@@ -8,6 +8,7 @@ import {
   ImageTrustError,
   IntegrityError,
   NotFoundError,
+  SourceError,
   UnavailableError,
   ValidationError,
   VerificationError,
@@ -16,6 +17,7 @@ import type { DomainEvent, DomainEventType, EventRecorder } from '../events/inde
 import type { Credentials } from '../identity/index.ts';
 import { type Action, type Authorizer, defaultAuthorizer, type RuleTarget } from '../identity/index.ts';
 import { type CertificateSecret, formatGlanceSignatureFailure, signatureMismatch } from '../trust/index.ts';
+import { DEFAULT_IMPORT_URI_FILTER, type ImportUriFilter, isImportUriAllowed } from './import-uri.ts';
 import { assertNotObsolete } from './lifecycle.ts';
 import {
   type ImageMember,
@@ -34,18 +36,27 @@ import type {
   ByteRange,
   Clock,
   DigesterFactory,
+  Digests,
   ImageRepository,
+  ImportSource,
   StreamVerifierSpec,
+  TaskRepository,
   TemporaryBlob,
+  WebDownloader,
 } from './ports.ts';
 import {
   applyImagePatch,
+  type ImportRequest,
   type PatchOperation,
   type QueryParams,
   readImageCreateRequest,
   readImageListQuery,
+  readImportRequest,
+  readTaskListQuery,
 } from './requests.ts';
 import type { UploadSignatureCheck } from './signature-check.ts';
+import { stagingKey } from './staging.ts';
+import { type ImportTask, TASK_TIME_TO_LIVE_MS } from './tasks.ts';
 import { createVirtualSizeInspector } from './virtual-size.ts';
 
 export interface CatalogLimits {
@@ -80,7 +91,34 @@ export interface CatalogServiceOptions {
   allowDirectPublish?: boolean;
   /** Reads a key-manager certificate with the service's authority (for getSigningCertificate). */
   readCertificate?: (id: string) => Promise<CertificateSecret | null>;
+  /** Where import tasks are kept; without it, imports are refused. */
+  tasks?: TaskRepository;
+  /** The interoperable import methods carried out (and advertised); default glance-direct and web-download. */
+  importMethods?: readonly string[];
+  /** `web-download`: the fetcher, Glance's URI filter and a size cap of its own (under `limits.sizeCap`). */
+  webDownload?: { fetch?: WebDownloader; filter?: ImportUriFilter; maxBytes?: number };
 }
+
+/** A lease this process holds on an image while it writes its data, and the temporary it writes to. */
+interface Lease {
+  id: string;
+  owner: string;
+  temp: TemporaryBlob;
+}
+
+/** What one pass over the data found. */
+interface Received {
+  size: number;
+  virtualSize: number | null;
+  digests: Digests;
+  /** `sha512:<hex>`, the data's digest in events. */
+  digest: string;
+  /** The verification event, when the data was verified (recorded with the change). */
+  verification: DomainEvent | null;
+}
+
+/** The import methods this catalog carries out (copy-image needs several stores; there is one). */
+export const IMPORT_METHODS = ['glance-direct', 'web-download'] as const;
 
 export interface UploadOptions {
   /** The declared Content-Length, when the client sent one. */
@@ -118,6 +156,10 @@ export class CatalogService {
   readonly #failpoint?: (name: string) => void;
   readonly #allowDirectPublish: boolean;
   readonly #readCertificate?: (id: string) => Promise<CertificateSecret | null>;
+  readonly #tasks?: TaskRepository;
+  readonly #importMethods: readonly string[];
+  readonly #webDownload: { fetch?: WebDownloader; filter: ImportUriFilter; maxBytes: number };
+  readonly #imports = new Set<Promise<void>>();
 
   constructor(options: CatalogServiceOptions) {
     this.#images = options.images;
@@ -133,6 +175,18 @@ export class CatalogService {
     this.#failpoint = options.failpoint;
     this.#allowDirectPublish = options.allowDirectPublish ?? false;
     this.#readCertificate = options.readCertificate;
+    this.#tasks = options.tasks;
+    this.#importMethods = options.importMethods ?? IMPORT_METHODS;
+    this.#webDownload = {
+      fetch: options.webDownload?.fetch,
+      filter: options.webDownload?.filter ?? DEFAULT_IMPORT_URI_FILTER,
+      maxBytes: options.webDownload?.maxBytes ?? options.limits.sizeCap,
+    };
+  }
+
+  /** The import methods advertised in `/v2/info/import` and `OpenStack-image-import-methods`. */
+  get importMethods(): readonly string[] {
+    return this.#importMethods;
   }
 
   #event(
@@ -378,8 +432,10 @@ export class CatalogService {
     });
     if (!moved) throw new NotFoundError(`Failed to find image ${id} to delete`);
     // The data goes only once the deletion (and its event) committed; an image caught in `saving` may
-    // already have data under its id that was never activated.
+    // already have data under its id that was never activated, and a staged one has its staged copy.
     await this.#blobs.delete(image.blob_key ?? id);
+    if (image.status === 'uploading' || image.status === 'importing')
+      await this.#blobs.delete(stagingKey(id));
   }
 
   async setImageActivation(credentials: Credentials, id: string, activate: boolean): Promise<void> {
@@ -439,7 +495,28 @@ export class CatalogService {
     body: AsyncIterable<Uint8Array>,
     options: UploadOptions = {},
   ): Promise<ImageRecord> {
-    // Each upload holds buffers, a file and a lease: past the limit, say so at once rather than slow all.
+    return this.#counted(() => this.#uploadImageData(credentials, id, body, options));
+  }
+
+  /**
+   * Stages data for a later `glance-direct` import: queued → uploading. The data goes through the same
+   * one-pass writer as an upload, into a blob of its own (`stagingKey`); on any failure it is deleted and
+   * the image queued again. The signature is checked at import, over the data as it is imported.
+   */
+  async stageImageData(
+    credentials: Credentials,
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    options: UploadOptions = {},
+  ): Promise<ImageRecord> {
+    return this.#counted(() => this.#stageImageData(credentials, id, body, options));
+  }
+
+  /**
+   * Each upload, stage or import holds buffers, a file and a lease: past the limit, say so at once
+   * rather than slow all. Returns the function that gives the place back.
+   */
+  #takeUploadPlace(): () => void {
     if (this.#uploadsInFlight >= this.#upload.maxConcurrent) {
       throw new UnavailableError(
         'TOO_MANY_UPLOADS',
@@ -448,10 +525,19 @@ export class CatalogService {
       );
     }
     this.#uploadsInFlight++;
+    let given = false;
+    return () => {
+      if (!given) this.#uploadsInFlight--;
+      given = true;
+    };
+  }
+
+  async #counted<T>(work: () => Promise<T>): Promise<T> {
+    const giveBack = this.#takeUploadPlace();
     try {
-      return await this.#uploadImageData(credentials, id, body, options);
+      return await work();
     } finally {
-      this.#uploadsInFlight--;
+      giveBack();
     }
   }
 
@@ -475,26 +561,75 @@ export class CatalogService {
         `Image status transition from ${image.status} to saving is not allowed`,
       );
     }
-    const missing = (['disk_format', 'container_format'] as const).filter((k) => image[k] === null);
-    if (missing.length) {
-      throw new ValidationError(
-        'FORMATS_NOT_SET',
-        missing.length === 2
-          ? 'Properties disk_format, container_format must be set prior to saving data.'
-          : `Property ${missing[0]} must be set prior to saving data.`,
-      );
-    }
+    assertFormatsSet(image);
     const cap = this.#limits.sizeCap;
     if (options.contentLength !== undefined && options.contentLength > cap) {
       throw tooLarge(cap);
     }
-    // Like Glance, every signature check that needs no data runs before the first byte is read.
-    let verify: StreamVerifierSpec | null = null;
-    let signerId: string | null = null;
+    const { verify, signerId } = await this.#planVerification(credentials, image);
+    const lease = await this.#takeLease(id, uploadable, 'saving');
+    return this.#writeData(credentials, image, lease, body, {
+      ...options,
+      cap,
+      verify,
+      key: id,
+      finish: (received, record) =>
+        this.#activate(
+          credentials,
+          id,
+          lease.owner,
+          received,
+          verify ? (signerId ?? credentials.userId) : null,
+          record,
+        ),
+    });
+  }
+
+  async #stageImageData(
+    credentials: Credentials,
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    options: UploadOptions,
+  ): Promise<ImageRecord> {
+    const image = await this.getImage(credentials, id);
+    // Glance's stage has no rule of its own: it asks modify_image.
+    this.#enforceOwner('modify_image', credentials, image, `Not allowed to stage data for image ${id}`);
+    const from = statusesThatMayBecome('uploading', ['queued']);
+    if (!from.includes(image.status)) {
+      throw new ConflictError(
+        'INVALID_STATUS_TRANSITION',
+        `Image status transition from ${image.status} to uploading is not allowed`,
+      );
+    }
+    const cap = this.#limits.sizeCap;
+    if (options.contentLength !== undefined && options.contentLength > cap) throw tooLarge(cap);
+    const lease = await this.#takeLease(id, from, 'uploading');
+    const key = stagingKey(id);
+    return this.#writeData(credentials, image, lease, body, {
+      ...options,
+      cap,
+      verify: null,
+      key,
+      finish: async ({ size, digest }, record) => {
+        if (!(await this.#images.finishStage(id, lease.owner, { size }, this.#timestamp()))) return null;
+        const stored = (await this.#images.findImage(id))!;
+        record(this.#event(credentials, 'image.staged', stored, { size }, digest));
+        return stored;
+      },
+    });
+  }
+
+  /**
+   * Like Glance, every signature check that needs no data runs before the first byte is read; a refusal
+   * is recorded and thrown in Glance's words.
+   */
+  async #planVerification(
+    credentials: Credentials,
+    image: ImageRecord,
+  ): Promise<{ verify: StreamVerifierSpec | null; signerId: string | null }> {
     try {
       const planned = (await this.#signatureCheck?.(credentials, image)) ?? null;
-      verify = planned?.spec ?? null;
-      signerId = planned?.signerId ?? null;
+      return { verify: planned?.spec ?? null, signerId: planned?.signerId ?? null };
     } catch (error) {
       await this.#events.record(
         this.#event(credentials, 'image.verification', image, {
@@ -502,20 +637,97 @@ export class CatalogService {
           code: (error as ImageTrustError).code ?? null,
         }),
       );
-      throw toSignatureError(error, id);
+      throw toSignatureError(error, image.id);
     }
-    // The temporary first, so the lease names it: whoever finds this upload abandoned can delete its data.
+  }
+
+  /**
+   * Moves the image into `to` under this process's lease. The temporary comes first, so the lease names
+   * it: whoever finds the writer gone can delete its data.
+   */
+  async #takeLease(
+    id: string,
+    from: readonly ImageStatus[],
+    to: 'saving' | 'uploading' | 'importing',
+    conflict?: () => ImageTrustError,
+  ): Promise<Lease> {
     const temp = await this.#blobs.createTemporary();
     const owner = this.#upload.owner;
     const lease = { owner, heartbeat: this.#timestamp(), temp: temp.id };
-    if (!(await this.#images.beginUpload(id, uploadable, lease, this.#timestamp()))) {
+    if (!(await this.#images.beginUpload(id, from, lease, this.#timestamp(), to))) {
       await temp.discard();
       const now = await this.#images.findImage(id);
-      throw new ConflictError(
-        'INVALID_STATUS_TRANSITION',
-        `Image status transition from ${now?.status ?? 'deleted'} to saving is not allowed`,
+      throw (
+        conflict?.() ??
+        new ConflictError(
+          'INVALID_STATUS_TRANSITION',
+          `Image status transition from ${now?.status ?? 'deleted'} to ${to} is not allowed`,
+        )
       );
     }
+    return { id, owner, temp };
+  }
+
+  /** saving or importing → active with what was received, and its events, in one transaction. */
+  async #activate(
+    credentials: Credentials,
+    id: string,
+    owner: string,
+    received: Received,
+    signedBy: string | null,
+    record: (event: DomainEvent) => void,
+  ): Promise<ImageRecord | null> {
+    const activated = await this.#images.finishUpload(
+      id,
+      owner,
+      {
+        size: received.size,
+        virtual_size: received.virtualSize,
+        checksum: received.digests.md5,
+        os_hash_algo: OS_HASH_ALGO,
+        os_hash_value: received.digests[OS_HASH_ALGO],
+        blob_key: id,
+        uploaded_by: credentials.userId,
+        signed_by: signedBy,
+      },
+      this.#timestamp(),
+    );
+    if (!activated) return null;
+    const stored = (await this.#images.findImage(id))!;
+    if (received.verification) record(received.verification);
+    record(
+      this.#event(
+        credentials,
+        'image.uploaded',
+        stored,
+        { size: received.size, signed: received.verification !== null },
+        received.digest,
+      ),
+    );
+    return stored;
+  }
+
+  /**
+   * The one data path of uploads, stages and imports, under a lease the caller took: every block is
+   * hashed (md5, sha512, and the signature when there is one) and written to the lease's temporary in
+   * one pass; the size cap and the declared length are held; the data is committed under `key` only
+   * after every check passed, and `finish` records the result with its events. On any failure the data
+   * is deleted and the image goes back to queued (while the lease is still ours).
+   */
+  async #writeData(
+    credentials: Credentials,
+    image: ImageRecord,
+    lease: Lease,
+    body: AsyncIterable<Uint8Array>,
+    options: UploadOptions & {
+      cap: number;
+      verify: StreamVerifierSpec | null;
+      key: string;
+      finish: (received: Received, record: (event: DomainEvent) => void) => Promise<ImageRecord | null>;
+    },
+  ): Promise<ImageRecord> {
+    const { id, owner, temp } = lease;
+    const { cap, verify } = options;
     // The lease is renewed while data flows; once it is lost (recovered by another process, or the
     // image deleted) the upload stops instead of writing data nobody will keep.
     const lost = new AbortController();
@@ -538,6 +750,7 @@ export class CatalogService {
     let size = 0;
     let committed = false;
     try {
+      if (options.contentLength !== undefined && options.contentLength > cap) throw tooLarge(cap);
       for await (const chunk of body) {
         options.signal?.throwIfAborted();
         lost.signal.throwIfAborted();
@@ -571,45 +784,31 @@ export class CatalogService {
         await this.#events.record(verification);
         throw signatureMismatch();
       }
-      await this.#commitUpload(temp, id, owner);
+      await this.#commitUpload(temp, id, owner, options.key);
       committed = true;
       this.#failpoint?.('upload-blob-committed');
-      // Active, and the verification and upload events, commit together or not at all.
-      const uploaded = await this.#events.withEvents(async (record) => {
-        const activated = await this.#images.finishUpload(
-          id,
-          owner,
-          {
-            size,
-            virtual_size: inspector.result(size),
-            checksum: digests.md5,
-            os_hash_algo: OS_HASH_ALGO,
-            os_hash_value: digests[OS_HASH_ALGO],
-            blob_key: id,
-            uploaded_by: credentials.userId,
-            signed_by: verify ? (signerId ?? credentials.userId) : null,
-          },
-          this.#timestamp(),
-        );
-        if (!activated) return null;
-        const stored = (await this.#images.findImage(id))!;
-        if (verification) record(verification);
-        record(this.#event(credentials, 'image.uploaded', stored, { size, signed: verify !== null }, digest));
-        return stored;
-      });
-      if (!uploaded) {
+      const received: Received = {
+        size,
+        virtualSize: inspector.result(size),
+        digests,
+        digest,
+        verification,
+      };
+      // The new status, and the verification and upload events, commit together or not at all.
+      const stored = await this.#events.withEvents((record) => options.finish(received, record));
+      if (!stored) {
         throw new IntegrityError(
           'IMAGE_GONE',
           `Image ${id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.`,
         );
       }
-      return uploaded;
+      return stored;
     } catch (error) {
       // Stop the workers and the sink before deleting the file they may still be writing.
       await digester.abort();
       await temp.discard();
-      // Data committed for an image that did not become active belongs to nobody.
-      if (committed) await this.#blobs.delete(id).catch(() => undefined);
+      // Data committed for an image that did not take it belongs to nobody.
+      if (committed) await this.#blobs.delete(options.key).catch(() => undefined);
       // Only while the lease is still ours: a recovered image may already be another upload's.
       await this.#images.releaseUpload(id, owner, this.#timestamp());
       throw error instanceof VerificationError ? toSignatureError(error, id) : toUploadError(error, id);
@@ -619,11 +818,11 @@ export class CatalogService {
   }
 
   /**
-   * Publishes the upload's data under the image id. Data already there can only be a previous attempt's
-   * that a crash left behind: this upload holds the image's lease, and an image in `saving` has no data
-   * of its own. That stale copy is replaced.
+   * Publishes the data under `key`. Data already there can only be a previous attempt's that a crash
+   * left behind: this writer holds the image's lease, and an image being written has no data of its
+   * own under that key. That stale copy is replaced.
    */
-  async #commitUpload(temp: TemporaryBlob, id: string, owner: string): Promise<void> {
+  async #commitUpload(temp: TemporaryBlob, id: string, owner: string, key: string): Promise<void> {
     const gone = () =>
       new IntegrityError(
         'IMAGE_GONE',
@@ -631,14 +830,276 @@ export class CatalogService {
       );
     if (!(await this.#images.renewUploadLease(id, owner, this.#timestamp()))) throw gone();
     try {
-      await temp.commit(id);
+      await temp.commit(key);
     } catch (error) {
       // Recovery removed the temporary between the renewal and the commit.
       if ((error as ImageTrustError).code === 'NOT_FOUND') throw gone();
       if ((error as ImageTrustError).code !== 'CONFLICT') throw error;
-      await this.#blobs.delete(id);
-      await temp.commit(id);
+      await this.#blobs.delete(key);
+      await temp.commit(key);
     }
+  }
+
+  /**
+   * `POST /v2/images/{id}/import` as Glance 25 checks it; then the image goes to `importing` under this
+   * process's lease and an `api_image_import` task is recorded. The import itself runs in the background
+   * (`done`), tracked so a shutdown can abort it and wait for it; it ends with the image `active` and the
+   * task `success`, or the image `queued` again with no data and the task `failure` saying why.
+   */
+  async importImage(
+    credentials: Credentials,
+    id: string,
+    body: unknown,
+    options: { signal?: AbortSignal; requestId?: string } = {},
+  ): Promise<{ task: ImportTask; done: Promise<void> }> {
+    const request = readImportRequest(body, this.#importMethods);
+    const image = await this.getImage(credentials, id);
+    const conflict = (message: string) => new ConflictError('INVALID_STATUS_TRANSITION', message);
+    if (image.status === 'active') throw conflict('Image with status active cannot be target for import');
+    if (request.method === 'web-download' && image.status !== 'queued')
+      throw conflict("Image needs to be in 'queued' state to use 'web-download' method");
+    if (request.method === 'glance-direct' && image.status !== 'uploading')
+      throw conflict("Image needs to be staged before 'glance-direct' method can be used");
+    for (const key of ['container_format', 'disk_format'] as const) {
+      if (!image[key]) throw new ConflictError('CONFLICT', `'${key}' needs to be set before import`);
+    }
+    this.#enforceOwner('modify_image', credentials, image);
+    if (!request.allStoresMustSucceed) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        `All_stores_must_succeed can only be set with enabled_backends ${request.uri ?? 'None'}`,
+      );
+    }
+    if (request.method === 'web-download' && !isImportUriAllowed(request.uri, this.#webDownload.filter)) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        `URI for web-download does not pass filtering: ${request.uri ?? 'None'}`,
+      );
+    }
+    if (!this.#tasks) throw new ImageTrustError('INTERNAL', 'Imports need a task repository.');
+    const now = this.#timestamp();
+    const task: ImportTask = {
+      id: this.#newId(),
+      type: 'api_image_import',
+      status: 'pending',
+      input: { image_id: id, import_req: request.raw, backend: [null] },
+      result: null,
+      message: '',
+      owner: credentials.projectId,
+      image_id: id,
+      request_id: options.requestId ?? `req-${randomUUID()}`,
+      user_id: credentials.userId,
+      created_at: now,
+      updated_at: now,
+      expires_at: null,
+    };
+    const from = statusesThatMayBecome('importing', [
+      request.method === 'glance-direct' ? 'uploading' : 'queued',
+    ]);
+    // An import running in the background counts among the uploads this process takes at once.
+    const giveBack = this.#takeUploadPlace();
+    let lease: Lease;
+    try {
+      lease = await this.#takeLease(id, from, 'importing', () =>
+        conflict(
+          request.method === 'glance-direct'
+            ? "Image needs to be staged before 'glance-direct' method can be used"
+            : "Image needs to be in 'queued' state to use 'web-download' method",
+        ),
+      );
+    } catch (error) {
+      giveBack();
+      throw error;
+    }
+    try {
+      // Glance without several stores lists no store name in either property, but sets both.
+      await this.#events.withEvents(async (record) => {
+        await this.#tasks!.createTask(task);
+        await this.#images.setImageProperties(id, {
+          os_glance_importing_to_stores: '',
+          os_glance_failed_import: '',
+        });
+        record(
+          this.#event(credentials, 'image.import_started', image, { method: request.method, task: task.id }),
+        );
+      });
+    } catch (error) {
+      await this.#releaseImport(lease, id);
+      giveBack();
+      throw error;
+    }
+    const done = this.#runImport(credentials, image, task, lease, request, options.signal).finally(() => {
+      giveBack();
+      this.#imports.delete(done);
+    });
+    this.#imports.add(done);
+    return { task, done };
+  }
+
+  /** Resolves when every import this service started has ended (tests; an orderly stop). */
+  async settleImports(): Promise<void> {
+    while (this.#imports.size) await Promise.allSettled([...this.#imports]);
+  }
+
+  async #runImport(
+    credentials: Credentials,
+    image: ImageRecord,
+    task: ImportTask,
+    lease: Lease,
+    request: ImportRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const id = image.id;
+    const tasks = this.#tasks!;
+    let current: ImportTask = { ...task, status: 'processing', updated_at: this.#timestamp() };
+    await tasks.updateTask(current, 'pending').catch(() => undefined);
+    const downloads = new AbortController();
+    const stop = () => downloads.abort(signal?.reason);
+    signal?.addEventListener('abort', stop, { once: true });
+    let source: ImportSource | null = null;
+    try {
+      // The image as it is now: properties (the signature's among them) may have changed since staging.
+      const fresh = (await this.#images.findImage(id)) ?? image;
+      const { verify, signerId } = await this.#planVerification(credentials, fresh);
+      const cap =
+        request.method === 'web-download'
+          ? Math.min(this.#limits.sizeCap, this.#webDownload.maxBytes)
+          : this.#limits.sizeCap;
+      source =
+        request.method === 'glance-direct'
+          ? await this.#readStaged(id, fresh)
+          : await this.#openDownload(request.uri!, downloads.signal, cap);
+      await this.#writeData(credentials, fresh, lease, source.body, {
+        contentLength: source.contentLength,
+        signal: downloads.signal,
+        cap,
+        verify,
+        key: id,
+        finish: (received, record) =>
+          this.#activate(
+            credentials,
+            id,
+            lease.owner,
+            received,
+            verify ? (signerId ?? credentials.userId) : null,
+            record,
+          ),
+      });
+      // The staged copy has been imported; if this process dies first, recovery finds it held by nobody.
+      await this.#blobs.delete(stagingKey(id)).catch(() => undefined);
+      current = {
+        ...current,
+        status: 'success',
+        result: { image_id: id },
+        message: '',
+        updated_at: this.#timestamp(),
+        expires_at: this.#expiry(),
+      };
+      await tasks.updateTask(current, 'processing');
+    } catch (error) {
+      await this.#releaseImport(lease, id);
+      const message = importFailureMessage(error);
+      await this.#events
+        .withEvents(async (record) => {
+          await tasks.updateTask(
+            {
+              ...current,
+              status: 'failure',
+              message,
+              updated_at: this.#timestamp(),
+              expires_at: this.#expiry(),
+            },
+            'processing',
+          );
+          record(
+            this.#event(credentials, 'image.import_failed', image, {
+              method: request.method,
+              task: task.id,
+              code: (error as ImageTrustError).code ?? 'INTERNAL',
+            }),
+          );
+        })
+        .catch(() => undefined);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      // A source refused before it was read to the end (over the cap, a bad signature) lets go of its file or socket.
+      await source?.close?.();
+    }
+  }
+
+  /** The staged data, read back for its import. */
+  async #readStaged(id: string, image: ImageRecord): Promise<ImportSource> {
+    const data = await this.#blobs.read(stagingKey(id));
+    return { body: data, contentLength: image.size ?? undefined, close: () => data.close() };
+  }
+
+  async #openDownload(uri: string, signal: AbortSignal, maxBytes: number): Promise<ImportSource> {
+    if (!this.#webDownload.fetch) {
+      throw new SourceError('SOURCE_DOWNLOAD_FAILED', 'web-download is not configured on this server.');
+    }
+    return this.#webDownload.fetch(uri, { signal, maxBytes });
+  }
+
+  /**
+   * A failed import leaves nothing behind: the image queued again without data (while the lease is
+   * still ours), its temporary and any staged copy deleted.
+   */
+  async #releaseImport(lease: Lease, id: string): Promise<void> {
+    await lease.temp.discard().catch(() => undefined);
+    await this.#images.releaseUpload(id, lease.owner, this.#timestamp()).catch(() => undefined);
+    const now = await this.#images.findImage(id).catch(() => null);
+    // Staged data belongs to the image only while it is uploading or importing; anything else has let go.
+    if (!now || (now.status !== 'uploading' && now.status !== 'importing'))
+      await this.#blobs.delete(stagingKey(id)).catch(() => undefined);
+  }
+
+  #expiry(): string {
+    return toGlanceTimestamp(new Date(this.#clock.now().getTime() + TASK_TIME_TO_LIVE_MS));
+  }
+
+  /** An import task the caller may see: its project's (or any, for admins, under tasks_api_access). */
+  async getTask(credentials: Credentials, id: string): Promise<ImportTask> {
+    this.#authorizer.enforce('get_task', credentials);
+    this.#authorizer.enforce('tasks_api_access', credentials);
+    const task = await this.#tasks?.findTask(id);
+    if (!task || (!credentials.isAdmin && task.owner !== credentials.projectId)) {
+      throw new NotFoundError(`Failed to find task ${id}`);
+    }
+    return task;
+  }
+
+  async listTasks(
+    credentials: Credentials,
+    params: QueryParams,
+  ): Promise<{ tasks: ImportTask[]; next: string | null }> {
+    this.#authorizer.enforce('get_tasks', credentials);
+    this.#authorizer.enforce('tasks_api_access', credentials);
+    const query = readTaskListQuery(params, this.#limits);
+    if (!this.#tasks) return { tasks: [], next: null };
+    let marker: ImportTask | undefined;
+    if (query.markerId !== undefined) {
+      const found = await this.#tasks.findTask(query.markerId);
+      if (!found || (!credentials.isAdmin && found.owner !== credentials.projectId)) {
+        throw new ValidationError('INVALID_QUERY', `Task with identifier ${query.markerId} not found`);
+      }
+      marker = found;
+    }
+    const tasks = await this.#tasks.listTasks({
+      owner: credentials.isAdmin ? null : credentials.projectId,
+      status: query.status,
+      type: query.type,
+      sortDir: query.sortDir,
+      marker,
+      limit: query.limit,
+    });
+    const last = tasks.at(-1);
+    return { tasks, next: last && tasks.length === query.limit ? last.id : null };
+  }
+
+  /** `GET /v2/images/{id}/tasks`: whoever may see the image sees its import tasks (as in Glance). */
+  async listImageTasks(credentials: Credentials, id: string): Promise<ImportTask[]> {
+    const image = await this.getImage(credentials, id);
+    return (await this.#tasks?.listImageTasks(image.id)) ?? [];
   }
 
   /**
@@ -823,6 +1284,25 @@ function readBodyField(body: unknown, key: string, missing: string, wrongShape: 
 function toSignatureError(error: unknown, id: string): unknown {
   if (!(error instanceof VerificationError)) return error;
   return new VerificationError(error.code, formatGlanceSignatureFailure(id, error), { cause: error });
+}
+
+/** Glance refuses data for an image without both formats: 400, naming what is missing. */
+function assertFormatsSet(image: ImageRecord): void {
+  const missing = (['disk_format', 'container_format'] as const).filter((k) => image[k] === null);
+  if (missing.length) {
+    throw new ValidationError(
+      'FORMATS_NOT_SET',
+      missing.length === 2
+        ? 'Properties disk_format, container_format must be set prior to saving data.'
+        : `Property ${missing[0]} must be set prior to saving data.`,
+    );
+  }
+}
+
+/** The task's message for a failed import: the coded error's own words, anything else as Glance says it. */
+function importFailureMessage(error: unknown): string {
+  if (error instanceof ImageTrustError) return error.message;
+  return 'Task failed due to Internal Error';
 }
 
 function tooLarge(cap: number): IntegrityError {

@@ -142,6 +142,37 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Interoperable import (`PUT .../stage`, `POST .../import`). */
+    import: z
+      .object({
+        /** The methods carried out and advertised; copy-image needs several stores and is never offered. */
+        methods: z
+          .array(z.enum(['glance-direct', 'web-download']))
+          .default(['glance-direct', 'web-download']),
+        webDownload: z
+          .object({
+            /** Glance's `[import_filtering_opts]`: an allowed list, when not empty, makes its disallowed list ignored. */
+            allowedSchemes: z.array(z.string().min(1)).default(['http', 'https']),
+            disallowedSchemes: z.array(z.string().min(1)).default([]),
+            allowedHosts: z.array(z.string().min(1)).default([]),
+            disallowedHosts: z.array(z.string().min(1)).default([]),
+            allowedPorts: z.array(z.number().int().min(1).max(65535)).default([80, 443]),
+            disallowedPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+            /**
+             * Hosts (names, addresses, or host:port) web-download may reach although they are loopback,
+             * private, link-local or metadata addresses. None by default: a tenant's URL never reaches them.
+             */
+            internalHosts: z.array(z.string().min(1)).default([]),
+            /** Largest image web-download takes, in bytes; 0 means images.sizeCap. */
+            maxBytes: z.number().int().min(0).default(0),
+            /** A download that sends nothing for this long fails. */
+            idleSeconds: z.number().positive().default(60),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     policy: z
       .object({
         /** oslo.policy-language YAML (or JSON) file overriding the in-code defaults; reloaded when it changes. */

@@ -84,10 +84,12 @@ const images: RuleDefault[] = [
   rule(
     'modify_image',
     'rule:project_member_or_admin',
-    'Update an image, its tags included (as in Glance).',
+    'Update an image, its tags included, and stage or import its data (as in Glance).',
     'PATCH /v2/images/{image_id}',
     'PUT /v2/images/{image_id}/tags/{tag}',
     'DELETE /v2/images/{image_id}/tags/{tag}',
+    'PUT /v2/images/{image_id}/stage',
+    'POST /v2/images/{image_id}/import',
   ),
   rule('delete_image', 'rule:project_member_or_admin', 'Delete an image.', 'DELETE /v2/images/{image_id}'),
   rule(
@@ -97,6 +99,16 @@ const images: RuleDefault[] = [
     'PUT /v2/images/{image_id}/file',
   ),
   rule('download_image', 'rule:reader', 'Download image data.', 'GET /v2/images/{image_id}/file'),
+  // Glance's task rules: reading tasks needs both the rule of the call and tasks_api_access (admins).
+  rule('get_task', '@', 'Show a task.', 'GET /v2/tasks/{task_id}'),
+  rule('get_tasks', '@', 'List tasks.', 'GET /v2/tasks'),
+  rule(
+    'tasks_api_access',
+    'rule:context_is_admin',
+    'Use the tasks API at all (as in Glance: admins only; import tasks of an image are at GET /v2/images/{image_id}/tasks under get_image).',
+    'GET /v2/tasks/{task_id}',
+    'GET /v2/tasks',
+  ),
   rule(
     'publicize_image',
     'rule:context_is_admin',

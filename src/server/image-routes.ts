@@ -13,8 +13,13 @@ import {
   membersSchema,
   type QueryParams,
   readImagePatch,
+  taskSchema,
+  tasksSchema,
+  toImageTaskView,
   toImageView,
   toMemberView,
+  toTaskStub,
+  toTaskView,
 } from '../catalog/index.ts';
 import { NotFoundError, ValidationError } from '../errors/index.ts';
 import { guardUploadBody, type UploadBodyLimits } from './body-guard.ts';
@@ -35,12 +40,6 @@ const PATCH_TYPES = [
   'application/openstack-images-v2.1-json-patch',
   'application/openstack-images-v2.0-json-patch',
 ];
-/**
- * Interoperable import methods this server carries out. None yet (`PUT .../stage` and `POST .../import`
- * are not implemented), so none is advertised: a client that trusts discovery says "import is not
- * supported here" instead of failing with a 404 halfway through.
- */
-const IMPORT_METHODS: string[] = [];
 /** Glance 25.1 (Zed) reports v2.16 as current and every earlier v2 minor as supported. */
 const API_VERSIONS = Array.from({ length: 17 }, (_, i) => 16 - i);
 
@@ -112,23 +111,75 @@ function readRange(
 }
 
 /** Rebuilds Glance's `first`/`next` links: the request's params (last value wins), marker last. */
-function pageLinks(query: QueryParams, nextMarker: string | null): { first: string; next?: string } {
+function pageLinks(
+  query: QueryParams,
+  nextMarker: string | null,
+  path = '/v2/images',
+): { first: string; next?: string } {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (key === 'marker' || value === undefined) continue;
     params.set(key, Array.isArray(value) ? value[value.length - 1] : value);
   }
   const encoded = params.toString();
-  const links: { first: string; next?: string } = { first: encoded ? `/v2/images?${encoded}` : '/v2/images' };
+  const links: { first: string; next?: string } = { first: encoded ? `${path}?${encoded}` : path };
   if (nextMarker) {
     params.set('marker', nextMarker);
-    links.next = `/v2/images?${params.toString()}`;
+    links.next = `${path}?${params.toString()}`;
   }
   return links;
 }
 
 export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOptions): void {
   const { catalog, clock } = options;
+  /**
+   * The interoperable import methods carried out here (glance-direct and web-download; copy-image needs
+   * several stores), advertised only because they work: clients trust discovery.
+   */
+  const importMethods = catalog.importMethods;
+
+  /**
+   * Streams a request body into `write` (an upload or a stage) with the upload guards: octet-stream only,
+   * idle and minimum-rate limits, abort on shutdown; a refused or failed body closes the connection.
+   */
+  const receiveImageData = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    write: (
+      body: AsyncIterable<Uint8Array>,
+      options: { contentLength?: number; signal: AbortSignal },
+    ) => Promise<unknown>,
+  ): Promise<void> => {
+    if (mediaType(request) !== 'application/octet-stream') {
+      // Drain nothing: the client is told at once and the connection closes with the unread body.
+      reply.header('Connection', 'close');
+      throw unsupportedMediaType(request);
+    }
+    const declared = request.headers['content-length'];
+    const controller = new AbortController();
+    const untrack = app.trackUpload(controller);
+    const raw = request.raw;
+    const onAbort = () => raw.destroy(controller.signal.reason as Error);
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+    // A stalled or trickling body aborts the upload like a disconnect does: the image is queued again.
+    const guarded = options.uploadLimits
+      ? guardUploadBody(raw, options.uploadLimits, (error) => controller.abort(error))
+      : null;
+    try {
+      await write(releasingChunks(guarded?.body ?? raw), {
+        contentLength: declared === undefined ? undefined : Number(declared),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      // After a rejected upload the rest of the body is unread; close rather than parse it as a request.
+      reply.header('Connection', 'close');
+      throw error;
+    } finally {
+      guarded?.stop();
+      controller.signal.removeEventListener('abort', onAbort);
+      untrack();
+    }
+  };
 
   const versions = (request: FastifyRequest) => ({
     versions: API_VERSIONS.map((minor) => ({
@@ -153,8 +204,29 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
     api.get('/image/v2/schemas/images', async () => imagesSchema());
     api.get('/image/v2/schemas/member', async () => memberSchema());
     api.get('/image/v2/schemas/members', async () => membersSchema());
+    api.get('/image/v2/schemas/task', async () => taskSchema());
+    api.get('/image/v2/schemas/tasks', async () => tasksSchema());
+
+    api.get('/image/v2/tasks', async (request) => {
+      const query = request.query as QueryParams;
+      const { tasks, next } = await catalog.listTasks(credentialsOf(request), query);
+      const links = pageLinks(query, next, '/v2/tasks');
+      return {
+        tasks: tasks.map(toTaskStub),
+        first: links.first,
+        schema: '/v2/schemas/tasks',
+        ...(links.next ? { next: links.next } : {}),
+      };
+    });
+    api.get<{ Params: { id: string } }>('/image/v2/tasks/:id', async (request) =>
+      toTaskView(await catalog.getTask(credentialsOf(request), request.params.id)),
+    );
     api.get('/image/v2/info/import', async () => ({
-      'import-methods': { description: 'Import methods available.', type: 'array', value: IMPORT_METHODS },
+      'import-methods': {
+        description: 'Import methods available.',
+        type: 'array',
+        value: [...importMethods],
+      },
     }));
     api.get('/image/v2/info/stores', async () => {
       throw new NotFoundError('Multi backend is not supported at this site.');
@@ -175,7 +247,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
     api.post('/image/v2/images', async (request, reply) => {
       const image = await catalog.createImage(credentialsOf(request), jsonBody(request));
       reply.code(201).header('Location', `${options.baseUrl(request)}/image/v2/images/${image.id}`);
-      if (IMPORT_METHODS.length) reply.header('OpenStack-image-import-methods', IMPORT_METHODS.join(','));
+      if (importMethods.length) reply.header('OpenStack-image-import-methods', importMethods.join(','));
       return reply.send(toImageView(image, clock.now()));
     });
 
@@ -205,37 +277,45 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
 
     api.put<IdParams>('/image/v2/images/:id/file', async (request, reply) => {
       const credentials = credentialsOf(request);
-      if (mediaType(request) !== 'application/octet-stream') {
-        // Drain nothing: the client is told at once and the connection closes with the unread body.
-        reply.header('Connection', 'close');
-        throw unsupportedMediaType(request);
-      }
-      const declared = request.headers['content-length'];
-      const controller = new AbortController();
-      const untrack = app.trackUpload(controller);
-      const raw = request.raw;
-      const onAbort = () => raw.destroy(controller.signal.reason as Error);
-      controller.signal.addEventListener('abort', onAbort, { once: true });
-      // A stalled or trickling body aborts the upload like a disconnect does: the image is queued again.
-      const guarded = options.uploadLimits
-        ? guardUploadBody(raw, options.uploadLimits, (error) => controller.abort(error))
-        : null;
-      try {
-        await catalog.uploadImageData(credentials, request.params.id, releasingChunks(guarded?.body ?? raw), {
-          contentLength: declared === undefined ? undefined : Number(declared),
-          signal: controller.signal,
-        });
-      } catch (error) {
-        // After a rejected upload the rest of the body is unread; close rather than parse it as a request.
-        reply.header('Connection', 'close');
-        throw error;
-      } finally {
-        guarded?.stop();
-        controller.signal.removeEventListener('abort', onAbort);
-        untrack();
-      }
+      await receiveImageData(request, reply, (body, upload) =>
+        catalog.uploadImageData(credentials, request.params.id, body, upload),
+      );
       return reply.code(204).send();
     });
+
+    api.put<IdParams>('/image/v2/images/:id/stage', async (request, reply) => {
+      const credentials = credentialsOf(request);
+      await receiveImageData(request, reply, (body, upload) =>
+        catalog.stageImageData(credentials, request.params.id, body, upload),
+      );
+      return reply.code(204).send();
+    });
+
+    api.post<IdParams>('/image/v2/images/:id/import', async (request, reply) => {
+      // The import goes on after the 202; a shutdown aborts it like an upload and waits until the image
+      // is queued again.
+      const controller = new AbortController();
+      const untrack = app.trackUpload(controller);
+      // The task records the request id the response carries (every response does), as Glance's does.
+      const requestId = request.id;
+      try {
+        const { done } = await catalog.importImage(
+          credentialsOf(request),
+          request.params.id,
+          jsonBody(request),
+          { signal: controller.signal, requestId },
+        );
+        void done.finally(untrack);
+      } catch (error) {
+        untrack();
+        throw error;
+      }
+      return reply.code(202).send();
+    });
+
+    api.get<IdParams>('/image/v2/images/:id/tasks', async (request) => ({
+      tasks: (await catalog.listImageTasks(credentialsOf(request), request.params.id)).map(toImageTaskView),
+    }));
 
     api.get<IdParams>('/image/v2/images/:id/signing-certificate', async (request, reply) => {
       const certificate = await catalog.getSigningCertificate(credentialsOf(request), request.params.id);
@@ -315,6 +395,12 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       '/image/v2/images': 'GET, POST',
       '/image/v2/images/:id': 'GET, PATCH, DELETE',
       '/image/v2/images/:id/file': 'GET, PUT',
+      '/image/v2/images/:id/stage': 'PUT',
+      '/image/v2/images/:id/import': 'POST',
+      '/image/v2/images/:id/tasks': 'GET',
+      // Glance also serves POST /v2/tasks and DELETE /v2/tasks/{id} (the deprecated task API): not here.
+      '/image/v2/tasks': 'GET',
+      '/image/v2/tasks/:id': 'GET',
       '/image/v2/images/:id/tags/:tag': 'PUT, DELETE',
       '/image/v2/images/:id/members': 'GET, POST',
       '/image/v2/images/:id/members/:member': 'GET, PUT, DELETE',

@@ -20,3 +20,5 @@ export { SqlMetadefRepository } from './sql/metadef-repository.ts';
 export { appliedSchemaVersion, migrateDatabase, SCHEMA_VERSION } from './sql/migrations.ts';
 export { SqlReleaseRepository } from './sql/release-repository.ts';
 export { SqlSecretRepository } from './sql/secret-repository.ts';
+export { SqlTaskRepository } from './sql/task-repository.ts';
+export { createWebDownloader, type WebDownloaderOptions } from './web-download.ts';

@@ -1,7 +1,9 @@
 // Crash recovery decisions as a pure plan, and the lease of a live upload taken over by another
 // process once it stops renewing (on a test clock, two sets of services sharing one store).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -35,10 +37,10 @@ describe('planReconciliation', () => {
     const plan = planReconciliation(
       input({
         uploads: [
-          { id: 'a', owner: dead, heartbeat: at(1000), temp: 't-a' },
-          { id: 'b', owner: alive, heartbeat: at(LEASE + 1), temp: null },
-          { id: 'c', owner: '', heartbeat: '', temp: null },
-          { id: 'd', owner: alive, heartbeat: at(LEASE - 1), temp: 't-d' },
+          { id: 'a', status: 'saving', owner: dead, heartbeat: at(1000), temp: 't-a' },
+          { id: 'b', status: 'saving', owner: alive, heartbeat: at(LEASE + 1), temp: null },
+          { id: 'c', status: 'saving', owner: '', heartbeat: '', temp: null },
+          { id: 'd', status: 'saving', owner: alive, heartbeat: at(LEASE - 1), temp: 't-d' },
         ],
       }),
     );
@@ -52,8 +54,8 @@ describe('planReconciliation', () => {
     const plan = planReconciliation(
       input({
         uploads: [
-          { id: 'live', owner: alive, heartbeat: at(0), temp: null },
-          { id: 'gone', owner: dead, heartbeat: at(0), temp: null },
+          { id: 'live', status: 'saving', owner: alive, heartbeat: at(0), temp: null },
+          { id: 'gone', status: 'saving', owner: dead, heartbeat: at(0), temp: null },
         ],
         holders: [
           { id: 'img', status: 'active', blobKey: 'img' },
@@ -65,6 +67,19 @@ describe('planReconciliation', () => {
     );
     assert.deepEqual(plan.orphanBlobs, ['gone', 'deleted-image']);
     assert.deepEqual(plan.missingBlobs, []);
+  });
+
+  it('keeps the staged data of images uploading or importing, and removes staged data nobody holds', () => {
+    const plan = planReconciliation(
+      input({
+        holders: [
+          { id: 'staged', status: 'uploading', blobKey: null },
+          { id: 'importing', status: 'importing', blobKey: null },
+        ],
+        blobs: ['staged.staging', 'importing.staging', 'queued.staging'],
+      }),
+    );
+    assert.deepEqual(plan.orphanBlobs, ['queued.staging']);
   });
 
   it('reports an active or deactivated image whose data is missing', () => {
@@ -88,7 +103,7 @@ describe('planReconciliation', () => {
     const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
     const plan = planReconciliation(
       input({
-        uploads: [{ id: 'd', owner: alive, heartbeat: at(0), temp: `${alive}.${uuid}` }],
+        uploads: [{ id: 'd', status: 'saving', owner: alive, heartbeat: at(0), temp: `${alive}.${uuid}` }],
         temporaries: [
           { id: `${alive}.${uuid}`, modifiedAt: new Date(at(LEASE * 10)) },
           { id: `${dead}.${uuid}`, modifiedAt: new Date(at(0)) },
@@ -151,6 +166,149 @@ describe('an upload whose process stops renewing its lease', () => {
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+
+  /** Two processes on one store; `work` runs with the first stalled mid-stream, the second recovers. */
+  const withTwoProcesses = async (
+    work: (ctx: {
+      first: Awaited<ReturnType<typeof openServices>>;
+      second: Awaited<ReturnType<typeof openServices>>;
+      clock: TestClock;
+      blobDir: string;
+    }) => Promise<void>,
+  ) => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'imagetrust-lease-'));
+    dirs.push(dataDir);
+    const clock = new TestClock('2026-06-01T12:00:00Z');
+    const config = validateConfig({ dataDir, logLevel: 'silent', uploads: { leaseSeconds: 60 } });
+    const first = await openServices(config, { clock });
+    const second = await openServices(config, { clock });
+    try {
+      await work({ first, second, clock, blobDir: path.join(dataDir, 'blobs') });
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  };
+  const stalledBody = () => {
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const body = (async function* () {
+      yield Buffer.alloc(4096, 1);
+      await stalled;
+      yield Buffer.alloc(4096, 2);
+    })();
+    return { body, release };
+  };
+
+  it('takes back an interrupted stage: queued again, its staged and temporary data removed', async () => {
+    await withTwoProcesses(async ({ first, second, clock, blobDir }) => {
+      const admin = testCredentials('admin-user', 'admin-project', ['admin', 'member', 'reader']);
+      const image = await first.catalog.createImage(admin, {
+        name: 'stalled-stage',
+        disk_format: 'raw',
+        container_format: 'bare',
+      });
+      const { body, release } = stalledBody();
+      const stage = first.catalog.stageImageData(admin, image.id, body);
+      while ((await second.catalog.getImage(admin, image.id)).status !== 'uploading') {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.deepEqual((await second.recovery.reconcile()).requeued, [], 'a live stage is left alone');
+      clock.advance(61_000);
+      const report = await second.recovery.reconcile();
+      assert.deepEqual(report.requeued, [image.id]);
+      const queued = await second.catalog.getImage(admin, image.id);
+      assert.equal(queued.status, 'queued');
+      assert.equal(queued.blob_key, null);
+      release();
+      await assert.rejects(stage, { code: 'IMAGE_GONE' });
+      assert.deepEqual(readdirSync(path.join(blobDir, 'images')), [], 'no staged data');
+      assert.deepEqual(readdirSync(path.join(blobDir, 'tmp')), [], 'no temporary');
+    });
+  });
+
+  it('keeps a finished stage waiting for its import however long it waits', async () => {
+    await withTwoProcesses(async ({ first, second, clock, blobDir }) => {
+      const admin = testCredentials('admin-user', 'admin-project', ['admin', 'member', 'reader']);
+      const image = await first.catalog.createImage(admin, {
+        name: 'stalled-import',
+        disk_format: 'raw',
+        container_format: 'bare',
+      });
+      await first.catalog.stageImageData(
+        admin,
+        image.id,
+        (async function* () {
+          yield Buffer.alloc(4096, 7);
+        })(),
+      );
+      clock.advance(3_600_000);
+      assert.deepEqual((await second.recovery.reconcile()).requeued, [], 'staged data waits for its import');
+      assert.deepEqual(readdirSync(path.join(blobDir, 'images')), [`${image.id}.staging`]);
+    });
+  });
+
+  it('takes back an import whose process stopped renewing, failing its task, and the import cannot finish after', async () => {
+    // A web server that sends part of the image and then nothing: the import stalls mid-stream.
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const files = createServer(async (_request, response) => {
+      response.writeHead(200, { 'content-length': 8192 });
+      response.write(Buffer.alloc(4096, 1));
+      await stalled;
+      response.end(Buffer.alloc(4096, 2));
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    const port = (files.address() as AddressInfo).port;
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'imagetrust-lease-'));
+    dirs.push(dataDir);
+    const clock = new TestClock('2026-06-01T12:00:00Z');
+    const config = validateConfig({
+      dataDir,
+      logLevel: 'silent',
+      uploads: { leaseSeconds: 60 },
+      import: { webDownload: { allowedPorts: [port], internalHosts: [`127.0.0.1:${port}`] } },
+    });
+    const first = await openServices(config, { clock });
+    const second = await openServices(config, { clock });
+    const admin = testCredentials('admin-user', 'admin-project', ['admin', 'member', 'reader']);
+    try {
+      const image = await first.catalog.createImage(admin, {
+        name: 'stalled-import',
+        disk_format: 'raw',
+        container_format: 'bare',
+      });
+      const { task, done } = await first.catalog.importImage(admin, image.id, {
+        method: { name: 'web-download', uri: `http://127.0.0.1:${port}/image` },
+      });
+      assert.equal((await second.catalog.getImage(admin, image.id)).status, 'importing');
+      assert.deepEqual((await second.recovery.reconcile()).requeued, [], 'a live import is left alone');
+      clock.advance(61_000);
+      assert.deepEqual((await second.recovery.reconcile()).requeued, [image.id]);
+      assert.equal((await second.catalog.getImage(admin, image.id)).status, 'queued');
+      const failed = (await second.catalog.listImageTasks(admin, image.id)).find((t) => t.id === task.id)!;
+      assert.equal(failed.status, 'failure');
+      assert.match(failed.message, /interrupted/);
+      // The stalled import resumes, but the image is no longer its to activate.
+      release();
+      await done;
+      const after = await second.catalog.getImage(admin, image.id);
+      assert.equal(after.status, 'queued');
+      assert.equal(after.blob_key, null);
+      assert.equal((await second.catalog.listImageTasks(admin, image.id))[0].status, 'failure');
+      assert.deepEqual(readdirSync(path.join(dataDir, 'blobs', 'images')), []);
+      assert.deepEqual(readdirSync(path.join(dataDir, 'blobs', 'tmp')), []);
+    } finally {
+      release();
+      await first.close();
+      await second.close();
+      files.close();
     }
   });
 });

@@ -229,6 +229,44 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       assert.equal(reconcile.code, 0, reconcile.stderr);
     });
 
+    it('between committing staged data and recording the stage, and the image can be staged again', async () => {
+      const { dataDir, database } = await fresh();
+      const server = await startServer(dataDir, database, 'upload-blob-committed');
+      const auth = await token(server.url);
+      const created = await call(server.url, auth, 'POST', '/image/v2/images', {
+        name: 'crash-stage',
+        disk_format: 'raw',
+        container_format: 'bare',
+      });
+      await fetch(`${server.url}/image/v2/images/${created.json.id}/stage`, {
+        method: 'PUT',
+        headers: { 'x-auth-token': auth, 'content-type': 'application/octet-stream' },
+        body: randomBytes(300_000),
+      }).catch(() => undefined);
+      assert.equal(await server.exited, null, 'the failpoint killed it');
+      const restarted = await startServer(dataDir, database);
+      try {
+        const again = await token(restarted.url);
+        const image = (await call(restarted.url, again, 'GET', `/image/v2/images/${created.json.id}`)).json;
+        assert.equal(image.status, 'queued');
+        assert.equal(image.size, null);
+        const store = new FileBlobStore(path.join(dataDir, 'blobs'));
+        const keys: string[] = [];
+        for await (const key of store.list()) keys.push(key);
+        assert.deepEqual(keys, [], 'no staged data survives the crash');
+        assert.equal(await store.countTemporaries(), 0);
+        const staged = await fetch(`${restarted.url}/image/v2/images/${created.json.id}/stage`, {
+          method: 'PUT',
+          headers: { 'x-auth-token': again, 'content-type': 'application/octet-stream' },
+          body: randomBytes(1000),
+        });
+        assert.equal(staged.status, 204);
+      } finally {
+        restarted.child.kill('SIGTERM');
+        await restarted.exited;
+      }
+    });
+
     for (let round = 1; round <= ROUNDS; round++) {
       it(`at a random moment (round ${round} of ${ROUNDS})`, async (t) => {
         const random = prng(1000 + round);

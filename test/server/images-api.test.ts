@@ -66,19 +66,6 @@ describe('images API', () => {
   after(async () => t?.stop());
 
   describe('discovery and schemas', () => {
-    it('advertises no import method, in /info/import or on create, while none is carried out', async () => {
-      const info = await call(admin, 'GET', '/v2/info/import');
-      assert.deepEqual((info.json as { 'import-methods': { value: string[] } })['import-methods'].value, []);
-      const created = await call(alice, 'POST', '/v2/images', { name: 'no-import' });
-      assert.equal(created.status, 201);
-      assert.equal(created.headers.get('openstack-image-import-methods'), null);
-      const id = (created.json as { id: string }).id;
-      const stage = await call(alice, 'PUT', `/v2/images/${id}/stage`, new Uint8Array(4), {
-        'content-type': 'application/octet-stream',
-      });
-      assert.equal(stage.status, 404, 'staging does not exist, and is not advertised');
-    });
-
     it('answers the unversioned root with 300 and /versions with 200, v2.16 current', async () => {
       const root = await fetch(`${t.url}/image/`);
       assert.equal(root.status, 300);

@@ -438,6 +438,82 @@ export function describeImageRepositoryContract(
       });
     });
 
+    describe('stage and import leases', () => {
+      const lease = (owner: string) => ({ owner, heartbeat: '2026-01-01T00:00:01Z', temp: `${owner}.t` });
+
+      it('stages under a lease, then keeps the image uploading with its staged size and no lease', async () => {
+        const image = makeImage({ status: 'queued', size: null, blob_key: null });
+        await repo.createImage(image);
+        assert.equal(await repo.beginUpload(image.id, ['queued'], lease('p1'), 'T1', 'uploading'), true);
+        assert.deepEqual(
+          (await repo.listUploads()).map((u) => [u.id, u.status, u.owner]),
+          [[image.id, 'uploading', 'p1']],
+        );
+        assert.equal(await repo.renewUploadLease(image.id, 'p1', 'T2'), true);
+        assert.equal(await repo.finishStage(image.id, 'p2', { size: 5 }, 'T3'), false);
+        assert.equal(await repo.finishStage(image.id, 'p1', { size: 5 }, 'T3'), true);
+        const staged = (await repo.findImage(image.id))!;
+        assert.equal(staged.status, 'uploading');
+        assert.equal(staged.size, 5);
+        assert.equal(staged.blob_key, null, 'the staged data is under the staging key, never recorded');
+        assert.deepEqual(await repo.listUploads(), [], 'a finished stage is no longer being written');
+        assert.deepEqual(
+          (await repo.listBlobHolders()).map((h) => [h.id, h.status, h.blobKey]),
+          [[image.id, 'uploading', null]],
+        );
+      });
+
+      it('imports only a finished stage, and releasing an import queues the image without data', async () => {
+        const image = makeImage({ status: 'queued', size: null, blob_key: null });
+        await repo.createImage(image);
+        await repo.beginUpload(image.id, ['queued'], lease('p1'), 'T1', 'uploading');
+        assert.equal(
+          await repo.beginUpload(image.id, ['uploading'], lease('p2'), 'T2', 'importing'),
+          false,
+          'data still being staged cannot be imported',
+        );
+        await repo.finishStage(image.id, 'p1', { size: 5 }, 'T3');
+        assert.equal(await repo.beginUpload(image.id, ['uploading'], lease('p2'), 'T4', 'importing'), true);
+        assert.deepEqual(
+          (await repo.listUploads()).map((u) => [u.status, u.owner, u.temp]),
+          [['importing', 'p2', 'p2.t']],
+        );
+        assert.equal(await repo.releaseUpload(image.id, 'p1', 'T5'), false, 'not the lease holder');
+        assert.equal(await repo.releaseUpload(image.id, 'p2', 'T5'), true);
+        const queued = (await repo.findImage(image.id))!;
+        assert.equal(queued.status, 'queued');
+        assert.equal(queued.size, null);
+        assert.equal(queued.blob_key, null);
+      });
+
+      it('activates an import while its owner holds the lease', async () => {
+        const image = makeImage({ status: 'queued', size: null, blob_key: null });
+        await repo.createImage(image);
+        await repo.beginUpload(image.id, ['queued'], lease('p1'), 'T1', 'importing');
+        assert.equal(await repo.finishUpload(image.id, 'p1', { size: 3, blob_key: image.id }, 'T2'), true);
+        assert.equal((await repo.findImage(image.id))?.status, 'active');
+      });
+
+      it('sets and removes the properties the service manages, keeping the others', async () => {
+        const image = makeImage({ properties: { a: '1', os_glance_failed_import: 'old' } });
+        await repo.createImage(image);
+        await repo.setImageProperties(image.id, {
+          os_glance_failed_import: '',
+          os_glance_importing_to_stores: '',
+        });
+        assert.deepEqual((await repo.findImage(image.id))?.properties, {
+          a: '1',
+          os_glance_failed_import: '',
+          os_glance_importing_to_stores: '',
+        });
+        await repo.setImageProperties(image.id, { os_glance_importing_to_stores: null });
+        assert.deepEqual((await repo.findImage(image.id))?.properties, {
+          a: '1',
+          os_glance_failed_import: '',
+        });
+      });
+    });
+
     describe('listImages visibility', () => {
       // Project A looks; B owns most shared images and lists A (or C) as members.
       const a = 'project-a';
@@ -671,6 +747,19 @@ export function describeImageRepositoryContract(
         assert.deepEqual(bySize(await list({ sizeMax: 100 })), [0, 100]);
         assert.deepEqual(bySize(await list({ sizeMin: 100, sizeMax: 200 })), [100, 200]);
         assert.deepEqual(bySize(await list({ sizeMin: 2 ** 32 })), [2 ** 33]);
+      });
+
+      it('filters on an exact size', async () => {
+        await createAll([null, 0, 100, 2 ** 33].map((size) => makeImage({ size })));
+        assert.deepEqual(
+          (await list({ size: 100 })).map((i) => i.size),
+          [100],
+        );
+        assert.deepEqual(
+          (await list({ size: 2 ** 33 })).map((i) => i.size),
+          [2 ** 33],
+        );
+        assert.deepEqual(await list({ size: 101 }), []);
       });
 
       it('keeps only images carrying every requested tag', async () => {

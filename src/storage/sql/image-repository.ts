@@ -77,6 +77,9 @@ function governanceFilter(name: string, now: string | undefined): { sql: string;
   return null;
 }
 
+/** An image whose data some process is writing: an upload, an import, or a stage still under way. */
+const WRITING = "(status IN ('saving', 'importing') OR (status = 'uploading' AND upload_owner IS NOT NULL))";
+
 const NUMERIC_SORT_KEYS = new Set<SortKey>(['size', 'min_ram', 'min_disk']);
 
 /** Sort and keyset expressions treat NULL as the smallest value, identically in both dialects. */
@@ -230,6 +233,10 @@ export class SqlImageRepository implements ImageRepository {
       where.push('images.protected = ?');
       params.push(query.protected ? 1 : 0);
     }
+    if (query.size !== undefined) {
+      where.push('images.size = ?');
+      params.push(query.size);
+    }
     if (query.sizeMin !== undefined) {
       where.push('images.size >= ?');
       params.push(query.sizeMin);
@@ -339,18 +346,21 @@ export class SqlImageRepository implements ImageRepository {
     from: readonly ImageStatus[],
     lease: UploadLease,
     updatedAt: string,
+    to: 'saving' | 'uploading' | 'importing' = 'saving',
   ): Promise<boolean> {
+    // An image still staging (uploading under a lease) is not ready for anything yet.
     const changed = await this.#db.run(
-      `UPDATE images SET status = 'saving', upload_owner = ?, upload_heartbeat = ?, upload_temp = ?, updated_at = ?
-       WHERE id = ? AND status IN (${placeholders(from.length)})`,
-      [lease.owner, lease.heartbeat, lease.temp, updatedAt, id, ...from],
+      `UPDATE images SET status = ?, upload_owner = ?, upload_heartbeat = ?, upload_temp = ?, updated_at = ?
+       WHERE id = ? AND status IN (${placeholders(from.length)})
+         AND (status <> 'uploading' OR upload_owner IS NULL)`,
+      [to, lease.owner, lease.heartbeat, lease.temp, updatedAt, id, ...from],
     );
     return changed > 0;
   }
 
   async renewUploadLease(id: string, owner: string, heartbeat: string): Promise<boolean> {
     const changed = await this.#db.run(
-      "UPDATE images SET upload_heartbeat = ? WHERE id = ? AND status = 'saving' AND upload_owner = ?",
+      `UPDATE images SET upload_heartbeat = ? WHERE id = ? AND ${WRITING} AND upload_owner = ?`,
       [heartbeat, id, owner],
     );
     return changed > 0;
@@ -377,10 +387,43 @@ export class SqlImageRepository implements ImageRepository {
     sets.push('updated_at = ?');
     params.push(updatedAt, id, owner);
     const changed = await this.#db.run(
-      `UPDATE images SET ${sets.join(', ')} WHERE id = ? AND status = 'saving' AND upload_owner = ?`,
+      `UPDATE images SET ${sets.join(', ')} WHERE id = ? AND status IN ('saving', 'importing') AND upload_owner = ?`,
       params,
     );
     return changed > 0;
+  }
+
+  async finishStage(
+    id: string,
+    owner: string,
+    fields: { size: number },
+    updatedAt: string,
+  ): Promise<boolean> {
+    const changed = await this.#db.run(
+      `UPDATE images SET size = ?, upload_owner = NULL, upload_heartbeat = NULL, upload_temp = NULL, updated_at = ?
+       WHERE id = ? AND status = 'uploading' AND upload_owner = ?`,
+      [fields.size, updatedAt, id, owner],
+    );
+    return changed > 0;
+  }
+
+  async setImageProperties(id: string, changes: Record<string, string | null>): Promise<void> {
+    await this.#db
+      .transaction(async (tx) => {
+        for (const [name, value] of Object.entries(changes)) {
+          await tx.run('DELETE FROM image_properties WHERE image_id = ? AND name = ?', [id, name]);
+          if (value !== null) {
+            await tx.run('INSERT INTO image_properties (image_id, name, value) VALUES (?, ?, ?)', [
+              id,
+              name,
+              value,
+            ]);
+          }
+        }
+      })
+      .catch((error) => {
+        throw wrapSqlError(error);
+      });
   }
 
   async releaseUpload(id: string, owner: string, updatedAt: string, heartbeat?: string): Promise<boolean> {
@@ -394,9 +437,9 @@ export class SqlImageRepository implements ImageRepository {
       ...(heartbeat !== undefined ? [match('upload_heartbeat', heartbeat)] : []),
     ];
     const changed = await this.#db.run(
-      `UPDATE images SET status = 'queued', size = NULL, virtual_size = NULL, upload_owner = NULL,
-         upload_heartbeat = NULL, upload_temp = NULL, updated_at = ?
-       WHERE id = ? AND status = 'saving'${conditions.map((c) => c.sql).join('')}`,
+      `UPDATE images SET status = 'queued', size = NULL, virtual_size = NULL, blob_key = NULL,
+         upload_owner = NULL, upload_heartbeat = NULL, upload_temp = NULL, updated_at = ?
+       WHERE id = ? AND status IN ('saving', 'uploading', 'importing')${conditions.map((c) => c.sql).join('')}`,
       [updatedAt, id, ...conditions.flatMap((c) => c.params)],
     );
     return changed > 0;
@@ -404,10 +447,12 @@ export class SqlImageRepository implements ImageRepository {
 
   async listUploads(): Promise<UploadInFlight[]> {
     const rows = await this.#db.query(
-      "SELECT id, upload_owner, upload_heartbeat, upload_temp FROM images WHERE status = 'saving'",
+      `SELECT id, status, upload_owner, upload_heartbeat, upload_temp FROM images
+       WHERE status IN ('saving', 'importing') OR (status = 'uploading' AND upload_owner IS NOT NULL)`,
     );
     return rows.map((row) => ({
       id: String(row.id),
+      status: String(row.status) as ImageStatus,
       // An upload started before leases existed has no owner: anyone may recover it.
       owner: row.upload_owner === null ? '' : String(row.upload_owner),
       heartbeat: row.upload_heartbeat === null ? '' : String(row.upload_heartbeat),
@@ -417,7 +462,7 @@ export class SqlImageRepository implements ImageRepository {
 
   async listBlobHolders(): Promise<BlobHolder[]> {
     const rows = await this.#db.query(
-      "SELECT id, status, blob_key FROM images WHERE status <> 'deleted' AND (blob_key IS NOT NULL OR status = 'saving')",
+      "SELECT id, status, blob_key FROM images WHERE status <> 'deleted' AND (blob_key IS NOT NULL OR status IN ('saving', 'uploading', 'importing'))",
     );
     return rows.map((row) => ({
       id: String(row.id),

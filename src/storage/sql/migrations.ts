@@ -228,6 +228,18 @@ const MIGRATIONS: Migration[] = [
       'ALTER TABLE users ADD COLUMN extra TEXT',
     ],
   },
+  {
+    version: 12,
+    description: 'interoperable import: import tasks, found by image',
+    statements: [
+      // input and result are JSON documents; message is Glance's, empty until there is something to say.
+      `CREATE TABLE tasks (
+        id TEXT PRIMARY KEY, type TEXT NOT NULL, status TEXT NOT NULL, owner TEXT, image_id TEXT,
+        request_id TEXT, user_id TEXT, input TEXT, result TEXT, message TEXT NOT NULL,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, expires_at TEXT)`,
+      'CREATE INDEX tasks_image_id ON tasks (image_id)',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
