@@ -4,7 +4,10 @@
 // A summary per module is printed, and the full results are kept in TEMPEST_RESULTS when that is set.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +23,9 @@ const ENV = {
   PYTHON,
   OS_CLOUD: '',
 };
+/** What web-download fetches: fixed bytes, so nothing depends on the machine. */
+const IMAGE = Buffer.alloc(64 * 1024, 'imagetrust tempest web-download image\n');
+
 /** Roles a Barbican deployment creates (devstack does) and its Tempest tests assign. */
 const BARBICAN_ROLES = ['service_admin', 'key-manager:service-admin', 'creator', 'observer', 'audit'];
 
@@ -120,6 +126,8 @@ function runTempest(workspace: string): Promise<TestResult[]> {
 describe('Tempest against imagetrust', { timeout: 60 * 60_000 }, () => {
   let server: TestServer;
   let workspace: string;
+  let imageServer: Server | undefined;
+  let httpImage: string;
 
   before(async () => {
     requireTool('tempest', 'tempest');
@@ -137,9 +145,26 @@ describe('Tempest against imagetrust', { timeout: 60 * 60_000 }, () => {
         );
       }
     }
-    // Tempest's dynamic credentials make an admin on a fresh project per test class, as Keystone's legacy
-    // defaults allow; imagetrust confines cloud administration to the admin project unless told otherwise.
-    server = await startTestServer({ identity: { adminOnAnyProject: true } });
+    // web-download's source: a file server on loopback, which the import filter must be told it may reach.
+    imageServer = createServer((request, response) => {
+      if (request.url !== '/cirros.img') return void response.writeHead(404).end();
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': IMAGE.length });
+      response.end(IMAGE);
+    });
+    imageServer.listen(0, '127.0.0.1');
+    await once(imageServer, 'listening');
+    const imagePort = (imageServer.address() as AddressInfo).port;
+    server = await startTestServer({
+      // Tempest's dynamic credentials make an admin on a fresh project per test class, as Keystone's legacy
+      // defaults allow; imagetrust confines cloud administration to the admin project unless told otherwise.
+      identity: { adminOnAnyProject: true },
+      // Glance lets an admin make an image public with a PATCH; imagetrust asks for an approved release.
+      release: { allowDirectPublish: true },
+      import: {
+        webDownload: { allowedPorts: [80, 443, imagePort], internalHosts: [`127.0.0.1:${imagePort}`] },
+      },
+    });
+    httpImage = `http://127.0.0.1:${imagePort}/cirros.img`;
     const token = await adminToken(server);
     for (const role of BARBICAN_ROLES) await ensureRole(server.url, token, role);
     workspace = mkdtempSync(path.join(tmpdir(), 'imagetrust-tempest-'));
@@ -152,12 +177,14 @@ describe('Tempest against imagetrust', { timeout: 60 * 60_000 }, () => {
     const conf = readFileSync(path.join(HERE, 'tempest.conf'), 'utf8')
       .replaceAll('{{URL}}', server.url)
       .replaceAll('{{ADMIN_PASSWORD}}', ADMIN_PASSWORD)
-      .replaceAll('{{LOG_DIR}}', path.join(workspace, 'logs'));
+      .replaceAll('{{LOG_DIR}}', path.join(workspace, 'logs'))
+      .replaceAll('{{HTTP_IMAGE}}', httpImage);
     writeFileSync(path.join(workspace, 'etc', 'tempest.conf'), conf);
   });
 
   after(async () => {
     await server?.stop();
+    imageServer?.close();
     if (workspace) rmSync(path.dirname(workspace), { recursive: true, force: true });
   });
 
