@@ -1,6 +1,6 @@
 // Several stateless API processes behind Debian's haproxy, run with the repository's own deploy/haproxy.cfg:
-// two `imagetrust serve` processes share one PostgreSQL, one blob store, the key-encryption key and the
-// tree-head signing key, and the real openstack and glance clients talk only to the balancer. What one
+// two `imagetrust serve` processes share one PostgreSQL, one object store (OpenStack Swift with its S3 API,
+// started here from Debian's packages), the key-encryption key and the tree-head signing key, and the real openstack and glance clients talk only to the balancer. What one
 // process stores the other serves byte for byte; a refused signed upload leaves no data; a process killed
 // with SIGKILL mid-upload costs the client one retry, and the survivor puts the image back to queued and
 // removes the dead process's partial data. deploy/imagetrust@.service is checked by systemd-analyze.
@@ -12,12 +12,14 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FileBlobStore } from '../../src/storage/index.ts';
+import type { BlobStore } from '../../src/catalog/index.ts';
+import { openS3BlobStore, type S3BlobStore } from '../../src/storage/index.ts';
 import { loadSigningFixtures } from '../fixtures/signing-fixtures.ts';
 import { adminQuery, postgresUrlFor } from '../storage/database-backends.ts';
 import { passwordLogin } from '../support/auth.ts';
 import { type ApiProcess, startApiProcess, startBalancer, stopAll } from '../support/balanced.ts';
 import { apiCall } from '../support/http.ts';
+import { type ObjectStore, startObjectStore } from '../support/objectstore.ts';
 import { freePort } from '../support/registry.ts';
 import { ADMIN_PASSWORD, clientEnvironment } from '../support/server.ts';
 import { requireTool, run, runOk } from '../support/tools.ts';
@@ -52,7 +54,9 @@ const LIFECYCLE_RUNS = 'imagetrust_background_job_runs_total{job="lifecycle_sche
 describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, () => {
   const schema = `it_lb_${randomBytes(4).toString('hex')}`;
   let work: string;
-  let blobDir: string;
+  let swift: ObjectStore;
+  /** The bucket as the processes see it, to ask what is stored and what uploads are open. */
+  let bucket: S3BlobStore;
   let lbUrl: string;
   let haproxy: ChildProcess;
   const processes: ApiProcess[] = [];
@@ -66,7 +70,22 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     requireTool('glance', 'python3-glanceclient');
     await adminQuery(`CREATE SCHEMA ${schema}`);
     work = mkdtempSync(path.join(tmpdir(), 'imagetrust-lb-'));
-    blobDir = path.join(work, 'shared-blobs');
+    swift = await startObjectStore();
+    const s3 = {
+      endpoint: swift.endpoint,
+      region: swift.region,
+      bucket: swift.bucket,
+      pathStyle: true,
+      prefix: 'lb',
+      partSizeMiB: 5,
+      credentialsFile: '',
+      profile: '',
+    };
+    const credentials = {
+      AWS_ACCESS_KEY_ID: swift.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
+    };
+    bucket = await openS3BlobStore(s3, { env: credentials });
     mkdirSync(path.join(work, 'shared-keys'), { mode: 0o700 });
     const lbPort = await freePort();
     lbUrl = `http://127.0.0.1:${lbPort}`;
@@ -75,7 +94,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
       config,
       [
         `database: ${postgresUrlFor(schema)}`,
-        `blobs: { dir: ${blobDir} }`,
+        `blobs: { backend: s3, s3: ${JSON.stringify(s3)} }`,
         `audit: { signingKeyFile: ${path.join(work, 'shared-keys', 'audit-log-key.pem')} }`,
         `publicUrl: ${lbUrl}`,
         'trustedProxies: [127.0.0.1]',
@@ -86,6 +105,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
       ].join('\n'),
     );
     const shared = {
+      ...credentials,
       IMAGETRUST_KEK: randomBytes(32).toString('base64'),
       IMAGETRUST_ADMIN_PASSWORD: ADMIN_PASSWORD,
     };
@@ -102,6 +122,8 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
 
   after(async () => {
     await stopAll([haproxy, ...processes.map((p) => p.child)]);
+    bucket?.close();
+    await swift?.dispose();
     await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     if (work) rmSync(work, { recursive: true, force: true });
   });
@@ -166,7 +188,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
       payload_content_encoding: 'base64',
     });
     assert.equal(secret.status, 201);
-    const before = await listBlobs(blobDir);
+    const before = await listBlobs(bucket);
     const created = await apiCall(lbUrl, token, 'POST', '/image/v2/images', {
       name: 'tampered',
       disk_format: 'raw',
@@ -185,8 +207,8 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     assert.equal(put.status, 400);
     const image = await apiCall(lbUrl, token, 'GET', `/image/v2/images/${created.json.id}`);
     assert.equal(image.json.status, 'queued');
-    assert.deepEqual(await listBlobs(blobDir), before);
-    assert.equal(await new FileBlobStore(blobDir).countTemporaries(), 0);
+    assert.deepEqual(await listBlobs(bucket), before, 'no object was added');
+    assert.equal(await bucket.countTemporaries(), 0, 'no multipart upload is left open');
   });
 
   it('deprecates on schedule exactly once, whichever process gets there', async () => {
@@ -269,7 +291,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     }
     assert.equal(status, 'queued');
     // Its partial data goes in the same recovery pass, just after the image is queued again.
-    const store = new FileBlobStore(blobDir);
+    const store = bucket;
     for (let i = 0; i < 600 && (await store.countTemporaries()) > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -306,9 +328,9 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
   });
 });
 
-/** Committed blobs in a filesystem store, by key. */
-async function listBlobs(dir: string): Promise<string[]> {
+/** Committed blobs, by key. */
+async function listBlobs(store: BlobStore): Promise<string[]> {
   const keys: string[] = [];
-  for await (const key of new FileBlobStore(dir).list()) keys.push(key);
+  for await (const key of store.list()) keys.push(key);
   return keys.sort();
 }
