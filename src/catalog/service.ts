@@ -1247,8 +1247,14 @@ export class CatalogService {
       throw new AuthError('FORBIDDEN', `Not allowed to update members for image ${id}.`);
     }
     const member = await this.#images.findMember(id, memberId);
-    if (!member || !this.#authorizer.isAllowed('modify_member', credentials, { memberId })) {
-      throw new NotFoundError(`${memberId} not found in the member list of the image ${id}.`);
+    const notFound = () => new NotFoundError(`${memberId} not found in the member list of the image ${id}.`);
+    if (!member) throw notFound();
+    if (!this.#authorizer.isAllowed('modify_member', credentials, { memberId })) {
+      // The member project itself, short of the role (a reader), is told so, as Glance's policy check does;
+      // anyone else is not shown the membership at all.
+      if (memberId === credentials.projectId)
+        this.#authorizer.enforce('modify_member', credentials, { memberId });
+      throw notFound();
     }
     const updated: ImageMember = { ...member, status: status as MemberStatus, updated_at: this.#timestamp() };
     await this.#images.updateMember(updated);

@@ -98,7 +98,14 @@ const images: RuleDefault[] = [
     'Upload image data.',
     'PUT /v2/images/{image_id}/file',
   ),
-  rule('download_image', 'rule:reader', 'Download image data.', 'GET /v2/images/{image_id}/file'),
+  // Glance 25's secure default: data is for members and up (readers see an image's record, not its bytes).
+  // The image is already one the caller may see, which leaves Glance's visibility clauses always true.
+  rule(
+    'download_image',
+    'rule:context_is_admin or role:member',
+    'Download image data (members and administrators, as Glance).',
+    'GET /v2/images/{image_id}/file',
+  ),
   // Glance's task rules: reading tasks needs both the rule of the call and tasks_api_access (admins).
   rule('get_task', '@', 'Show a task.', 'GET /v2/tasks/{task_id}'),
   rule('get_tasks', '@', 'List tasks.', 'GET /v2/tasks'),
