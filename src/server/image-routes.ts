@@ -21,7 +21,7 @@ import {
   toTaskStub,
   toTaskView,
 } from '../catalog/index.ts';
-import { NotFoundError, ValidationError } from '../errors/index.ts';
+import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import { guardUploadBody, type UploadBodyLimits } from './body-guard.ts';
 import { releasingChunks } from './release-chunks.ts';
 import { credentialsOf } from './request-credentials.ts';
@@ -44,6 +44,23 @@ const PATCH_TYPES = [
 const API_VERSIONS = Array.from({ length: 17 }, (_, i) => 16 - i);
 
 type IdParams = { Params: { id: string } };
+
+/**
+ * Glance's image and task rules are project-scoped (scope_types: project): a system-scoped token may read
+ * the schemas and discovery documents, nothing else. As Glance answers it, a call on one image or task is
+ * 404 (a refused lookup hides what it refused) and a list or a create is 403.
+ */
+function refuseSystemScope(request: FastifyRequest): void {
+  if (!request.credentials?.systemScope) return;
+  const path = request.url.split('?')[0];
+  if (/^\/image\/v2\/(schemas|info)\//.test(path)) return;
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  if (typeof id === 'string') throw new NotFoundError(`No image found with ID ${id}`);
+  throw new AuthError(
+    'FORBIDDEN',
+    'A system-scoped token cannot be used on project resources; scope it to a project.',
+  );
+}
 
 /** Deprecated images still work; their users are told, in an RFC 7234 `Warning` (code 299), what to use instead. */
 function warnIfDeprecated(reply: FastifyReply, image: ImageRecord, now: Date): void {
@@ -198,6 +215,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
   app.register(async (api) => {
     api.addHook('onRequest', async (request) => {
       await app.authenticate(request);
+      refuseSystemScope(request);
     });
 
     api.get('/image/v2/schemas/image', async () => imageSchema());

@@ -655,6 +655,29 @@ describe('Keystone exactness', () => {
         (await call(token, 'POST', '/v3/projects', { project: { name: 'sys-made' } })).status,
         403,
       );
+      // The image API is project-scoped, as Glance's (scope_types: project): a system token reads its
+      // schemas, is refused lists and creates (403), and finds no image (404), even a public one.
+      const image = async (method: string, url: string, auth = token) =>
+        (
+          await fetch(`${t.url}/image${url}`, {
+            method,
+            headers: { 'x-auth-token': auth, 'content-type': 'application/json' },
+            body: method === 'POST' ? '{}' : undefined,
+          })
+        ).status;
+      const made = await fetch(`${t.url}/image/v2/images`, {
+        method: 'POST',
+        headers: { 'x-auth-token': admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'seen-by-projects', disk_format: 'raw', container_format: 'bare' }),
+      });
+      const imageId = ((await made.json()) as { id: string }).id;
+      assert.equal(await image('GET', '/v2/schemas/image'), 200);
+      assert.equal(await image('GET', '/v2/images'), 403);
+      assert.equal(await image('POST', '/v2/images'), 403);
+      assert.equal(await image('GET', `/v2/images/${imageId}`), 404);
+      assert.equal(await image('GET', `/v2/images/${imageId}/file`), 404);
+      assert.equal(await image('DELETE', `/v2/images/${imageId}`), 404);
+      assert.equal(await image('GET', `/v2/images/${imageId}`, admin), 200);
 
       const assignments = await call(admin, 'GET', `/v3/role_assignments?scope.system=all&user.id=${sys.id}`);
       assert.equal(assignments.status, 200);
