@@ -6,57 +6,27 @@
 //     then the JSON, also kept in bench/results/.
 // Real Glance on the same Swift is not in this run yet (see the issue's notes).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { passwordLogin } from '../test/support/auth.ts';
 import { type ApiProcess, startApiProcess, stopAll } from '../test/support/balanced.ts';
 import { type ObjectStore, startObjectStore } from '../test/support/objectstore.ts';
-import { log, median, metricTable, positiveInt, round, runBenchmark } from './processes.ts';
+import {
+  log,
+  median,
+  metricTable,
+  peakRss,
+  positiveInt,
+  round,
+  runBenchmark,
+  uploadRepeated,
+} from './processes.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const ADMIN_PASSWORD = 'bench-admin-password';
 const MIB = 1024 * 1024;
-
-function peakRss(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : Number.NaN;
-}
-
-/** PUTs `blocks` copies of `block`; resolves with the seconds it took, throwing unless 204. */
-function upload(url: string, token: string, id: string, block: Buffer, blocks: number): Promise<number> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(new URL(`${url}/image/v2/images/${id}/file`), {
-      method: 'PUT',
-      headers: {
-        'x-auth-token': token,
-        'content-type': 'application/octet-stream',
-        'content-length': block.length * blocks,
-      },
-    });
-    request.on('response', (response) => {
-      response.resume();
-      response.on('end', () =>
-        response.statusCode === 204
-          ? resolve((performance.now() - start) / 1000)
-          : reject(new Error(`upload answered ${response.statusCode}`)),
-      );
-    });
-    request.on('error', reject);
-    let sent = 0;
-    const pump = () => {
-      while (sent < blocks) {
-        sent++;
-        if (!request.write(block)) return void request.once('drain', pump);
-      }
-      request.end();
-    };
-    pump();
-  });
-}
 
 /** GETs the data, hashing it; resolves with the seconds and the sha512. */
 async function download(
@@ -116,7 +86,7 @@ async function main(): Promise<void> {
           body: JSON.stringify({ name: `bench-${rep}`, disk_format: 'raw', container_format: 'bare' }),
         });
         const id = ((await created.json()) as { id: string }).id;
-        figures[name].upload.push(await upload(p.url, token, id, block, mib));
+        figures[name].upload.push(await uploadRepeated(p.url, token, id, block, mib));
         const got = await download(p.url, token, id);
         if (got.sha512 !== sha512) throw new Error(`${name}: the download differs from the upload`);
         figures[name].download.push(got.seconds);

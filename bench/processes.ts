@@ -1,8 +1,9 @@
 // What both benchmarks share: environment knobs, logging, statistics, and process bookkeeping so that
 // everything a benchmark starts is recorded and stopped by PID, also on failure or Ctrl-C.
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -139,4 +140,57 @@ export async function runBenchmark(main: () => Promise<void>): Promise<void> {
     log(`benchmark failed: ${(error as Error).stack ?? error}`);
     process.exitCode = 1;
   }
+}
+
+/** Peak resident memory of a process since its counter was last reset (VmHWM), in bytes. */
+export function peakRss(pid: number): number {
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+/** Sets a process's peak back to its current RSS, so the next figure is this run's (clear_refs 5). */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/**
+ * PUTs `blocks` copies of `block` as one image upload, with back-pressure; resolves with the seconds it
+ * took, and rejects unless the answer is 204.
+ */
+export function uploadRepeated(
+  url: string,
+  token: string,
+  id: string,
+  block: Buffer,
+  blocks: number,
+): Promise<number> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(new URL(`${url}/image/v2/images/${id}/file`), {
+      method: 'PUT',
+      headers: {
+        'x-auth-token': token,
+        'content-type': 'application/octet-stream',
+        'content-length': block.length * blocks,
+      },
+    });
+    request.on('response', (response) => {
+      response.resume();
+      response.on('end', () =>
+        response.statusCode === 204
+          ? resolve((performance.now() - start) / 1000)
+          : reject(new Error(`upload answered ${response.statusCode}`)),
+      );
+    });
+    request.on('error', reject);
+    let sent = 0;
+    const pump = () => {
+      while (sent < blocks) {
+        sent++;
+        if (!request.write(block)) return void request.once('drain', pump);
+      }
+      request.end();
+    };
+    pump();
+  });
 }

@@ -9,14 +9,23 @@
 //     of the list calls, and how the uploads spread, then the JSON, also kept in bench/results/.
 // IMAGETRUST_BENCH_BLOBS=s3 with IMAGETRUST_BENCH_S3_* settings runs it on an object store instead.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { adminQuery, postgresUrlFor } from '../test/storage/database-backends.ts';
 import { passwordLogin } from '../test/support/auth.ts';
 import { type ApiProcess, startApiProcess, startBalancer, stopAll } from '../test/support/balanced.ts';
-import { freePort, log, metricTable, positiveInt, round, runBenchmark } from './processes.ts';
+import {
+  freePort,
+  log,
+  metricTable,
+  peakRss,
+  positiveInt,
+  resetPeakRss,
+  round,
+  runBenchmark,
+  uploadRepeated,
+} from './processes.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -26,17 +35,6 @@ const MIB = 1024 * 1024;
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-/** Peak resident memory of a process since its counter was last reset, in bytes. */
-function peakRss(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) * 1024 : Number.NaN;
-}
-
-/** Sets the peak back to the current RSS, so the figure is this run's (clear_refs 5). */
-function resetPeakRss(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 async function api(
@@ -53,37 +51,6 @@ async function api(
   });
   if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
   return response.status === 204 ? {} : ((await response.json()) as Record<string, unknown>);
-}
-
-/** Streams `blocks` copies of `block` as one upload; resolves with the status. */
-function upload(url: string, token: string, id: string, block: Buffer, blocks: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(new URL(`${url}/image/v2/images/${id}/file`), {
-      method: 'PUT',
-      headers: {
-        'x-auth-token': token,
-        'content-type': 'application/octet-stream',
-        'content-length': block.length * blocks,
-      },
-    });
-    request.on('response', (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode!));
-    });
-    request.on('error', reject);
-    let sent = 0;
-    const pump = () => {
-      while (sent < blocks) {
-        sent++;
-        if (!request.write(block)) {
-          request.once('drain', pump);
-          return;
-        }
-      }
-      request.end();
-    };
-    pump();
-  });
 }
 
 async function main(): Promise<void> {
@@ -148,7 +115,14 @@ async function main(): Promise<void> {
       }
     })();
     const start = performance.now();
-    const statuses = await Promise.all(ids.map((id) => upload(lbUrl, token, id, block, uploadMib)));
+    const statuses = await Promise.all(
+      ids.map((id) =>
+        uploadRepeated(lbUrl, token, id, block, uploadMib).then(
+          () => 204,
+          () => 0,
+        ),
+      ),
+    );
     const seconds = (performance.now() - start) / 1000;
     listing = false;
     await lister;

@@ -40,6 +40,7 @@ import {
   median,
   metricTable,
   positiveInt,
+  resetPeakRss,
   round,
   runBenchmark,
   stopPid,
@@ -147,14 +148,6 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
     .find((l) => l.startsWith(`${field}:`));
   if (!line) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(line.split(/\s+/)[1]) / 1024; // kB → MiB
-}
-
-/**
- * Starts a process's peak RSS (VmHWM) afresh (`echo 5 > /proc/PID/clear_refs`), so a figure is the peak
- * of the work measured after it, not of start-up (loading and compiling modules, the migrations).
- */
-function resetPeakRss(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux

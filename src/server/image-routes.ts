@@ -23,6 +23,7 @@ import {
 } from '../catalog/index.ts';
 import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import { guardUploadBody, type UploadBodyLimits } from './body-guard.ts';
+import { refuseOtherMethods } from './method-not-allowed.ts';
 import { releasingChunks } from './release-chunks.ts';
 import { credentialsOf } from './request-credentials.ts';
 import { sendBlocks } from './send-blocks.ts';
@@ -423,24 +424,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       '/image/v2/images/:id/members': 'GET, POST',
       '/image/v2/images/:id/members/:member': 'GET, PUT, DELETE',
     };
-    for (const [url, allow] of Object.entries(allowed)) {
-      const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].filter(
-        (m) => !allow.split(', ').includes(m) && !(m === 'HEAD' && allow.includes('GET')),
-      );
-      api.route({
-        method: methods as never,
-        url,
-        handler: async (request) => {
-          throw new ValidationError(
-            'METHOD_NOT_ALLOWED',
-            `The method ${request.method} is not allowed for this resource. `,
-            {
-              headers: { Allow: allow },
-            },
-          );
-        },
-      });
-    }
+    refuseOtherMethods(api, allowed);
     // HEAD on the data is refused explicitly (Fastify would otherwise answer it from the GET route).
     api.head('/image/v2/images/:id/file', async () => {
       throw new ValidationError('METHOD_NOT_ALLOWED', 'The method HEAD is not allowed for this resource. ', {

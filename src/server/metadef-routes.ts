@@ -9,6 +9,7 @@ import {
   type MetadefService,
   metadefSchema,
 } from '../metadefs/index.ts';
+import { refuseOtherMethods } from './method-not-allowed.ts';
 import { credentialsOf } from './request-credentials.ts';
 
 interface MetadefRouteOptions {
@@ -200,21 +201,6 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
         METADEF_SCHEMA_NAMES.map((name) => [`/image/v2/schemas/metadefs/${name}`, 'GET']),
       ),
     };
-    for (const [url, allow] of Object.entries(allowed)) {
-      const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].filter(
-        (m) => !allow.split(', ').includes(m) && !(m === 'HEAD' && allow.includes('GET')),
-      );
-      api.route({
-        method: methods as never,
-        url,
-        handler: async (request) => {
-          throw new ValidationError(
-            'METHOD_NOT_ALLOWED',
-            `The method ${request.method} is not allowed for this resource. `,
-            { headers: { Allow: allow } },
-          );
-        },
-      });
-    }
+    refuseOtherMethods(api, allowed);
   });
 }

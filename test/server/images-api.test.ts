@@ -179,7 +179,8 @@ describe('images API', () => {
           });
         });
         for (let i = 0; i < 200 && openFiles() > before; i++) await sleep(25);
-        assert.equal(openFiles(), before, 'the abandoned download left a file or socket open');
+        // Not more than before: other descriptors of this process (an idle keep-alive socket) may close meanwhile.
+        assert.ok(openFiles() <= before, 'the abandoned download left a file or socket open');
         const again = await fetch(`${big.url}/image/v2/images/${id}/file`, {
           headers: { 'x-auth-token': token },
         });
