@@ -98,14 +98,9 @@ const images: RuleDefault[] = [
     'Upload image data.',
     'PUT /v2/images/{image_id}/file',
   ),
-  // Glance 25's secure default: data is for members and up (readers see an image's record, not its bytes).
-  // The image is already one the caller may see, which leaves Glance's visibility clauses always true.
-  rule(
-    'download_image',
-    'rule:context_is_admin or role:member',
-    'Download image data (members and administrators, as Glance).',
-    'GET /v2/images/{image_id}/file',
-  ),
+  // Readers download, as a stock Glance 25 lets them (enforce_new_defaults off): the boot gate and auditors
+  // verify images with read-only credentials. Glance's new defaults (member and up) are a policy file away.
+  rule('download_image', 'rule:reader', 'Download image data.', 'GET /v2/images/{image_id}/file'),
   // Glance's task rules: reading tasks needs both the rule of the call and tasks_api_access (admins).
   rule('get_task', '@', 'Show a task.', 'GET /v2/tasks/{task_id}'),
   rule('get_tasks', '@', 'List tasks.', 'GET /v2/tasks'),
