@@ -405,11 +405,12 @@ export class S3BlobStore implements BlobStore {
             body,
             headers: conditional ? { ...headers, 'if-none-match': '*' } : headers,
           });
+        // What this PUT asked, not the flag now: a parallel commit may have learnt the answer meanwhile.
+        const conditional = this.#conditionalPut;
         try {
-          await put(this.#conditionalPut);
+          await put(conditional);
         } catch (error) {
-          if (!(this.#conditionalPut && error instanceof S3Error && error.s3Code === 'NotImplemented'))
-            throw error;
+          if (!(conditional && error instanceof S3Error && error.s3Code === 'NotImplemented')) throw error;
           // The HEAD above is then the only check: in-process turns and the catalog's lease keep it safe.
           this.#conditionalPut = false;
           await put(false);
