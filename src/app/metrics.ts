@@ -108,7 +108,7 @@ export class ServiceMetrics {
     });
     this.#jobRuns = new Counter({
       name: 'imagetrust_background_job_runs_total',
-      help: 'Runs of background jobs (lifecycle schedules, upload recovery), by job and outcome.',
+      help: 'Runs of background jobs (lifecycle schedules, upload recovery), by job and outcome (standby: another process holds the job).',
       labelNames: ['job', 'outcome'],
       registers,
     });
@@ -132,7 +132,7 @@ export class ServiceMetrics {
     };
   }
 
-  jobRun(job: string, outcome: 'ok' | 'failed'): void {
+  jobRun(job: string, outcome: 'ok' | 'failed' | 'standby'): void {
     this.#jobRuns.inc({ job, outcome });
   }
 

@@ -46,6 +46,7 @@ import {
   SqlEventOutbox,
   SqlIdentityRepository,
   SqlImageRepository,
+  SqlJobLeases,
   SqlMetadefRepository,
   SqlReleaseRepository,
   SqlSecretRepository,
@@ -88,7 +89,7 @@ export interface Services {
    * Starts what runs on its own: lifecycle schedules, and delivery of events a failed or crashed
    * delivery left in the outbox. Returns the function that stops it.
    */
-  startBackgroundWork(options: BackgroundWorkOptions): () => void;
+  startBackgroundWork(options: BackgroundWorkOptions): () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -148,6 +149,14 @@ export async function assertStoreExists(config: ImageTrustConfig): Promise<void>
 
 /** How often events left in the outbox (a failed delivery, another process that died) are retried. */
 const REDELIVERY_INTERVAL_MS = 5000;
+/**
+ * The shortest a background job's lease lasts (it is otherwise three of the job's intervals): a holder
+ * on another host that stops renewing is replaced after this long; one on this host, as soon as it is gone.
+ */
+const MIN_JOB_LEASE_MS = 15_000;
+
+/** The jobs that run in the background, one process at a time (their names in leases and metrics). */
+export type BackgroundJob = 'lifecycle_schedules' | 'upload_recovery';
 
 export async function openServices(
   config: ImageTrustConfig,
@@ -273,6 +282,7 @@ export async function openServices(
     trusted: (id: string) => secrets.getTrustedSecret(id),
   };
   const tasks = new SqlTaskRepository(db);
+  const leases = new SqlJobLeases(db);
   const importFilter = {
     allowedSchemes: config.import.webDownload.allowedSchemes,
     disallowedSchemes: config.import.webDownload.disallowedSchemes,
@@ -415,39 +425,66 @@ export async function openServices(
       },
     },
     startBackgroundWork({ scheduleIntervalMs, onError }) {
+      // Each job runs in one process at a time, whichever holds its lease; the others stand by and take
+      // over when the holder stops, dies (at once on this host) or lapses. A run that overlaps its own
+      // previous one in this process is skipped rather than stacked.
+      const running = new Set<string>();
+      const held = new Set<string>();
+      const leased =
+        (job: BackgroundJob, intervalMs: number, what: string, work: () => Promise<void>) => () => {
+          if (running.has(job)) return;
+          running.add(job);
+          const ttlMs = Math.max(3 * intervalMs, MIN_JOB_LEASE_MS);
+          leases
+            .claim(job, owner.id, clock.now(), ttlMs, (holder) => owner.isAlive(holder))
+            .then(async (claim) => {
+              if (!claim.held) {
+                held.delete(job);
+                metrics.jobRun(job, 'standby');
+                return;
+              }
+              held.add(job);
+              await work();
+              metrics.jobRun(job, 'ok');
+            })
+            .catch((error) => {
+              metrics.jobRun(job, 'failed');
+              onError(what, error);
+            })
+            .finally(() => running.delete(job));
+        };
       // Scheduled deprecations and obsolescences happen on time without an operator. Reads already
-      // apply due schedules; this stores them and logs each change once, whichever process gets there.
-      const applySchedules = () =>
-        governance.applyDueSchedules().then(
-          () => metrics.jobRun('lifecycle_schedules', 'ok'),
-          (error) => {
-            metrics.jobRun('lifecycle_schedules', 'failed');
-            onError('Applying lifecycle schedules failed', error);
-          },
-        );
+      // apply due schedules; this stores them and logs each change once.
+      const applySchedules = leased(
+        'lifecycle_schedules',
+        scheduleIntervalMs,
+        'Applying lifecycle schedules failed',
+        async () => {
+          await governance.applyDueSchedules();
+        },
+      );
+      // Uploads of processes that died elsewhere are found once their lease runs out.
+      const reconcile = leased(
+        'upload_recovery',
+        leaseMs,
+        'Recovering abandoned uploads failed',
+        async () => {
+          options.onRecovery?.(await recovery.reconcile());
+        },
+      );
       const scheduler = setInterval(applySchedules, scheduleIntervalMs);
       const redelivery = setInterval(() => void events.deliver(), REDELIVERY_INTERVAL_MS);
-      // Uploads of processes that died elsewhere are found once their lease runs out.
-      const reconciler = setInterval(() => {
-        recovery.reconcile().then(
-          (report) => {
-            metrics.jobRun('upload_recovery', 'ok');
-            options.onRecovery?.(report);
-          },
-          (error) => {
-            metrics.jobRun('upload_recovery', 'failed');
-            onError('Recovering abandoned uploads failed', error);
-          },
-        );
-      }, leaseMs);
+      const reconciler = setInterval(reconcile, leaseMs);
       scheduler.unref();
       redelivery.unref();
       reconciler.unref();
-      void applySchedules();
-      return () => {
+      applySchedules();
+      return async () => {
         clearInterval(scheduler);
         clearInterval(redelivery);
         clearInterval(reconciler);
+        // Handed over at once rather than when the lease lapses; a database already gone keeps it until then.
+        await Promise.all([...held].map((job) => leases.release(job, owner.id).catch(() => false)));
       };
     },
     async close() {

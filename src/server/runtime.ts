@@ -149,7 +149,7 @@ export async function startServer(
     app,
     generatedAdminPassword: boot.generatedPassword,
     async stop() {
-      stopBackgroundWork();
+      await stopBackgroundWork();
       await app.shutdown();
       await services.close();
     },

@@ -16,6 +16,7 @@ export { SqlEventOutbox } from './sql/event-outbox.ts';
 export { SqlIdentityRepository } from './sql/identity-repository.ts';
 export { SqlImageRepository } from './sql/image-repository.ts';
 export { openDatabase, redactUrl } from './sql/index.ts';
+export { type LeaseClaim, SqlJobLeases } from './sql/job-lease-repository.ts';
 export { SqlMetadefRepository } from './sql/metadef-repository.ts';
 export { appliedSchemaVersion, migrateDatabase, SCHEMA_VERSION } from './sql/migrations.ts';
 export { SqlReleaseRepository } from './sql/release-repository.ts';

@@ -2,7 +2,8 @@
 // two `imagetrust serve` processes share one PostgreSQL, one object store (OpenStack Swift with its S3 API,
 // started here from Debian's packages), the key-encryption key and the tree-head signing key, and the real openstack and glance clients talk only to the balancer. What one
 // process stores the other serves byte for byte; a refused signed upload leaves no data; a process killed
-// with SIGKILL mid-upload costs the client one retry, and the survivor puts the image back to queued and
+// with SIGKILL mid-upload costs the client one retry, and the survivor takes over the background jobs the
+// dead process held (one process at a time runs them, by lease), puts the image back to queued and
 // removes the dead process's partial data. deploy/imagetrust@.service is checked by systemd-analyze.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -50,6 +51,7 @@ async function metric(p: ApiProcess, sample: string): Promise<number> {
 
 const uploadsInFlight = (p: ApiProcess) => metric(p, 'imagetrust_uploads_in_flight');
 const LIFECYCLE_RUNS = 'imagetrust_background_job_runs_total{job="lifecycle_schedules",outcome="ok"}';
+const LIFECYCLE_STANDBY = 'imagetrust_background_job_runs_total{job="lifecycle_schedules",outcome="standby"}';
 
 describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, () => {
   const schema = `it_lb_${randomBytes(4).toString('hex')}`;
@@ -237,14 +239,21 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
       if (seen === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.ok(seen > 0, 'the schedule fired');
-    // Both processes run their schedulers twice more after that: neither may record it again.
-    const live = processes;
-    const runs = await Promise.all(live.map((p) => metric(p, LIFECYCLE_RUNS)));
-    for (const [i, p] of live.entries()) {
-      for (let j = 0; j < 600 && (await metric(p, LIFECYCLE_RUNS)) < runs[i] + 2; j++) {
+    // One process holds the job's lease and runs it; the other stands by and never runs it. Both tick
+    // twice more after the change: neither may record it again.
+    const ran = await Promise.all(processes.map((p) => metric(p, LIFECYCLE_RUNS)));
+    assert.equal(ran.filter((n) => n > 0).length, 1, `exactly one process ran the schedules: ${ran}`);
+    const standby = processes[ran.findIndex((n) => n === 0)];
+    const counters = [LIFECYCLE_RUNS, LIFECYCLE_STANDBY];
+    const ticks = await Promise.all(processes.map((p) => metric(p, counters[p === standby ? 1 : 0])));
+    for (const [i, p] of processes.entries()) {
+      const counter = counters[p === standby ? 1 : 0];
+      for (let j = 0; j < 600 && (await metric(p, counter)) < ticks[i] + 2; j++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      assert.ok((await metric(p, counter)) >= ticks[i] + 2, `${p.name} ticked`);
     }
+    assert.equal(await metric(standby, LIFECYCLE_RUNS), 0, 'the standby never ran the schedules');
     assert.equal(await deprecations(), 1);
   });
 
@@ -256,7 +265,11 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
       container_format: 'bare',
     });
     const id = created.json.id as string;
-    const upload = httpRequest(new URL(`${lbUrl}/image/v2/images/${id}/file`), {
+    // The upload goes to the process that holds the background jobs, so its death must also move them.
+    const ran = await Promise.all(processes.map((p) => metric(p, LIFECYCLE_RUNS)));
+    const holder = processes[ran.findIndex((n) => n > 0)];
+    assert.ok(holder, 'one process holds the lifecycle job');
+    const upload = httpRequest(new URL(`${holder.url}/image/v2/images/${id}/file`), {
       method: 'PUT',
       headers: {
         'x-auth-token': token,
@@ -277,7 +290,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     for (let i = 0; i < 500 && !victim; i++) {
       for (const p of processes) if ((await uploadsInFlight(p)) === 1) victim = p;
     }
-    assert.ok(victim, 'one process reports the upload in flight');
+    assert.equal(victim, holder, 'the job holder reports the upload in flight');
     const survivor = processes.find((p) => p !== victim)!;
     victim.child.kill('SIGKILL');
     await new Promise((resolve) => victim!.child.once('exit', resolve));
@@ -309,6 +322,14 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     const served = await apiCall(lbUrl, token, 'GET', `/image/v2/images/${id}/file`);
     assert.equal(sha256(served.bytes), sha256(data));
     assert.deepEqual(servedBy([survivor], 'PUT', id), [survivor.name]);
+    // The survivor took the dead process's jobs as soon as it saw that process gone (same host; another
+    // host's would lapse with its lease): it runs the schedules now, which it never did before.
+    assert.equal(ran[processes.indexOf(survivor)], 0);
+    const runs = await metric(survivor, LIFECYCLE_RUNS);
+    for (let i = 0; i < 600 && (await metric(survivor, LIFECYCLE_RUNS)) < runs + 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok((await metric(survivor, LIFECYCLE_RUNS)) >= runs + 2, 'the survivor runs the schedules');
   });
 
   it('ships a systemd unit systemd itself accepts', async () => {

@@ -240,6 +240,14 @@ const MIGRATIONS: Migration[] = [
       'CREATE INDEX tasks_image_id ON tasks (image_id)',
     ],
   },
+  {
+    version: 13,
+    description: 'leases that let one process at a time run each background job',
+    statements: [
+      // expires_at is an ISO timestamp, compared as text like every other timestamp here.
+      'CREATE TABLE job_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
