@@ -251,9 +251,11 @@ export interface TemporaryBlob {
  * it (INTERNAL) without touching storage, whatever the adapter could have stored.
  */
 /**
- * A blob's bytes, read once, in blocks. A block is valid only until the next one is asked for: stores
- * read into a few buffers they reuse, so a download allocates nothing per block (copy a block to keep
- * it). Reading to the end, leaving the loop early or `close()` releases what the store holds open.
+ * A blob's bytes, read once, in blocks. A block stays valid while the consumer asks for the next one and
+ * only until it asks for the one after that: stores read into a few buffers they reuse, so a download
+ * allocates nothing per block, and a consumer may keep one block in flight (a socket write) while it
+ * takes the next (copy a block to keep it longer). Reading to the end, leaving the loop early or
+ * `close()` releases what the store holds open.
  */
 export interface BlobData extends AsyncIterable<Uint8Array> {
   /** How many bytes the blocks add up to. */

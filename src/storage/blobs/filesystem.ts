@@ -200,9 +200,11 @@ export class FileBlobStore implements BlobStore {
 const READ_BLOCK = 1 << 20;
 
 /**
- * A committed file read with one block always in flight ahead of the one being consumed: two buffers,
- * allocated once per reader and taken in turn, so the consumer's send overlaps the next read and nothing
- * is allocated per block (a GiB download is two allocations, not a thousand for the collector).
+ * A committed file read with one block always in flight ahead of the one being consumed: three buffers,
+ * allocated once per reader and taken in turn (the block being read ahead, the one just handed out, and
+ * the one before it, which the consumer may still be sending), so the consumer's send overlaps the next
+ * read and nothing is allocated per block (a GiB download is three allocations, not a thousand for the
+ * collector).
  */
 class FileBlocks implements BlobData {
   readonly length: number;
@@ -232,7 +234,7 @@ class FileBlocks implements BlobData {
     const handle = this.#handle;
     const end = this.#end;
     const blockSize = Math.min(READ_BLOCK, Math.max(1, this.length));
-    const buffers = [Buffer.allocUnsafeSlow(blockSize), Buffer.allocUnsafeSlow(blockSize)];
+    const buffers = Array.from({ length: 3 }, () => Buffer.allocUnsafeSlow(blockSize));
     let position = this.#start;
     let turn = 0;
     const readNext = () => {
@@ -257,8 +259,8 @@ class FileBlocks implements BlobData {
       while (pending) {
         const block: Buffer = await pending;
         this.#signal?.throwIfAborted();
-        turn ^= 1;
-        // The other buffer is free: the consumer asked for this block, so it is done with that one.
+        turn = (turn + 1) % buffers.length;
+        // The next buffer is free: the consumer asked for this block, so it is done with the one two back.
         pending = position < end ? readNext() : null;
         yield block;
       }
