@@ -2,26 +2,37 @@
 // in OpenStack Swift through Swift's S3 API (Debian's packages, started here on loopback), in the same run:
 //  1. uploads IMAGETRUST_BENCH_MIB MiB (default 1024) to each, IMAGETRUST_BENCH_REPS times (default 2);
 //  2. downloads it again from each, reading every byte;
-//  3. prints medians, the S3/filesystem ratios (target: upload within 1.3x) and each process's peak RSS,
-//     then the JSON, also kept in bench/results/.
-// Real Glance on the same Swift is not in this run yet (see the issue's notes).
+//  3. does the same with the real Glance 25.1 (Debian's glance-api, installed when missing) storing its
+//     data in the same Swift through glance_store's swift driver (Swift's own API, tempauth v1), as
+//     clouds that run Glance on Swift do (IMAGETRUST_BENCH_GLANCE=0 leaves it out);
+//  4. prints medians, the S3/filesystem ratios (target: upload within 1.3x), S3 vs Glance-on-Swift
+//     (target: faster), and each process's peak RSS, then the JSON, also kept in bench/results/.
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { passwordLogin } from '../test/support/auth.ts';
 import { type ApiProcess, startApiProcess, stopAll } from '../test/support/balanced.ts';
 import { type ObjectStore, startObjectStore } from '../test/support/objectstore.ts';
 import {
+  descendants,
+  freePort,
+  livePids,
   log,
   median,
   metricTable,
   peakRss,
   positiveInt,
+  resetPeakRss,
   round,
   runBenchmark,
+  stopPid,
   uploadRepeated,
 } from './processes.ts';
+
+const execFileP = promisify(execFile);
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -33,20 +44,154 @@ async function download(
   url: string,
   token: string,
   id: string,
+  imagesPath = '/image/v2/images',
 ): Promise<{ seconds: number; sha512: string }> {
   const start = performance.now();
-  const response = await fetch(`${url}/image/v2/images/${id}/file`, { headers: { 'x-auth-token': token } });
+  const response = await fetch(`${url}${imagesPath}/${id}/file`, { headers: { 'x-auth-token': token } });
+  if (response.status !== 200) throw new Error(`download answered ${response.status}`);
   const hash = createHash('sha512');
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
   return { seconds: (performance.now() - start) / 1000, sha512: hash.digest('hex') };
 }
 
+/** One service under test: where its images API is, how to authenticate, which processes to weigh. */
+interface Target {
+  url: string;
+  token: string;
+  imagesPath: string;
+  pids(): Promise<number[]>;
+}
+
+interface Figures {
+  upload: number[];
+  download: number[];
+  peakRssMb: number;
+}
+
+/** Uploads and downloads `mib` MiB `reps` times, checking every download against `sha512`. */
+async function measure(
+  name: string,
+  target: Target,
+  block: Buffer,
+  mib: number,
+  reps: number,
+  sha512: string,
+) {
+  const figures: Figures = { upload: [], download: [], peakRssMb: 0 };
+  // The peak of the work measured, not of start-up.
+  for (const pid of await target.pids()) resetPeakRss(pid);
+  for (let rep = 0; rep < reps; rep++) {
+    const created = await fetch(`${target.url}${target.imagesPath}`, {
+      method: 'POST',
+      headers: { 'x-auth-token': target.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `bench-${rep}`, disk_format: 'raw', container_format: 'bare' }),
+    });
+    if (created.status !== 201) throw new Error(`${name}: creating an image answered ${created.status}`);
+    const id = ((await created.json()) as { id: string }).id;
+    figures.upload.push(await uploadRepeated(target.url, target.token, id, block, mib, target.imagesPath));
+    const got = await download(target.url, target.token, id, target.imagesPath);
+    if (got.sha512 !== sha512) throw new Error(`${name}: the download differs from the upload`);
+    figures.download.push(got.seconds);
+    await fetch(`${target.url}${target.imagesPath}/${id}`, {
+      method: 'DELETE',
+      headers: { 'x-auth-token': target.token },
+    });
+    log(`${name} rep ${rep + 1}: upload ${round(figures.upload[rep])} s, download ${round(got.seconds)} s`);
+  }
+  figures.peakRssMb = round(Math.max(...(await target.pids()).map(peakRss)) / 1e6, 1);
+  return figures;
+}
+
+/**
+ * Starts Debian's glance-api (noauth pipeline, as ../shared/peers/run_glance_noauth.sh does) with its
+ * image data in `swift` through glance_store's swift driver, authenticating with tempauth (v1) as the
+ * object store's own user. Resolves with its URL, pid and a stop function.
+ */
+async function startGlanceOnSwift(swift: ObjectStore, work: string) {
+  const installed = await execFileP('sh', ['-c', 'command -v glance-api']).then(
+    () => true,
+    () => false,
+  );
+  if (!installed) {
+    log('installing glance-api (Debian packages; takes a minute)');
+    await execFileP(
+      'apt-get',
+      ['install', '-y', '--no-install-recommends', 'glance-api', 'glance-common', 'python3-glance'],
+      { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 << 20 },
+    );
+  }
+  const dir = path.join(work, 'glance');
+  mkdirSync(path.join(dir, 'staging'), { recursive: true });
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'policy.yaml'), '"context_is_admin": ""\n"default": ""\n');
+  writeFileSync(
+    path.join(dir, 'swift-store.conf'),
+    [
+      '[objectstore]',
+      `auth_address = ${swift.endpoint}/auth/v1.0`,
+      `user = ${swift.accessKeyId}`,
+      `key = ${swift.secretAccessKey}`,
+      'auth_version = 1',
+      '',
+    ].join('\n'),
+  );
+  const config = path.join(dir, 'glance-api.conf');
+  writeFileSync(
+    config,
+    [
+      '[DEFAULT]',
+      'bind_host = 127.0.0.1',
+      `bind_port = ${port}`,
+      'workers = 1',
+      `log_file = ${path.join(dir, 'glance-api.log')}`,
+      'use_stderr = false',
+      `node_staging_uri = file://${path.join(dir, 'staging')}`,
+      '[database]',
+      `connection = sqlite:///${path.join(dir, 'glance.sqlite')}`,
+      '[glance_store]',
+      'stores = swift,http',
+      'default_store = swift',
+      `swift_store_config_file = ${path.join(dir, 'swift-store.conf')}`,
+      'default_swift_reference = objectstore',
+      'swift_store_container = glance',
+      'swift_store_create_container_on_put = true',
+      '[paste_deploy]',
+      'flavor =',
+      'config_file = /etc/glance/glance-api-paste.ini',
+      '[oslo_policy]',
+      `policy_file = ${path.join(dir, 'policy.yaml')}`,
+      'enforce_scope = false',
+      'enforce_new_defaults = false',
+      '',
+    ].join('\n'),
+  );
+  await execFileP('glance-manage', ['--config-file', config, 'db_sync'], { maxBuffer: 64 << 20 });
+  const child = spawn('glance-api', ['--config-file', config], { stdio: 'ignore' });
+  if (child.pid === undefined) throw new Error('could not start glance-api');
+  const pid = child.pid;
+  livePids.add(pid);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${url}/versions`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (i > 240) throw new Error(`glance-api did not come up; see ${path.join(dir, 'glance-api.log')}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  log(`glance up on :${port}, pid ${pid}, data in Swift`);
+  return { url, pid, stop: () => stopPid(pid, 'glance') };
+}
+
 async function main(): Promise<void> {
   const mib = positiveInt('IMAGETRUST_BENCH_MIB', 1024);
   const reps = positiveInt('IMAGETRUST_BENCH_REPS', 2);
+  const withGlance = process.env.IMAGETRUST_BENCH_GLANCE !== '0';
   const work = mkdtempSync(path.join(tmpdir(), 'imagetrust-bench-objectstore-'));
   let swift: ObjectStore | undefined;
   const processes: ApiProcess[] = [];
+  let glance: { stop(): Promise<void> } | undefined;
   try {
     swift = await startObjectStore();
     const s3 = {
@@ -69,7 +214,7 @@ async function main(): Promise<void> {
     const expected = createHash('sha512');
     for (let i = 0; i < mib; i++) expected.update(block);
     const sha512 = expected.digest('hex');
-    const figures: Record<string, { upload: number[]; download: number[]; peakRssMb: number }> = {};
+    const figures: Record<string, Figures> = {};
     for (const [name, blobs] of Object.entries(backends)) {
       const config = path.join(work, `${name}.yaml`);
       writeFileSync(config, `${blobs}\nlogLevel: warn\n`);
@@ -78,28 +223,22 @@ async function main(): Promise<void> {
       const token = (await passwordLogin(p.url, 'admin', ADMIN_PASSWORD, 'admin')).headers.get(
         'x-subject-token',
       )!;
-      figures[name] = { upload: [], download: [], peakRssMb: 0 };
-      for (let rep = 0; rep < reps; rep++) {
-        const created = await fetch(`${p.url}/image/v2/images`, {
-          method: 'POST',
-          headers: { 'x-auth-token': token, 'content-type': 'application/json' },
-          body: JSON.stringify({ name: `bench-${rep}`, disk_format: 'raw', container_format: 'bare' }),
-        });
-        const id = ((await created.json()) as { id: string }).id;
-        figures[name].upload.push(await uploadRepeated(p.url, token, id, block, mib));
-        const got = await download(p.url, token, id);
-        if (got.sha512 !== sha512) throw new Error(`${name}: the download differs from the upload`);
-        figures[name].download.push(got.seconds);
-        await fetch(`${p.url}/image/v2/images/${id}`, {
-          method: 'DELETE',
-          headers: { 'x-auth-token': token },
-        });
-        log(
-          `${name} rep ${rep + 1}: upload ${round(figures[name].upload[rep])} s, download ${round(got.seconds)} s`,
-        );
-      }
-      figures[name].peakRssMb = round(peakRss(p.child.pid!) / 1e6, 1);
+      const target = { url: p.url, token, imagesPath: '/image/v2/images', pids: async () => [p.child.pid!] };
+      figures[name] = await measure(name, target, block, mib, reps, sha512);
       await stopAll([p.child]);
+    }
+    if (withGlance) {
+      const started = await startGlanceOnSwift(swift, work);
+      glance = started;
+      const target = {
+        url: started.url,
+        token: 'noauth',
+        imagesPath: '/v2/images',
+        pids: async () => [started.pid, ...(await descendants(started.pid))],
+      };
+      figures.glanceSwift = await measure('glance on swift', target, block, mib, reps, sha512);
+      await started.stop();
+      glance = undefined;
     }
     const up = (name: string) => median(figures[name].upload);
     const down = (name: string) => median(figures[name].download);
@@ -113,26 +252,52 @@ async function main(): Promise<void> {
       ),
       uploadRatioS3ToFilesystem: round(up('s3') / up('filesystem'), 2),
       downloadRatioS3ToFilesystem: round(down('s3') / down('filesystem'), 2),
+      uploadRatioS3ToGlanceSwift: figures.glanceSwift ? round(up('s3') / up('glanceSwift'), 2) : null,
+      downloadRatioS3ToGlanceSwift: figures.glanceSwift ? round(down('s3') / down('glanceSwift'), 2) : null,
       peakRssMb: Object.fromEntries(Object.entries(figures).map(([n, f]) => [n, f.peakRssMb])),
     };
+    const ratioRow = (label: string, value: number | null, target: string, ok: boolean) => [
+      label,
+      value === null ? 'n/a' : `${value}`,
+      target,
+      value === null ? 'n/a' : ok ? 'PASS' : 'MISS',
+    ];
     const rows = [
       ['upload, filesystem', `${result.seconds.filesystem.upload} s`, '', ''],
       ['upload, S3 (Swift)', `${result.seconds.s3.upload} s`, '', ''],
       [
-        'upload S3 / filesystem',
-        `${result.uploadRatioS3ToFilesystem}`,
-        '<= 1.3',
-        result.uploadRatioS3ToFilesystem <= 1.3 ? 'PASS' : 'MISS',
+        'upload, real Glance on Swift',
+        result.seconds.glanceSwift ? `${result.seconds.glanceSwift.upload} s` : 'n/a',
+        '',
+        '',
       ],
+      ratioRow(
+        'upload S3 / filesystem',
+        result.uploadRatioS3ToFilesystem,
+        '<= 1.3',
+        result.uploadRatioS3ToFilesystem <= 1.3,
+      ),
+      ratioRow(
+        'upload S3 / Glance on Swift',
+        result.uploadRatioS3ToGlanceSwift,
+        '< 1',
+        (result.uploadRatioS3ToGlanceSwift ?? 1) < 1,
+      ),
       ['download, filesystem', `${result.seconds.filesystem.download} s`, '', ''],
       ['download, S3 (Swift)', `${result.seconds.s3.download} s`, '', ''],
+      [
+        'download, real Glance on Swift',
+        result.seconds.glanceSwift ? `${result.seconds.glanceSwift.download} s` : 'n/a',
+        '',
+        '',
+      ],
       ['download S3 / filesystem', `${result.downloadRatioS3ToFilesystem}`, '', ''],
-      ...Object.entries(result.peakRssMb).map(([n, mb]) => [
-        `peak RSS, ${n}`,
-        `${mb} MB`,
-        '< 200 MB',
-        mb < 200 ? 'PASS' : 'MISS',
-      ]),
+      ['download S3 / Glance on Swift', `${result.downloadRatioS3ToGlanceSwift ?? 'n/a'}`, '', ''],
+      ...Object.entries(result.peakRssMb).map(([n, mb]) =>
+        n === 'glanceSwift'
+          ? [`peak RSS, ${n} (largest process)`, `${mb} MB`, '', '']
+          : [`peak RSS, ${n}`, `${mb} MB`, '< 200 MB', mb < 200 ? 'PASS' : 'MISS'],
+      ),
     ];
     for (const line of metricTable(rows)) process.stdout.write(`${line}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -141,6 +306,7 @@ async function main(): Promise<void> {
     writeFileSync(kept, `${JSON.stringify(result, null, 2)}\n`);
     log(`results kept in ${path.relative(ROOT, kept)}`);
   } finally {
+    await glance?.stop();
     await stopAll(processes.map((p) => p.child));
     await swift?.dispose();
     rmSync(work, { recursive: true, force: true });

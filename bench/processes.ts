@@ -163,10 +163,12 @@ export function uploadRepeated(
   id: string,
   block: Buffer,
   blocks: number,
+  /** Where the images API lives under `url` (real Glance serves it at /v2/images). */
+  imagesPath = '/image/v2/images',
 ): Promise<number> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const request = httpRequest(new URL(`${url}/image/v2/images/${id}/file`), {
+    const request = httpRequest(new URL(`${url}${imagesPath}/${id}/file`), {
       method: 'PUT',
       headers: {
         'x-auth-token': token,
