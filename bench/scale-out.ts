@@ -7,7 +7,9 @@
 //  4. checks every image: active, its size and sha512 those of the bytes sent;
 //  5. prints aggregate throughput, peak RSS of each process (VmHWM, reset before the run), the p50/p99
 //     of the list calls, and how the uploads spread, then the JSON, also kept in bench/results/.
-// IMAGETRUST_BENCH_BLOBS=s3 with IMAGETRUST_BENCH_S3_* settings runs it on an object store instead.
+// IMAGETRUST_BENCH_BLOBS=s3 keeps the image data in OpenStack Swift through its S3 API (Debian's packages,
+// started here on loopback, as test/e2e/load-balanced does) instead of a directory both processes share;
+// `both` runs the filesystem store, then S3 (`npm run bench` runs both).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import path from 'node:path';
 import { adminQuery, postgresUrlFor } from '../test/storage/database-backends.ts';
 import { passwordLogin } from '../test/support/auth.ts';
 import { type ApiProcess, startApiProcess, startBalancer, stopAll } from '../test/support/balanced.ts';
+import { type ObjectStore, startObjectStore } from '../test/support/objectstore.ts';
 import {
   freePort,
   log,
@@ -54,23 +57,42 @@ async function api(
 }
 
 async function main(): Promise<void> {
+  const choice = process.env.IMAGETRUST_BENCH_BLOBS ?? 'both';
+  if (!['filesystem', 's3', 'both'].includes(choice))
+    throw new Error(`IMAGETRUST_BENCH_BLOBS must be filesystem, s3 or both, not '${choice}'`);
+  for (const store of choice === 'both' ? ['filesystem', 's3'] : [choice]) await scaleOut(store as Store);
+}
+
+type Store = 'filesystem' | 's3';
+
+async function scaleOut(store: Store): Promise<void> {
   const uploads = positiveInt('IMAGETRUST_BENCH_UPLOADS', 50);
   const uploadMib = positiveInt('IMAGETRUST_BENCH_UPLOAD_MIB', 100);
   const schema = `bench_scale_${randomBytes(4).toString('hex')}`;
   const work = mkdtempSync(path.join(tmpdir(), 'imagetrust-bench-scale-'));
   const processes: ApiProcess[] = [];
   let haproxy: Awaited<ReturnType<typeof startBalancer>> | undefined;
+  let swift: ObjectStore | undefined;
   await adminQuery(`CREATE SCHEMA ${schema}`);
   try {
     mkdirSync(path.join(work, 'keys'), { mode: 0o700 });
     const lbPort = await freePort();
     const lbUrl = `http://127.0.0.1:${lbPort}`;
     const config = path.join(work, 'imagetrust.yaml');
+    let blobs = `blobs: { dir: ${path.join(work, 'blobs')} }`;
+    let credentials = {};
+    if (store === 's3') {
+      swift = await startObjectStore();
+      const s3 = { endpoint: swift.endpoint, region: swift.region, bucket: swift.bucket, pathStyle: true };
+      blobs = `blobs: { backend: s3, s3: ${JSON.stringify(s3)} }`;
+      credentials = { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey };
+    }
+    log(`image data: ${store === 's3' ? 'Swift through its S3 API' : 'one directory both processes share'}`);
     writeFileSync(
       config,
       [
         `database: ${postgresUrlFor(schema)}`,
-        `blobs: { dir: ${path.join(work, 'blobs')} }`,
+        blobs,
         `audit: { signingKeyFile: ${path.join(work, 'keys', 'audit-log-key.pem')} }`,
         `publicUrl: ${lbUrl}`,
         'trustedProxies: [127.0.0.1]',
@@ -78,6 +100,7 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     const env = {
+      ...credentials,
       IMAGETRUST_KEK: randomBytes(32).toString('base64'),
       IMAGETRUST_ADMIN_PASSWORD: ADMIN_PASSWORD,
     };
@@ -152,6 +175,7 @@ async function main(): Promise<void> {
     const result = {
       at: new Date().toISOString(),
       loadavg: loadavg(),
+      store,
       uploads,
       uploadMib,
       statuses: Object.fromEntries(
@@ -187,12 +211,13 @@ async function main(): Promise<void> {
     for (const line of metricTable(rows)) process.stdout.write(`${line}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     mkdirSync(RESULTS, { recursive: true });
-    const kept = path.join(RESULTS, `scale-out-${result.at.replace(/[:.]/g, '-')}.json`);
+    const kept = path.join(RESULTS, `scale-out-${store}-${result.at.replace(/[:.]/g, '-')}.json`);
     writeFileSync(kept, `${JSON.stringify(result, null, 2)}\n`);
     log(`results kept in ${path.relative(ROOT, kept)}`);
     if (correct !== uploads) process.exitCode = 1;
   } finally {
     await stopAll([haproxy, ...processes.map((p) => p.child)]);
+    await swift?.dispose();
     await adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     rmSync(work, { recursive: true, force: true });
   }
