@@ -54,6 +54,8 @@ for command in "${!PACKAGES[@]}"; do
 done
 # GRUB's i386-pc images (boot.img, the modules grub-mkimage builds core.img from) have no command of their own.
 [ -d /usr/lib/grub/i386-pc ] || missing+=(grub-pc-bin)
+# test/faults/postgres-restart runs a private cluster with Debian's initdb and pg_ctl (no command on PATH).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # The archive keyring that verifies the Debian mirror's InRelease for `imagetrust build`.
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 # test-boot --firmware uefi boots with OVMF, a firmware file rather than a command.
