@@ -566,22 +566,14 @@ export class CatalogService {
     if (options.contentLength !== undefined && options.contentLength > cap) {
       throw tooLarge(cap);
     }
-    const { verify, signerId } = await this.#planVerification(credentials, image);
+    const plan = await this.#planVerification(credentials, image);
     const lease = await this.#takeLease(id, uploadable, 'saving');
     return this.#writeData(credentials, image, lease, body, {
       ...options,
       cap,
-      verify,
+      verify: plan.verify,
       key: id,
-      finish: (received, record) =>
-        this.#activate(
-          credentials,
-          id,
-          lease.owner,
-          received,
-          verify ? (signerId ?? credentials.userId) : null,
-          record,
-        ),
+      finish: this.#activation(credentials, lease, plan),
     });
   }
 
@@ -666,6 +658,20 @@ export class CatalogService {
       );
     }
     return { id, owner, temp };
+  }
+
+  /**
+   * The `finish` of a write that makes the image active: the signer is the certificate's owner the plan
+   * found, else the caller, and nobody when there was no signature to check.
+   */
+  #activation(
+    credentials: Credentials,
+    lease: Lease,
+    plan: { verify: StreamVerifierSpec | null; signerId: string | null },
+  ): (received: Received, record: (event: DomainEvent) => void) => Promise<ImageRecord | null> {
+    const signedBy = plan.verify ? (plan.signerId ?? credentials.userId) : null;
+    return (received, record) =>
+      this.#activate(credentials, lease.id, lease.owner, received, signedBy, record);
   }
 
   /** saving or importing → active with what was received, and its events, in one transaction. */
@@ -960,7 +966,7 @@ export class CatalogService {
     try {
       // The image as it is now: properties (the signature's among them) may have changed since staging.
       const fresh = (await this.#images.findImage(id)) ?? image;
-      const { verify, signerId } = await this.#planVerification(credentials, fresh);
+      const plan = await this.#planVerification(credentials, fresh);
       const cap =
         request.method === 'web-download'
           ? Math.min(this.#limits.sizeCap, this.#webDownload.maxBytes)
@@ -973,17 +979,9 @@ export class CatalogService {
         contentLength: source.contentLength,
         signal: downloads.signal,
         cap,
-        verify,
+        verify: plan.verify,
         key: id,
-        finish: (received, record) =>
-          this.#activate(
-            credentials,
-            id,
-            lease.owner,
-            received,
-            verify ? (signerId ?? credentials.userId) : null,
-            record,
-          ),
+        finish: this.#activation(credentials, lease, plan),
       });
       // The staged copy has been imported; if this process dies first, recovery finds it held by nobody.
       await this.#blobs.delete(stagingKey(id)).catch(() => undefined);
