@@ -1,7 +1,8 @@
 // Public keys a project uploads for its container policy: OpenPGP (armored or binary) for signedBy, PEM
 // public keys for sigstoreSigned. Private material is refused so a tenant never parks a secret here.
 import { createHash, createPublicKey } from 'node:crypto';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { loadOpenPgp } from '../containers/index.ts';
 import { ValidationError } from '../errors/index.ts';
 import type { ContainerKeyType } from './ports.ts';
 
@@ -27,11 +28,12 @@ export function assertContainerKeyName(name: string): void {
 const invalidKey = (message: string) => new ValidationError('BAD_REQUEST', message);
 
 async function readOpenPgp(material: Buffer, armored: boolean): Promise<string[]> {
+  const pgp = await loadOpenPgp();
   let keys: openpgp.Key[];
   try {
     keys = armored
-      ? await openpgp.readKeys({ armoredKeys: material.toString('utf8') })
-      : await openpgp.readKeys({ binaryKeys: new Uint8Array(material) });
+      ? await pgp.readKeys({ armoredKeys: material.toString('utf8') })
+      : await pgp.readKeys({ binaryKeys: new Uint8Array(material) });
   } catch (error) {
     throw new ValidationError('BAD_REQUEST', `Unreadable OpenPGP key: ${(error as Error).message}`, {
       cause: error,

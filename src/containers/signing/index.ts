@@ -19,6 +19,7 @@ export {
   type SimpleSigningVerification,
 } from './mechanism.ts';
 export {
+  loadOpenPgp,
   type OpenPgpKeyring,
   readOpenPgpPrivateKeys,
   readOpenPgpPublicKeys,

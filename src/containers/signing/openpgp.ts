@@ -1,7 +1,13 @@
 // OpenPGP for simple signing, judged as c/image's gpgme back end judges it: armored and binary keyrings,
 // one signature per message, and only a fully valid signature (not expired, revoked or unknown) counts.
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { ValidationError, VerificationError } from '../../errors/index.ts';
+
+/**
+ * openpgp.js, loaded when a key or signature is first read: a server that never sees one (most never
+ * do) does not hold its ~7 MB.
+ */
+export const loadOpenPgp = (): Promise<typeof openpgp> => import('openpgp');
 
 /** Keys imported from one or more files; `fingerprints` are the primary keys', upper-case hex. */
 export interface OpenPgpKeyring {
@@ -32,14 +38,15 @@ function isArmored(bytes: Uint8Array): boolean {
 
 /** Every key in the data, armored (any number of blocks) or binary; unreadable data yields none. */
 async function readKeysFrom(bytes: Uint8Array): Promise<openpgp.Key[]> {
+  const pgp = await loadOpenPgp();
   if (isArmored(bytes)) {
     const keys: openpgp.Key[] = [];
     for (const block of Buffer.from(bytes).toString('utf8').match(ARMOR_BLOCK) ?? []) {
-      keys.push(...(await openpgp.readKeys({ armoredKeys: block }).catch(() => [])));
+      keys.push(...(await pgp.readKeys({ armoredKeys: block }).catch(() => [])));
     }
     return keys;
   }
-  return openpgp.readKeys({ binaryKeys: bytes }).catch(() => []);
+  return pgp.readKeys({ binaryKeys: bytes }).catch(() => []);
 }
 
 /** Imports public keys as the ephemeral gpgme keyring does; nothing imported is an error. */
@@ -57,6 +64,7 @@ export async function readOpenPgpPrivateKeys(
   bytes: Uint8Array,
   passphrase?: string,
 ): Promise<openpgp.PrivateKey[]> {
+  const pgp = await loadOpenPgp();
   const keys = (await readKeysFrom(bytes)).filter((key): key is openpgp.PrivateKey => key.isPrivate());
   const decrypted: openpgp.PrivateKey[] = [];
   for (const key of keys) {
@@ -71,7 +79,7 @@ export async function readOpenPgpPrivateKeys(
       );
     }
     try {
-      decrypted.push(await openpgp.decryptKey({ privateKey: key, passphrase }));
+      decrypted.push(await pgp.decryptKey({ privateKey: key, passphrase }));
     } catch (error) {
       throw new ValidationError(
         'BAD_REQUEST',
@@ -100,11 +108,12 @@ export interface SignOpenPgpOptions {
 
 /** A binary OpenPGP signed message (one-pass signature, literal data, signature) over the content. */
 export async function signOpenPgpMessage(options: SignOpenPgpOptions): Promise<Uint8Array> {
+  const pgp = await loadOpenPgp();
   for (const key of options.privateKeys) {
     const subkey = key.subkeys.find((candidate) => keyMatches(candidate, options.fingerprint));
     if (!keyMatches(key, options.fingerprint) && !subkey) continue;
-    const message = await openpgp.createMessage({ binary: options.content, date: options.now });
-    return openpgp.sign({
+    const message = await pgp.createMessage({ binary: options.content, date: options.now });
+    return pgp.sign({
       message,
       signingKeys: key,
       signingKeyIDs: subkey ? subkey.getKeyID() : undefined,
@@ -120,20 +129,21 @@ type ReadCleartext = { kind: 'cleartext'; message: openpgp.CleartextMessage };
 
 /** Binary, armored or clearsigned input, as gpgme takes all three; anything else is "No data". */
 async function readSignedMessage(bytes: Uint8Array): Promise<ReadMessage | ReadCleartext> {
+  const pgp = await loadOpenPgp();
   const text = Buffer.from(bytes).toString('utf8');
   try {
     if (isArmored(bytes) && text.trimStart().startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) {
-      return { kind: 'cleartext', message: await openpgp.readCleartextMessage({ cleartextMessage: text }) };
+      return { kind: 'cleartext', message: await pgp.readCleartextMessage({ cleartextMessage: text }) };
     }
     if (isArmored(bytes)) {
-      return { kind: 'message', message: await openpgp.readMessage({ armoredMessage: text }) };
+      return { kind: 'message', message: await pgp.readMessage({ armoredMessage: text }) };
     }
   } catch (error) {
     throw invalidSignature('No data', error);
   }
   if (bytes.length === 0 || (bytes[0] & 0x80) === 0) throw invalidSignature('No data');
   try {
-    return { kind: 'message', message: await openpgp.readMessage({ binaryMessage: bytes }) };
+    return { kind: 'message', message: await pgp.readMessage({ binaryMessage: bytes }) };
   } catch (error) {
     throw invalidSignature('Unexpected GPG signature count 0', error);
   }
@@ -148,13 +158,14 @@ export async function verifyOpenPgpMessage(
   keyring: OpenPgpKeyring,
   now: Date,
 ): Promise<VerifiedOpenPgpMessage> {
+  const pgp = await loadOpenPgp();
   const read = await readSignedMessage(signature);
   let result: openpgp.VerifyMessageResult<Uint8Array | string>;
   try {
     result =
       read.kind === 'cleartext'
-        ? await openpgp.verify({ message: read.message, verificationKeys: keyring.keys, date: now })
-        : await openpgp.verify({
+        ? await pgp.verify({ message: read.message, verificationKeys: keyring.keys, date: now })
+        : await pgp.verify({
             message: read.message as openpgp.Message<Uint8Array>,
             verificationKeys: keyring.keys,
             date: now,

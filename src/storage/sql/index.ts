@@ -2,12 +2,12 @@
 import { ConfigError } from '../../errors/index.ts';
 import type { SqlDatabase } from './database.ts';
 import { migrateDatabase } from './migrations.ts';
-import { openPostgresDatabase } from './postgres.ts';
 import { openSqliteDatabase } from './sqlite.ts';
 
 export async function openDatabase(url: string): Promise<SqlDatabase> {
   let db: SqlDatabase;
-  if (/^postgres(ql)?:\/\//.test(url)) db = openPostgresDatabase(url);
+  // The PostgreSQL driver is loaded only for a PostgreSQL URL: the embedded default never holds it.
+  if (/^postgres(ql)?:\/\//.test(url)) db = (await import('./postgres.ts')).openPostgresDatabase(url);
   else if (url.startsWith('sqlite:'))
     db = openSqliteDatabase(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, ''));
   else
