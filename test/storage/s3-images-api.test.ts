@@ -167,8 +167,16 @@ describe('the image API on an S3 blob store (Swift + s3api)', () => {
     assert.equal(put.headers.get('x-imagetrust-error-code'), 'BLOB_STORE_UNAVAILABLE');
     await put.arrayBuffer();
     assert.equal(await imageStatus(id), 'queued');
+    // Readiness names the part that is down, and only it.
+    const down = await fetch(`${t.url}/readyz`);
+    assert.equal(down.status, 503);
+    const report = (await down.json()) as { failed: string[]; checks: Record<string, { status: string }> };
+    assert.deepEqual(report.failed, ['blobs']);
+    assert.equal(report.checks.database.status, 'ok');
 
     await swift.start();
+    // Back without a restart: ready again, and the next upload works.
+    assert.equal((await fetch(`${t.url}/readyz`)).status, 200);
     const data = randomBytes(6 * MiB);
     const retry = await fetch(`${t.url}/image/v2/images/${id}/file`, {
       method: 'PUT',
@@ -179,8 +187,8 @@ describe('the image API on an S3 blob store (Swift + s3api)', () => {
     const got = await fetch(`${t.url}/image/v2/images/${id}/file`, { headers: { 'x-auth-token': token } });
     assert.ok(Buffer.from(await got.arrayBuffer()).equals(data));
     // The interrupted upload's multipart upload is left for recovery, which sweeps it.
-    const report = await t.server.services.recovery.reconcile();
-    assert.ok(report.orphanTemporaries.length <= 1);
+    const swept = await t.server.services.recovery.reconcile();
+    assert.ok(swept.orphanTemporaries.length <= 1);
     const listing = await bucketListing();
     assert.equal(listing.objects, 2);
   });
