@@ -100,6 +100,11 @@ const configSchema = z
          * credentials make admins on fresh projects); never in production.
          */
         adminOnAnyProject: z.boolean().default(false),
+        /**
+         * The key that hashes unknown user names of failed logins; empty means <dataDir>/login-name-key
+         * (created on first start). Several processes share one so the same name hashes alike in the log.
+         */
+        loginNameKeyFile: z.string().default(''),
       })
       .strict()
       .prefault({}),
@@ -298,6 +303,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_POLICY_FILE: { path: ['policy', 'file'], type: 'string' },
   IMAGETRUST_POLICY_DIRS: { path: ['policy', 'dirs'], type: 'list' },
   IMAGETRUST_AUDIT_SIGNING_KEY_FILE: { path: ['audit', 'signingKeyFile'], type: 'string' },
+  IMAGETRUST_LOGIN_NAME_KEY_FILE: { path: ['identity', 'loginNameKeyFile'], type: 'string' },
   IMAGETRUST_RELEASE_REQUIRE_COMPLIANCE_REPORT: {
     path: ['release', 'requireComplianceReport'],
     type: 'boolean',
@@ -450,7 +456,7 @@ export function resolveStoragePaths(config: ImageTrustConfig): {
     kekFile: path.resolve(config.keys.kekFile || path.join(dataDir, 'kek.json')),
     auditSigningKeyFile,
     auditHeadFile: path.join(path.dirname(auditSigningKeyFile), 'audit-log-head.json'),
-    loginNameKeyFile: path.join(dataDir, 'login-name-key'),
+    loginNameKeyFile: path.resolve(config.identity.loginNameKeyFile || path.join(dataDir, 'login-name-key')),
   };
 }
 

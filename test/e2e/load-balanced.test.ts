@@ -98,6 +98,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
         `database: ${postgresUrlFor(schema)}`,
         `blobs: { backend: s3, s3: ${JSON.stringify(s3)} }`,
         `audit: { signingKeyFile: ${path.join(work, 'shared-keys', 'audit-log-key.pem')} }`,
+        `identity: { loginNameKeyFile: ${path.join(work, 'shared-keys', 'login-name-key')} }`,
         `publicUrl: ${lbUrl}`,
         'trustedProxies: [127.0.0.1]',
         // A dead process's upload is found by the survivor within a lease.
@@ -211,6 +212,30 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
     assert.equal(image.json.status, 'queued');
     assert.deepEqual(await listBlobs(bucket), before, 'no object was added');
     assert.equal(await bucket.countTemporaries(), 0, 'no multipart upload is left open');
+  });
+
+  it('hashes an unknown name of a failed login alike whichever process refused it (one shared key)', async () => {
+    const typed = `not-a-user-${randomBytes(4).toString('hex')}`;
+    for (const p of processes) {
+      const refused = await passwordLogin(p.url, typed, 'wrong-password');
+      assert.equal(refused.status, 401);
+      await refused.body?.cancel();
+    }
+    const head = await apiCall(lbUrl, token, 'GET', '/audit/v1/tree-head');
+    const size = Number(head.json.tree_size);
+    const page = await apiCall(
+      lbUrl,
+      token,
+      'GET',
+      `/audit/v1/entries?start=${Math.max(0, size - 50)}&end=${size}`,
+    );
+    const hashes = (page.json.entries as { leaf: string }[])
+      .map((entry) => JSON.parse(entry.leaf) as { type: string; details: { user_hmac?: string } })
+      .filter((leaf) => leaf.type === 'identity.login_failed')
+      .map((leaf) => leaf.details.user_hmac);
+    assert.equal(hashes.length, 2, 'each process logged its refusal');
+    assert.match(String(hashes[0]), /^[0-9a-f]{64}$/);
+    assert.equal(hashes[0], hashes[1]);
   });
 
   it('deprecates on schedule exactly once, whichever process gets there', async () => {
