@@ -121,7 +121,7 @@ function schemaViolation(body: Record<string, unknown>): ValidationError | null 
 }
 
 /** Barbican strips whitespace from every string in the body, at any depth, before validating. */
-function stripStrings(value: unknown): unknown {
+export function stripStrings(value: unknown): unknown {
   if (typeof value === 'string') return value.trim();
   if (Array.isArray(value)) return value.map(stripStrings);
   if (value && typeof value === 'object') {
