@@ -6,6 +6,8 @@ import type { DateFilterOp, SecretSortKey } from './requests.ts';
 
 export interface SecretListQuery {
   projectId: string;
+  /** When set, the secrets whose ACLs list this user, whatever their project, instead of the project's. */
+  aclUserId?: string;
   /** Secrets whose expiration is at or before this instant (ISO) are left out, as Barbican does. */
   now: string;
   /** SQL LIKE patterns, matched case-insensitively. */

@@ -140,7 +140,10 @@ export class SecretService {
     return secret;
   }
 
-  /** `GET /v1/secrets`: the caller's project only, unexpired, with Barbican's paging. */
+  /**
+   * `GET /v1/secrets`: the caller's project only (or, with `acl_only=true`, the secrets whose ACLs list
+   * the caller), unexpired, with Barbican's paging.
+   */
   async listSecrets(credentials: Credentials, query: ListQueryParams): Promise<SecretPage> {
     this.#authorizer.enforce(
       'secrets:get',
@@ -151,6 +154,7 @@ export class SecretService {
     const request = readSecretListQuery(query);
     const { secrets, total } = await this.#secrets.listSecrets({
       projectId: credentials.projectId as string,
+      ...(request.aclOnly && { aclUserId: credentials.userId }),
       now: this.#clock.now().toISOString(),
       name: request.name,
       algorithm: request.algorithm,

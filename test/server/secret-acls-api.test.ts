@@ -94,6 +94,22 @@ describe('key-manager secret ACLs', () => {
     assert.ok(!(listed.json.secrets as { secret_ref: string }[]).some((s) => s.secret_ref.endsWith(id)));
   });
 
+  it('lists, with acl_only=true, the secrets whose ACLs list the caller, whatever their project', async () => {
+    const id = await storeText(alice, 'listed for bob');
+    await storeText(bob, "bob's own");
+    await call(alice, 'PUT', acl(id), { read: { users: [bobId] } });
+    const listed = await call(bob, 'GET', '/v1/secrets?acl_only=true&limit=100');
+    assert.equal(listed.status, 200);
+    const refs = (listed.json.secrets as { secret_ref: string }[]).map((s) => s.secret_ref.split('/').pop());
+    assert.ok(refs.includes(id));
+    assert.ok(refs.every((ref) => ref !== undefined) && listed.json.total === refs.length);
+    const own = await call(bob, 'GET', '/v1/secrets?limit=100');
+    assert.ok(!(own.json.secrets as { secret_ref: string }[]).some((s) => s.secret_ref.endsWith(id)));
+    assert.equal((own.json.secrets as unknown[]).length, 1);
+    // Readers may not list at all, acl_only or not (secrets:get).
+    assert.equal((await call(rita, 'GET', '/v1/secrets?acl_only=true')).status, 403);
+  });
+
   it("project-access false keeps the project's other members out, but not the creator, its admins or listed users", async () => {
     const id = await storeText(alice, 'private');
     const put = await call(alice, 'PUT', acl(id), { read: { users: [bobId], 'project-access': false } });

@@ -202,6 +202,31 @@ for (const backend of databaseBackends()) {
       assert.deepEqual(await repo.findAcls(secret.id), []);
     });
 
+    it('lists, for acl_only, the unexpired secrets of any project whose ACLs list the user', async () => {
+      const read = (users: string[]): SecretAcl => ({
+        operation: 'read',
+        projectAccess: true,
+        users,
+        createdAt: NOW,
+        updatedAt: NOW,
+      });
+      const shared = makeSecret({ projectId: 'project-b', name: 'shared' });
+      const expired = makeSecret({ projectId: 'project-b', name: 'expired', expiration: NOW });
+      const others = makeSecret({ projectId: 'project-b', name: 'others' });
+      const unlisted = makeSecret({ name: 'own project, not listed' });
+      for (const secret of [shared, expired, others, unlisted]) await repo.createSecret(secret);
+      await repo.replaceAcls(shared.id, [read(['user-x', 'user-a'])], null);
+      await repo.replaceAcls(expired.id, [read(['user-a'])], null);
+      await repo.replaceAcls(others.id, [read(['user-aa', 'user'])], null);
+      const listed = await repo.listSecrets(query({ aclUserId: 'user-a' }));
+      assert.deepEqual(
+        listed.secrets.map((s) => s.name),
+        ['shared'],
+      );
+      assert.equal(listed.total, 1);
+      assert.equal((await repo.listSecrets(query({ aclUserId: 'nobody' }))).total, 0);
+    });
+
     it("deletes a secret's ACLs with it, and only its own", async () => {
       const [doomed, kept] = [makeSecret(), makeSecret()];
       const read: SecretAcl = {

@@ -123,8 +123,20 @@ export class SqlSecretRepository implements SecretRepository {
   }
 
   async listSecrets(query: SecretListQuery): Promise<{ secrets: SecretRecord[]; total: number }> {
-    const where = ['project_id = ?', '(expiration IS NULL OR expiration > ?)'];
-    const params: SqlValue[] = [query.projectId, query.now];
+    const where = ['(expiration IS NULL OR expiration > ?)'];
+    const params: SqlValue[] = [query.now];
+    if (query.aclUserId === undefined) {
+      where.unshift('project_id = ?');
+      params.unshift(query.projectId);
+    } else {
+      // user_ids is a JSON array: each dialect looks inside it its own way.
+      const listed =
+        this.#db.dialect === 'postgres'
+          ? 'a.user_ids::jsonb @> jsonb_build_array(?::text)'
+          : 'EXISTS (SELECT 1 FROM json_each(a.user_ids) AS u WHERE u.value = ?)';
+      where.push(`EXISTS (SELECT 1 FROM secret_acls AS a WHERE a.secret_id = secrets.id AND ${listed})`);
+      params.push(query.aclUserId);
+    }
     // LIKE is case-insensitive in SQLite but not in PostgreSQL; lower() both sides so the backends agree
     // (and agree with Barbican on MySQL, its usual database).
     for (const [column, pattern] of [
