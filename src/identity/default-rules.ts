@@ -6,7 +6,9 @@
 // changes). The credentials are `user_id`, `user_name`, `user_domain_id`, `project_id`,
 // `project_name`, `project_domain_id`, `roles`, `is_admin` and, for a system-scoped token,
 // `system_scope` (`all`); keys whose value is null are left out, so an unscoped token never matches
-// `project_id:%(project_id)s`. Identity's domain rules also see the target's `domain_id`.
+// `project_id:%(project_id)s`. Identity's domain rules also see the target's `domain_id`. The secret
+// rules also see `read_project_access` (False when the secret's read ACL turned project access off) and
+// `read` (`'read'` when that ACL lists the caller), as Barbican's ACL data reaches its rules.
 
 export interface RuleDefault {
   name: string;
@@ -378,15 +380,18 @@ const metadefs: RuleDefault[] = [
 // Barbican's secure-RBAC defaults: project members act on their project's secrets, readers get nothing,
 // an admin is an admin of their own project only. A secret's read ACL lets the users it lists read it
 // from any project, and with project access off keeps it from the other members of its project.
-const secretRead =
-  'rule:secret_project_admin or (rule:project_member and rule:secret_owner) or (rule:project_member and not rule:secret_private)';
+const secretRead = [
+  'rule:secret_project_admin',
+  '(rule:project_member and rule:secret_owner)',
+  '(rule:project_member and not rule:secret_private)',
+].join(' or ');
 const secrets: RuleDefault[] = [
   rule('secret_project_admin', 'role:admin and project_id:%(project_id)s', "Admins of the secret's project."),
   rule('secret_owner', 'user_id:%(user_id)s', "The secret's creator."),
   rule(
     'secret_private',
     "'False':%(read_project_access)s",
-    'A secret whose read ACL turned project access off (read_project_access is False; absent, or True, when it has no read ACL).',
+    'A secret whose read ACL turned project access off (read_project_access is False; True without a read ACL).',
   ),
   rule(
     'secret_acl_read',

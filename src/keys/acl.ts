@@ -143,7 +143,7 @@ export function toAclView(acls: readonly SecretAcl[]): Record<string, unknown> {
   );
 }
 
-/** What the ACLs say about one caller, for the secret rules: is the secret open to its project, is the caller listed. */
+/** What the ACLs say about one caller, for the secret rules: open to its project? caller listed? */
 export interface AclAccess {
   /** False when a read ACL turned project access off; true with no read ACL. */
   readProjectAccess: boolean;

@@ -352,7 +352,7 @@ export class SecretService {
     return secret;
   }
 
-  /** The target of the secret rules: owner, creator, and what the secret's ACLs say about this caller. */
+  /** The secret rules' target: the owning project, the creator, what the ACLs say about this caller. */
   async #secretTarget(secret: SecretRecord, credentials: Credentials): Promise<RuleTarget> {
     const access = aclAccessFor(await this.#secrets.findAcls(secret.id), credentials.userId);
     return {
@@ -363,7 +363,7 @@ export class SecretService {
     };
   }
 
-  /** The target of the ACL rules: owner and creator only, as Barbican's ACL controller gives it. */
+  /** The ACL rules' target: the owning project and the creator only, as Barbican's ACL controller has it. */
   #aclTarget(secret: SecretRecord): RuleTarget {
     return { projectId: secret.projectId, userId: secret.creatorId };
   }

@@ -178,14 +178,29 @@ describe('SecretService', () => {
         .map((row) => JSON.parse(row.event))
         .filter((event) => event.type === 'secret.acl_changed' && event.subjectId === subjectId);
     const secret = await certificate();
-    await service.changeAcl(alice, secret.id, { kind: 'replace', input: json({ read: { users: ['bob'] } }) });
-    await service.changeAcl(alice, secret.id, {
-      kind: 'update',
-      input: json({ read: { 'project-access': false } }),
-    });
-    await service.changeAcl(alice, secret.id, { kind: 'update', input: json({}) });
-    await service.changeAcl(adminA, secret.id, { kind: 'delete' });
-    await service.changeAcl(adminA, secret.id, { kind: 'delete' });
+    const updated = async () => (await service.getSecret(alice, secret.id)).updatedAt;
+    now = new Date('2024-03-01T10:05:00Z');
+    try {
+      await service.changeAcl(alice, secret.id, {
+        kind: 'replace',
+        input: json({ read: { users: ['bob'] } }),
+      });
+      // PUT and PATCH stamp the secret itself, as Barbican does; a change naming nothing, or DELETE, does not.
+      assert.equal(await updated(), '2024-03-01T10:05:00.000Z');
+      now = new Date('2024-03-01T10:06:00Z');
+      await service.changeAcl(alice, secret.id, {
+        kind: 'update',
+        input: json({ read: { 'project-access': false } }),
+      });
+      assert.equal(await updated(), '2024-03-01T10:06:00.000Z');
+      now = new Date('2024-03-01T10:07:00Z');
+      await service.changeAcl(alice, secret.id, { kind: 'update', input: json({}) });
+      await service.changeAcl(adminA, secret.id, { kind: 'delete' });
+      await service.changeAcl(adminA, secret.id, { kind: 'delete' });
+      assert.equal(await updated(), '2024-03-01T10:06:00.000Z');
+    } finally {
+      now = new Date('2024-03-01T10:00:00Z');
+    }
     const events = await aclEvents(secret.id);
     assert.deepEqual(
       events.map((event) => [event.actor.userId, event.details.change, event.details.acl]),
