@@ -130,5 +130,8 @@ describe('aclAccessFor', () => {
     const acls = [readAcl(['u1'], false)];
     assert.deepEqual(aclAccessFor(acls, 'u1'), { readProjectAccess: false, listedForRead: true });
     assert.deepEqual(aclAccessFor(acls, 'u2'), { readProjectAccess: false, listedForRead: false });
+    // Whole ids only: a part of a listed id, or an id containing one, is not listed.
+    assert.equal(aclAccessFor([readAcl(['bob-2'])], 'bob').listedForRead, false);
+    assert.equal(aclAccessFor([readAcl(['bob'])], 'bob-2').listedForRead, false);
   });
 });
