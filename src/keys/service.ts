@@ -64,6 +64,9 @@ export interface SecretForVerification {
 /** Barbican accepts only the canonical lower-case form of a version-4 UUID as a secret id. */
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+/** Barbican's max_allowed_request_size_in_bytes: load_body reads no more of an ACL body than this. */
+const MAX_ACL_REQUEST_BYTES = 25000;
+
 const notAllowed = (operation: string) =>
   `${operation} attempt not allowed - please review your user/project privileges`;
 
@@ -251,7 +254,7 @@ export class SecretService {
     this.#authorizer.enforce(action, credentials, this.#aclTarget(secret), notAllowed(operation));
     const change: AclChange = deleting
       ? { kind: 'delete' }
-      : { kind: input.kind, request: readAclRequest(this.#readJson(input.input)) };
+      : { kind: input.kind, request: readAclRequest(this.#readJson(input.input, MAX_ACL_REQUEST_BYTES)) };
     const now = this.#clock.now().toISOString();
     // Barbican stamps the secret itself whenever PUT or PATCH writes an operation's ACL.
     const writes = change.kind !== 'delete' && Object.keys(change.request).length > 0;
@@ -368,8 +371,11 @@ export class SecretService {
     return { projectId: secret.projectId, userId: secret.creatorId };
   }
 
-  /** A JSON request body as Barbican's load_body reads it, after its content-type check. */
-  #readJson(input: RawBody): unknown {
+  /**
+   * A JSON request body as Barbican's load_body reads it, after its content-type check; with `limit`,
+   * only that many bytes are read (the rest cut off, so an over-long body is malformed JSON).
+   */
+  #readJson(input: RawBody, limit?: number): unknown {
     if (input.mediaType !== 'application/json') {
       throw new ValidationError(
         'UNSUPPORTED_MEDIA_TYPE',
@@ -377,7 +383,8 @@ export class SecretService {
       );
     }
     try {
-      return JSON.parse(input.body.toString('utf8'));
+      const body = limit === undefined ? input.body : input.body.subarray(0, limit);
+      return JSON.parse(body.toString('utf8'));
     } catch (error) {
       throw new ValidationError('MALFORMED_JSON', 'Malformed JSON', { cause: error });
     }
