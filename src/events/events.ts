@@ -22,6 +22,7 @@ export type DomainEventType =
   | 'secret.created'
   | 'secret.read'
   | 'secret.deleted'
+  | 'secret.acl_changed'
   | 'policy.loaded'
   | 'policy.changed'
   | 'identity.login_failed'

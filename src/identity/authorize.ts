@@ -26,6 +26,10 @@ export interface RuleTarget {
   domainId?: string | null;
   /** An image's visibility, as Glance's image target carries it (`'public':%(visibility)s`). */
   visibility?: string | null;
+  /** A secret's read ACL: false when it turned project access off (Barbican's `read_project_access`). */
+  readProjectAccess?: boolean | null;
+  /** A secret's read ACL lists the caller (the target then has `read: 'read'`, as Barbican's does). */
+  listedForRead?: boolean;
 }
 
 export interface Authorizer {
@@ -56,7 +60,10 @@ export function toPolicyCredentials(credentials: Credentials): PolicyCredentials
   return out;
 }
 
-/** The target dict: `project_id` (also as Glance's `owner`), `user_id`, `member_id`, `domain_id`, `visibility`; nulls left out. */
+/**
+ * The target dict: `project_id` (also as Glance's `owner`), `user_id`, `member_id`, `domain_id`,
+ * `visibility`, and for secrets `read_project_access` and `read`; nulls left out.
+ */
 export function toPolicyTarget(target: RuleTarget): PolicyTarget {
   const out: PolicyTarget = {};
   if (target.projectId) {
@@ -67,6 +74,8 @@ export function toPolicyTarget(target: RuleTarget): PolicyTarget {
   if (target.memberId) out.member_id = target.memberId;
   if (target.domainId) out.domain_id = target.domainId;
   if (target.visibility) out.visibility = target.visibility;
+  if (typeof target.readProjectAccess === 'boolean') out.read_project_access = target.readProjectAccess;
+  if (target.listedForRead) out.read = 'read';
   return out;
 }
 

@@ -6,7 +6,9 @@
 // changes). The credentials are `user_id`, `user_name`, `user_domain_id`, `project_id`,
 // `project_name`, `project_domain_id`, `roles`, `is_admin` and, for a system-scoped token,
 // `system_scope` (`all`); keys whose value is null are left out, so an unscoped token never matches
-// `project_id:%(project_id)s`. Identity's domain rules also see the target's `domain_id`.
+// `project_id:%(project_id)s`. Identity's domain rules also see the target's `domain_id`. The secret
+// rules also see `read_project_access` (False when the secret's read ACL turned project access off) and
+// `read` (`'read'` when that ACL lists the caller), as Barbican's ACL data reaches its rules.
 
 export interface RuleDefault {
   name: string;
@@ -375,20 +377,65 @@ const metadefs: RuleDefault[] = [
   ),
 ];
 
-// Barbican's secure-RBAC defaults: project-scoped members act on their project's secrets; readers
-// get nothing. There are no ACLs here, so no secret is private to its creator.
+// Barbican's secure-RBAC defaults: project members act on their project's secrets, readers get nothing,
+// an admin is an admin of their own project only. A secret's read ACL lets the users it lists read it
+// from any project, and with project access off keeps it from the other members of its project.
+const secretRead = [
+  'rule:secret_project_admin',
+  '(rule:project_member and rule:secret_owner)',
+  '(rule:project_member and not rule:secret_private)',
+].join(' or ');
 const secrets: RuleDefault[] = [
+  rule('secret_project_admin', 'role:admin and project_id:%(project_id)s', "Admins of the secret's project."),
+  rule('secret_owner', 'user_id:%(user_id)s', "The secret's creator."),
+  rule(
+    'secret_private',
+    "'False':%(read_project_access)s",
+    'A secret whose read ACL turned project access off (read_project_access is False; True without a read ACL).',
+  ),
+  rule(
+    'secret_acl_read',
+    "'read':%(read)s",
+    "Users its read ACL lists (the target's read is 'read' for them).",
+  ),
   rule('secrets:get', 'rule:project_member', 'List secrets.', 'GET /key-manager/v1/secrets'),
   rule('secrets:post', 'rule:project_member', 'Create a secret.', 'POST /key-manager/v1/secrets'),
-  rule('secret:get', 'rule:project_member', "Show a secret's metadata.", 'GET /key-manager/v1/secrets/{id}'),
+  rule(
+    'secret:get',
+    `${secretRead} or rule:secret_acl_read`,
+    "Show a secret's metadata.",
+    'GET /key-manager/v1/secrets/{id}',
+  ),
   rule(
     'secret:decrypt',
-    'rule:project_member',
+    `${secretRead} or rule:secret_acl_read`,
     "Read a secret's payload.",
     'GET /key-manager/v1/secrets/{id}/payload',
   ),
-  rule('secret:put', 'rule:project_member', "Add a secret's payload.", 'PUT /key-manager/v1/secrets/{id}'),
-  rule('secret:delete', 'rule:project_member', 'Delete a secret.', 'DELETE /key-manager/v1/secrets/{id}'),
+  rule('secret:put', secretRead, "Add a secret's payload.", 'PUT /key-manager/v1/secrets/{id}'),
+  rule('secret:delete', secretRead, 'Delete a secret.', 'DELETE /key-manager/v1/secrets/{id}'),
+  // Barbican's ACL rules also name its not-private branch, but Barbican evaluates them without the ACL
+  // data (read_project_access is missing, so that branch is always false): in effect, and here, only the
+  // project's admins and the secret's creator manage its ACL.
+  rule(
+    'secret_acls:get',
+    'rule:secret_project_admin or (rule:project_member and rule:secret_owner)',
+    "Show a secret's ACL.",
+    'GET /key-manager/v1/secrets/{id}/acl',
+  ),
+  rule(
+    'secret_acls:put_patch',
+    'rule:secret_project_admin or (rule:project_member and rule:secret_owner)',
+    "Replace or update a secret's ACL.",
+    'PUT /key-manager/v1/secrets/{id}/acl',
+    'PATCH /key-manager/v1/secrets/{id}/acl',
+  ),
+  rule(
+    'secret_acls:delete',
+    'rule:secret_project_admin or (rule:project_member and rule:secret_owner)',
+    "Delete a secret's ACL (back to the default: project access, no users).",
+    'DELETE /key-manager/v1/secrets/{id}/acl',
+  ),
 ];
 
 const containers: RuleDefault[] = [

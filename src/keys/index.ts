@@ -1,5 +1,18 @@
 // The key manager: secrets with Barbican v1 semantics, envelope-encrypted at rest, and KEK rotation.
 export {
+  ACL_OPERATIONS,
+  type AclAccess,
+  type AclChange,
+  type AclEntryRequest,
+  type AclOperation,
+  type AclRequest,
+  aclAccessFor,
+  planAclChange,
+  readAclRequest,
+  type SecretAcl,
+  toAclView,
+} from './acl.ts';
+export {
   addCurrentKek,
   createKek,
   type KeyEncryptionKey,
@@ -57,6 +70,7 @@ export {
   rotateKeyEncryptionKey,
 } from './rotation.ts';
 export {
+  type AclChangeInput,
   type RawBody,
   type SecretForVerification,
   type SecretPage,

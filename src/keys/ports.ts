@@ -1,10 +1,13 @@
 // What the key manager needs from the outside world: secret rows and the keyring. Adapters live in storage/.
+import type { SecretAcl } from './acl.ts';
 import type { Keyring } from './envelope.ts';
 import type { SealedPayload, SecretRecord, StoredContentType } from './model.ts';
 import type { DateFilterOp, SecretSortKey } from './requests.ts';
 
 export interface SecretListQuery {
   projectId: string;
+  /** When set, the secrets whose ACLs list this user, whatever their project, instead of the project's. */
+  aclUserId?: string;
   /** Secrets whose expiration is at or before this instant (ISO) are left out, as Barbican does. */
   now: string;
   /** SQL LIKE patterns, matched case-insensitively. */
@@ -43,7 +46,15 @@ export interface SecretRepository {
     sealed: SealedPayload,
     updatedAt: string,
   ): Promise<boolean>;
+  /** Deletes a secret and, in the same transaction, its ACLs; false if it was already gone. */
   deleteSecret(id: string): Promise<boolean>;
+  /** A secret's ACLs, in ACL_OPERATIONS order; none when it has only the implicit default. */
+  findAcls(secretId: string): Promise<SecretAcl[]>;
+  /**
+   * Makes `acls` the secret's whole set of ACLs (an empty list removes them all), in one transaction;
+   * with `secretUpdatedAt`, the secret's own updated time too (Barbican stamps the secret on PUT and PATCH).
+   */
+  replaceAcls(secretId: string, acls: readonly SecretAcl[], secretUpdatedAt: string | null): Promise<void>;
   /** Rows with a payload whose data key is not wrapped by `exceptKekId`, in id order after `afterId`. */
   listWrappedKeys(options: {
     exceptKekId: string;

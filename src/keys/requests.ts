@@ -121,7 +121,7 @@ function schemaViolation(body: Record<string, unknown>): ValidationError | null 
 }
 
 /** Barbican strips whitespace from every string in the body, at any depth, before validating. */
-function stripStrings(value: unknown): unknown {
+export function stripStrings(value: unknown): unknown {
   if (typeof value === 'string') return value.trim();
   if (Array.isArray(value)) return value.map(stripStrings);
   if (value && typeof value === 'object') {
@@ -307,6 +307,8 @@ export interface SecretListRequest {
   secretType?: string;
   dateFilters: { column: 'created' | 'updated' | 'expiration'; op: DateFilterOp; value: string }[];
   sort: { key: SecretSortKey; dir: 'asc' | 'desc' }[];
+  /** `acl_only=true`: the secrets whose ACLs list the caller, from any project, instead of the project's. */
+  aclOnly: boolean;
 }
 
 export type ListQueryParams = Record<string, string | string[] | undefined>;
@@ -354,7 +356,13 @@ function readDateFilter(
 /** Reads `GET /v1/secrets` parameters with Barbican's lenient paging and strict date/sort checks. */
 export function readSecretListQuery(query: ListQueryParams): SecretListRequest {
   const value = (key: string) => lastValue(query[key]);
-  const request: SecretListRequest = { offset: 0, limit: DEFAULT_PAGE_SIZE, dateFilters: [], sort: [] };
+  const request: SecretListRequest = {
+    offset: 0,
+    limit: DEFAULT_PAGE_SIZE,
+    dateFilters: [],
+    sort: [],
+    aclOnly: value('acl_only')?.toLowerCase() === 'true',
+  };
 
   // clean_paging_values: bad offsets become 0, bad limits the default, and limits are clamped.
   const offset = value('offset') ? pythonInt(value('offset')) : 0;

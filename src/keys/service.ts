@@ -3,7 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import { ImageTrustError, NotFoundError, ValidationError } from '../errors/index.ts';
 import type { DomainEvent, DomainEventType, EventRecorder } from '../events/index.ts';
-import { type Action, type Authorizer, type Credentials, defaultAuthorizer } from '../identity/index.ts';
+import {
+  type Action,
+  type Authorizer,
+  type Credentials,
+  defaultAuthorizer,
+  type RuleTarget,
+} from '../identity/index.ts';
+import { type AclChange, aclAccessFor, planAclChange, readAclRequest, type SecretAcl } from './acl.ts';
 import { openPayload, sealPayload } from './envelope.ts';
 import { negotiatePayload, type PayloadRepresentation } from './media-types.ts';
 import { isExpired, type SecretRecord, type SecretType, type StoredContentType } from './model.ts';
@@ -21,8 +28,10 @@ export interface SecretServiceOptions {
   clock: Clock;
   newId?: () => string;
   authorizer?: Authorizer;
-  /** Records creations, payload reads and deletions (ids and names only, never material). */
-  /** Where secret creations, reads and deletions are recorded, with the change. */
+  /**
+   * Where secret creations, payload reads, deletions and ACL changes are recorded, with the change (ids,
+   * names and ACL user ids only, never material).
+   */
   events: EventRecorder;
 }
 
@@ -31,6 +40,9 @@ export interface RawBody {
   mediaType: string | undefined;
   body: Buffer;
 }
+
+/** A PUT or PATCH of a secret's ACL (its body as it arrived), or a DELETE. */
+export type AclChangeInput = { kind: 'replace' | 'update'; input: RawBody } | { kind: 'delete' };
 
 export interface SecretPage {
   secrets: SecretRecord[];
@@ -52,6 +64,9 @@ export interface SecretForVerification {
 /** Barbican accepts only the canonical lower-case form of a version-4 UUID as a secret id. */
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+/** Barbican's max_allowed_request_size_in_bytes: load_body reads no more of an ACL body than this. */
+const MAX_ACL_REQUEST_BYTES = 25000;
+
 const notAllowed = (operation: string) =>
   `${operation} attempt not allowed - please review your user/project privileges`;
 
@@ -72,13 +87,18 @@ export class SecretService {
     this.#events = options.events;
   }
 
-  #event(type: DomainEventType, credentials: Credentials, secret: SecretRecord): DomainEvent {
+  #event(
+    type: DomainEventType,
+    credentials: Credentials,
+    secret: SecretRecord,
+    details: Record<string, unknown> = {},
+  ): DomainEvent {
     return {
       type,
       actor: { userId: credentials.userId, userName: credentials.userName, projectId: credentials.projectId },
       projectId: secret.projectId,
       subjectId: secret.id,
-      details: { name: secret.name, secret_type: secret.secretType },
+      details: { name: secret.name, secret_type: secret.secretType, ...details },
     };
   }
 
@@ -90,18 +110,7 @@ export class SecretService {
       { projectId: credentials.projectId },
       notAllowed('Secret creation'),
     );
-    if (input.mediaType !== 'application/json') {
-      throw new ValidationError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        "Unexpected content type. Expected content types are: ['application/json']",
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(input.body.toString('utf8'));
-    } catch (error) {
-      throw new ValidationError('MALFORMED_JSON', 'Malformed JSON', { cause: error });
-    }
+    const parsed = this.#readJson(input);
     const now = this.#clock.now();
     const request = readSecretCreateRequest(parsed, now);
     const projectId = credentials.projectId as string;
@@ -134,7 +143,10 @@ export class SecretService {
     return secret;
   }
 
-  /** `GET /v1/secrets`: the caller's project only, unexpired, with Barbican's paging. */
+  /**
+   * `GET /v1/secrets`: the caller's project only (or, with `acl_only=true`, the secrets whose ACLs list
+   * the caller), unexpired, with Barbican's paging.
+   */
   async listSecrets(credentials: Credentials, query: ListQueryParams): Promise<SecretPage> {
     this.#authorizer.enforce(
       'secrets:get',
@@ -145,6 +157,7 @@ export class SecretService {
     const request = readSecretListQuery(query);
     const { secrets, total } = await this.#secrets.listSecrets({
       projectId: credentials.projectId as string,
+      ...(request.aclOnly && { aclUserId: credentials.userId }),
       now: this.#clock.now().toISOString(),
       name: request.name,
       algorithm: request.algorithm,
@@ -215,6 +228,53 @@ export class SecretService {
     });
   }
 
+  /** `GET /v1/secrets/{id}/acl`: the secret's ACLs (none: the implicit default). */
+  async getAcl(credentials: Credentials, id: string): Promise<SecretAcl[]> {
+    const secret = await this.#find(id);
+    this.#authorizer.enforce(
+      'secret_acls:get',
+      credentials,
+      this.#aclTarget(secret),
+      notAllowed('SecretACL(s) retrieval'),
+    );
+    return this.#secrets.findAcls(id);
+  }
+
+  /**
+   * `PUT`, `PATCH` or `DELETE /v1/secrets/{id}/acl`, in Barbican's order: the secret, policy, then the
+   * JSON content type and the ACL schema. The change and its event commit together; a request that
+   * changes nothing (a DELETE with no ACL, a PATCH naming no operation) records nothing.
+   */
+  async changeAcl(credentials: Credentials, id: string, input: AclChangeInput): Promise<void> {
+    const secret = await this.#find(id);
+    const deleting = input.kind === 'delete';
+    const [action, operation] = deleting
+      ? (['secret_acls:delete', 'SecretACL(s) deletion'] as const)
+      : (['secret_acls:put_patch', 'SecretACL(s) Update'] as const);
+    this.#authorizer.enforce(action, credentials, this.#aclTarget(secret), notAllowed(operation));
+    const change: AclChange = deleting
+      ? { kind: 'delete' }
+      : { kind: input.kind, request: readAclRequest(this.#readJson(input.input, MAX_ACL_REQUEST_BYTES)) };
+    const now = this.#clock.now().toISOString();
+    // Barbican stamps the secret itself whenever PUT or PATCH writes an operation's ACL.
+    const writes = change.kind !== 'delete' && Object.keys(change.request).length > 0;
+    await this.#events.withEvents(async (record) => {
+      const existing = await this.#secrets.findAcls(id);
+      const next = planAclChange(existing, change, now);
+      // Nothing named and nothing removed (a PATCH of `{}`, a DELETE with no ACL): no change, no event.
+      if (!writes && next.length === existing.length) return;
+      await this.#secrets.replaceAcls(id, next, writes ? now : null);
+      record(
+        this.#event('secret.acl_changed', credentials, secret, {
+          change: change.kind,
+          acl: Object.fromEntries(
+            next.map((acl) => [acl.operation, { project_access: acl.projectAccess, users: acl.users }]),
+          ),
+        }),
+      );
+    });
+  }
+
   /**
    * The certificate (or key) behind a signature, fetched with the caller's rights as castellan does
    * with the caller's token: null when the secret does not exist, has expired, has no payload, or the
@@ -227,10 +287,7 @@ export class SecretService {
     let secret: SecretRecord;
     try {
       secret = await this.#findAllowed(credentials, id, 'secret:get', 'Secret retrieval');
-      this.#authorizer.enforce('secret:decrypt', credentials, {
-        projectId: secret.projectId,
-        userId: secret.creatorId,
-      });
+      this.#authorizer.enforce('secret:decrypt', credentials, await this.#secretTarget(secret, credentials));
     } catch (error) {
       if (error instanceof ImageTrustError && (error.code === 'NOT_FOUND' || error.code === 'FORBIDDEN')) {
         return null;
@@ -292,10 +349,45 @@ export class SecretService {
     this.#authorizer.enforce(
       action,
       credentials,
-      { projectId: secret.projectId, userId: secret.creatorId },
+      await this.#secretTarget(secret, credentials),
       notAllowed(operation),
     );
     return secret;
+  }
+
+  /** The secret rules' target: the owning project, the creator, what the ACLs say about this caller. */
+  async #secretTarget(secret: SecretRecord, credentials: Credentials): Promise<RuleTarget> {
+    const access = aclAccessFor(await this.#secrets.findAcls(secret.id), credentials.userId);
+    return {
+      projectId: secret.projectId,
+      userId: secret.creatorId,
+      readProjectAccess: access.readProjectAccess,
+      listedForRead: access.listedForRead,
+    };
+  }
+
+  /** The ACL rules' target: the owning project and the creator only, as Barbican's ACL controller has it. */
+  #aclTarget(secret: SecretRecord): RuleTarget {
+    return { projectId: secret.projectId, userId: secret.creatorId };
+  }
+
+  /**
+   * A JSON request body as Barbican's load_body reads it, after its content-type check; with `limit`,
+   * only that many bytes are read (the rest cut off, so an over-long body is malformed JSON).
+   */
+  #readJson(input: RawBody, limit?: number): unknown {
+    if (input.mediaType !== 'application/json') {
+      throw new ValidationError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        "Unexpected content type. Expected content types are: ['application/json']",
+      );
+    }
+    try {
+      const body = limit === undefined ? input.body : input.body.subarray(0, limit);
+      return JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      throw new ValidationError('MALFORMED_JSON', 'Malformed JSON', { cause: error });
+    }
   }
 
   async #open(secret: SecretRecord): Promise<Buffer> {

@@ -1,5 +1,5 @@
 // Barbican v1 at /key-manager: version discovery, and the secrets API (create, list, metadata, payload
-// with Accept negotiation, two-step payload upload, delete) with Barbican's statuses, headers and bodies.
+// with Accept negotiation, two-step payload upload, delete, ACLs) with Barbican's statuses, headers and bodies.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../errors/index.ts';
 import {
@@ -9,6 +9,7 @@ import {
   type ListQueryParams,
   type SecretRecord,
   type SecretService,
+  toAclView,
   toSecretView,
 } from '../keys/index.ts';
 import { credentialsOf } from './request-credentials.ts';
@@ -221,6 +222,32 @@ export function registerSecretRoutes(app: FastifyInstance, options: SecretRouteO
       v1.delete<IdParams>(`${PREFIX}/v1/secrets/:id`, removeConfig, remove);
       v1.delete<IdParams>(`${PREFIX}/v1/secrets/:id/`, removeConfig, remove);
 
+      // A secret's ACL: PUT and PATCH answer 200 with its ref, DELETE 200 with a JSON null, as pecan renders
+      // a controller that returns nothing under its json template.
+      const showAcl = async (request: FastifyRequest<IdParams>) =>
+        toAclView(await secrets.getAcl(credentialsOf(request), request.params.id));
+      const changeAcl =
+        (kind: 'replace' | 'update') => async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
+          await secrets.changeAcl(credentialsOf(request), request.params.id, {
+            kind,
+            input: { mediaType: mediaTypeOf(request), body: bodyOf(request) },
+          });
+          return reply.code(200).send({ acl_ref: `${secretRef(request, request.params.id)}/acl` });
+        };
+      const removeAcl = async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
+        await secrets.changeAcl(credentialsOf(request), request.params.id, { kind: 'delete' });
+        return reply.code(200).type('application/json').send('null');
+      };
+      const aclGetConfig = { config: { operation: 'SecretACL(s) retrieval' } };
+      const aclUpdateConfig = { config: { operation: 'SecretACL(s) Update' } };
+      const aclDeleteConfig = { config: { operation: 'SecretACL(s) deletion' } };
+      for (const url of [`${PREFIX}/v1/secrets/:id/acl`, `${PREFIX}/v1/secrets/:id/acl/`]) {
+        v1.get<IdParams>(url, aclGetConfig, showAcl);
+        v1.put<IdParams>(url, aclUpdateConfig, changeAcl('replace'));
+        v1.patch<IdParams>(url, aclUpdateConfig, changeAcl('update'));
+        v1.delete<IdParams>(url, aclDeleteConfig, removeAcl);
+      }
+
       // Everything else under /v1: pecan answers 405 for a known resource and 404 otherwise, and it
       // resolves a secret id (404 when invalid or absent) before it looks at the method or sub-resource.
       v1.all(`${PREFIX}/v1/*`, async (request) => {
@@ -232,7 +259,7 @@ export function registerSecretRoutes(app: FastifyInstance, options: SecretRouteO
         if (!match) throw new NotFoundError('');
         await secrets.checkSecretExists(match[1]);
         const rest = match[2] ?? '';
-        if (rest === '' || rest === '/' || rest === '/payload' || rest === '/payload/') {
+        if (['', '/', '/payload', '/payload/', '/acl', '/acl/'].includes(rest)) {
           throw new ValidationError('METHOD_NOT_ALLOWED', '');
         }
         throw new NotFoundError('');

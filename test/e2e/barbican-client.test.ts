@@ -1,5 +1,6 @@
 // Drives the real `openstack secret ...` commands (python3-barbicanclient) against imagetrust's key
-// manager, found through the token's service catalog, exactly as an operator stores a signing certificate.
+// manager, found through the token's service catalog, exactly as an operator stores a signing certificate
+// and shares it through a read ACL (`openstack acl ...`).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -129,6 +130,42 @@ describe('the openstack secret commands against imagetrust', () => {
     };
     assert.deepEqual(await json(['secret', 'list'], outsider), []);
     const denied = await run('openstack', ['secret', 'get', '--payload', ref], { ...env, ...outsider });
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /Forbidden/);
+  });
+
+  it("shares a secret with another project's user through its read ACL (openstack acl), and takes it back", async () => {
+    const { userId } = await t.addUser('partner', 'member');
+    const partner = {
+      OS_USERNAME: 'partner',
+      OS_PASSWORD: 'partner-password',
+      OS_PROJECT_NAME: 'partner-project',
+    };
+    const readAs = (as: Record<string, string>) =>
+      run('openstack', ['secret', 'get', '--payload', ref, '-f', 'value'], { ...env, ...as });
+    assert.notEqual((await readAs(partner)).code, 0);
+
+    const added = await json(['acl', 'user', 'add', '--user', userId, ref]);
+    assert.equal(added.length, 1);
+    assert.equal(added[0]['Operation Type'], 'read');
+    assert.equal(added[0]['Project Access'], true);
+    assert.deepEqual(added[0].Users, [userId]);
+    assert.equal(added[0]['Secret ACL Ref'], `${ref}/acl`);
+    const shared = await readAs(partner);
+    assert.equal(shared.code, 0, shared.stderr);
+    assert.match(shared.stdout, /BEGIN CERTIFICATE/);
+
+    const submitted = await json(['acl', 'submit', '--no-project-access', '--user', userId, ref]);
+    assert.equal(submitted[0]['Project Access'], false);
+    const shown = await json(['acl', 'get', ref]);
+    assert.equal(shown[0]['Project Access'], false);
+    assert.deepEqual(shown[0].Users, [userId]);
+
+    await openstack(['acl', 'delete', ref]);
+    const reset = await json(['acl', 'get', ref]);
+    assert.equal(reset[0]['Project Access'], true);
+    assert.deepEqual(reset[0].Users, []);
+    const denied = await readAs(partner);
     assert.notEqual(denied.code, 0);
     assert.match(denied.stderr, /Forbidden/);
   });

@@ -80,6 +80,20 @@ describe('default rules', () => {
       // Barbican's secure RBAC: an admin is a member only in their own project.
       ['secret:decrypt', admin, other, false],
       ['secrets:post', unscoped, { projectId: null }, false],
+      // Secret ACLs: project access off keeps other members out; a listed user reads from anywhere.
+      ['secret:get', member, { ...own, userId: 'u9', readProjectAccess: false }, false],
+      ['secret:get', member, { ...own, userId: 'u1', readProjectAccess: false }, true],
+      ['secret:delete', member, { ...own, userId: 'u9', readProjectAccess: false }, false],
+      ['secret:get', credentials(['admin', 'member'], 'p1'), { ...own, readProjectAccess: false }, true],
+      ['secret:decrypt', member, { ...other, listedForRead: true }, true],
+      ['secret:decrypt', member, { ...other, listedForRead: false }, false],
+      ['secret:delete', member, { ...other, listedForRead: true }, false],
+      // Managing an ACL: the creator or the project's admins only, as Barbican decides in effect.
+      ['secret_acls:get', member, { ...own, userId: 'u1' }, true],
+      ['secret_acls:put_patch', member, { ...own, userId: 'u9' }, false],
+      ['secret_acls:delete', credentials(['admin', 'member'], 'p1'), { ...own, userId: 'u9' }, true],
+      ['secret_acls:delete', admin, { ...other, userId: 'u9' }, false],
+      ['secret_acls:get', reader, { ...own, userId: 'u1' }, false],
       ['identity:get_user', member, { userId: 'u1' }, true],
       ['identity:get_user', member, { userId: 'u2' }, false],
       ['identity:create_user', member, {}, false],

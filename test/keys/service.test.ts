@@ -172,6 +172,82 @@ describe('SecretService', () => {
     assert.equal(await service.getSecretForVerification(alice, empty.id), null);
   });
 
+  it('records every ACL change in the event stream with the change, and a change that changes nothing not at all', async () => {
+    const aclEvents = async (subjectId: string) =>
+      (await db.query<{ event: string }>('SELECT event FROM event_outbox ORDER BY id'))
+        .map((row) => JSON.parse(row.event))
+        .filter((event) => event.type === 'secret.acl_changed' && event.subjectId === subjectId);
+    const secret = await certificate();
+    const updated = async () => (await service.getSecret(alice, secret.id)).updatedAt;
+    now = new Date('2024-03-01T10:05:00Z');
+    try {
+      await service.changeAcl(alice, secret.id, {
+        kind: 'replace',
+        input: json({ read: { users: ['bob'] } }),
+      });
+      // PUT and PATCH stamp the secret itself, as Barbican does; a change naming nothing, or DELETE, does not.
+      assert.equal(await updated(), '2024-03-01T10:05:00.000Z');
+      now = new Date('2024-03-01T10:06:00Z');
+      await service.changeAcl(alice, secret.id, {
+        kind: 'update',
+        input: json({ read: { 'project-access': false } }),
+      });
+      assert.equal(await updated(), '2024-03-01T10:06:00.000Z');
+      now = new Date('2024-03-01T10:07:00Z');
+      await service.changeAcl(alice, secret.id, { kind: 'update', input: json({}) });
+      await service.changeAcl(adminA, secret.id, { kind: 'delete' });
+      await service.changeAcl(adminA, secret.id, { kind: 'delete' });
+      assert.equal(await updated(), '2024-03-01T10:06:00.000Z');
+    } finally {
+      now = new Date('2024-03-01T10:00:00Z');
+    }
+    const events = await aclEvents(secret.id);
+    assert.deepEqual(
+      events.map((event) => [event.actor.userId, event.details.change, event.details.acl]),
+      [
+        ['alice', 'replace', { read: { project_access: true, users: ['bob'] } }],
+        ['alice', 'update', { read: { project_access: false, users: ['bob'] } }],
+        ['root', 'delete', {}],
+      ],
+    );
+    assert.equal(events[0].projectId, 'project-a');
+  });
+
+  it('refuses an ACL change it may not make before reading the body, and records nothing', async () => {
+    const secret = await certificate();
+    const before = await db.query('SELECT id FROM event_outbox');
+    await assert.rejects(
+      service.changeAcl(amos, secret.id, {
+        kind: 'replace',
+        input: { mediaType: 'text/plain', body: Buffer.from('x') },
+      }),
+      { code: 'FORBIDDEN' },
+    );
+    await assert.rejects(
+      service.changeAcl(alice, secret.id, { kind: 'replace', input: json({ read: { users: 'bob' } }) }),
+      { code: 'BAD_REQUEST' },
+    );
+    assert.equal((await db.query('SELECT id FROM event_outbox')).length, before.length);
+    assert.deepEqual(await service.getAcl(alice, secret.id), []);
+  });
+
+  it('gives signature verification a certificate another project shared through its read ACL', async () => {
+    const secret = await certificate();
+    assert.equal(await service.getSecretForVerification(bob, secret.id), null);
+    await service.changeAcl(alice, secret.id, { kind: 'replace', input: json({ read: { users: ['bob'] } }) });
+    assert.deepEqual(
+      (await service.getSecretForVerification(bob, secret.id))?.payload,
+      Buffer.from('PEM BYTES'),
+    );
+    await service.changeAcl(alice, secret.id, {
+      kind: 'replace',
+      input: json({ read: { 'project-access': false } }),
+    });
+    assert.equal(await service.getSecretForVerification(bob, secret.id), null);
+    assert.equal(await service.getSecretForVerification(amos, secret.id), null);
+    assert.ok(await service.getSecretForVerification(alice, secret.id));
+  });
+
   it("reads a configured trust anchor with the service's authority, whatever project owns it", async () => {
     const secret = await certificate();
     assert.deepEqual((await service.getTrustedSecret(secret.id))?.payload, Buffer.from('PEM BYTES'));

@@ -1,11 +1,11 @@
 // The SecretRepository contract on both metadata backends (SQLite in a temporary file, PostgreSQL on
 // loopback, a fresh schema per test): rows round-trip sealed, listing follows Barbican's scoping, filters
-// and paging, and payload storage and data-key re-wrapping are conditional.
+// and paging, payload storage and data-key re-wrapping are conditional, and ACLs go with their secret.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
-import type { SecretListQuery, SecretRecord } from '../../src/keys/index.ts';
+import type { SecretAcl, SecretListQuery, SecretRecord } from '../../src/keys/index.ts';
 import { type SqlDatabase, SqlSecretRepository } from '../../src/storage/index.ts';
 import { databaseBackends } from './database-backends.ts';
 
@@ -175,6 +175,77 @@ for (const backend of databaseBackends()) {
       assert.equal(await repo.deleteSecret(secret.id), false);
       assert.equal(await repo.findSecret(secret.id), null);
       assert.deepEqual(await repo.countByKek(), {});
+    });
+
+    it("stores a secret's ACLs whole, replaces them, stamps the secret when asked, and removes them", async () => {
+      const secret = makeSecret();
+      await repo.createSecret(secret);
+      assert.deepEqual(await repo.findAcls(secret.id), []);
+      const read: SecretAcl = {
+        operation: 'read',
+        projectAccess: false,
+        users: ['user-b', 'user-c'],
+        createdAt: NOW,
+        updatedAt: NOW,
+      };
+      await repo.replaceAcls(secret.id, [read], NOW);
+      assert.deepEqual(await repo.findAcls(secret.id), [read]);
+      assert.equal((await repo.findSecret(secret.id))?.updatedAt, NOW);
+
+      const later = '2024-03-02T00:00:00.000Z';
+      const opened = { ...read, projectAccess: true, users: [], updatedAt: later };
+      await repo.replaceAcls(secret.id, [opened], null);
+      assert.deepEqual(await repo.findAcls(secret.id), [opened]);
+      assert.equal((await repo.findSecret(secret.id))?.updatedAt, NOW, 'not stamped without a time');
+
+      await repo.replaceAcls(secret.id, [], null);
+      assert.deepEqual(await repo.findAcls(secret.id), []);
+    });
+
+    it('lists, for acl_only, the unexpired secrets of any project whose ACLs list the user', async () => {
+      const read = (users: string[]): SecretAcl => ({
+        operation: 'read',
+        projectAccess: true,
+        users,
+        createdAt: NOW,
+        updatedAt: NOW,
+      });
+      const shared = makeSecret({ projectId: 'project-b', name: 'shared' });
+      const expired = makeSecret({ projectId: 'project-b', name: 'expired', expiration: NOW });
+      const others = makeSecret({ projectId: 'project-b', name: 'others' });
+      const unlisted = makeSecret({ name: 'own project, not listed' });
+      for (const secret of [shared, expired, others, unlisted]) await repo.createSecret(secret);
+      await repo.replaceAcls(shared.id, [read(['user-x', 'user-a'])], null);
+      await repo.replaceAcls(expired.id, [read(['user-a'])], null);
+      await repo.replaceAcls(others.id, [read(['user-aa', 'user'])], null);
+      const listed = await repo.listSecrets(query({ aclUserId: 'user-a' }));
+      assert.deepEqual(
+        listed.secrets.map((s) => s.name),
+        ['shared'],
+      );
+      assert.equal(listed.total, 1);
+      assert.equal((await repo.listSecrets(query({ aclUserId: 'nobody' }))).total, 0);
+    });
+
+    it("deletes a secret's ACLs with it, and only its own", async () => {
+      const [doomed, kept] = [makeSecret(), makeSecret()];
+      const read: SecretAcl = {
+        operation: 'read',
+        projectAccess: true,
+        users: ['u'],
+        createdAt: NOW,
+        updatedAt: NOW,
+      };
+      for (const secret of [doomed, kept]) {
+        await repo.createSecret(secret);
+        await repo.replaceAcls(secret.id, [read], null);
+      }
+      assert.equal(await repo.deleteSecret(doomed.id), true);
+      const rows = await db.query('SELECT secret_id FROM secret_acls');
+      assert.deepEqual(
+        rows.map((row) => row.secret_id),
+        [kept.id],
+      );
     });
 
     it('pages through wrapped keys not under a KEK, re-wraps conditionally, and counts per KEK', async () => {

@@ -248,6 +248,19 @@ const MIGRATIONS: Migration[] = [
       'CREATE TABLE job_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)',
     ],
   },
+  {
+    version: 14,
+    description: 'key manager secret ACLs',
+    statements: [
+      // One row per secret and operation; user_ids is a JSON array of user ids. The secret's deletion
+      // removes its rows in the same transaction (and the foreign key cascades where it is enforced).
+      `CREATE TABLE secret_acls (
+        secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE, operation TEXT NOT NULL,
+        project_access INTEGER NOT NULL, user_ids TEXT NOT NULL,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (secret_id, operation))`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

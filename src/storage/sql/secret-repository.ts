@@ -2,7 +2,9 @@
 // leave sealed; storing a payload and re-wrapping a data key are conditional updates, safe across processes.
 import { ConflictError } from '../../errors/index.ts';
 import type {
+  AclOperation,
   SealedPayload,
+  SecretAcl,
   SecretListQuery,
   SecretRecord,
   SecretRepository,
@@ -121,8 +123,20 @@ export class SqlSecretRepository implements SecretRepository {
   }
 
   async listSecrets(query: SecretListQuery): Promise<{ secrets: SecretRecord[]; total: number }> {
-    const where = ['project_id = ?', '(expiration IS NULL OR expiration > ?)'];
-    const params: SqlValue[] = [query.projectId, query.now];
+    const where = ['(expiration IS NULL OR expiration > ?)'];
+    const params: SqlValue[] = [query.now];
+    if (query.aclUserId === undefined) {
+      where.unshift('project_id = ?');
+      params.unshift(query.projectId);
+    } else {
+      // user_ids is a JSON array: each dialect looks inside it its own way.
+      const listed =
+        this.#db.dialect === 'postgres'
+          ? 'a.user_ids::jsonb @> jsonb_build_array(?::text)'
+          : 'EXISTS (SELECT 1 FROM json_each(a.user_ids) AS u WHERE u.value = ?)';
+      where.push(`EXISTS (SELECT 1 FROM secret_acls AS a WHERE a.secret_id = secrets.id AND ${listed})`);
+      params.push(query.aclUserId);
+    }
     // LIKE is case-insensitive in SQLite but not in PostgreSQL; lower() both sides so the backends agree
     // (and agree with Barbican on MySQL, its usual database).
     for (const [column, pattern] of [
@@ -183,7 +197,56 @@ export class SqlSecretRepository implements SecretRepository {
   }
 
   async deleteSecret(id: string): Promise<boolean> {
-    return (await this.#db.run('DELETE FROM secrets WHERE id = ?', [id])) > 0;
+    return this.#db.transaction(async (tx) => {
+      await tx.run('DELETE FROM secret_acls WHERE secret_id = ?', [id]);
+      return (await tx.run('DELETE FROM secrets WHERE id = ?', [id])) > 0;
+    });
+  }
+
+  async findAcls(secretId: string): Promise<SecretAcl[]> {
+    const rows = await this.#db.query(
+      `SELECT operation, project_access, user_ids, created_at, updated_at FROM secret_acls
+       WHERE secret_id = ? ORDER BY operation`,
+      [secretId],
+    );
+    return rows.map((row) => ({
+      operation: String(row.operation) as AclOperation,
+      projectAccess: Number(row.project_access) !== 0,
+      users: JSON.parse(String(row.user_ids)) as string[],
+      createdAt: String(row.created_at),
+      updatedAt: String(row.updated_at),
+    }));
+  }
+
+  async replaceAcls(
+    secretId: string,
+    acls: readonly SecretAcl[],
+    secretUpdatedAt: string | null,
+  ): Promise<void> {
+    try {
+      await this.#db.transaction(async (tx) => {
+        await tx.run('DELETE FROM secret_acls WHERE secret_id = ?', [secretId]);
+        for (const acl of acls) {
+          await tx.run(
+            `INSERT INTO secret_acls (secret_id, operation, project_access, user_ids, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)`,
+            [
+              secretId,
+              acl.operation,
+              acl.projectAccess ? 1 : 0,
+              JSON.stringify(acl.users),
+              acl.createdAt,
+              acl.updatedAt,
+            ],
+          );
+        }
+        if (secretUpdatedAt !== null) {
+          await tx.run('UPDATE secrets SET updated_at = ? WHERE id = ?', [secretUpdatedAt, secretId]);
+        }
+      });
+    } catch (error) {
+      throw wrapSqlError(error);
+    }
   }
 
   async listWrappedKeys(options: {
