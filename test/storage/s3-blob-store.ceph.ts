@@ -2,8 +2,9 @@
 // the BlobStore contract, plus the object-store cases RGW answers differently from Swift could break —
 // aborted multipart uploads that leave nothing, ranges across parts, recovery's discard from another
 // store, configuration errors at open, an outage and the way back. Opt-in: a Ceph cluster needs up to
-// 1 GB of memory and about 8 s to start, so this runs only with IMAGETRUST_TEST_CEPH=1
-// (`npm run test:ceph`); otherwise it registers no test at all, rather than skipped ones counted as passes.
+// 1 GB of memory and about 8 s to start, so this file is not named *.test.ts (the default run never
+// sees it) and runs with `npm run test:ceph`, which sets IMAGETRUST_TEST_CEPH=1; run any other way it
+// registers no test and says so, rather than skipped ones counted as passes.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
