@@ -215,12 +215,12 @@ describe('IdentityService and its directory', () => {
           { userId: 'u1' },
         ],
         [
-          () => directory.listRoleAssignments(alice, { userId: 'u1' }, { includeNames: true }),
+          () => denied.grants.listRoleAssignments(alice, { userId: 'u1' }, { includeNames: true }),
           'identity:list_role_assignments',
           { userId: 'u1' },
         ],
         [
-          () => directory.listRoleAssignments(alice, {}, { includeNames: false }),
+          () => denied.grants.listRoleAssignments(alice, {}, { includeNames: false }),
           'identity:list_role_assignments',
           { userId: null },
         ],
