@@ -463,8 +463,17 @@ export class IdentityDirectory {
     return role;
   }
 
+  /** A domain-specific role only on a project of its domain, as Keystone (403 otherwise). */
   async createGrant(caller: Credentials, grant: GrantRef): Promise<void> {
     await this.#grantTarget(caller, grant, 'identity:create_grant');
+    const role = await this.#repo.findRole(grant.roleId);
+    const project = await this.#repo.findProject(grant.projectId);
+    if (role?.domain_id && project && role.domain_id !== project.domain_id) {
+      throw new AuthError(
+        'FORBIDDEN',
+        `Project ${grant.projectId} must be in the same domain as the role ${grant.roleId} being assigned.`,
+      );
+    }
     await this.#repo.grantRole(grant.userId, grant.projectId, grant.roleId);
   }
 
