@@ -1,7 +1,10 @@
-// expandRoles: the roles a set of assigned roles grants through inference rules, as Keystone expands them.
+// expandRoles: the roles a set of assigned roles grants through inference rules, as Keystone expands them;
+// and what rules see of a domain-scoped token.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { toPolicyCredentials } from '../../src/identity/authorize.ts';
 import { expandRoles, type Role } from '../../src/identity/index.ts';
+import { testCredentials } from '../support/credentials.ts';
 
 const role = (name: string, domain_id: string | null = null): Role => ({ id: `id-${name}`, name, domain_id });
 const names = (out: { role: Role; prior?: Role }[]) =>
@@ -40,5 +43,20 @@ describe('expandRoles', () => {
     ];
     assert.deepEqual(names(expandRoles([scoped], rules)), ['c<scoped']);
     assert.deepEqual(expandRoles([scoped], []), []);
+  });
+});
+
+describe('toPolicyCredentials for a domain-scoped token', () => {
+  it('passes the domain as domain_id, and no project', () => {
+    const credentials = {
+      ...testCredentials('u1', null, ['reader']),
+      isAdmin: false,
+      scopeDomainId: 'd1',
+      scopeDomainName: 'lab',
+    };
+    const seen = toPolicyCredentials(credentials);
+    assert.equal(seen.domain_id, 'd1');
+    assert.equal(seen.project_id, undefined);
+    assert.equal(toPolicyCredentials(testCredentials('u1', 'p1', ['reader'])).domain_id, undefined);
   });
 });
