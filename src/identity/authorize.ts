@@ -54,6 +54,8 @@ export function toPolicyCredentials(credentials: Credentials): PolicyCredentials
     out.project_id = credentials.projectId;
     out.project_domain_id = credentials.projectDomainId ?? credentials.domainId;
   }
+  // A domain-scoped token's domain, as keystonemiddleware passes it (`domain_id:%(domain_id)s`).
+  if (credentials.scopeDomainId) out.domain_id = credentials.scopeDomainId;
   // oslo.context's `system_scope`: `all` for a system-scoped token, so rules can say `system_scope:all`.
   if (credentials.systemScope) out.system_scope = credentials.systemScope;
   if (credentials.projectName !== null) out.project_name = credentials.projectName;

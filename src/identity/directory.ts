@@ -86,23 +86,11 @@ export interface GrantRef {
   roleId: string;
 }
 
-export interface RoleAssignment {
-  userId: string;
-  /** Null for an assignment on the system. */
-  projectId: string | null;
-  role: Role;
-  /** With `effective`: the assigned role this one is implied by (Keystone's `prior_role` link). */
-  priorRole?: Role;
-  /** Filled only when names were asked for (and the user or project still exists). */
-  user: User | null;
-  project: Project | null;
-}
-
 export interface IdentityDirectoryOptions {
   repository: IdentityRepository;
   authorizer: Authorizer;
   /** Creates and changes records with their validation and password hashing. */
-  accounts: Pick<IdentityService, 'createProject' | 'createUser' | 'updateUser' | 'createRole'>;
+  accounts: Pick<IdentityService, 'createProject' | 'createUser' | 'updateUser' | 'createRole' | 'actorsOf'>;
 }
 
 export class IdentityDirectory {
@@ -406,21 +394,32 @@ export class IdentityDirectory {
     return this.#projectsOfUser(user.id);
   }
 
-  async listRoles(caller: Credentials, filter: { name?: string }): Promise<Role[]> {
-    this.#authorizer.enforce('identity:list_roles', caller);
+  /** Global roles, or with `domainId` that domain's roles (Keystone's identity:list_domain_roles). */
+  async listRoles(caller: Credentials, filter: { name?: string; domainId?: string }): Promise<Role[]> {
+    this.#authorizer.enforce(filter.domainId ? 'identity:list_domain_roles' : 'identity:list_roles', caller);
     return this.#repo.listRoles(filter);
   }
 
-  async createRole(caller: Credentials, input: DeferredInput<{ name?: string }>): Promise<Role> {
-    this.#authorizer.enforce('identity:create_role', caller);
-    return this.#accounts.createRole(input().name as string);
+  /**
+   * A global role, or a domain-specific one under its own rule (identity:create_domain_role). Which rule
+   * applies is told apart before the body is read (`domainSpecific`: the body names a domain), as
+   * Keystone must; a body that then names none is a global role under the domain rule, never the reverse.
+   */
+  async createRole(
+    caller: Credentials,
+    input: DeferredInput<{ name?: string; domainId?: string }>,
+    domainSpecific = false,
+  ): Promise<Role> {
+    this.#authorizer.enforce(domainSpecific ? 'identity:create_domain_role' : 'identity:create_role', caller);
+    const { name, domainId } = input();
+    if (domainId !== undefined && !domainSpecific)
+      this.#authorizer.enforce('identity:create_domain_role', caller);
+    return this.#accounts.createRole(name as string, domainId);
   }
 
+  /** A domain-specific role is read under identity:get_domain_role; an unknown one 404s after the rule. */
   async getRole(caller: Credentials, id: string): Promise<Role> {
-    this.#authorizer.enforce('identity:get_role', caller);
-    const role = await this.#repo.findRole(id);
-    if (!role) throw new NotFoundError(`Could not find role: ${id}.`);
-    return role;
+    return this.#authorizedRole(caller, id, 'identity:get_role', 'identity:get_domain_role');
   }
 
   /**
@@ -428,9 +427,12 @@ export class IdentityDirectory {
    * bootstrap --immutable-roles` makes them: the rules and the implied roles name them.
    */
   async updateRole(caller: Credentials, id: string, input: DeferredInput<{ name?: string }>): Promise<Role> {
-    this.#authorizer.enforce('identity:update_role', caller);
-    const role = await this.#repo.findRole(id);
-    if (!role) throw new NotFoundError(`Could not find role: ${id}.`);
+    const role = await this.#authorizedRole(
+      caller,
+      id,
+      'identity:update_role',
+      'identity:update_domain_role',
+    );
     const { name } = input();
     if (name === undefined || name === role.name) return role;
     if ((BUILTIN_ROLES as readonly string[]).includes(role.name)) {
@@ -441,13 +443,37 @@ export class IdentityDirectory {
     return renamed;
   }
 
+  /** Deletes a role with its assignments and inference rules (by cascade, in one statement). */
   async deleteRole(caller: Credentials, id: string): Promise<void> {
-    this.#authorizer.enforce('identity:delete_role', caller);
+    await this.#authorizedRole(caller, id, 'identity:delete_role', 'identity:delete_domain_role');
     if (!(await this.#repo.deleteRole(id))) throw new NotFoundError(`Could not find role: ${id}.`);
   }
 
+  /** As Keystone: the global rule when the role is global or unknown (then 404), the domain rule otherwise. */
+  async #authorizedRole(
+    caller: Credentials,
+    id: string,
+    action: string,
+    domainAction: string,
+  ): Promise<Role> {
+    const role = await this.#repo.findRole(id);
+    if (role?.domain_id) this.#authorizer.enforce(domainAction, caller, { domainId: role.domain_id });
+    else this.#authorizer.enforce(action, caller);
+    if (!role) throw new NotFoundError(`Could not find role: ${id}.`);
+    return role;
+  }
+
+  /** A domain-specific role only on a project of its domain, as Keystone (403 otherwise). */
   async createGrant(caller: Credentials, grant: GrantRef): Promise<void> {
     await this.#grantTarget(caller, grant, 'identity:create_grant');
+    const role = await this.#repo.findRole(grant.roleId);
+    const project = await this.#repo.findProject(grant.projectId);
+    if (role?.domain_id && project && role.domain_id !== project.domain_id) {
+      throw new AuthError(
+        'FORBIDDEN',
+        `Project ${grant.projectId} must be in the same domain as the role ${grant.roleId} being assigned.`,
+      );
+    }
     await this.#repo.grantRole(grant.userId, grant.projectId, grant.roleId);
   }
 
@@ -470,52 +496,6 @@ export class IdentityDirectory {
     this.#authorizer.enforce('identity:list_grants', caller, { userId: of.userId });
     const found = await this.#repo.listAssignments(of);
     return found.map((a) => a.role);
-  }
-
-  /**
-   * Role assignments narrowed by user, project (or the system) and role; with names, each also carries
-   * its user and project. Both project and system assignments unless a scope is asked for.
-   */
-  async listRoleAssignments(
-    caller: Credentials,
-    filter: { userId?: string; projectId?: string; roleId?: string; system?: boolean },
-    options: { includeNames: boolean; effective?: boolean },
-  ): Promise<RoleAssignment[]> {
-    this.#authorizer.enforce('identity:list_role_assignments', caller, { userId: filter.userId ?? null });
-    // With `effective` the role filter applies to the implied roles too, so it is applied after.
-    const stored = options.effective ? { ...filter, roleId: undefined } : filter;
-    const onProjects: { userId: string; projectId: string | null; role: Role; priorRole?: Role }[] =
-      filter.system ? [] : await this.#repo.listAssignments(stored);
-    const onSystem = filter.projectId
-      ? []
-      : (await this.#repo.listSystemAssignments(stored)).map((a) => ({ ...a, projectId: null }));
-    let found = [...onProjects, ...onSystem];
-    if (options.effective) {
-      // Each assignment also stands for the roles its role implies (admin: member, reader), once each.
-      const roles = await this.#repo.listRoles();
-      const seen = new Set(found.map((a) => `${a.userId}/${a.projectId}/${a.role.id}`));
-      const implied = found.flatMap((a) =>
-        expandImpliedRoles([a.role.name])
-          .slice(1)
-          .map((name) => roles.find((r) => r.name === name))
-          .filter((role): role is Role => role !== undefined)
-          .map((role) => ({ userId: a.userId, projectId: a.projectId, role, priorRole: a.role })),
-      );
-      for (const a of implied) {
-        const key = `${a.userId}/${a.projectId}/${a.role.id}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        found.push(a);
-      }
-      if (filter.roleId) found = found.filter((a) => a.role.id === filter.roleId);
-    }
-    return Promise.all(
-      found.map(async (a) => ({
-        ...a,
-        user: options.includeNames ? await this.#repo.findUser(a.userId) : null,
-        project: options.includeNames && a.projectId ? await this.#repo.findProject(a.projectId) : null,
-      })),
-    );
   }
 
   /** A user's roles on the system (GET /system/users/{id}/roles); 404 for an unknown user. */
@@ -581,8 +561,11 @@ export class IdentityDirectory {
     return user;
   }
 
+  /** Projects the user holds a role on, itself or through one of its groups. */
   async #projectsOfUser(userId: string): Promise<Project[]> {
-    const ids = new Set((await this.#repo.listAssignments({ userId })).map((a) => a.projectId));
+    const actors = await this.#accounts.actorsOf(userId);
+    const grants = await this.#repo.listGrants({ actors, scopeType: 'project' });
+    const ids = new Set(grants.map((a) => a.scope.id));
     return (await this.#repo.listProjects()).filter((p) => ids.has(p.id));
   }
 

@@ -15,21 +15,28 @@ export type {
   IdentityDirectory,
   ProjectFilter,
   ProjectInput,
-  RoleAssignment,
   UserFilter,
   UserInput,
 } from './directory.ts';
 export { type FailedLoginUser, toFailedLoginUser } from './failed-login.ts';
+export { type AssignmentFilter, type AssignmentView, GrantDirectory } from './grants.ts';
 export {
   BUILTIN_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
   type Domain,
   expandImpliedRoles,
+  expandRoles,
+  type GrantActor,
+  type GrantScope,
+  type Group,
   type Project,
   type Role,
+  type RoleImplication,
+  type StoredAssignment,
   type TokenRecord,
   toDomainView,
+  toGroupView,
   toProjectView,
   toRoleView,
   toUserView,
@@ -39,9 +46,11 @@ export { hashPassword, verifyPassword } from './passwords.ts';
 export type { IdentityClock, IdentityRepository } from './ports.ts';
 export {
   type DomainInput,
+  type GroupInput,
   NAME_LIMITS,
   readAuthRequest,
   readDomainInput,
+  readGroupInput,
   readPasswordChange,
   readProjectInput,
   readQueryBoolean,

@@ -45,6 +45,41 @@ export interface User {
 export interface Role {
   id: string;
   name: string;
+  /** A domain-specific role's domain: it never appears in a token itself, only the roles it implies. */
+  domain_id?: string | null;
+}
+
+/** A group of users in a domain; roles granted to it count for each member. */
+export interface Group {
+  id: string;
+  name: string;
+  domain_id: string;
+  description: string;
+}
+
+/** Who a role is granted to. */
+export interface GrantActor {
+  type: 'user' | 'group';
+  id: string;
+}
+
+/** Where a role is granted: a project, a domain, or the system (id `all`). */
+export interface GrantScope {
+  type: 'project' | 'domain' | 'system';
+  id: string;
+}
+
+/** One stored role assignment. */
+export interface StoredAssignment {
+  actor: GrantActor;
+  scope: GrantScope;
+  role: Role;
+}
+
+/** A role inference rule: holding `prior` also grants `implied`. */
+export interface RoleImplication {
+  prior: Role;
+  implied: Role;
 }
 
 export interface TokenRecord {
@@ -62,6 +97,8 @@ export interface TokenRecord {
   audit_ids?: string[];
   /** A system-scoped token (`scope: {"system": {"all": true}}`); project_id is then null. */
   system?: boolean;
+  /** A domain-scoped token's domain; project_id is then null. */
+  domain_id?: string | null;
 }
 
 /** Who is calling, resolved from a valid token; every authorization decision reads only this. */
@@ -73,6 +110,9 @@ export interface Credentials {
   projectName: string | null;
   /** The domain of the scoped project (absent: the user's domain). */
   projectDomainId?: string | null;
+  /** A domain-scoped token's domain (absent or null otherwise). */
+  scopeDomainId?: string | null;
+  scopeDomainName?: string | null;
   /** `all` for a system-scoped token: policy rules see it as `system_scope`. */
   systemScope?: 'all' | null;
   /** The token's audit ids (its own first), as issued. */
@@ -83,6 +123,39 @@ export interface Credentials {
   methods: string[];
   issuedAt: string;
   expiresAt: string;
+}
+
+/** The built-in inference rules (admin ⇒ member ⇒ reader) as name pairs; they cannot be deleted. */
+export const BUILTIN_IMPLICATIONS: readonly { prior: string; implied: string }[] = Object.entries(
+  IMPLIED_ROLES,
+).flatMap(([prior, implied]) => implied.map((name) => ({ prior, implied: name })));
+
+/**
+ * The roles a set of assigned roles grants, as Keystone expands them: each assigned role, then every
+ * role it implies (transitively, each once, cycles tolerated), each implied one with the assigned role
+ * it came from. Domain-specific roles are dropped: they only ever stand for the roles they imply.
+ */
+export function expandRoles(
+  assigned: readonly Role[],
+  rules: readonly RoleImplication[],
+): { role: Role; prior?: Role }[] {
+  const out: { role: Role; prior?: Role }[] = [];
+  const seen = new Set<string>();
+  const add = (role: Role, prior?: Role) => {
+    if (seen.has(role.id)) return false;
+    seen.add(role.id);
+    out.push(prior ? { role, prior } : { role });
+    return true;
+  };
+  const expand = (role: Role, prior: Role) => {
+    for (const rule of rules) {
+      if (rule.prior.id === role.id && add(rule.implied, prior)) expand(rule.implied, prior);
+    }
+  };
+  // The assigned roles first, so a role both assigned and implied counts as assigned.
+  for (const role of assigned) add(role);
+  for (const role of assigned) expand(role, role);
+  return out.filter((entry) => !entry.role.domain_id);
 }
 
 /** Expands role names with the roles they imply, keeping the given order first. */
@@ -145,9 +218,19 @@ export function toRoleView(role: Role, baseUrl: string): Record<string, unknown>
   return {
     id: role.id,
     name: role.name,
-    domain_id: null,
+    domain_id: role.domain_id ?? null,
     description: null,
     options: {},
     links: { self: `${baseUrl}/v3/roles/${role.id}` },
+  };
+}
+
+export function toGroupView(group: Group, baseUrl: string): Record<string, unknown> {
+  return {
+    id: group.id,
+    name: group.name,
+    domain_id: group.domain_id,
+    description: group.description,
+    links: { self: `${baseUrl}/v3/groups/${group.id}` },
   };
 }

@@ -133,11 +133,23 @@ export function readAuthRequest(body: unknown): AuthRequest {
     request.scope = all === true ? { system: true } : 'unscoped';
     return request;
   }
-  if (scopePart.domain !== undefined || 'OS-TRUST:trust' in scopePart) {
-    throw new AuthError(
-      'UNAUTHENTICATED',
-      'Only project-scoped, system-scoped and unscoped tokens are supported.',
-    );
+  if (scopePart.domain !== undefined) {
+    const domain = objectAt(scopePart.domain, 'scope/domain');
+    const ref = {
+      id: stringAt(domain, 'id', 'scope/domain'),
+      name: stringAt(domain, 'name', 'scope/domain'),
+    };
+    if (ref.id === undefined && ref.name === undefined) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        "Invalid input for field 'scope/domain': id or name must be present.",
+      );
+    }
+    request.scope = { domain: ref };
+    return request;
+  }
+  if ('OS-TRUST:trust' in scopePart) {
+    throw new AuthError('UNAUTHENTICATED', 'Trusts are not supported.');
   }
   // Keystone wants exactly one of project, domain, system, trust or unscoped in a scope object.
   throw missing('project, domain, OS-TRUST:trust or unscoped', 'scope');
@@ -157,8 +169,8 @@ function resourceOf(body: unknown, key: string, update: boolean): Record<string,
   return resource;
 }
 
-/** Keystone's name schemas: users and roles 255 characters, projects and domains 64, never only spaces. */
-export const NAME_LIMITS = { user: 255, role: 255, project: 64, domain: 64 } as const;
+/** Keystone's name schemas: users, groups and roles 255 characters, projects and domains 64, never only spaces. */
+export const NAME_LIMITS = { user: 255, group: 255, role: 255, project: 64, domain: 64 } as const;
 
 export function checkName(name: unknown, what: keyof typeof NAME_LIMITS): void {
   if (typeof name !== 'string') {
@@ -364,11 +376,35 @@ export function readQueryBoolean(value: string | undefined, field: string): bool
   return !FALSE_STRINGS.has(value.toLowerCase());
 }
 
-/** The body of POST /v3/roles. */
-export function readRoleInput(body: unknown, update = false): { name?: string } {
+/** The body of POST /v3/roles (a domain-specific role names its `domain_id`; null or absent: global). */
+export function readRoleInput(body: unknown, update = false): { name?: string; domainId?: string } {
   const role = resourceOf(body, 'role', update);
   nullableStringAt(role, 'description');
-  return { name: nameAt(role, 'role') };
+  const domainId = idAt(role, 'domain_id', true) ?? undefined;
+  return domainId === undefined ? { name: nameAt(role, 'role') } : { name: nameAt(role, 'role'), domainId };
+}
+
+export interface GroupInput {
+  name?: string;
+  description?: string;
+  domainId?: string;
+}
+
+/** The body of POST /v3/groups (`update`: PATCH /v3/groups/{id}); other properties are ignored. */
+export function readGroupInput(body: unknown, update = false): GroupInput {
+  const group = resourceOf(body, 'group', update);
+  const description = nullableStringAt(group, 'description');
+  const input: GroupInput = {
+    name: nameAt(group, 'group'),
+    description: description === null ? '' : description,
+    domainId: idAt(group, 'domain_id', false) ?? undefined,
+  };
+  if (!update && input.name === undefined)
+    throw new ValidationError(
+      'BAD_REQUEST',
+      "Invalid input for field 'group': 'name' is a required property",
+    );
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as GroupInput;
 }
 
 /** The body of POST /v3/users/{id}/password: both passwords, as strings. */

@@ -6,15 +6,21 @@ import { AuthError, ImageTrustError, NotFoundError, ValidationError } from '../e
 import type { Action, Authorizer } from './authorize.ts';
 import { IdentityDirectory, type UserInput } from './directory.ts';
 import { type FailedLoginUser, toFailedLoginUser } from './failed-login.ts';
+import { GrantDirectory } from './grants.ts';
 import {
+  BUILTIN_IMPLICATIONS,
   BUILTIN_ROLES,
   type Credentials,
   DEFAULT_DOMAIN,
   type Domain,
   expandImpliedRoles,
+  expandRoles,
   GOVERNANCE_ROLES,
+  type GrantActor,
+  type GrantScope,
   type Project,
   type Role,
+  type RoleImplication,
   type TokenRecord,
   type User,
 } from './model.ts';
@@ -53,7 +59,7 @@ export interface NamedRef {
 export interface AuthRequest {
   password?: { user: NamedRef & { password?: string } };
   token?: { id: string };
-  scope?: { project?: NamedRef; system?: boolean } | 'unscoped';
+  scope?: { project?: NamedRef; domain?: { id?: string; name?: string }; system?: boolean } | 'unscoped';
 }
 
 export interface IssuedToken {
@@ -61,6 +67,8 @@ export interface IssuedToken {
   credentials: Credentials;
   user: User;
   project: Project | null;
+  /** A domain-scoped token's domain. */
+  domain: Domain | null;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -94,6 +102,8 @@ export class IdentityService {
   readonly #loginNameKey: Buffer | null;
   /** Projects, users, roles and grants as API callers see them, each behind its rule. */
   readonly directory: IdentityDirectory;
+  /** Groups, role assignments of every kind, inference rules and the assignment report, each behind its rule. */
+  readonly grants: GrantDirectory;
 
   constructor(options: IdentityServiceOptions) {
     this.#repo = options.repository;
@@ -107,6 +117,11 @@ export class IdentityService {
       repository: options.repository,
       authorizer: options.authorizer,
       accounts: this,
+    });
+    this.grants = new GrantDirectory({
+      repository: options.repository,
+      authorizer: options.authorizer,
+      roles: this,
     });
   }
 
@@ -190,8 +205,16 @@ export class IdentityService {
     }
 
     let project: Project | null = null;
+    let domain: Domain | null = null;
     const system = request.scope !== 'unscoped' && request.scope?.system === true;
-    if (request.scope !== 'unscoped' && !system) {
+    const domainRef = request.scope !== 'unscoped' ? request.scope?.domain : undefined;
+    if (domainRef) {
+      domain =
+        domainRef.id !== undefined
+          ? await this.#repo.findDomain(domainRef.id)
+          : await this.#repo.findDomainByName(domainRef.name ?? '');
+      if (!domain?.enabled) throw unauthenticated();
+    } else if (request.scope !== 'unscoped' && !system) {
       if (request.scope?.project) {
         project = await this.#findProjectRef(request.scope.project);
         if (!project)
@@ -204,17 +227,21 @@ export class IdentityService {
     }
     let roles: string[] = [];
     if (system) {
-      roles = (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role.name);
+      roles = await this.effectiveRoleNames(user.id, { type: 'system', id: 'all' });
       if (roles.length === 0) {
         throw new AuthError('UNAUTHENTICATED', `User ${user.id} has no access to the system.`);
+      }
+    }
+    if (domain) {
+      roles = await this.effectiveRoleNames(user.id, { type: 'domain', id: domain.id });
+      if (roles.length === 0) {
+        throw new AuthError('UNAUTHENTICATED', `User ${user.id} has no access to domain ${domain.id}.`);
       }
     }
     if (project) {
       if (!project.enabled || !(await this.#domainEnabled(project.domain_id)))
         throw new AuthError('UNAUTHENTICATED', `Project ${project.id} is disabled.`);
-      roles = (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map(
-        (a) => a.role.name,
-      );
+      roles = await this.effectiveRoleNames(user.id, { type: 'project', id: project.id });
       if (roles.length === 0) {
         throw new AuthError('UNAUTHENTICATED', `User ${user.id} has no access to project ${project.id}.`);
       }
@@ -233,13 +260,15 @@ export class IdentityService {
       revoked: false,
       audit_ids: auditChainId ? [newAuditId(), auditChainId] : [newAuditId()],
       system,
+      domain_id: domain?.id ?? null,
     };
     await this.#repo.saveToken(record);
     return {
       token,
       user,
       project,
-      credentials: this.#credentials(user, project, roles, record),
+      domain,
+      credentials: this.#credentials(user, project, roles, record, domain),
     };
   }
 
@@ -272,14 +301,19 @@ export class IdentityService {
       (!project || !project.enabled || !(await this.#domainEnabled(project.domain_id)))
     )
       throw invalid();
-    const roles = project
-      ? (await this.#repo.listAssignments({ userId: user.id, projectId: project.id })).map((a) => a.role.name)
-      : record.system
-        ? (await this.#repo.listSystemAssignments({ userId: user.id })).map((a) => a.role.name)
-        : [];
-    // A token whose roles were all revoked no longer grants anything on its project or the system.
-    if ((project || record.system) && roles.length === 0) throw invalid();
-    return this.#credentials(user, project, roles, record);
+    const domain = record.domain_id ? await this.#repo.findDomain(record.domain_id) : null;
+    if (record.domain_id && !domain?.enabled) throw invalid();
+    const scope: GrantScope | null = project
+      ? { type: 'project', id: project.id }
+      : domain
+        ? { type: 'domain', id: domain.id }
+        : record.system
+          ? { type: 'system', id: 'all' }
+          : null;
+    const roles = scope ? await this.effectiveRoleNames(user.id, scope) : [];
+    // A token whose roles were all revoked no longer grants anything on its project, domain or the system.
+    if (scope && roles.length === 0) throw invalid();
+    return this.#credentials(user, project, roles, record, domain);
   }
 
   /**
@@ -295,15 +329,53 @@ export class IdentityService {
   async #usableDefaultProject(user: User): Promise<Project | null> {
     const project = user.default_project_id ? await this.#repo.findProject(user.default_project_id) : null;
     if (!project?.enabled || !(await this.#domainEnabled(project.domain_id))) return null;
-    const roles = await this.#repo.listAssignments({ userId: user.id, projectId: project.id });
+    const roles = await this.effectiveRoleNames(user.id, { type: 'project', id: project.id });
     return roles.length > 0 ? project : null;
+  }
+
+  /** The user and the groups it is in: whoever a role may have been granted to on its behalf. */
+  async actorsOf(userId: string): Promise<GrantActor[]> {
+    const groups = await this.#repo.listUserGroups(userId);
+    return [{ type: 'user', id: userId }, ...groups.map((g): GrantActor => ({ type: 'group', id: g.id }))];
+  }
+
+  /**
+   * Every inference rule in force: the built-in ones (admin ⇒ member ⇒ reader, which cannot be
+   * removed) and those stored through the implied-roles API.
+   */
+  async implicationRules(): Promise<RoleImplication[]> {
+    const roles = await this.#repo.listRoles();
+    const byName = (name: string) => roles.find((r) => r.name === name);
+    const builtin = BUILTIN_IMPLICATIONS.flatMap(({ prior, implied }) => {
+      const p = byName(prior);
+      const i = byName(implied);
+      return p && i ? [{ prior: p, implied: i }] : [];
+    });
+    return [...builtin, ...(await this.#repo.listImplications())];
+  }
+
+  /**
+   * The names of the roles a user holds on a project, a domain or the system: granted to it or to one
+   * of its groups, with the roles those imply; domain-specific roles only through what they imply.
+   */
+  async effectiveRoleNames(userId: string, scope: GrantScope): Promise<string[]> {
+    const assigned = await this.#repo.listGrants({ actors: await this.actorsOf(userId), scope });
+    if (assigned.length === 0) return [];
+    const unique = [...new Map(assigned.map((a) => [a.role.id, a.role])).values()];
+    return expandRoles(unique, await this.implicationRules()).map((e) => e.role.name);
   }
 
   async #domainEnabled(domainId: string): Promise<boolean> {
     return (await this.#repo.findDomain(domainId))?.enabled ?? false;
   }
 
-  #credentials(user: User, project: Project | null, roles: string[], record: TokenRecord): Credentials {
+  #credentials(
+    user: User,
+    project: Project | null,
+    roles: string[],
+    record: TokenRecord,
+    domain: Domain | null,
+  ): Credentials {
     const credentials = toCredentials(
       user,
       project,
@@ -323,6 +395,8 @@ export class IdentityService {
       isAdmin: credentials.isAdmin && (adminProject || record.system === true),
       projectDomainId: project?.domain_id ?? null,
       systemScope: record.system ? 'all' : null,
+      scopeDomainId: domain?.id ?? null,
+      scopeDomainName: domain?.name ?? null,
       auditIds: auditIdsOf(record),
     };
   }
@@ -351,7 +425,7 @@ export class IdentityService {
 
   /** The roles a token names, with their ids, as a token body lists them. */
   async rolesOf(credentials: Credentials): Promise<Role[]> {
-    const roles = await this.#repo.listRoles();
+    const roles = await this.#repo.listRoles({ all: true });
     return credentials.roles.map((name) => ({ id: roles.find((r) => r.name === name)?.id ?? name, name }));
   }
 
@@ -465,9 +539,11 @@ export class IdentityService {
     await this.updateUser(user.id, { password: newPassword });
   }
 
-  async createRole(name: string): Promise<Role> {
+  /** A global role, or (with `domainId`, which must exist) a domain-specific one. */
+  async createRole(name: string, domainId?: string): Promise<Role> {
     checkName(name, 'role');
-    const role = { id: randomUUID().replaceAll('-', ''), name };
+    if (domainId !== undefined) await this.#existingDomain(domainId);
+    const role: Role = { id: randomUUID().replaceAll('-', ''), name, domain_id: domainId ?? null };
     await this.#repo.createRole(role);
     return role;
   }

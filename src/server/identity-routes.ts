@@ -3,13 +3,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, NotFoundError } from '../errors/index.ts';
 import {
+  type AssignmentView,
   type Credentials,
   DEFAULT_DOMAIN,
+  type GrantActor,
   type GrantRef,
+  type GrantScope,
   type IdentityService,
   type Project,
+  type Role,
   readAuthRequest,
   readDomainInput,
+  readGroupInput,
   readPasswordChange,
   readProjectInput,
   readQueryBoolean,
@@ -18,6 +23,7 @@ import {
   readTagsBody,
   readUserInput,
   toDomainView,
+  toGroupView,
   toProjectView,
   toRoleView,
   toUserView,
@@ -72,7 +78,7 @@ function credentialsOf(request: FastifyRequest): Credentials {
 
 export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRouteOptions): void {
   const { identity } = options;
-  const { directory } = identity;
+  const { directory, grants } = identity;
   const idBase = (request: FastifyRequest) => `${options.baseUrl(request)}/identity`;
 
   // Version discovery, GET and HEAD as Keystone answers both (HEAD: the same status, no body).
@@ -117,8 +123,11 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       };
       view.is_domain = false;
     }
+    if (credentials.scopeDomainId) {
+      view.domain = { id: credentials.scopeDomainId, name: credentials.scopeDomainName };
+    }
     if (credentials.systemScope) view.system = { [credentials.systemScope]: true };
-    if (credentials.projectId || credentials.systemScope) {
+    if (credentials.projectId || credentials.systemScope || credentials.scopeDomainId) {
       view.roles = roles.map((role) => ({ id: role.id, name: role.name }));
       view.catalog = serviceCatalog(base);
     }
@@ -204,10 +213,10 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       system: (await directory.hasOwnSystemRoles(credentialsOf(request))) ? [{ all: true }] : [],
       links: { self: `${idBase(request)}/v3/auth/system` },
     }));
-    // Roles are never granted on a domain here, so no domain is a scope a caller may ask for.
+    // The domains the caller may scope a token to: no rule, as for its projects.
     scoped.get('/identity/v3/auth/domains', async (request) => {
-      credentialsOf(request);
-      return { domains: [], links: listLinks(request) };
+      const domains = await grants.listOwnDomains(credentialsOf(request));
+      return { domains: domains.map((d) => toDomainView(d, idBase(request))), links: listLinks(request) };
     });
     scoped.get('/identity/v3/auth/catalog', async (request) => ({
       catalog: serviceCatalog(options.baseUrl(request)),
@@ -357,12 +366,23 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
 
     // Roles
     scoped.get('/identity/v3/roles', async (request) => {
-      const { name } = queryOf(request);
-      const roles = await directory.listRoles(credentialsOf(request), { name });
+      const { name, domain_id: domainId } = queryOf(request);
+      const roles = await directory.listRoles(credentialsOf(request), {
+        name,
+        domainId: domainId || undefined,
+      });
       return { roles: roles.map((r) => toRoleView(r, idBase(request))), links: listLinks(request) };
     });
     scoped.post('/identity/v3/roles', async (request, reply) => {
-      const role = await directory.createRole(credentialsOf(request), () => readRoleInput(request.body));
+      // Which rule applies depends on whether the body names a domain (read properly after the rule).
+      const domainSpecific = Boolean(
+        (request.body as { role?: { domain_id?: unknown } } | null)?.role?.domain_id,
+      );
+      const role = await directory.createRole(
+        credentialsOf(request),
+        () => readRoleInput(request.body),
+        domainSpecific,
+      );
       return reply.code(201).send({ role: toRoleView(role, idBase(request)) });
     });
     scoped.get<{ Params: { id: string } }>('/identity/v3/roles/:id', async (request) => ({
@@ -440,47 +460,7 @@ export function registerIdentityRoutes(app: FastifyInstance, options: IdentityRo
       },
     );
 
-    scoped.get('/identity/v3/role_assignments', async (request) => {
-      const q = queryOf(request);
-      const names = 'include_names' in q;
-      const found = await directory.listRoleAssignments(
-        credentialsOf(request),
-        {
-          userId: q['user.id'],
-          projectId: q['scope.project.id'],
-          roleId: q['role.id'],
-          system: q['scope.system'] !== undefined ? true : undefined,
-        },
-        { includeNames: names, effective: 'effective' in q },
-      );
-      const named = async (domainId: string) => (names ? { domain: await domainRef(domainId) } : {});
-      const assignments = await Promise.all(
-        found.map(async (a) => ({
-          role: { id: a.role.id, ...(names ? { name: a.role.name } : {}) },
-          user: {
-            id: a.userId,
-            ...(a.user ? { name: a.user.name, ...(await named(a.user.domain_id)) } : {}),
-          },
-          scope:
-            a.projectId === null
-              ? { system: { all: true } }
-              : {
-                  project: {
-                    id: a.projectId,
-                    ...(a.project ? { name: a.project.name, ...(await named(a.project.domain_id)) } : {}),
-                  },
-                },
-          links: {
-            assignment:
-              a.projectId === null
-                ? `${idBase(request)}/v3/system/users/${a.userId}/roles/${(a.priorRole ?? a.role).id}`
-                : `${idBase(request)}/v3/projects/${a.projectId}/users/${a.userId}/roles/${(a.priorRole ?? a.role).id}`,
-            ...(a.priorRole ? { prior_role: `${idBase(request)}/v3/roles/${a.priorRole.id}` } : {}),
-          },
-        })),
-      );
-      return { role_assignments: assignments, links: listLinks(request) };
-    });
+    registerGrantRoutes(scoped, { identity, idBase, listLinks, domainRef });
   });
 
   function listLinks(request: FastifyRequest) {
@@ -508,4 +488,231 @@ export function serviceCatalog(base: string): Record<string, unknown>[] {
     entry('key-manager', 'barbican', '/key-manager'),
     entry('audit', 'imagetrust-audit', '/audit'),
   ];
+}
+
+interface GrantRouteContext {
+  identity: IdentityService;
+  idBase: (request: FastifyRequest) => string;
+  listLinks: (request: FastifyRequest) => Record<string, unknown>;
+  domainRef: (id: string) => Promise<{ id: string; name: string }>;
+}
+
+/**
+ * Groups and their members, role assignments of users and groups on projects, domains and the system,
+ * role inference rules, and GET /v3/role_assignments.
+ */
+function registerGrantRoutes(scoped: FastifyInstance, context: GrantRouteContext): void {
+  const { identity, idBase, listLinks, domainRef } = context;
+  const { grants } = identity;
+  const groupList = (request: FastifyRequest, groups: Awaited<ReturnType<typeof grants.listGroups>>) => ({
+    groups: groups.map((g) => toGroupView(g, idBase(request))),
+    links: listLinks(request),
+  });
+  const roleList = (request: FastifyRequest, roles: Role[]) => ({
+    roles: roles.map((r) => toRoleView(r, idBase(request))),
+    links: listLinks(request),
+  });
+  const noContent = (reply: FastifyReply) => reply.code(204).send();
+
+  // Groups
+  scoped.get('/identity/v3/groups', async (request) => {
+    const q = queryOf(request);
+    return groupList(
+      request,
+      await grants.listGroups(credentialsOf(request), { name: q.name, domainId: q.domain_id }),
+    );
+  });
+  scoped.post('/identity/v3/groups', async (request, reply) => {
+    const group = await grants.createGroup(credentialsOf(request), () => readGroupInput(request.body));
+    return reply.code(201).send({ group: toGroupView(group, idBase(request)) });
+  });
+  type Id = { Params: { id: string } };
+  scoped.get<Id>('/identity/v3/groups/:id', async (request) => ({
+    group: toGroupView(await grants.getGroup(credentialsOf(request), request.params.id), idBase(request)),
+  }));
+  scoped.patch<Id>('/identity/v3/groups/:id', async (request) => {
+    const group = await grants.updateGroup(credentialsOf(request), request.params.id, () =>
+      readGroupInput(request.body, true),
+    );
+    return { group: toGroupView(group, idBase(request)) };
+  });
+  scoped.delete<Id>('/identity/v3/groups/:id', async (request, reply) => {
+    await grants.deleteGroup(credentialsOf(request), request.params.id);
+    return noContent(reply);
+  });
+  scoped.get<Id>('/identity/v3/groups/:id/users', async (request) => {
+    const users = await grants.listGroupUsers(credentialsOf(request), request.params.id);
+    return { users: users.map((u) => toUserView(u, idBase(request))), links: listLinks(request) };
+  });
+  type Member = { Params: { group: string; user: string } };
+  scoped.put<Member>('/identity/v3/groups/:group/users/:user', async (request, reply) => {
+    await grants.addGroupUser(credentialsOf(request), request.params.group, request.params.user);
+    return noContent(reply);
+  });
+  const checkMember = async (request: FastifyRequest<Member>, reply: FastifyReply) => {
+    await grants.checkGroupUser(credentialsOf(request), request.params.group, request.params.user);
+    return noContent(reply);
+  };
+  scoped.head<Member>('/identity/v3/groups/:group/users/:user', checkMember);
+  scoped.get<Member>('/identity/v3/groups/:group/users/:user', checkMember);
+  scoped.delete<Member>('/identity/v3/groups/:group/users/:user', async (request, reply) => {
+    await grants.removeGroupUser(credentialsOf(request), request.params.group, request.params.user);
+    return noContent(reply);
+  });
+  scoped.get<Id>('/identity/v3/users/:id/groups', async (request) =>
+    groupList(request, await grants.listUserGroups(credentialsOf(request), request.params.id)),
+  );
+
+  // Assignments on projects and domains, of users and groups (users on projects: identity-routes above),
+  // and of groups on the system.
+  type Grant = { Params: { target: string; actor: string; role: string } };
+  type GrantList = { Params: { target: string; actor: string } };
+  const combos: { path: string; scope: GrantScope['type']; actor: GrantActor['type'] }[] = [
+    { path: '/identity/v3/projects/:target/groups/:actor/roles', scope: 'project', actor: 'group' },
+    { path: '/identity/v3/domains/:target/users/:actor/roles', scope: 'domain', actor: 'user' },
+    { path: '/identity/v3/domains/:target/groups/:actor/roles', scope: 'domain', actor: 'group' },
+    { path: '/identity/v3/system/groups/:actor/roles', scope: 'system', actor: 'group' },
+  ];
+  for (const combo of combos) {
+    const of = (params: { target?: string; actor: string }) => ({
+      actor: { type: combo.actor, id: params.actor } as GrantActor,
+      scope: { type: combo.scope, id: params.target ?? 'all' } as GrantScope,
+    });
+    scoped.get<GrantList>(combo.path, async (request) => {
+      const { actor, scope } = of(request.params);
+      return roleList(request, await grants.listGrants(credentialsOf(request), actor, scope));
+    });
+    scoped.put<Grant>(`${combo.path}/:role`, async (request, reply) => {
+      const { actor, scope } = of(request.params);
+      await grants.createGrant(credentialsOf(request), actor, scope, request.params.role);
+      return noContent(reply);
+    });
+    const check = async (request: FastifyRequest<Grant>, reply: FastifyReply) => {
+      const { actor, scope } = of(request.params);
+      await grants.checkGrant(credentialsOf(request), actor, scope, request.params.role);
+      return noContent(reply);
+    };
+    scoped.head<Grant>(`${combo.path}/:role`, check);
+    scoped.get<Grant>(`${combo.path}/:role`, check);
+    scoped.delete<Grant>(`${combo.path}/:role`, async (request, reply) => {
+      const { actor, scope } = of(request.params);
+      await grants.revokeGrant(credentialsOf(request), actor, scope, request.params.role);
+      return noContent(reply);
+    });
+  }
+
+  // Role inference rules
+  const roleRef = (request: FastifyRequest, role: Role) => ({
+    id: role.id,
+    links: { self: `${idBase(request)}/v3/roles/${role.id}` },
+    name: role.name,
+  });
+  type Implication = { Params: { prior: string; implied: string } };
+  const inference = (request: FastifyRequest<Implication>, prior: Role, implied: Role) => ({
+    role_inference: { prior_role: roleRef(request, prior), implies: roleRef(request, implied) },
+    links: { self: `${idBase(request)}/v3/roles/${prior.id}/implies/${implied.id}` },
+  });
+  scoped.get<{ Params: { prior: string } }>('/identity/v3/roles/:prior/implies', async (request) => {
+    const { prior, implies } = await grants.listImplied(credentialsOf(request), request.params.prior);
+    return {
+      role_inference: {
+        prior_role: roleRef(request, prior),
+        implies: implies.map((r) => roleRef(request, r)),
+      },
+      links: { self: `${idBase(request)}/v3/roles/${prior.id}/implies` },
+    };
+  });
+  scoped.put<Implication>('/identity/v3/roles/:prior/implies/:implied', async (request, reply) => {
+    const rule = await grants.createImplication(
+      credentialsOf(request),
+      request.params.prior,
+      request.params.implied,
+    );
+    return reply.code(201).send(inference(request, rule.prior, rule.implied));
+  });
+  scoped.get<Implication>('/identity/v3/roles/:prior/implies/:implied', async (request) => {
+    const rule = await grants.getImplication(
+      credentialsOf(request),
+      request.params.prior,
+      request.params.implied,
+    );
+    return inference(request, rule.prior, rule.implied);
+  });
+  scoped.head<Implication>('/identity/v3/roles/:prior/implies/:implied', async (request, reply) => {
+    await grants.getImplication(
+      credentialsOf(request),
+      request.params.prior,
+      request.params.implied,
+      'identity:check_implied_role',
+    );
+    return noContent(reply);
+  });
+  scoped.delete<Implication>('/identity/v3/roles/:prior/implies/:implied', async (request, reply) => {
+    await grants.deleteImplication(credentialsOf(request), request.params.prior, request.params.implied);
+    return noContent(reply);
+  });
+  scoped.get('/identity/v3/role_inferences', async (request) => {
+    const rules = await grants.listInferenceRules(credentialsOf(request));
+    return {
+      role_inferences: rules.map((r) => ({
+        prior_role: roleRef(request, r.prior),
+        implies: r.implies.map((i) => roleRef(request, i)),
+      })),
+      links: listLinks(request),
+    };
+  });
+
+  scoped.get('/identity/v3/role_assignments', async (request) => {
+    const q = queryOf(request);
+    const names = 'include_names' in q && readQueryBoolean(q.include_names, 'include_names') !== false;
+    const effective = 'effective' in q && readQueryBoolean(q.effective, 'effective') !== false;
+    const found = await grants.listRoleAssignments(
+      credentialsOf(request),
+      {
+        userId: q['user.id'] || undefined,
+        groupId: q['group.id'] || undefined,
+        projectId: q['scope.project.id'] || undefined,
+        domainId: q['scope.domain.id'] || undefined,
+        roleId: q['role.id'] || undefined,
+        system: q['scope.system'] !== undefined ? true : undefined,
+      },
+      { includeNames: names, effective },
+    );
+    const assignments = await Promise.all(found.map((a) => renderAssignment(a, idBase(request), domainRef)));
+    return { role_assignments: assignments, links: listLinks(request) };
+  });
+}
+
+/** One assignment as Keystone renders it, its `assignment` link naming the stored grant it comes from. */
+async function renderAssignment(
+  a: AssignmentView,
+  base: string,
+  domainRef: (id: string) => Promise<{ id: string; name: string }>,
+): Promise<Record<string, unknown>> {
+  const named = async (name: string | undefined, domainId: string | undefined) =>
+    name === undefined ? {} : { name, ...(domainId ? { domain: await domainRef(domainId) } : {}) };
+  const n = a.names;
+  const scope =
+    a.scope.type === 'system'
+      ? { system: { all: true } }
+      : a.scope.type === 'project'
+        ? { project: { id: a.scope.id, ...(await named(n?.project?.name, n?.project?.domain_id)) } }
+        : { domain: { id: a.scope.id, ...(n?.domain ? { name: n.domain.name } : {}) } };
+  const actor =
+    a.actor.type === 'user'
+      ? { user: { id: a.actor.id, ...(await named(n?.user?.name, n?.user?.domain_id)) } }
+      : { group: { id: a.actor.id, ...(await named(n?.group?.name, n?.group?.domain_id)) } };
+  const role: Record<string, unknown> = { id: a.role.id };
+  if (n) {
+    role.name = a.role.name;
+    if (a.role.domain_id) role.domain = await domainRef(a.role.domain_id);
+  }
+  const where = a.scope.type === 'system' ? '/system' : `/${a.scope.type}s/${a.scope.id}`;
+  const who = a.viaGroup ? `/groups/${a.viaGroup}` : `/${a.actor.type}s/${a.actor.id}`;
+  const links: Record<string, string> = {
+    assignment: `${base}/v3${where}${who}/roles/${(a.priorRole ?? a.role).id}`,
+  };
+  if (a.viaGroup) links.membership = `${base}/v3/groups/${a.viaGroup}/users/${a.actor.id}`;
+  if (a.priorRole) links.prior_role = `${base}/v3/roles/${a.priorRole.id}`;
+  return { role, ...actor, scope, links };
 }

@@ -1,5 +1,6 @@
 // Drives the real `openstack` client's identity commands against imagetrust's Keystone: tokens,
-// project lists (admin and not), password changes, domains, project tags and system role assignments.
+// project lists (admin and not), password changes, domains, project tags, system role assignments,
+// groups with their role assignments, and domain-scoped tokens.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,5 +121,84 @@ describe('the openstack client on identity', () => {
     await openstack(['role', 'remove', '--system', 'all', '--user', 'osc-system', 'reader']);
     const revoked = await run('openstack', ['token', 'issue'], { ...env, ...system });
     assert.notEqual(revoked.code, 0);
+  });
+
+  it('gives a group a role with `openstack role add --group`, and its member a token through it', async () => {
+    await json(['domain', 'create', 'osc-lab']);
+    await json(['project', 'create', '--domain', 'osc-lab', 'osc-lab-project']);
+    await json(['user', 'create', '--password', 'grp-pw', 'osc-grouped']);
+    await json(['group', 'create', '--domain', 'osc-lab', 'osc-builders']);
+    await openstack(['group', 'add', 'user', '--group-domain', 'osc-lab', 'osc-builders', 'osc-grouped']);
+    const contains = await openstack([
+      'group',
+      'contains',
+      'user',
+      '--group-domain',
+      'osc-lab',
+      'osc-builders',
+      'osc-grouped',
+    ]);
+    assert.match(contains, /osc-grouped in group osc-builders/);
+    const grant = ['--group', 'osc-builders', '--group-domain', 'osc-lab'];
+    await openstack([
+      'role',
+      'add',
+      ...grant,
+      '--project',
+      'osc-lab-project',
+      '--project-domain',
+      'osc-lab',
+      'member',
+    ]);
+    await openstack(['role', 'add', ...grant, '--domain', 'osc-lab', 'reader']);
+    const assignments = await json([
+      'role',
+      'assignment',
+      'list',
+      '--group',
+      'osc-builders',
+      '--group-domain',
+      'osc-lab',
+      '--names',
+    ]);
+    assert.deepEqual(
+      assignments
+        .map((a: { Role: string; Project: string; Domain: string }) => `${a.Role}@${a.Project || a.Domain}`)
+        .sort(),
+      ['member@osc-lab-project@osc-lab', 'reader@osc-lab'],
+    );
+    const effective = await json([
+      'role',
+      'assignment',
+      'list',
+      '--user',
+      'osc-grouped',
+      '--effective',
+      '--names',
+    ]);
+    assert.deepEqual(effective.map((a: { Role: string }) => a.Role).sort(), ['member', 'reader', 'reader']);
+    const user = { OS_USERNAME: 'osc-grouped', OS_PASSWORD: 'grp-pw' };
+    const onProject = await json(['token', 'issue'], {
+      ...user,
+      OS_PROJECT_NAME: 'osc-lab-project',
+      OS_PROJECT_DOMAIN_NAME: 'osc-lab',
+    });
+    assert.ok(onProject.project_id);
+    const onDomain = await json(['token', 'issue'], {
+      ...user,
+      OS_PROJECT_NAME: '',
+      OS_PROJECT_DOMAIN_NAME: '',
+      OS_DOMAIN_NAME: 'osc-lab',
+    });
+    assert.ok(onDomain.domain_id);
+    assert.equal(onDomain.project_id, undefined);
+    await openstack(['group', 'remove', 'user', '--group-domain', 'osc-lab', 'osc-builders', 'osc-grouped']);
+    const refused = await run('openstack', ['token', 'issue'], {
+      ...env,
+      ...user,
+      OS_PROJECT_NAME: 'osc-lab-project',
+      OS_PROJECT_DOMAIN_NAME: 'osc-lab',
+    });
+    assert.notEqual(refused.code, 0);
   });
 });

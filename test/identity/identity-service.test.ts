@@ -180,8 +180,11 @@ describe('IdentityService and its directory', () => {
         clock,
         authorizer: recorder,
       });
-      const { directory } = denied;
+      const { directory, grants } = denied;
       const grant = { projectId: 'p1', userId: 'u1', roleId: 'r1' };
+      const user = { type: 'user' as const, id: 'u1' };
+      const group = { type: 'group' as const, id: 'g1' };
+      const system = { type: 'system' as const, id: 'all' };
       const calls: [() => Promise<unknown>, Action, RuleTarget][] = [
         [
           () => denied.validateSubjectToken(alice, bobToken),
@@ -215,12 +218,12 @@ describe('IdentityService and its directory', () => {
           { userId: 'u1' },
         ],
         [
-          () => directory.listRoleAssignments(alice, { userId: 'u1' }, { includeNames: true }),
+          () => denied.grants.listRoleAssignments(alice, { userId: 'u1' }, { includeNames: true }),
           'identity:list_role_assignments',
           { userId: 'u1' },
         ],
         [
-          () => directory.listRoleAssignments(alice, {}, { includeNames: false }),
+          () => denied.grants.listRoleAssignments(alice, {}, { includeNames: false }),
           'identity:list_role_assignments',
           { userId: null },
         ],
@@ -267,6 +270,61 @@ describe('IdentityService and its directory', () => {
           'identity:revoke_system_grant_for_user',
           { userId: 'u1' },
         ],
+        [() => grants.listGroups(alice, {}), 'identity:list_groups', {}],
+        [() => grants.createGroup(alice, unread), 'identity:create_group', {}],
+        [() => grants.getGroup(alice, 'g1'), 'identity:get_group', {}],
+        [() => grants.updateGroup(alice, 'g1', unread), 'identity:update_group', {}],
+        [() => grants.deleteGroup(alice, 'g1'), 'identity:delete_group', {}],
+        [() => grants.listGroupUsers(alice, 'g1'), 'identity:list_users_in_group', {}],
+        [() => grants.addGroupUser(alice, 'g1', 'u1'), 'identity:add_user_to_group', { userId: 'u1' }],
+        [() => grants.checkGroupUser(alice, 'g1', 'u1'), 'identity:check_user_in_group', { userId: 'u1' }],
+        [
+          () => grants.removeGroupUser(alice, 'g1', 'u1'),
+          'identity:remove_user_from_group',
+          { userId: 'u1' },
+        ],
+        [() => grants.listUserGroups(alice, 'u1'), 'identity:list_groups_for_user', { userId: 'u1' }],
+        [
+          () => grants.createGrant(alice, group, { type: 'project', id: 'p1' }, 'r1'),
+          'identity:create_grant',
+          { projectId: 'p1' },
+        ],
+        [
+          () => grants.createGrant(alice, user, { type: 'domain', id: 'd1' }, 'r1'),
+          'identity:create_grant',
+          { userId: 'u1', domainId: 'd1' },
+        ],
+        [
+          () => grants.checkGrant(alice, group, { type: 'domain', id: 'd1' }, 'r1'),
+          'identity:check_grant',
+          { domainId: 'd1' },
+        ],
+        [
+          () => grants.revokeGrant(alice, user, { type: 'domain', id: 'd1' }, 'r1'),
+          'identity:revoke_grant',
+          { userId: 'u1', domainId: 'd1' },
+        ],
+        [
+          () => grants.listGrants(alice, user, { type: 'domain', id: 'd1' }),
+          'identity:list_grants',
+          { userId: 'u1', domainId: 'd1' },
+        ],
+        [() => grants.createGrant(alice, group, system, 'r1'), 'identity:create_system_grant_for_group', {}],
+        [() => grants.checkGrant(alice, group, system, 'r1'), 'identity:check_system_grant_for_group', {}],
+        [() => grants.revokeGrant(alice, group, system, 'r1'), 'identity:revoke_system_grant_for_group', {}],
+        [() => grants.listGrants(alice, group, system), 'identity:list_system_grants_for_group', {}],
+        [() => grants.createImplication(alice, 'r1', 'r2'), 'identity:create_implied_role', {}],
+        [() => grants.getImplication(alice, 'r1', 'r2'), 'identity:get_implied_role', {}],
+        [
+          () => grants.getImplication(alice, 'r1', 'r2', 'identity:check_implied_role'),
+          'identity:check_implied_role',
+          {},
+        ],
+        [() => grants.deleteImplication(alice, 'r1', 'r2'), 'identity:delete_implied_role', {}],
+        [() => grants.listImplied(alice, 'r1'), 'identity:list_implied_roles', {}],
+        [() => grants.listInferenceRules(alice), 'identity:list_role_inference_rules', {}],
+        [() => directory.listRoles(alice, { domainId: 'd1' }), 'identity:list_domain_roles', {}],
+        [() => directory.createRole(alice, unread, true), 'identity:create_domain_role', {}],
       ];
       for (const [call, action, target] of calls) {
         recorder.asked.length = 0;

@@ -1,4 +1,4 @@
-// Keystone user, project and role bodies whose fields have the wrong JSON type: Keystone checks them
+// Keystone user, project, group and role bodies (and token scopes) whose fields have the wrong JSON type: Keystone checks them
 // against its schemas and answers 400; nothing of the wrong type is hashed as a password or stored.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -51,6 +51,31 @@ describe('hostile Keystone resource bodies', () => {
         });
       }
     }
+  }
+
+  for (const value of WRONG_TYPES) {
+    const shown = JSON.stringify(value);
+    for (const key of ['name', 'description', 'domain_id']) {
+      it(`refuses a group ${key} that is ${shown} with 400, on create and update`, async () => {
+        const created = await call('POST', '/identity/v3/groups', {
+          group: { name: `g${n++}`, [key]: value },
+        });
+        assert.equal(created.status, 400);
+        const group = await call('POST', '/identity/v3/groups', { group: { name: `g${n++}` } });
+        const id = (group.json.group as { id: string }).id;
+        const updated = await call('PATCH', `/identity/v3/groups/${id}`, { group: { [key]: value } });
+        assert.equal(updated.status, 400);
+      });
+    }
+    it(`refuses a domain scope that is ${shown} with 400`, async () => {
+      const r = await apiCall(t.url, null, 'POST', '/identity/v3/auth/tokens', {
+        auth: {
+          identity: { methods: ['password'], password: { user: { id: victim.userId, password: 'x' } } },
+          scope: { domain: value },
+        },
+      });
+      assert.equal(r.status, 400);
+    });
   }
 
   it('refuses a project renamed to 300 characters with 400', async () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
-import type { Domain, Project, Role, TokenRecord, User } from '../../src/identity/index.ts';
+import type { Domain, Group, Project, Role, TokenRecord, User } from '../../src/identity/index.ts';
 import { type SqlDatabase, SqlIdentityRepository } from '../../src/storage/index.ts';
 import { databaseBackends } from './database-backends.ts';
 
@@ -39,7 +39,7 @@ function makeUser(overrides: Partial<User> = {}): User {
 }
 
 function makeRole(overrides: Partial<Role> = {}): Role {
-  return { id: id(), name: `role-${id()}`, ...overrides };
+  return { id: id(), name: `role-${id()}`, domain_id: null, ...overrides };
 }
 
 function makeToken(overrides: Partial<TokenRecord> = {}): TokenRecord {
@@ -53,6 +53,7 @@ function makeToken(overrides: Partial<TokenRecord> = {}): TokenRecord {
     revoked: false,
     audit_ids: [id().slice(0, 22)],
     system: false,
+    domain_id: null,
     ...overrides,
   };
 }
@@ -436,6 +437,129 @@ for (const backend of databaseBackends()) {
         ]);
         // Project assignments are another list.
         assert.deepEqual(await repo.listAssignments({ userId: user.id }), []);
+      });
+    });
+
+    describe('groups, their assignments and role implications', () => {
+      let domain: Domain;
+      let group: Group;
+      let user: User;
+      let project: Project;
+      let role: Role;
+      const userActor = () => ({ type: 'user' as const, id: user.id });
+      const groupActor = () => ({ type: 'group' as const, id: group.id });
+
+      beforeEach(async () => {
+        domain = { id: id(), name: `domain-${id()}`, description: '', enabled: true };
+        await repo.createDomain(domain);
+        group = { id: id(), name: 'builders', domain_id: domain.id, description: 'who builds' };
+        user = makeUser();
+        project = makeProject({ domain_id: domain.id });
+        role = makeRole();
+        await repo.createGroup(group);
+        await repo.createUser(user);
+        await repo.createProject(project);
+        await repo.createRole(role);
+      });
+
+      it('creates, finds, lists, renames and deletes a group; one name per domain', async () => {
+        assert.deepEqual(await repo.findGroup(group.id), group);
+        assert.deepEqual(await repo.listGroups({ domainId: domain.id }), [group]);
+        assert.deepEqual(await repo.listGroups({ name: 'nobody' }), []);
+        await assertCode(repo.createGroup({ ...group, id: id() }), 'CONFLICT');
+        await repo.createGroup({ ...group, id: id(), domain_id: 'default' });
+        const renamed = { ...group, name: 'renamed', description: '' };
+        await repo.updateGroup(renamed);
+        assert.deepEqual(await repo.findGroup(group.id), renamed);
+        assert.equal(await repo.deleteGroup(group.id), true);
+        assert.equal(await repo.deleteGroup(group.id), false);
+      });
+
+      it('keeps members once each, lists both ways, and forgets a deleted user', async () => {
+        await repo.addGroupMember(group.id, user.id);
+        await repo.addGroupMember(group.id, user.id);
+        assert.deepEqual(
+          (await repo.listGroupMembers(group.id)).map((u) => u.id),
+          [user.id],
+        );
+        assert.deepEqual(await repo.listUserGroups(user.id), [group]);
+        await assert.rejects(repo.addGroupMember(group.id, id()), ImageTrustError);
+        await repo.deleteUser(user.id);
+        assert.deepEqual(await repo.listGroupMembers(group.id), []);
+      });
+
+      it('stores every kind of grant, lists by actor, scope and role, and revokes', async () => {
+        await repo.grant(groupActor(), { type: 'project', id: project.id }, role.id);
+        await repo.grant(userActor(), { type: 'domain', id: domain.id }, role.id);
+        await repo.grant(groupActor(), { type: 'domain', id: domain.id }, role.id);
+        await repo.grant(groupActor(), { type: 'system', id: 'all' }, role.id);
+        await repo.grant(groupActor(), { type: 'system', id: 'all' }, role.id);
+        const all = await repo.listGrants({ actors: [userActor(), groupActor()] });
+        assert.deepEqual(all.map((a) => `${a.actor.type}/${a.scope.type}/${a.scope.id}`).sort(), [
+          `group/domain/${domain.id}`,
+          `group/project/${project.id}`,
+          'group/system/all',
+          `user/domain/${domain.id}`,
+        ]);
+        assert.deepEqual(all[0].role, role);
+        assert.equal((await repo.listGrants({ scopeType: 'domain' })).length, 2);
+        assert.equal((await repo.listGrants({ actors: [] })).length, 0);
+        assert.equal(
+          (await repo.listGrants({ scope: { type: 'domain', id: domain.id }, actorType: 'group' })).length,
+          1,
+        );
+        assert.equal(await repo.revoke(groupActor(), { type: 'system', id: 'all' }, role.id), true);
+        assert.equal(await repo.revoke(groupActor(), { type: 'system', id: 'all' }, role.id), false);
+        await assert.rejects(repo.grant(userActor(), { type: 'domain', id: id() }, role.id), ImageTrustError);
+      });
+
+      it('drops a group’s memberships and assignments with the group, in one statement', async () => {
+        await repo.addGroupMember(group.id, user.id);
+        await repo.grant(groupActor(), { type: 'project', id: project.id }, role.id);
+        await repo.grant(groupActor(), { type: 'domain', id: domain.id }, role.id);
+        await repo.deleteGroup(group.id);
+        assert.deepEqual(await repo.listGrants({ actors: [groupActor()] }), []);
+        assert.deepEqual(await repo.listUserGroups(user.id), []);
+      });
+
+      it('drops assignments and implications with their role', async () => {
+        const implied = makeRole();
+        await repo.createRole(implied);
+        assert.equal(await repo.createImplication(role.id, implied.id), true);
+        assert.equal(await repo.createImplication(role.id, implied.id), false);
+        assert.deepEqual(await repo.listImplications(role.id), [{ prior: role, implied }]);
+        await repo.grant(userActor(), { type: 'domain', id: domain.id }, implied.id);
+        await repo.deleteRole(implied.id);
+        assert.deepEqual(await repo.listImplications(), []);
+        assert.deepEqual(await repo.listGrants({ actors: [userActor()] }), []);
+      });
+
+      it('keeps domain-specific roles out of the global list', async () => {
+        const scoped = makeRole({ domain_id: domain.id });
+        await repo.createRole(scoped);
+        assert.ok(!(await repo.listRoles()).some((r) => r.id === scoped.id));
+        assert.deepEqual(await repo.listRoles({ domainId: domain.id }), [scoped]);
+        assert.ok((await repo.listRoles({ all: true })).some((r) => r.id === scoped.id));
+        assert.equal(await repo.deleteImplication(role.id, scoped.id), false);
+      });
+
+      it('deletes a domain with its groups, domain roles and every assignment on it', async () => {
+        const scoped = makeRole({ domain_id: domain.id });
+        await repo.createRole(scoped);
+        await repo.addGroupMember(group.id, user.id);
+        await repo.grant(userActor(), { type: 'domain', id: domain.id }, role.id);
+        await repo.grant(groupActor(), { type: 'project', id: project.id }, role.id);
+        assert.equal(await repo.deleteDomain(domain.id), true);
+        assert.equal(await repo.findGroup(group.id), null);
+        assert.equal(await repo.findRole(scoped.id), null);
+        assert.deepEqual(await repo.listGrants({ actors: [userActor(), groupActor()] }), []);
+        assert.deepEqual(await repo.findUser(user.id), user);
+      });
+
+      it('keeps a domain-scoped token’s domain', async () => {
+        const token = makeToken({ domain_id: domain.id });
+        await repo.saveToken(token);
+        assert.deepEqual(await repo.findToken(token.token_hash), token);
       });
     });
 

@@ -1,7 +1,19 @@
 // Users, projects, roles, assignments and tokens on SQL (SQLite or PostgreSQL).
 
 import { ConflictError } from '../../errors/index.ts';
-import type { Domain, IdentityRepository, Project, Role, TokenRecord, User } from '../../identity/index.ts';
+import type {
+  Domain,
+  GrantActor,
+  GrantScope,
+  Group,
+  IdentityRepository,
+  Project,
+  Role,
+  RoleImplication,
+  StoredAssignment,
+  TokenRecord,
+  User,
+} from '../../identity/index.ts';
 import { isUniqueViolation, type SqlDatabase, type SqlValue, wrapSqlError } from './database.ts';
 
 type Row = Record<string, unknown>;
@@ -29,7 +41,76 @@ const toUser = (r: Row): User => ({
 
 const extraOf = (u: User) => (u.extra && Object.keys(u.extra).length > 0 ? JSON.stringify(u.extra) : null);
 
-const toRole = (r: Row): Role => ({ id: String(r.id), name: String(r.name) });
+const toRole = (r: Row): Role => ({
+  id: String(r.id),
+  name: String(r.name),
+  domain_id: (r.domain_id as string | null) ?? null,
+});
+
+const toGroup = (r: Row): Group => ({
+  id: String(r.id),
+  name: String(r.name),
+  domain_id: String(r.domain_id),
+  description: String(r.description ?? ''),
+});
+
+/** Where each kind of assignment is kept: its table, and the columns naming actor and scope. */
+const GRANT_TABLES: {
+  actor: GrantActor['type'];
+  scope: GrantScope['type'];
+  table: string;
+  actorColumn: string;
+  scopeColumn: string | null;
+}[] = [
+  {
+    actor: 'user',
+    scope: 'project',
+    table: 'role_assignments',
+    actorColumn: 'user_id',
+    scopeColumn: 'project_id',
+  },
+  {
+    actor: 'user',
+    scope: 'domain',
+    table: 'user_domain_roles',
+    actorColumn: 'user_id',
+    scopeColumn: 'domain_id',
+  },
+  {
+    actor: 'user',
+    scope: 'system',
+    table: 'system_role_assignments',
+    actorColumn: 'user_id',
+    scopeColumn: null,
+  },
+  {
+    actor: 'group',
+    scope: 'project',
+    table: 'group_project_roles',
+    actorColumn: 'group_id',
+    scopeColumn: 'project_id',
+  },
+  {
+    actor: 'group',
+    scope: 'domain',
+    table: 'group_domain_roles',
+    actorColumn: 'group_id',
+    scopeColumn: 'domain_id',
+  },
+  {
+    actor: 'group',
+    scope: 'system',
+    table: 'group_system_roles',
+    actorColumn: 'group_id',
+    scopeColumn: null,
+  },
+];
+
+function grantTable(actor: GrantActor, scope: GrantScope) {
+  const found = GRANT_TABLES.find((t) => t.actor === actor.type && t.scope === scope.type);
+  if (!found) throw new Error(`no assignments of ${actor.type} on ${scope.type}`);
+  return found;
+}
 
 const toDomain = (r: Row): Domain => ({
   id: String(r.id),
@@ -103,10 +184,13 @@ export class SqlIdentityRepository implements IdentityRepository {
     );
   }
   async deleteDomain(id: string) {
-    // Its projects and users go with it (their assignments and tags by cascade), all or nothing.
+    // Its projects, users, groups and roles go with it (their assignments, memberships and tags by
+    // cascade), all or nothing.
     return this.#db.transaction(async (tx) => {
       await tx.run('DELETE FROM projects WHERE domain_id = ?', [id]);
       await tx.run('DELETE FROM users WHERE domain_id = ?', [id]);
+      await tx.run('DELETE FROM identity_groups WHERE domain_id = ?', [id]);
+      await tx.run('DELETE FROM roles WHERE domain_id = ?', [id]);
       return (await tx.run('DELETE FROM domains WHERE id = ?', [id])) > 0;
     });
   }
@@ -236,8 +320,8 @@ export class SqlIdentityRepository implements IdentityRepository {
 
   async createRole(r: Role) {
     await this.#write(
-      'INSERT INTO roles (id, name) VALUES (?, ?)',
-      [r.id, r.name],
+      'INSERT INTO roles (id, name, domain_id) VALUES (?, ?, ?)',
+      [r.id, r.name, r.domain_id ?? null],
       `role - Duplicate entry found with name ${r.name}`,
     );
   }
@@ -247,8 +331,9 @@ export class SqlIdentityRepository implements IdentityRepository {
   async findRoleByName(name: string) {
     return (await this.#filtered('roles', toRole, { name }))[0] ?? null;
   }
-  listRoles(filter: { name?: string } = {}) {
-    return this.#filtered('roles', toRole, { name: filter.name });
+  async listRoles(filter: { name?: string; domainId?: string; all?: boolean } = {}) {
+    const roles = await this.#filtered('roles', toRole, { name: filter.name, domain_id: filter.domainId });
+    return filter.all || filter.domainId !== undefined ? roles : roles.filter((r) => !r.domain_id);
   }
   async updateRole(r: Role) {
     try {
@@ -295,14 +380,18 @@ export class SqlIdentityRepository implements IdentityRepository {
     if (filter.projectId) where.push('a.project_id = ?') && params.push(filter.projectId);
     if (filter.roleId) where.push('a.role_id = ?') && params.push(filter.roleId);
     const rows = await this.#db.query(
-      `SELECT a.user_id, a.project_id, r.id AS role_id, r.name AS role_name FROM role_assignments a
+      `SELECT a.user_id, a.project_id, r.id AS role_id, r.name AS role_name, r.domain_id AS role_domain_id FROM role_assignments a
        JOIN roles r ON r.id = a.role_id${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.user_id, a.project_id, r.name`,
       params,
     );
     return rows.map((r) => ({
       userId: String(r.user_id),
       projectId: String(r.project_id),
-      role: { id: String(r.role_id), name: String(r.role_name) },
+      role: {
+        id: String(r.role_id),
+        name: String(r.role_name),
+        domain_id: (r.role_domain_id as string | null) ?? null,
+      },
     }));
   }
 
@@ -330,19 +419,178 @@ export class SqlIdentityRepository implements IdentityRepository {
     if (filter.userId) where.push('a.user_id = ?') && params.push(filter.userId);
     if (filter.roleId) where.push('a.role_id = ?') && params.push(filter.roleId);
     const rows = await this.#db.query(
-      `SELECT a.user_id, r.id AS role_id, r.name AS role_name FROM system_role_assignments a
+      `SELECT a.user_id, r.id AS role_id, r.name AS role_name, r.domain_id AS role_domain_id FROM system_role_assignments a
        JOIN roles r ON r.id = a.role_id${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.user_id, r.name`,
       params,
     );
     return rows.map((r) => ({
       userId: String(r.user_id),
-      role: { id: String(r.role_id), name: String(r.role_name) },
+      role: {
+        id: String(r.role_id),
+        name: String(r.role_name),
+        domain_id: (r.role_domain_id as string | null) ?? null,
+      },
+    }));
+  }
+
+  async createGroup(g: Group) {
+    await this.#write(
+      'INSERT INTO identity_groups (id, name, domain_id, description) VALUES (?, ?, ?, ?)',
+      [g.id, g.name, g.domain_id, g.description],
+      `group - Duplicate entry found with name ${g.name} at domain ID ${g.domain_id}`,
+    );
+  }
+  async findGroup(id: string) {
+    return (await this.#filtered('identity_groups', toGroup, { id }))[0] ?? null;
+  }
+  listGroups(filter: { name?: string; domainId?: string } = {}) {
+    return this.#filtered('identity_groups', toGroup, { name: filter.name, domain_id: filter.domainId });
+  }
+  async updateGroup(g: Group) {
+    await this.#write(
+      'UPDATE identity_groups SET name = ?, description = ? WHERE id = ?',
+      [g.name, g.description, g.id],
+      `group - Duplicate entry found with name ${g.name} at domain ID ${g.domain_id}`,
+    );
+  }
+  async deleteGroup(id: string) {
+    // Memberships and assignments go by cascade, in the same statement.
+    return (await this.#db.run('DELETE FROM identity_groups WHERE id = ?', [id])) > 0;
+  }
+  async addGroupMember(groupId: string, userId: string) {
+    try {
+      await this.#db.run('INSERT INTO group_members (group_id, user_id) VALUES (?, ?)', [groupId, userId]);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw wrapSqlError(error);
+    }
+  }
+  async removeGroupMember(groupId: string, userId: string) {
+    return (
+      (await this.#db.run('DELETE FROM group_members WHERE group_id = ? AND user_id = ?', [
+        groupId,
+        userId,
+      ])) > 0
+    );
+  }
+  async listGroupMembers(groupId: string) {
+    const rows = await this.#db.query(
+      'SELECT u.* FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name, u.id',
+      [groupId],
+    );
+    return rows.map(toUser);
+  }
+  async listUserGroups(userId: string) {
+    const rows = await this.#db.query(
+      'SELECT g.* FROM identity_groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.name, g.id',
+      [userId],
+    );
+    return rows.map(toGroup);
+  }
+
+  async grant(actor: GrantActor, scope: GrantScope, roleId: string) {
+    const t = grantTable(actor, scope);
+    const columns = [t.actorColumn, ...(t.scopeColumn ? [t.scopeColumn] : []), 'role_id'];
+    const values = [actor.id, ...(t.scopeColumn ? [scope.id] : []), roleId];
+    try {
+      await this.#db.run(
+        `INSERT INTO ${t.table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        values,
+      );
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw wrapSqlError(error); // granting twice is not an error in Keystone
+    }
+  }
+  async revoke(actor: GrantActor, scope: GrantScope, roleId: string) {
+    const t = grantTable(actor, scope);
+    const where = [`${t.actorColumn} = ?`, ...(t.scopeColumn ? [`${t.scopeColumn} = ?`] : []), 'role_id = ?'];
+    const values = [actor.id, ...(t.scopeColumn ? [scope.id] : []), roleId];
+    return (await this.#db.run(`DELETE FROM ${t.table} WHERE ${where.join(' AND ')}`, values)) > 0;
+  }
+  async listGrants(filter: {
+    actors?: GrantActor[];
+    actorType?: GrantActor['type'];
+    scope?: GrantScope;
+    scopeType?: GrantScope['type'];
+    roleId?: string;
+  }): Promise<StoredAssignment[]> {
+    const out: StoredAssignment[] = [];
+    for (const t of GRANT_TABLES) {
+      if (filter.actorType && filter.actorType !== t.actor) continue;
+      const scopeType = filter.scope?.type ?? filter.scopeType;
+      if (scopeType && scopeType !== t.scope) continue;
+      const actorIds = filter.actors?.filter((a) => a.type === t.actor).map((a) => a.id);
+      if (actorIds && actorIds.length === 0) continue;
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (actorIds) {
+        where.push(`a.${t.actorColumn} IN (${actorIds.map(() => '?').join(', ')})`);
+        params.push(...actorIds);
+      }
+      if (filter.scope && t.scopeColumn) where.push(`a.${t.scopeColumn} = ?`) && params.push(filter.scope.id);
+      if (filter.roleId) where.push('a.role_id = ?') && params.push(filter.roleId);
+      const rows = await this.#db.query(
+        `SELECT a.${t.actorColumn} AS actor_id, ${t.scopeColumn ? `a.${t.scopeColumn}` : "'all'"} AS scope_id,
+         r.id AS role_id, r.name AS role_name, r.domain_id AS role_domain_id
+         FROM ${t.table} a JOIN roles r ON r.id = a.role_id${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY actor_id, scope_id, r.name`,
+        params,
+      );
+      for (const r of rows) {
+        out.push({
+          actor: { type: t.actor, id: String(r.actor_id) },
+          scope: { type: t.scope, id: String(r.scope_id) },
+          role: {
+            id: String(r.role_id),
+            name: String(r.role_name),
+            domain_id: (r.role_domain_id as string | null) ?? null,
+          },
+        });
+      }
+    }
+    return out;
+  }
+
+  async createImplication(priorId: string, impliedId: string) {
+    try {
+      await this.#db.run('INSERT INTO role_implications (prior_role_id, implied_role_id) VALUES (?, ?)', [
+        priorId,
+        impliedId,
+      ]);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw wrapSqlError(error);
+    }
+  }
+  async deleteImplication(priorId: string, impliedId: string) {
+    return (
+      (await this.#db.run('DELETE FROM role_implications WHERE prior_role_id = ? AND implied_role_id = ?', [
+        priorId,
+        impliedId,
+      ])) > 0
+    );
+  }
+  async listImplications(priorId?: string): Promise<RoleImplication[]> {
+    const rows = await this.#db.query(
+      `SELECT p.id AS p_id, p.name AS p_name, p.domain_id AS p_domain, i.id AS i_id, i.name AS i_name,
+       i.domain_id AS i_domain FROM role_implications x JOIN roles p ON p.id = x.prior_role_id
+       JOIN roles i ON i.id = x.implied_role_id${priorId ? ' WHERE x.prior_role_id = ?' : ''} ORDER BY p.name, i.name`,
+      priorId ? [priorId] : [],
+    );
+    const role = (id: unknown, name: unknown, domain: unknown): Role => ({
+      id: String(id),
+      name: String(name),
+      domain_id: (domain as string | null) ?? null,
+    });
+    return rows.map((r) => ({
+      prior: role(r.p_id, r.p_name, r.p_domain),
+      implied: role(r.i_id, r.i_name, r.i_domain),
     }));
   }
 
   async saveToken(t: TokenRecord) {
     await this.#db.run(
-      'INSERT INTO tokens (token_hash, user_id, project_id, methods, issued_at, expires_at, revoked, audit_ids, system_scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO tokens (token_hash, user_id, project_id, methods, issued_at, expires_at, revoked, audit_ids, system_scope, domain_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         t.token_hash,
         t.user_id,
@@ -353,6 +601,7 @@ export class SqlIdentityRepository implements IdentityRepository {
         t.revoked ? 1 : 0,
         (t.audit_ids ?? []).join(' '),
         t.system ? 1 : 0,
+        t.domain_id ?? null,
       ],
     );
   }
@@ -372,6 +621,7 @@ export class SqlIdentityRepository implements IdentityRepository {
         .split(' ')
         .filter(Boolean),
       system: Number(r.system_scope) === 1,
+      domain_id: (r.domain_id as string | null) ?? null,
     };
   }
   async revokeToken(tokenHash: string) {

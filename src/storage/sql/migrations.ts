@@ -261,6 +261,49 @@ const MIGRATIONS: Migration[] = [
         PRIMARY KEY (secret_id, operation))`,
     ],
   },
+  {
+    version: 15,
+    description:
+      'Keystone: groups, domain and group role assignments, implied and domain-specific roles, domain-scoped tokens',
+    statements: [
+      `CREATE TABLE identity_groups (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, domain_id TEXT NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
+        description TEXT NOT NULL DEFAULT '', UNIQUE (domain_id, name))`,
+      `CREATE TABLE group_members (
+        group_id TEXT NOT NULL REFERENCES identity_groups (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, user_id))`,
+      'CREATE INDEX group_members_user ON group_members (user_id)',
+      // One table per kind of assignment, so each reference is a foreign key that cascades on delete.
+      `CREATE TABLE group_project_roles (
+        group_id TEXT NOT NULL REFERENCES identity_groups (id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+        role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, project_id, role_id))`,
+      `CREATE TABLE user_domain_roles (
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        domain_id TEXT NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
+        role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (user_id, domain_id, role_id))`,
+      `CREATE TABLE group_domain_roles (
+        group_id TEXT NOT NULL REFERENCES identity_groups (id) ON DELETE CASCADE,
+        domain_id TEXT NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
+        role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, domain_id, role_id))`,
+      `CREATE TABLE group_system_roles (
+        group_id TEXT NOT NULL REFERENCES identity_groups (id) ON DELETE CASCADE,
+        role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, role_id))`,
+      `CREATE TABLE role_implications (
+        prior_role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        implied_role_id TEXT NOT NULL REFERENCES roles (id) ON DELETE CASCADE,
+        PRIMARY KEY (prior_role_id, implied_role_id))`,
+      // A domain-specific role's domain; null for a global role. Names stay unique across all roles.
+      'ALTER TABLE roles ADD COLUMN domain_id TEXT',
+      // A domain-scoped token's domain; null for other tokens.
+      'ALTER TABLE tokens ADD COLUMN domain_id TEXT',
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
