@@ -160,6 +160,8 @@ describe('Tempest against imagetrust', { timeout: 60 * 60_000 }, () => {
       identity: { adminOnAnyProject: true },
       // Glance lets an admin make an image public with a PATCH; imagetrust asks for an approved release.
       release: { allowDirectPublish: true },
+      // Glance's new default for downloads (members, not readers), which its RBAC suite checks.
+      policy: { file: path.join(HERE, 'policy.yaml') },
       import: {
         webDownload: { allowedPorts: [80, 443, imagePort], internalHosts: [`127.0.0.1:${imagePort}`] },
       },
