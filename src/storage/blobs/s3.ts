@@ -574,7 +574,7 @@ class S3Temporary implements TemporaryBlob {
       }
     } catch (error) {
       // The temporary is failed now: its staged part goes at once (on a full disk, so does its space).
-      await this.#release();
+      await this.#dropPart();
       throw toBlobError(error, 'staging a part');
     }
   }
@@ -720,18 +720,20 @@ class S3Temporary implements TemporaryBlob {
     this.#uploadAborted = true;
   }
 
-  /**
-   * Removes the part being written, if any, and lets the send blocks go: the temporary is finished or
-   * failed. Never throws: a name left behind goes at the next open.
-   */
-  async #release(): Promise<void> {
+  /** Removes the part being written, if any. Never throws: a name left behind goes at the next open. */
+  async #dropPart(): Promise<void> {
     const part = this.#part;
     this.#part = null;
+    if (part) await this.#staging.remove(part).catch(() => undefined);
+  }
+
+  /** The temporary is finished (committed or discarded, nothing in flight): its part and blocks go. */
+  async #release(): Promise<void> {
     if (this.#blocks) {
       this.#blocks = null;
       this.#staging.releaseBlocks();
     }
-    if (part) await this.#staging.remove(part).catch(() => undefined);
+    await this.#dropPart();
   }
 
   /**
