@@ -769,6 +769,24 @@ function escapeXml(text: string): string {
 }
 
 /**
+ * Frees a response chunk's memory at once. Node's HTTP parser copies every ~64 KiB of body into a fresh
+ * off-heap buffer that only the collector frees, and during a download tens of MB of them pile up
+ * between collections (as on upload: server/release-chunks.ts). Only a chunk that is the whole of its
+ * own buffer is detached, never a slice of a pool whose other slices belong to someone else.
+ */
+function freeChunk(chunk: Buffer): void {
+  const { buffer } = chunk;
+  if (!(buffer instanceof ArrayBuffer) || chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength)
+    return;
+  if (buffer.byteLength < 8192) return;
+  try {
+    buffer.transfer(0);
+  } catch {
+    // Not detachable: left to the collector.
+  }
+}
+
+/**
  * An object's bytes as the response delivers them. Reading to the end, leaving early, aborting or
  * close() releases the connection.
  */
@@ -803,6 +821,8 @@ class S3Blocks implements BlobData {
           this.#signal?.throwIfAborted();
           received += (chunk as Buffer).length;
           yield chunk as Buffer;
+          // Asking for the next block ends this one's life (the port's contract), so it is freed now.
+          freeChunk(chunk as Buffer);
         }
       } catch (error) {
         this.#signal?.throwIfAborted();
