@@ -127,9 +127,9 @@ export async function migrateLocalBlobsToS3(
       'blobs migrate --to s3 needs blobs.s3.endpoint and blobs.s3.bucket (IMAGETRUST_S3_ENDPOINT, IMAGETRUST_S3_BUCKET).',
     );
   }
-  const { databaseUrl, blobDir } = resolveStoragePaths(config);
+  const { databaseUrl, blobDir, s3StagingDir } = resolveStoragePaths(config);
   const from = new FileBlobStore(blobDir);
-  const to = await openS3BlobStore(config.blobs.s3);
+  const to = await openS3BlobStore(config.blobs.s3, { stagingDir: s3StagingDir });
   const db = await openDatabase(databaseUrl);
   try {
     const images = new SqlImageRepository(db);

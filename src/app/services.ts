@@ -165,8 +165,16 @@ export async function openServices(
   if (options.readOnly) await assertStoreExists(config);
   const clock = options.clock ?? systemClock;
   const wrap = options.adapters ?? {};
-  const { dataDir, databaseUrl, blobDir, kekFile, auditSigningKeyFile, auditHeadFile, loginNameKeyFile } =
-    resolveStoragePaths(config);
+  const {
+    dataDir,
+    databaseUrl,
+    blobDir,
+    kekFile,
+    auditSigningKeyFile,
+    auditHeadFile,
+    loginNameKeyFile,
+    s3StagingDir,
+  } = resolveStoragePaths(config);
   // Before anything is made in it: a data directory other users can enter is refused.
   await openDataDirectory(dataDir);
   const signer = await openAuditSigningKey(auditSigningKeyFile);
@@ -234,7 +242,10 @@ export async function openServices(
   let closeBlobs = () => {};
   try {
     if (config.blobs.backend === 's3') {
-      const s3 = await openS3BlobStore(config.blobs.s3, { tempPrefix: owner.id });
+      const s3 = await openS3BlobStore(config.blobs.s3, {
+        tempPrefix: owner.id,
+        stagingDir: s3StagingDir,
+      });
       closeBlobs = () => s3.close();
       baseBlobs = s3;
     } else {

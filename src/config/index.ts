@@ -36,8 +36,10 @@ const configSchema = z
             pathStyle: z.boolean().default(true),
             /** Begins every object name, so several deployments can share a bucket. */
             prefix: z.string().default(''),
-            /** Multipart part size; an upload holds at most two parts in memory. */
+            /** Multipart part size; an upload stages at most two parts in `stagingDir`, not in memory. */
             partSizeMiB: z.number().int().min(5).max(5120).default(16),
+            /** Local directory parts are staged in on their way to the store; empty: <dataDir>/s3-staging. */
+            stagingDir: z.string().default(''),
             /** An AWS shared credentials file; empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
             credentialsFile: z.string().default(''),
             profile: z.string().default(''),
@@ -281,6 +283,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_S3_PATH_STYLE: { path: ['blobs', 's3', 'pathStyle'], type: 'boolean' },
   IMAGETRUST_S3_PREFIX: { path: ['blobs', 's3', 'prefix'], type: 'string' },
   IMAGETRUST_S3_PART_SIZE_MIB: { path: ['blobs', 's3', 'partSizeMiB'], type: 'number' },
+  IMAGETRUST_S3_STAGING_DIR: { path: ['blobs', 's3', 'stagingDir'], type: 'string' },
   IMAGETRUST_S3_CREDENTIALS_FILE: { path: ['blobs', 's3', 'credentialsFile'], type: 'string' },
   IMAGETRUST_S3_PROFILE: { path: ['blobs', 's3', 'profile'], type: 'string' },
   IMAGETRUST_IMAGE_SIZE_CAP: { path: ['images', 'sizeCap'], type: 'number' },
@@ -444,6 +447,7 @@ export function resolveStoragePaths(config: ImageTrustConfig): {
   auditSigningKeyFile: string;
   auditHeadFile: string;
   loginNameKeyFile: string;
+  s3StagingDir: string;
 } {
   const dataDir = path.resolve(config.dataDir);
   const auditSigningKeyFile = path.resolve(
@@ -457,6 +461,7 @@ export function resolveStoragePaths(config: ImageTrustConfig): {
     auditSigningKeyFile,
     auditHeadFile: path.join(path.dirname(auditSigningKeyFile), 'audit-log-head.json'),
     loginNameKeyFile: path.resolve(config.identity.loginNameKeyFile || path.join(dataDir, 'login-name-key')),
+    s3StagingDir: path.resolve(config.blobs.s3.stagingDir || path.join(dataDir, 's3-staging')),
   };
 }
 

@@ -9,6 +9,7 @@ export { openDataDirectory } from './data-directory.ts';
 export { closeDigestWorkers, createDigester, warmDigestWorkers } from './digest/index.ts';
 export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';
 export { openLoginNameKey } from './login-name-key-file.ts';
+export { releaseBuffer } from './release-buffer.ts';
 export { SqlAuditRepository } from './sql/audit-repository.ts';
 export { SqlContainerTrustRepository } from './sql/container-trust-repository.ts';
 export type { SqlDatabase, SqlExecutor } from './sql/database.ts';

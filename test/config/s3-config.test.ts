@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig, validateConfig } from '../../src/config/index.ts';
+import { loadConfig, resolveStoragePaths, validateConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { openS3BlobStore } from '../../src/storage/index.ts';
 
@@ -36,6 +36,7 @@ describe('S3 blob store settings', () => {
         IMAGETRUST_S3_PART_SIZE_MIB: '32',
         IMAGETRUST_S3_CREDENTIALS_FILE: '/etc/imagetrust/s3-credentials',
         IMAGETRUST_S3_PROFILE: 'images',
+        IMAGETRUST_S3_STAGING_DIR: '/var/tmp/imagetrust-staging',
       },
     });
     assert.deepEqual(config.blobs.s3, {
@@ -47,8 +48,22 @@ describe('S3 blob store settings', () => {
       partSizeMiB: 32,
       credentialsFile: '/etc/imagetrust/s3-credentials',
       profile: 'images',
+      stagingDir: '/var/tmp/imagetrust-staging',
     });
     assert.equal(config.blobs.backend, 's3');
+  });
+
+  it('stages parts in <dataDir>/s3-staging unless blobs.s3.stagingDir says where', () => {
+    assert.equal(
+      resolveStoragePaths(validateConfig({ dataDir: '/srv/imagetrust' })).s3StagingDir,
+      '/srv/imagetrust/s3-staging',
+    );
+    assert.equal(
+      resolveStoragePaths(
+        validateConfig({ dataDir: '/srv/imagetrust', blobs: { s3: { stagingDir: '/scratch/parts' } } }),
+      ).s3StagingDir,
+      '/scratch/parts',
+    );
   });
 
   const s3 = { endpoint: 'http://127.0.0.1:8080', bucket: 'images' };
@@ -81,10 +96,13 @@ describe('S3 blob store settings', () => {
 
   it('stops the start with a clear error when no credentials are given', async () => {
     const config = validateConfig({ blobs: { backend: 's3', s3 } });
-    await assert.rejects(openS3BlobStore(config.blobs.s3, { env: {} }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
-      return true;
-    });
+    await assert.rejects(
+      openS3BlobStore(config.blobs.s3, { env: {}, stagingDir: path.join(dir, 'staging') }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+        return true;
+      },
+    );
   });
 });

@@ -87,7 +87,7 @@ describe('two imagetrust processes behind haproxy', { timeout: 10 * 60_000 }, ()
       AWS_ACCESS_KEY_ID: swift.accessKeyId,
       AWS_SECRET_ACCESS_KEY: swift.secretAccessKey,
     };
-    bucket = await openS3BlobStore(s3, { env: credentials });
+    bucket = await openS3BlobStore(s3, { env: credentials, stagingDir: path.join(work, 'bucket-staging') });
     mkdirSync(path.join(work, 'shared-keys'), { mode: 0o700 });
     const lbPort = await freePort();
     lbUrl = `http://127.0.0.1:${lbPort}`;

@@ -7,6 +7,9 @@
 // registers no test and says so, rather than skipped ones counted as passes.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
 import { openS3BlobStore, S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/blobs/s3.ts';
@@ -29,13 +32,18 @@ function cephTests(): void {
   let rgw: ObjectStore;
   let sequence = 0;
 
+  /** Each store's staging directory is a folder of this one. */
+  let staging: string;
+
   before(async () => {
+    staging = mkdtempSync(path.join(tmpdir(), 'imagetrust-ceph-staging-'));
     const started = performance.now();
     rgw = await startCeph();
     console.log(`Ceph (mon, OSD, radosgw) up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   });
   after(async () => {
     await rgw?.dispose();
+    rmSync(staging, { recursive: true, force: true });
   });
 
   function settings(): Omit<S3BlobStoreOptions, 'prefix'> {
@@ -45,6 +53,7 @@ function cephTests(): void {
       bucket: rgw.bucket,
       pathStyle: true,
       credentials: new S3Credentials(rgw.accessKeyId, rgw.secretAccessKey),
+      stagingDir: path.join(staging, 'shared'),
     };
   }
 
@@ -78,7 +87,12 @@ function cephTests(): void {
     options: Partial<S3BlobStoreOptions> = {},
   ): Promise<{ store: S3BlobStore; prefix: string }> {
     const prefix = `t${process.pid}-${++sequence}`;
-    const store = await new S3BlobStore({ ...settings(), prefix, ...options }).open();
+    const store = await new S3BlobStore({
+      ...settings(),
+      prefix,
+      stagingDir: path.join(staging, prefix),
+      ...options,
+    }).open();
     return { store, prefix };
   }
 
@@ -241,7 +255,10 @@ function cephTests(): void {
         [{}, /SignatureDoesNotMatch/, 'not-the-secret'],
       ] as const) {
         await assert.rejects(
-          openS3BlobStore({ ...options, ...wrong }, { env: { ...env, AWS_SECRET_ACCESS_KEY: secret } }),
+          openS3BlobStore(
+            { ...options, ...wrong },
+            { env: { ...env, AWS_SECRET_ACCESS_KEY: secret }, stagingDir: path.join(staging, 'config') },
+          ),
           (error: unknown) => {
             assert.ok(error instanceof ImageTrustError);
             assert.equal(error.code, 'CONFIG_INVALID');
@@ -251,7 +268,7 @@ function cephTests(): void {
           },
         );
       }
-      (await openS3BlobStore(options, { env })).close();
+      (await openS3BlobStore(options, { env, stagingDir: path.join(staging, 'config') })).close();
     });
 
     it('answers BLOB_STORE_UNAVAILABLE while the cluster is stopped, and works again once it is back', async () => {

@@ -1,8 +1,23 @@
 // S3BlobStore on a real OpenStack Swift with s3api (started for this file by test/support/objectstore.sh):
 // the BlobStore contract, plus what only an object store has — multipart uploads that an abort leaves no
-// trace of, parts crossing ranges, a store that goes away and comes back, memory that stays bounded.
+// trace of, parts crossing ranges, a store that goes away and comes back, memory that stays flat however
+// many uploads run (parts are staged in files), staging files a crash left, a full staging disk.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
 import { openS3BlobStore, S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/blobs/s3.ts';
@@ -13,12 +28,16 @@ import { blobStoreContract, readAll } from './blob-store.contract.ts';
 const MiB = 1024 * 1024;
 let swift: ObjectStore;
 let sequence = 0;
+/** Each store's staging directory is a folder of this one. */
+let staging: string;
 
 before(async () => {
+  staging = mkdtempSync(path.join(tmpdir(), 'imagetrust-s3-staging-'));
   swift = await startObjectStore();
 });
 after(async () => {
   await swift?.dispose();
+  rmSync(staging, { recursive: true, force: true });
 });
 
 function settings(): Omit<S3BlobStoreOptions, 'prefix'> {
@@ -28,7 +47,21 @@ function settings(): Omit<S3BlobStoreOptions, 'prefix'> {
     bucket: swift.bucket,
     pathStyle: true,
     credentials: new S3Credentials(swift.accessKeyId, swift.secretAccessKey),
+    stagingDir: path.join(staging, 'shared'),
   };
+}
+
+/** Writes zeros until the filesystem refuses: the disk is then full. */
+function fillDisk(file: string): void {
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A raw client on the same bucket: the tests look at what is really there, not at what the store says. */
@@ -65,7 +98,8 @@ async function openStore(
   options: Partial<S3BlobStoreOptions> = {},
 ): Promise<{ store: S3BlobStore; prefix: string }> {
   const prefix = `t${process.pid}-${++sequence}`;
-  const store = await new S3BlobStore({ ...settings(), prefix, ...options }).open();
+  const stagingDir = path.join(staging, prefix);
+  const store = await new S3BlobStore({ ...settings(), prefix, stagingDir, ...options }).open();
   return { store, prefix };
 }
 
@@ -206,7 +240,10 @@ describe('S3BlobStore on Swift + s3api', () => {
       [{}, /SignatureDoesNotMatch/, 'not-the-secret'],
     ] as const) {
       await assert.rejects(
-        openS3BlobStore({ ...settings, ...wrong }, { env: { ...env, AWS_SECRET_ACCESS_KEY: secret } }),
+        openS3BlobStore(
+          { ...settings, ...wrong },
+          { env: { ...env, AWS_SECRET_ACCESS_KEY: secret }, stagingDir: path.join(staging, 'config') },
+        ),
         (error: unknown) => {
           assert.ok(error instanceof ImageTrustError);
           assert.equal(error.code, 'CONFIG_INVALID');
@@ -216,7 +253,7 @@ describe('S3BlobStore on Swift + s3api', () => {
         },
       );
     }
-    (await openS3BlobStore(settings, { env })).close();
+    (await openS3BlobStore(settings, { env, stagingDir: path.join(staging, 'config') })).close();
   });
 
   it('refuses a temporary id or key that is not ours before touching the store', async () => {
@@ -270,35 +307,119 @@ describe('S3BlobStore on Swift + s3api', () => {
     }
   });
 
-  it('holds at most two part buffers while 200 MiB stream through one temporary', async () => {
+  it('keeps memory flat while 12 temporaries stream 40 MiB each at once: two staging files and two 1 MiB blocks per upload, whatever the part size', async () => {
     const partSize = 8 * MiB;
+    const uploads = 12;
+    const mib = 40;
     const { store } = await openStore({ partSize });
     try {
-      const block = Buffer.alloc(MiB);
-      const written = createHash('sha256');
+      const blocks = Array.from({ length: uploads }, () => Buffer.alloc(MiB));
+      const written = blocks.map(() => createHash('sha256'));
+      const temps = await Promise.all(blocks.map(() => store.createTemporary()));
+      store.resetStagingPeaks();
       const baseline = process.memoryUsage().arrayBuffers;
-      let peak = 0;
-      const temp = await store.createTemporary();
-      for (let i = 0; i < 200; i++) {
-        block.writeUInt32BE(i, 0);
-        block.writeUInt32BE(i * 7, MiB - 4);
-        written.update(block);
-        await temp.write(block);
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
+      let peakBytes = 0;
+      let peakFiles = 0;
+      await Promise.all(
+        temps.map(async (temp, n) => {
+          const block = blocks[n];
+          for (let i = 0; i < mib; i++) {
+            block.writeUInt32BE(n, 0);
+            block.writeUInt32BE(i, MiB - 4);
+            written[n].update(block);
+            await temp.write(block);
+            peakBytes = Math.max(peakBytes, process.memoryUsage().arrayBuffers - baseline);
+            peakFiles = Math.max(peakFiles, readdirSync(store.stagingDir).length);
+          }
+          await temp.commit(`flat-${n}`);
+        }),
+      );
+      const usage = store.stagingUsage();
+      // The uploads really overlapped: each had a part staged at the same time as all the others.
+      assert.ok(usage.peakFiles >= uploads, `at most ${usage.peakFiles} staging files at once`);
+      assert.ok(usage.peakFiles <= 2 * uploads, `${usage.peakFiles} staging files at once`);
+      assert.ok(peakFiles <= 2 * uploads, `${peakFiles} files seen in the staging directory at once`);
+      assert.equal(usage.peakBlockBytes, uploads * 2 * MiB, 'two 1 MiB send blocks per upload');
+      assert.deepEqual({ files: usage.files, blockBytes: usage.blockBytes }, { files: 0, blockBytes: 0 });
+      assert.deepEqual(readdirSync(store.stagingDir), [], 'every staging file is gone after commit');
+      // Part buffers would be 2 x 8 MiB per upload, 192 MiB in all; the send blocks are 24 MiB.
+      assert.ok(
+        peakBytes <= uploads * 2 * MiB + 16 * MiB,
+        `array buffers grew by ${(peakBytes / MiB).toFixed(1)} MiB`,
+      );
+      for (let n = 0; n < uploads; n++) {
+        const read = createHash('sha256');
+        let length = 0;
+        for await (const chunk of await store.read(`flat-${n}`)) {
+          read.update(chunk);
+          length += chunk.length;
+        }
+        assert.equal(length, mib * MiB);
+        assert.equal(read.digest('hex'), written[n].digest('hex'), `flat-${n} reads back as written`);
       }
-      await temp.commit('big');
-      // Two part buffers, plus slack for sockets and the hash; a store that kept parts would be at 200 MiB.
-      assert.ok(peak <= 2 * partSize + 8 * MiB, `array buffers grew by ${(peak / MiB).toFixed(1)} MiB`);
-      const read = createHash('sha256');
-      let length = 0;
-      for await (const chunk of await store.read('big')) {
-        read.update(chunk);
-        length += chunk.length;
-      }
-      assert.equal(length, 200 * MiB);
-      assert.equal(read.digest('hex'), written.digest('hex'));
     } finally {
       await empty(store);
+    }
+  });
+
+  it('removes at open the staged parts a crashed run left behind, and nothing else in the directory', async () => {
+    const { store: crashed, prefix } = await openStore({ partSize: 5 * MiB });
+    const stagingDir = crashed.stagingDir;
+    assert.equal(statSync(stagingDir).mode & 0o777, 0o700);
+    const temp = await crashed.createTemporary();
+    await temp.write(randomBytes(MiB));
+    const [staged] = readdirSync(stagingDir);
+    assert.equal(staged, `${temp.id}.1.part`);
+    assert.equal(statSync(path.join(stagingDir, staged)).mode & 0o777, 0o600);
+    writeFileSync(path.join(stagingDir, 'operator-notes.txt'), 'not a staged part');
+    // The "crash": the process is gone without a discard; the next one opens the same directory.
+    crashed.close();
+    const store = await new S3BlobStore({ ...settings(), prefix, stagingDir }).open();
+    try {
+      assert.deepEqual(readdirSync(stagingDir), ['operator-notes.txt']);
+      // The crashed upload itself is recovery's to take, as before.
+      assert.equal(await store.countTemporaries(), 1);
+      await store.discardTemporary(temp.id);
+      assert.deepEqual(await rawListing(`${prefix}/`), { objects: [], uploads: [] });
+    } finally {
+      await temp.discard();
+      await empty(store);
+    }
+  });
+
+  it('fails writes with STORAGE_FULL while the staging disk is full, leaves nothing behind, and works once space is back', async () => {
+    const mountPoint = mkdtempSync(path.join(tmpdir(), 'imagetrust-s3-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint]);
+    try {
+      const stagingDir = path.join(mountPoint, 'staging');
+      const { store, prefix } = await openStore({ partSize: 5 * MiB, stagingDir });
+      try {
+        const filler = path.join(mountPoint, 'filler');
+        fillDisk(filler);
+        const temp = await store.createTemporary();
+        await assert.rejects(temp.write(randomBytes(MiB)), assertCode('STORAGE_FULL'));
+        // The staged part went at once, and the temporary stays failed: no commit of data with a hole.
+        assert.deepEqual(readdirSync(stagingDir), []);
+        unlinkSync(filler);
+        await assert.rejects(temp.write(randomBytes(10)), assertCode('STORAGE_FULL'));
+        await assert.rejects(temp.commit('full'), assertCode('STORAGE_FULL'));
+        await temp.discard();
+        assert.deepEqual(await rawListing(`${prefix}/`), { objects: [], uploads: [] });
+        assert.equal(store.stagingUsage().files, 0);
+
+        // Space is back: the same store takes a two-part upload without a restart.
+        const data = randomBytes(7 * MiB);
+        const again = await store.createTemporary();
+        await again.write(data);
+        await again.commit('after');
+        assert.ok((await readAll(await store.read('after'))).equals(data));
+        assert.deepEqual(readdirSync(stagingDir), []);
+      } finally {
+        await empty(store);
+      }
+    } finally {
+      execFileSync('umount', ['-l', mountPoint]);
+      rmSync(mountPoint, { recursive: true, force: true });
     }
   });
 });

@@ -2,7 +2,8 @@
 // virtual-host addressing, S3 error bodies read into S3Error. Only what the S3 blob store needs.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { FileHandle } from 'node:fs/promises';
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
 import { ConfigError } from '../../errors/index.ts';
@@ -126,6 +127,17 @@ export interface S3ClientOptions {
   now?: () => Date;
 }
 
+/**
+ * A request body read from an open file: its first `length` bytes, read through the caller's two blocks
+ * in turn (one filling while the other is on its way to the socket), so sending it holds those two
+ * blocks and nothing more. Read by position, so a retry reads it again from the start.
+ */
+export interface FileBody {
+  handle: FileHandle;
+  length: number;
+  blocks: readonly [Buffer, Buffer];
+}
+
 export interface S3Request {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
   /** The object key; undefined addresses the bucket. */
@@ -133,6 +145,8 @@ export interface S3Request {
   query?: [string, string][];
   headers?: Record<string, string>;
   body?: Uint8Array;
+  /** The body from a file instead (with `payloadHash`, usually UNSIGNED-PAYLOAD: it is not read twice). */
+  file?: FileBody;
   /** Hex SHA-256 of the body, or UNSIGNED-PAYLOAD; computed from `body` when absent. */
   payloadHash?: string;
   signal?: AbortSignal;
@@ -215,12 +229,17 @@ export class S3Client {
   #openOnce(request: S3Request): Promise<IncomingMessage> {
     const target = this.#target(request.key);
     const body = request.body;
+    const file = request.file;
+    if (file && (body || request.payloadHash === undefined)) {
+      throw new TypeError('A file body goes alone and with its payload hash.');
+    }
     const payloadHash =
       request.payloadHash ??
       // Small bodies (XML, pointers) are hashed; data parts say UNSIGNED-PAYLOAD and carry Content-MD5.
       (body ? sha256Hex(body) : EMPTY_SHA256);
     const headers: Record<string, string> = { host: target.host, ...(request.headers ?? {}) };
-    if (body || request.method === 'PUT' || request.method === 'POST') {
+    if (file) headers['content-length'] = String(file.length);
+    else if (body || request.method === 'PUT' || request.method === 'POST') {
       headers['content-length'] = String(body?.length ?? 0);
     }
     const signed = signRequest(
@@ -257,14 +276,23 @@ export class S3Client {
         error.code = 'ETIMEDOUT';
         req.destroy(error);
       });
-      req.on('response', resolve);
+      // Settles once a file body stops being read, so a retry never reads into blocks still being filled.
+      let sending: Promise<void> = Promise.resolve();
+      req.on('response', (response) => {
+        if (!file) return resolve(response);
+        // An answer before the whole body (an early refusal): the socket cannot carry another request.
+        if (!req.writableEnded) response.once('end', () => req.destroy());
+        // Once the blocks are no longer being filled, so the caller may use them again.
+        sending.then(() => resolve(response));
+      });
       req.on('error', (error) => {
         if (req.reusedSocket && RETRYABLE_ON_REUSED_SOCKET.has((error as NodeJS.ErrnoException).code ?? '')) {
           (error as { reusedSocket?: boolean }).reusedSocket = true;
         }
-        reject(error);
+        sending.then(() => reject(error));
       });
-      req.end(body);
+      if (file) sending = sendFile(req, file).catch((error) => void req.destroy(error));
+      else req.end(body);
     });
   }
 
@@ -276,6 +304,45 @@ export class S3Client {
     if (!ok.includes(status)) throw toS3Error(status, body, response.headers);
     return { status, headers: response.headers, body };
   }
+}
+
+/**
+ * Writes the file's bytes to the request through its two blocks: a block is filled again only once the
+ * socket has taken what it held before. Stops quietly when the request closes or is answered early.
+ */
+async function sendFile(req: ClientRequest, file: FileBody): Promise<void> {
+  let answered = false;
+  // Either ends the sending: a socket that closed, or an answer that came before the whole body.
+  const stopped = new Promise<'stopped'>((resolve) => {
+    req.once('close', () => resolve('stopped'));
+    req.once('response', () => {
+      answered = true;
+      resolve('stopped');
+    });
+  });
+  const taken: [Promise<unknown>, Promise<unknown>] = [Promise.resolve(), Promise.resolve()];
+  let position = 0;
+  for (let turn = 0; position < file.length; turn = 1 - turn) {
+    if ((await Promise.race([taken[turn], stopped])) === 'stopped') return;
+    const block = file.blocks[turn];
+    const size = Math.min(block.length, file.length - position);
+    for (let filled = 0; filled < size; ) {
+      const { bytesRead } = await file.handle.read(block, filled, size - filled, position + filled);
+      if (bytesRead === 0)
+        throw new Error(`The staged body ended at ${position + filled} of ${file.length} bytes.`);
+      filled += bytesRead;
+    }
+    if (req.destroyed || answered) return;
+    position += size;
+    const written = new Promise<void>((resolve, reject) => {
+      req.write(block.subarray(0, size), (error) => (error ? reject(error) : resolve()));
+    });
+    // Awaited on the block's next turn or at the end; the request's own error event reports a failure.
+    written.catch(() => undefined);
+    taken[turn] = written;
+  }
+  if ((await Promise.race([Promise.all(taken), stopped])) === 'stopped') return;
+  req.end();
 }
 
 function sha256Hex(body: Uint8Array): string {

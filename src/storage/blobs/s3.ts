@@ -6,26 +6,42 @@
 // an existing key). The pointer is claimed before the data object is completed, so data exists only
 // under a claimed key: a crash leaves at most an open multipart upload (a temporary, swept by
 // recovery) or a pointer to nothing (a key whose read is NOT_FOUND and whose delete removes it).
-import { createHash, type Hash, randomUUID } from 'node:crypto';
+// Parts are staged in local files (s3-staging.ts), so an upload's memory is a few blocks, whatever the
+// part size.
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { BlobData, BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
-import { ConfigError, ImageTrustError, NotFoundError, UnavailableError } from '../../errors/index.ts';
+import {
+  ConfigError,
+  ImageTrustError,
+  IntegrityError,
+  NotFoundError,
+  UnavailableError,
+} from '../../errors/index.ts';
+import { releaseBuffer } from '../release-buffer.ts';
 import {
   loadS3Credentials,
   readBody,
   S3Client,
   type S3ClientOptions,
   S3Error,
+  type S3Response,
   toS3Error,
 } from './s3-client.ts';
 import { UNSIGNED_PAYLOAD } from './s3-signing.ts';
+import { PartStaging, type StagedPart, type StagingUsage } from './s3-staging.ts';
 import { childrenNamed, childText, parseXml, type XmlElement, XmlError } from './s3-xml.ts';
 
 export interface S3BlobStoreOptions extends S3ClientOptions {
   /** Begins every object name, so several stores (or tests) can share a bucket; `[A-Za-z0-9._/-]*`. */
   prefix?: string;
-  /** Bytes per multipart part (5 MiB to 5 GiB); an upload holds at most two part buffers. */
+  /** Bytes per multipart part (5 MiB to 5 GiB); an upload stages at most two parts on disk. */
   partSize?: number;
+  /**
+   * A local directory for parts on their way to the store (created 0700; its staged parts are removed
+   * at open). Each upload keeps at most two part files there: the one being written, the one being sent.
+   */
+  stagingDir: string;
   /** Begins the id of every temporary (the process's upload owner), as for the filesystem store. */
   tempPrefix?: string;
 }
@@ -79,6 +95,14 @@ function isUnavailable(error: unknown): boolean {
 function toBlobError(error: unknown, what: string): Error {
   if (error instanceof ImageTrustError) return error;
   if ((error as Error)?.name === 'AbortError') return error as Error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new IntegrityError(
+      'STORAGE_FULL',
+      `The S3 staging directory has no space left (${what}): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
   if (isUnavailable(error)) {
     return new UnavailableError(
       'BLOB_STORE_UNAVAILABLE',
@@ -135,6 +159,7 @@ export class S3BlobStore implements BlobStore {
   readonly #prefix: string;
   readonly #partSize: number;
   readonly #tempPrefix: string;
+  readonly #staging: PartStaging;
   /** Commits to one key in this process take turns (S3's conditional PUT is not atomic on every store). */
   readonly #claims = new Map<string, Promise<unknown>>();
   /** Whether the store honours `If-None-Match: *` on PUT (Swift's s3api answers 501); learnt on first use. */
@@ -159,12 +184,40 @@ export class S3BlobStore implements BlobStore {
     this.#prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
     this.#partSize = partSize;
     this.#tempPrefix = options.tempPrefix ? `${options.tempPrefix}.` : '';
+    if (typeof options.stagingDir !== 'string' || options.stagingDir === '') {
+      throw new ImageTrustError('INTERNAL', 'The S3 blob store needs a staging directory.');
+    }
+    this.#staging = new PartStaging(options.stagingDir);
   }
 
-  /** Checks that the bucket answers (a one-key listing); BLOB_STORE_UNAVAILABLE when it does not. */
+  /**
+   * Prepares the staging directory, removing the parts a crashed run left there, then checks that the
+   * bucket answers (a one-key listing); BLOB_STORE_UNAVAILABLE when it does not.
+   */
   async open(): Promise<this> {
+    try {
+      await this.#staging.open();
+    } catch (error) {
+      throw new ConfigError(
+        `The S3 staging directory ${this.#staging.dir} cannot be used: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     await this.#listPage(`${this.#prefix}images/`, undefined, 1);
     return this;
+  }
+
+  get stagingDir(): string {
+    return this.#staging.dir;
+  }
+
+  /** Staging files open and bytes of send blocks held, now and at most (for tests and metrics). */
+  stagingUsage(): StagingUsage {
+    return this.#staging.usage();
+  }
+
+  resetStagingPeaks(): void {
+    this.#staging.resetPeaks();
   }
 
   /** Closes pooled connections. */
@@ -195,7 +248,7 @@ export class S3BlobStore implements BlobStore {
       throw toBlobError(error, 'starting a multipart upload');
     }
     if (!uploadId) throw new ImageTrustError('INTERNAL', 'The object store gave no multipart upload id.');
-    return new S3Temporary(this, this.#client, id, name, uploadId, this.#partSize);
+    return new S3Temporary(this, this.#client, this.#staging, id, name, uploadId, this.#partSize);
   }
 
   /** The data object `key` points at; NOT_FOUND when the key has no pointer. */
@@ -367,6 +420,8 @@ export class S3BlobStore implements BlobStore {
     for await (const upload of this.#uploads(name)) {
       if (upload.name === name) await this.abortUpload(name, upload.uploadId);
     }
+    // Staged parts of a writer that died, should it have shared this directory (best effort).
+    await this.#staging.removeAll(id).catch(() => undefined);
   }
 
   /** Aborts a multipart upload; one already gone is fine. */
@@ -447,22 +502,24 @@ interface Part {
 }
 
 /**
- * A multipart upload being written: one buffer fills while at most one full part is in flight, so an
- * upload holds two part buffers at most, and a writer waits while the store is slower than its source.
+ * A multipart upload being written. Each part is staged in a file of its own while the part before it
+ * is sent from its file, so an upload has at most two staging files and, while a part is sent, two
+ * 1 MiB blocks in memory; a writer waits while the store is slower than its source.
  */
 class S3Temporary implements TemporaryBlob {
   readonly id: string;
   readonly #store: S3BlobStore;
   readonly #client: S3Client;
+  readonly #staging: PartStaging;
   readonly #name: string;
   readonly #uploadId: string;
   readonly #partSize: number;
   #state: 'open' | 'committing' | 'committed' | 'discarded' = 'open';
   #uploadAborted = false;
-  #buffer: Buffer | null = null;
-  #spare: Buffer | null = null;
-  #filled = 0;
-  #md5: Hash | null = null;
+  /** The part being written; null until its first byte arrives. */
+  #part: StagedPart | null = null;
+  /** The two blocks this upload's parts are sent through, taken at its first send. */
+  #blocks: [Buffer, Buffer] | null = null;
   #smallMd5: string | null = null;
   readonly #parts: Part[] = [];
   #inFlight: Promise<void> | null = null;
@@ -472,6 +529,7 @@ class S3Temporary implements TemporaryBlob {
   constructor(
     store: S3BlobStore,
     client: S3Client,
+    staging: PartStaging,
     id: string,
     name: string,
     uploadId: string,
@@ -479,6 +537,7 @@ class S3Temporary implements TemporaryBlob {
   ) {
     this.#store = store;
     this.#client = client;
+    this.#staging = staging;
     this.id = id;
     this.#name = name;
     this.#uploadId = uploadId;
@@ -498,24 +557,26 @@ class S3Temporary implements TemporaryBlob {
     return next;
   }
 
+  /** Writes the caller's bytes straight to the staging file (no copy), hashing them for Content-MD5. */
   async #append(chunk: Uint8Array): Promise<void> {
-    this.#throwIfFailed();
-    const source = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let offset = 0;
-    while (offset < source.length) {
-      if (!this.#buffer) {
-        this.#buffer = this.#spare ?? Buffer.allocUnsafeSlow(this.#partSize);
-        this.#spare = null;
-        this.#filled = 0;
-        this.#md5 = createHash('md5');
+    try {
+      this.#throwIfFailed();
+      let offset = 0;
+      while (offset < chunk.length) {
+        this.#part ??= await this.#staging.create(this.id, this.#parts.length + 1, createHash('md5'));
+        const part = this.#part;
+        const n = Math.min(this.#partSize - part.size, chunk.length - offset);
+        const piece = chunk.subarray(offset, offset + n);
+        await writeAt(part, piece);
+        part.md5.update(piece);
+        part.size += n;
+        offset += n;
+        if (part.size === this.#partSize) await this.#sendPart();
       }
-      const n = Math.min(this.#partSize - this.#filled, source.length - offset);
-      const piece = source.subarray(offset, offset + n);
-      piece.copy(this.#buffer, this.#filled);
-      this.#md5?.update(piece);
-      this.#filled += n;
-      offset += n;
-      if (this.#filled === this.#partSize) await this.#sendPart();
+    } catch (error) {
+      // The temporary is failed now: its staged part goes at once (on a full disk, so does its space).
+      await this.#dropPart();
+      throw toBlobError(error, 'staging a part');
     }
   }
 
@@ -528,41 +589,44 @@ class S3Temporary implements TemporaryBlob {
     throw toBlobError(this.#failure, 'uploading a part');
   }
 
-  /** Sends the filled buffer as the next part, after the part in flight (if any) has landed. */
+  /** Sends the staged part, after the part in flight (if any) has landed; its file goes once answered. */
   async #sendPart(): Promise<void> {
     await this.#inFlight;
     this.#throwIfFailed();
-    const buffer = this.#buffer as Buffer;
-    const body = buffer.subarray(0, this.#filled);
-    const md5 = (this.#md5 as Hash).digest('base64');
-    const number = this.#parts.length + 1;
+    const part = this.#part as StagedPart;
+    this.#part = null;
+    const number = part.number;
     this.#parts.push({ number, etag: '' });
-    this.#buffer = null;
-    this.#md5 = null;
-    this.#filled = 0;
-    this.#inFlight = this.#client
-      .send({
-        method: 'PUT',
-        key: this.#name,
-        query: [
-          ['partNumber', String(number)],
-          ['uploadId', this.#uploadId],
-        ],
-        body,
-        payloadHash: UNSIGNED_PAYLOAD,
-        headers: { 'content-md5': md5 },
-      })
+    const query: [string, string][] = [
+      ['partNumber', String(number)],
+      ['uploadId', this.#uploadId],
+    ];
+    this.#inFlight = this.#putStaged(part, query, part.md5.digest('base64'))
       .then((answer) => {
         const etag = answer.headers.etag;
         if (typeof etag !== 'string' || etag === '')
           throw new Error(`Part ${number} came back without an ETag.`);
         this.#parts[number - 1].etag = etag;
-        this.#spare = buffer;
       })
       .catch((error) => {
         // Kept, not thrown here: the next write or the commit reports it.
         this.#failure = error;
-      });
+      })
+      .finally(() => this.#staging.remove(part).catch(() => undefined));
+  }
+
+  /** PUTs a staged part's bytes from its file, with their length and Content-MD5. */
+  async #putStaged(part: StagedPart, query: [string, string][], md5: string): Promise<S3Response> {
+    // One part is sent at a time, and the client gives the blocks back only once it stopped filling them.
+    this.#blocks ??= this.#staging.takeBlocks();
+    return this.#client.send({
+      method: 'PUT',
+      key: this.#name,
+      query,
+      file: { handle: part.handle, length: part.size, blocks: this.#blocks },
+      payloadHash: UNSIGNED_PAYLOAD,
+      headers: { 'content-md5': md5 },
+    });
   }
 
   async commit(key: string): Promise<void> {
@@ -579,7 +643,7 @@ class S3Temporary implements TemporaryBlob {
       if (this.#parts.length === 0) await this.#commitSmall(key);
       else await this.#commitMultipart(key);
       this.#state = 'committed';
-      this.#release();
+      await this.#release();
     } finally {
       if (this.#state === 'committing') this.#state = 'open';
     }
@@ -602,17 +666,21 @@ class S3Temporary implements TemporaryBlob {
       }
       this.#uploadAborted = true;
     }
-    const body = this.#buffer ? this.#buffer.subarray(0, this.#filled) : Buffer.alloc(0);
-    this.#smallMd5 ??= (this.#md5 ?? createHash('md5')).digest('base64');
+    const part = this.#part;
+    // Kept: a commit that failed may be tried again, and a digest is taken once.
+    this.#smallMd5 ??= (part?.md5 ?? createHash('md5')).digest('base64');
     await this.#store.claim(key, this.id);
     try {
-      await this.#client.send({
-        method: 'PUT',
-        key: this.#name,
-        body,
-        payloadHash: UNSIGNED_PAYLOAD,
-        headers: { 'content-md5': this.#smallMd5 },
-      });
+      if (part) await this.#putStaged(part, [], this.#smallMd5);
+      else {
+        await this.#client.send({
+          method: 'PUT',
+          key: this.#name,
+          body: Buffer.alloc(0),
+          payloadHash: UNSIGNED_PAYLOAD,
+          headers: { 'content-md5': this.#smallMd5 },
+        });
+      }
     } catch (error) {
       await this.#store.unclaim(key, this.id);
       throw toBlobError(error, `publishing ${key}`);
@@ -620,7 +688,7 @@ class S3Temporary implements TemporaryBlob {
   }
 
   async #commitMultipart(key: string): Promise<void> {
-    if (this.#filled > 0) {
+    if (this.#part) {
       await this.#sendPart();
       await this.#inFlight;
       this.#throwIfFailed();
@@ -653,22 +721,32 @@ class S3Temporary implements TemporaryBlob {
     this.#uploadAborted = true;
   }
 
-  #release(): void {
-    this.#buffer = null;
-    this.#spare = null;
-    this.#md5 = null;
+  /** Removes the part being written, if any. Never throws: a name left behind goes at the next open. */
+  async #dropPart(): Promise<void> {
+    const part = this.#part;
+    this.#part = null;
+    if (part) await this.#staging.remove(part).catch(() => undefined);
+  }
+
+  /** The temporary is finished (committed or discarded, nothing in flight): its part and blocks go. */
+  async #release(): Promise<void> {
+    if (this.#blocks) {
+      this.#blocks = null;
+      this.#staging.releaseBlocks();
+    }
+    await this.#dropPart();
   }
 
   /**
-   * Aborts the multipart upload. Never throws: with the store down the upload stays open, listed as a
-   * temporary, and recovery aborts it once no live upload holds it.
+   * Removes the staged part and aborts the multipart upload. Never throws: with the store down the
+   * upload stays open, listed as a temporary, and recovery aborts it once no live upload holds it.
    */
   async discard(): Promise<void> {
     if (this.#state === 'committed') return;
     this.#state = 'discarded';
     await this.#writes;
     await this.#inFlight;
-    this.#release();
+    await this.#release();
     if (this.#uploadAborted) return;
     try {
       await this.#store.abortUpload(this.#name, this.#uploadId);
@@ -676,6 +754,14 @@ class S3Temporary implements TemporaryBlob {
     } catch {
       // Left for recovery (see above).
     }
+  }
+}
+
+/** Writes all of `data` at the end of the part's file. */
+async function writeAt(part: StagedPart, data: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < data.length; ) {
+    const { bytesWritten } = await part.handle.write(data, offset, data.length - offset, part.size + offset);
+    offset += bytesWritten;
   }
 }
 
@@ -713,11 +799,16 @@ class S3Blocks implements BlobData {
       if (this.#closed) throw new ImageTrustError('INTERNAL', 'Blob data read after close.');
       if (!this.#response) return;
       let received = 0;
+      // The block before the one just handed out: the consumer may still be sending the latest while it
+      // asks for the next (the port's contract), so a block is freed one step later, once it is certainly done.
+      let previous: Buffer | null = null;
       try {
         for await (const chunk of this.#response) {
           this.#signal?.throwIfAborted();
           received += (chunk as Buffer).length;
           yield chunk as Buffer;
+          if (previous) releaseBuffer(previous);
+          previous = chunk as Buffer;
         }
       } catch (error) {
         this.#signal?.throwIfAborted();
@@ -753,7 +844,7 @@ export interface S3Settings {
  */
 export async function openS3BlobStore(
   settings: S3Settings,
-  options: { tempPrefix?: string; env?: Record<string, string | undefined> } = {},
+  options: { stagingDir: string; tempPrefix?: string; env?: Record<string, string | undefined> },
 ): Promise<S3BlobStore> {
   const store = new S3BlobStore({
     endpoint: settings.endpoint,
@@ -764,6 +855,7 @@ export async function openS3BlobStore(
     partSize: settings.partSizeMiB * MiB,
     credentials: loadS3Credentials(settings, options.env),
     tempPrefix: options.tempPrefix,
+    stagingDir: options.stagingDir,
   });
   try {
     return await store.open();
