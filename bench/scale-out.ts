@@ -130,11 +130,19 @@ async function scaleOut(store: Store): Promise<void> {
     log(`${uploads} uploads of ${uploadMib} MiB at once through haproxy to two processes`);
     let listing = true;
     const listTimes: number[] = [];
+    // A list call that fails is counted by what went wrong (and the loop goes on), never dropped.
+    const listErrors: Record<string, number> = {};
     const lister = (async () => {
       while (listing) {
         const start = performance.now();
-        await api(lbUrl, token, 'GET', '/image/v2/images?limit=20');
-        listTimes.push(performance.now() - start);
+        try {
+          await api(lbUrl, token, 'GET', '/image/v2/images?limit=20');
+          listTimes.push(performance.now() - start);
+        } catch (error) {
+          const cause = (error as { cause?: { code?: string } }).cause?.code;
+          const what = cause ?? String((error as Error).message).slice(0, 60);
+          listErrors[what] = (listErrors[what] ?? 0) + 1;
+        }
       }
     })();
     const start = performance.now();
@@ -186,6 +194,7 @@ async function scaleOut(store: Store): Promise<void> {
       aggregateMibPerSecond: round(totalMib / seconds, 1),
       peakRssMb: peaks.map((bytes) => round(bytes / 1e6, 1)),
       listCalls: listTimes.length,
+      listErrors,
       listP50Ms: round(percentile(listTimes, 50), 1),
       listP99Ms: round(percentile(listTimes, 99), 1),
       uploadsPerProcess: spread,
@@ -206,6 +215,14 @@ async function scaleOut(store: Store): Promise<void> {
       ]),
       ['GET /v2/images p50 during uploads', `${result.listP50Ms} ms`, '', ''],
       ['GET /v2/images p99 during uploads', `${result.listP99Ms} ms`, '', ''],
+      [
+        'GET /v2/images that failed',
+        Object.entries(listErrors)
+          .map(([what, n]) => `${n} ${what}`)
+          .join(', ') || '0',
+        '0',
+        Object.keys(listErrors).length === 0 ? 'PASS' : 'MISS',
+      ],
       ['uploads taken by each process', spread.join(' / '), '', ''],
     ];
     for (const line of metricTable(rows)) process.stdout.write(`${line}\n`);

@@ -22,6 +22,7 @@ import { after, before, describe, it } from 'node:test';
 import { ImageTrustError } from '../../src/errors/index.ts';
 import { openS3BlobStore, S3BlobStore, type S3BlobStoreOptions } from '../../src/storage/blobs/s3.ts';
 import { S3Client, S3Credentials } from '../../src/storage/blobs/s3-client.ts';
+import { STAGING_BLOCK_BYTES } from '../../src/storage/blobs/s3-staging.ts';
 import { type ObjectStore, startObjectStore } from '../support/objectstore.ts';
 import { blobStoreContract, readAll } from './blob-store.contract.ts';
 
@@ -307,7 +308,7 @@ describe('S3BlobStore on Swift + s3api', () => {
     }
   });
 
-  it('keeps memory flat while 12 temporaries stream 40 MiB each at once: two staging files and two 1 MiB blocks per upload, whatever the part size', async () => {
+  it('keeps memory flat while 12 temporaries stream 40 MiB each at once: two staging files and two send blocks per upload, whatever the part size', async () => {
     const partSize = 8 * MiB;
     const uploads = 12;
     const mib = 40;
@@ -339,12 +340,12 @@ describe('S3BlobStore on Swift + s3api', () => {
       assert.ok(usage.peakFiles >= uploads, `at most ${usage.peakFiles} staging files at once`);
       assert.ok(usage.peakFiles <= 2 * uploads, `${usage.peakFiles} staging files at once`);
       assert.ok(peakFiles <= 2 * uploads, `${peakFiles} files seen in the staging directory at once`);
-      assert.equal(usage.peakBlockBytes, uploads * 2 * MiB, 'two 1 MiB send blocks per upload');
+      assert.equal(usage.peakBlockBytes, uploads * 2 * STAGING_BLOCK_BYTES, 'two send blocks per upload');
       assert.deepEqual({ files: usage.files, blockBytes: usage.blockBytes }, { files: 0, blockBytes: 0 });
       assert.deepEqual(readdirSync(store.stagingDir), [], 'every staging file is gone after commit');
-      // Part buffers would be 2 x 8 MiB per upload, 192 MiB in all; the send blocks are 24 MiB.
+      // Part buffers would be 2 x 8 MiB per upload, 192 MiB in all; the send blocks are 6 MiB.
       assert.ok(
-        peakBytes <= uploads * 2 * MiB + 16 * MiB,
+        peakBytes <= uploads * 2 * STAGING_BLOCK_BYTES + 16 * MiB,
         `array buffers grew by ${(peakBytes / MiB).toFixed(1)} MiB`,
       );
       for (let n = 0; n < uploads; n++) {

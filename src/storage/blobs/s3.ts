@@ -504,7 +504,7 @@ interface Part {
 /**
  * A multipart upload being written. Each part is staged in a file of its own while the part before it
  * is sent from its file, so an upload has at most two staging files and, while a part is sent, two
- * 1 MiB blocks in memory; a writer waits while the store is slower than its source.
+ * 256 KiB blocks in memory; a writer waits while the store is slower than its source.
  */
 class S3Temporary implements TemporaryBlob {
   readonly id: string;
