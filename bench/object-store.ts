@@ -5,11 +5,14 @@
 //  3. does the same with the real Glance 25.1 (Debian's glance-api, installed when missing) storing its
 //     data in the same Swift through glance_store's swift driver (Swift's own API, tempauth v1), as
 //     clouds that run Glance on Swift do (IMAGETRUST_BENCH_GLANCE=0 leaves it out);
-//  4. prints medians, the S3/filesystem ratios (target: upload within 1.3x), S3 vs Glance-on-Swift
-//     (target: faster), and each process's peak RSS, then the JSON, also kept in bench/results/.
+//  4. times the store alone: the same bytes PUT to Swift with curl through Swift's own API (one request,
+//     no hashing, no service in between), the floor any service storing there sits on;
+//  5. prints medians, the S3/filesystem ratios (target: upload within 1.3x), S3 vs Glance-on-Swift
+//     (target: faster) and vs Swift alone, and each process's peak RSS, then the JSON, also kept in
+//     bench/results/.
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +55,46 @@ async function download(
   const hash = createHash('sha512');
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
   return { seconds: (performance.now() - start) / 1000, sha512: hash.digest('hex') };
+}
+
+/**
+ * The store's own speed: `mib` MiB PUT with curl through Swift's native API (tempauth v1), one request,
+ * `reps` times; the seconds of each.
+ */
+async function swiftFloor(swift: ObjectStore, work: string, block: Buffer, mib: number, reps: number) {
+  const file = path.join(work, 'floor.bin');
+  const out = openSync(file, 'w');
+  for (let i = 0; i < mib; i++) writeSync(out, block);
+  closeSync(out);
+  const auth = await fetch(`${swift.endpoint}/auth/v1.0`, {
+    headers: { 'x-auth-user': swift.accessKeyId, 'x-auth-key': swift.secretAccessKey },
+  });
+  const storage = auth.headers.get('x-storage-url');
+  const token = auth.headers.get('x-auth-token');
+  if (!auth.ok || !storage || !token) throw new Error(`Swift tempauth answered ${auth.status}`);
+  const container = await fetch(`${storage}/floor`, { method: 'PUT', headers: { 'x-auth-token': token } });
+  if (!container.ok) throw new Error(`creating the floor container answered ${container.status}`);
+  const seconds: number[] = [];
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const start = performance.now();
+      await execFileP('curl', [
+        '-sS',
+        '-f',
+        '-T',
+        file,
+        '-H',
+        `x-auth-token: ${token}`,
+        `${storage}/floor/object`,
+      ]);
+      seconds.push((performance.now() - start) / 1000);
+      log(`swift alone rep ${rep + 1}: curl PUT ${round(seconds[rep])} s`);
+    }
+  } finally {
+    await fetch(`${storage}/floor/object`, { method: 'DELETE', headers: { 'x-auth-token': token } });
+    rmSync(file, { force: true });
+  }
+  return seconds;
 }
 
 /** One service under test: where its images API is, how to authenticate, which processes to weigh. */
@@ -227,6 +270,7 @@ async function main(): Promise<void> {
       figures[name] = await measure(name, target, block, mib, reps, sha512);
       await stopAll([p.child]);
     }
+    const swiftAlone = await swiftFloor(swift, work, block, mib, reps);
     if (withGlance) {
       const started = await startGlanceOnSwift(swift, work);
       glance = started;
@@ -253,6 +297,9 @@ async function main(): Promise<void> {
       uploadRatioS3ToFilesystem: round(up('s3') / up('filesystem'), 2),
       downloadRatioS3ToFilesystem: round(down('s3') / down('filesystem'), 2),
       uploadRatioS3ToGlanceSwift: figures.glanceSwift ? round(up('s3') / up('glanceSwift'), 2) : null,
+      swiftAloneUploadSeconds: round(median(swiftAlone)),
+      uploadRatioS3ToSwiftAlone: round(up('s3') / median(swiftAlone), 2),
+      uploadRatioSwiftAloneToFilesystem: round(median(swiftAlone) / up('filesystem'), 2),
       downloadRatioS3ToGlanceSwift: figures.glanceSwift ? round(down('s3') / down('glanceSwift'), 2) : null,
       peakRssMb: Object.fromEntries(Object.entries(figures).map(([n, f]) => [n, f.peakRssMb])),
     };
@@ -271,6 +318,14 @@ async function main(): Promise<void> {
         '',
         '',
       ],
+      ['upload, Swift alone (curl PUT, no service)', `${result.swiftAloneUploadSeconds} s`, '', ''],
+      [
+        '  Swift alone / filesystem upload (the floor of any S3 ratio)',
+        `${result.uploadRatioSwiftAloneToFilesystem}`,
+        '',
+        '',
+      ],
+      ['  upload S3 / Swift alone', `${result.uploadRatioS3ToSwiftAlone}`, '', ''],
       ratioRow(
         'upload S3 / filesystem',
         result.uploadRatioS3ToFilesystem,
