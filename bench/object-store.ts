@@ -7,19 +7,32 @@
 //     clouds that run Glance on Swift do (IMAGETRUST_BENCH_GLANCE=0 leaves it out);
 //  4. times the store alone: the same bytes PUT to Swift with curl through Swift's own API (one request,
 //     no hashing, no service in between), the floor any service storing there sits on;
-//  5. prints medians, the S3/filesystem ratios (target: upload within 1.3x), S3 vs Glance-on-Swift
+//  5. counts the CPU seconds each upload costs the service's processes and Swift's servers (all on the same
+//     two cores here, so their sum over the cores is the floor of the upload's time);
+//  6. prints medians, the S3/filesystem ratios (target: upload within 1.3x), S3 vs Glance-on-Swift
 //     (target: faster) and vs Swift alone, and each process's peak RSS, then the JSON, also kept in
 //     bench/results/.
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { passwordLogin } from '../test/support/auth.ts';
 import { type ApiProcess, startApiProcess, stopAll } from '../test/support/balanced.ts';
 import { type ObjectStore, startObjectStore } from '../test/support/objectstore.ts';
 import {
+  cpuSeconds,
   descendants,
   freePort,
   livePids,
@@ -108,7 +121,19 @@ interface Target {
 interface Figures {
   upload: number[];
   download: number[];
+  /** CPU seconds per upload: the service's processes, and Swift's servers. */
+  uploadCpu: { service: number[]; store: number[] };
   peakRssMb: number;
+}
+
+/** Swift's server processes (their recorded pids and children), whose CPU an upload also costs. */
+async function swiftPids(swift: ObjectStore): Promise<number[]> {
+  const run = path.join(swift.dir, 'run');
+  const pids = readdirSync(run)
+    .filter((name) => name.endsWith('.pid'))
+    .map((name) => Number(readFileSync(path.join(run, name), 'utf8').trim()))
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+  return [...pids, ...(await Promise.all(pids.map(descendants))).flat()];
 }
 
 /** Uploads and downloads `mib` MiB `reps` times, checking every download against `sha512`. */
@@ -119,8 +144,9 @@ async function measure(
   mib: number,
   reps: number,
   sha512: string,
+  store: () => Promise<number[]>,
 ) {
-  const figures: Figures = { upload: [], download: [], peakRssMb: 0 };
+  const figures: Figures = { upload: [], download: [], uploadCpu: { service: [], store: [] }, peakRssMb: 0 };
   // The peak of the work measured, not of start-up.
   for (const pid of await target.pids()) resetPeakRss(pid);
   for (let rep = 0; rep < reps; rep++) {
@@ -131,7 +157,11 @@ async function measure(
     });
     if (created.status !== 201) throw new Error(`${name}: creating an image answered ${created.status}`);
     const id = ((await created.json()) as { id: string }).id;
+    const [servicePids, storePids] = [await target.pids(), await store()];
+    const [serviceBefore, storeBefore] = [cpuSeconds(servicePids), cpuSeconds(storePids)];
     figures.upload.push(await uploadRepeated(target.url, target.token, id, block, mib, target.imagesPath));
+    figures.uploadCpu.service.push(cpuSeconds(servicePids) - serviceBefore);
+    figures.uploadCpu.store.push(cpuSeconds(storePids) - storeBefore);
     const got = await download(target.url, target.token, id, target.imagesPath);
     if (got.sha512 !== sha512) throw new Error(`${name}: the download differs from the upload`);
     figures.download.push(got.seconds);
@@ -139,7 +169,9 @@ async function measure(
       method: 'DELETE',
       headers: { 'x-auth-token': target.token },
     });
-    log(`${name} rep ${rep + 1}: upload ${round(figures.upload[rep])} s, download ${round(got.seconds)} s`);
+    log(
+      `${name} rep ${rep + 1}: upload ${round(figures.upload[rep])} s (CPU: service ${round(figures.uploadCpu.service[rep], 2)} s, Swift ${round(figures.uploadCpu.store[rep], 2)} s), download ${round(got.seconds)} s`,
+    );
   }
   figures.peakRssMb = round(Math.max(...(await target.pids()).map(peakRss)) / 1e6, 1);
   return figures;
@@ -237,6 +269,8 @@ async function main(): Promise<void> {
   let glance: { stop(): Promise<void> } | undefined;
   try {
     swift = await startObjectStore();
+    const store = swift;
+    const storePids = () => swiftPids(store);
     const s3 = {
       endpoint: swift.endpoint,
       region: swift.region,
@@ -267,7 +301,7 @@ async function main(): Promise<void> {
         'x-subject-token',
       )!;
       const target = { url: p.url, token, imagesPath: '/image/v2/images', pids: async () => [p.child.pid!] };
-      figures[name] = await measure(name, target, block, mib, reps, sha512);
+      figures[name] = await measure(name, target, block, mib, reps, sha512, storePids);
       await stopAll([p.child]);
     }
     const swiftAlone = await swiftFloor(swift, work, block, mib, reps);
@@ -280,7 +314,7 @@ async function main(): Promise<void> {
         imagesPath: '/v2/images',
         pids: async () => [started.pid, ...(await descendants(started.pid))],
       };
-      figures.glanceSwift = await measure('glance on swift', target, block, mib, reps, sha512);
+      figures.glanceSwift = await measure('glance on swift', target, block, mib, reps, sha512, storePids);
       await started.stop();
       glance = undefined;
     }
@@ -302,6 +336,17 @@ async function main(): Promise<void> {
       uploadRatioSwiftAloneToFilesystem: round(median(swiftAlone) / up('filesystem'), 2),
       downloadRatioS3ToGlanceSwift: figures.glanceSwift ? round(down('s3') / down('glanceSwift'), 2) : null,
       peakRssMb: Object.fromEntries(Object.entries(figures).map(([n, f]) => [n, f.peakRssMb])),
+      // Median CPU seconds per GiB uploaded; on one machine, (service + store) / cores bounds the time.
+      uploadCpuSecondsPerGiB: Object.fromEntries(
+        Object.entries(figures).map(([n, f]) => [
+          n,
+          {
+            service: round(median(f.uploadCpu.service) / (mib / 1024), 2),
+            store: round(median(f.uploadCpu.store) / (mib / 1024), 2),
+          },
+        ]),
+      ),
+      cores: availableParallelism(),
     };
     const ratioRow = (label: string, value: number | null, target: string, ok: boolean) => [
       label,
@@ -348,6 +393,12 @@ async function main(): Promise<void> {
       ],
       ['download S3 / filesystem', `${result.downloadRatioS3ToFilesystem}`, '', ''],
       ['download S3 / Glance on Swift', `${result.downloadRatioS3ToGlanceSwift ?? 'n/a'}`, '', ''],
+      ...Object.entries(result.uploadCpuSecondsPerGiB).map(([n, cpu]) => [
+        `upload CPU per GiB, ${n}: service + Swift (floor on ${result.cores} cores)`,
+        `${cpu.service} + ${cpu.store} s (${round((cpu.service + cpu.store) / result.cores, 2)} s)`,
+        '',
+        '',
+      ]),
       ...Object.entries(result.peakRssMb).map(([n, mb]) =>
         n === 'glanceSwift'
           ? [`peak RSS, ${n} (largest process)`, `${mb} MB`, '', '']

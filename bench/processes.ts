@@ -148,6 +148,24 @@ export function peakRss(pid: number): number {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
+/**
+ * CPU seconds (user + system, every thread) the processes have used so far; one that ended meanwhile
+ * counts nothing. Take it before and after the work and subtract.
+ */
+export function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      // utime and stime, fields 14 and 15 of stat(5), in clock ticks (USER_HZ: 100 on Linux).
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended
+    }
+  }
+  return ticks / 100;
+}
+
 /** Sets a process's peak back to its current RSS, so the next figure is this run's (clear_refs 5). */
 export function resetPeakRss(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');

@@ -36,8 +36,10 @@ const configSchema = z
             pathStyle: z.boolean().default(true),
             /** Begins every object name, so several deployments can share a bucket. */
             prefix: z.string().default(''),
-            /** Multipart part size; an upload stages at most two parts in `stagingDir`, not in memory. */
-            partSizeMiB: z.number().int().min(5).max(5120).default(16),
+            /** Multipart part size; an upload stages at most `partsInFlight + 1` parts in `stagingDir`, not in memory. */
+            partSizeMiB: z.number().int().min(5).max(5120).default(64),
+            /** Parts of one upload sent at once; each holds a staging file and two 256 KiB send blocks. */
+            partsInFlight: z.number().int().min(1).max(16).default(2),
             /** Local directory parts are staged in on their way to the store; empty: <dataDir>/s3-staging. */
             stagingDir: z.string().default(''),
             /** An AWS shared credentials file; empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
@@ -283,6 +285,7 @@ const ENVIRONMENT: Record<string, { path: string[]; type: 'string' | 'number' | 
   IMAGETRUST_S3_PATH_STYLE: { path: ['blobs', 's3', 'pathStyle'], type: 'boolean' },
   IMAGETRUST_S3_PREFIX: { path: ['blobs', 's3', 'prefix'], type: 'string' },
   IMAGETRUST_S3_PART_SIZE_MIB: { path: ['blobs', 's3', 'partSizeMiB'], type: 'number' },
+  IMAGETRUST_S3_PARTS_IN_FLIGHT: { path: ['blobs', 's3', 'partsInFlight'], type: 'number' },
   IMAGETRUST_S3_STAGING_DIR: { path: ['blobs', 's3', 'stagingDir'], type: 'string' },
   IMAGETRUST_S3_CREDENTIALS_FILE: { path: ['blobs', 's3', 'credentialsFile'], type: 'string' },
   IMAGETRUST_S3_PROFILE: { path: ['blobs', 's3', 'profile'], type: 'string' },

@@ -15,12 +15,13 @@ describe('S3 blob store settings', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('defaults to the filesystem, and to path-style, us-east-1 and 16 MiB parts for s3', () => {
+  it('defaults to the filesystem, and to path-style, us-east-1 and 64 MiB parts, two in flight, for s3', () => {
     const config = loadConfig({ env: {}, cwd: dir });
     assert.equal(config.blobs.backend, 'filesystem');
     assert.equal(config.blobs.s3.region, 'us-east-1');
     assert.equal(config.blobs.s3.pathStyle, true);
-    assert.equal(config.blobs.s3.partSizeMiB, 16);
+    assert.equal(config.blobs.s3.partSizeMiB, 64);
+    assert.equal(config.blobs.s3.partsInFlight, 2);
   });
 
   it('reads every setting from the environment', () => {
@@ -34,6 +35,7 @@ describe('S3 blob store settings', () => {
         IMAGETRUST_S3_PATH_STYLE: 'false',
         IMAGETRUST_S3_PREFIX: 'cloud-a/',
         IMAGETRUST_S3_PART_SIZE_MIB: '32',
+        IMAGETRUST_S3_PARTS_IN_FLIGHT: '4',
         IMAGETRUST_S3_CREDENTIALS_FILE: '/etc/imagetrust/s3-credentials',
         IMAGETRUST_S3_PROFILE: 'images',
         IMAGETRUST_S3_STAGING_DIR: '/var/tmp/imagetrust-staging',
@@ -46,6 +48,7 @@ describe('S3 blob store settings', () => {
       pathStyle: false,
       prefix: 'cloud-a/',
       partSizeMiB: 32,
+      partsInFlight: 4,
       credentialsFile: '/etc/imagetrust/s3-credentials',
       profile: 'images',
       stagingDir: '/var/tmp/imagetrust-staging',
@@ -80,6 +83,8 @@ describe('S3 blob store settings', () => {
     ['a prefix climbing out', { ...s3, prefix: '../x' }, /blobs\.s3\.prefix/],
     ['a profile without a file', { ...s3, profile: 'x' }, /needs blobs\.s3\.credentialsFile/],
     ['parts under 5 MiB', { ...s3, partSizeMiB: 4 }, /blobs\.s3\.partSizeMiB/],
+    ['no part in flight', { ...s3, partsInFlight: 0 }, /blobs\.s3\.partsInFlight/],
+    ['17 parts in flight', { ...s3, partsInFlight: 17 }, /blobs\.s3\.partsInFlight/],
   ] as const) {
     it(`refuses ${label}`, () => {
       assert.throws(

@@ -3,7 +3,6 @@
 // from the caller's block straight to the file, and a part is sent through two 256 KiB blocks. Files are
 // read and written through their descriptors only, never reopened by name: removing a name (recovery in
 // another process sharing the directory, an operator) never corrupts an upload in flight.
-import type { Hash } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -22,8 +21,6 @@ export interface StagedPart {
   readonly file: string;
   readonly handle: FileHandle;
   size: number;
-  /** Content-MD5 of the part, hashed as it is written. */
-  readonly md5: Hash;
   removed: boolean;
 }
 
@@ -62,12 +59,12 @@ export class PartStaging {
   }
 
   /** A new, empty staging file for part `number` of temporary `id`, readable by this user only. */
-  async create(id: string, number: number, md5: Hash): Promise<StagedPart> {
+  async create(id: string, number: number): Promise<StagedPart> {
     const file = path.join(this.dir, `${id}.${number}.part`);
     // Read and write: the part is sent from the same descriptor it was written through.
     const handle = await open(file, 'wx+', 0o600);
     this.#count(1, 0);
-    return { number, file, handle, size: 0, md5, removed: false };
+    return { number, file, handle, size: 0, removed: false };
   }
 
   /** Closes and removes a part's file; a second call, or a name already gone, is fine. */

@@ -19,6 +19,7 @@ import {
   UnavailableError,
 } from '../../errors/index.ts';
 import { releaseBuffer } from '../release-buffer.ts';
+import { type PartHash, PartHasher } from './part-hash.ts';
 import {
   loadS3Credentials,
   readBody,
@@ -35,11 +36,14 @@ import { childrenNamed, childText, parseXml, type XmlElement, XmlError } from '.
 export interface S3BlobStoreOptions extends S3ClientOptions {
   /** Begins every object name, so several stores (or tests) can share a bucket; `[A-Za-z0-9._/-]*`. */
   prefix?: string;
-  /** Bytes per multipart part (5 MiB to 5 GiB); an upload stages at most two parts on disk. */
+  /** Bytes per multipart part (5 MiB to 5 GiB); an upload stages at most `partsInFlight + 1` parts on disk. */
   partSize?: number;
+  /** Parts of one upload sent at once (1 to 16): the store's per-request latency overlaps the next parts. */
+  partsInFlight?: number;
   /**
    * A local directory for parts on their way to the store (created 0700; its staged parts are removed
-   * at open). Each upload keeps at most two part files there: the one being written, the one being sent.
+   * at open). Each upload keeps at most `partsInFlight + 1` part files there: the one being written and
+   * those being sent.
    */
   stagingDir: string;
   /** Begins the id of every temporary (the process's upload owner), as for the filesystem store. */
@@ -47,7 +51,10 @@ export interface S3BlobStoreOptions extends S3ClientOptions {
 }
 
 const MiB = 1024 * 1024;
-export const DEFAULT_PART_SIZE = 16 * MiB;
+/** Content-MD5 of no bytes. */
+const EMPTY_MD5 = createHash('md5').digest('base64');
+export const DEFAULT_PART_SIZE = 64 * MiB;
+export const DEFAULT_PARTS_IN_FLIGHT = 2;
 
 const TEMP_ID = /^(?:[A-Za-z0-9_-]{1,120}\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SAFE_KEY = /^[A-Za-z0-9._-]{1,200}$/;
@@ -158,8 +165,10 @@ export class S3BlobStore implements BlobStore {
   readonly #client: S3Client;
   readonly #prefix: string;
   readonly #partSize: number;
+  readonly #partsInFlight: number;
   readonly #tempPrefix: string;
   readonly #staging: PartStaging;
+  readonly #hasher = new PartHasher();
   /** Commits to one key in this process take turns (S3's conditional PUT is not atomic on every store). */
   readonly #claims = new Map<string, Promise<unknown>>();
   /** Whether the store honours `If-None-Match: *` on PUT (Swift's s3api answers 501); learnt on first use. */
@@ -177,12 +186,17 @@ export class S3BlobStore implements BlobStore {
         `The S3 part size must be 5 MiB to 5 GiB, not ${partSize} bytes.`,
       );
     }
+    const partsInFlight = options.partsInFlight ?? DEFAULT_PARTS_IN_FLIGHT;
+    if (!Number.isInteger(partsInFlight) || partsInFlight < 1 || partsInFlight > 16) {
+      throw new ImageTrustError('INTERNAL', `Parts in flight must be 1 to 16, not ${partsInFlight}.`);
+    }
     if (options.tempPrefix !== undefined && !/^[A-Za-z0-9_-]{1,120}$/.test(options.tempPrefix)) {
       throw new ImageTrustError('INTERNAL', `Refusing temporary prefix '${options.tempPrefix}'.`);
     }
     this.#client = new S3Client(options);
     this.#prefix = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
     this.#partSize = partSize;
+    this.#partsInFlight = partsInFlight;
     this.#tempPrefix = options.tempPrefix ? `${options.tempPrefix}.` : '';
     if (typeof options.stagingDir !== 'string' || options.stagingDir === '') {
       throw new ImageTrustError('INTERNAL', 'The S3 blob store needs a staging directory.');
@@ -223,6 +237,7 @@ export class S3BlobStore implements BlobStore {
   /** Closes pooled connections. */
   close(): void {
     this.#client.close();
+    void this.#hasher.close();
   }
 
   get partSize(): number {
@@ -248,7 +263,10 @@ export class S3BlobStore implements BlobStore {
       throw toBlobError(error, 'starting a multipart upload');
     }
     if (!uploadId) throw new ImageTrustError('INTERNAL', 'The object store gave no multipart upload id.');
-    return new S3Temporary(this, this.#client, this.#staging, id, name, uploadId, this.#partSize);
+    return new S3Temporary(this, this.#client, this.#staging, this.#hasher, id, name, uploadId, {
+      partSize: this.#partSize,
+      partsInFlight: this.#partsInFlight,
+    });
   }
 
   /** The data object `key` points at; NOT_FOUND when the key has no pointer. */
@@ -502,27 +520,34 @@ interface Part {
 }
 
 /**
- * A multipart upload being written. Each part is staged in a file of its own while the part before it
- * is sent from its file, so an upload has at most two staging files and, while a part is sent, two
- * 256 KiB blocks in memory; a writer waits while the store is slower than its source.
+ * A multipart upload being written. Each part is staged in a file of its own while up to `partsInFlight`
+ * parts before it are sent from theirs, so the store's per-request latency (authentication, the segment
+ * PUT's fsync, the container update) overlaps the next parts. An upload holds at most `partsInFlight + 1`
+ * staging files and, per part being sent, two 256 KiB blocks; a writer waits while the store is slower
+ * than its source.
  */
 class S3Temporary implements TemporaryBlob {
   readonly id: string;
   readonly #store: S3BlobStore;
   readonly #client: S3Client;
   readonly #staging: PartStaging;
+  readonly #hasher: PartHasher;
   readonly #name: string;
   readonly #uploadId: string;
   readonly #partSize: number;
+  readonly #partsInFlight: number;
   #state: 'open' | 'committing' | 'committed' | 'discarded' = 'open';
   #uploadAborted = false;
-  /** The part being written; null until its first byte arrives. */
+  /** The part being written, and the MD5 of the bytes given for it; null until its first byte arrives. */
   #part: StagedPart | null = null;
-  /** The two blocks this upload's parts are sent through, taken at its first send. */
-  #blocks: [Buffer, Buffer] | null = null;
+  #partHash: PartHash | null = null;
+  /** Block pairs taken from staging for this upload's sends, and those not sending now. */
+  #blockPairs = 0;
+  readonly #freeBlocks: [Buffer, Buffer][] = [];
   #smallMd5: string | null = null;
   readonly #parts: Part[] = [];
-  #inFlight: Promise<void> | null = null;
+  /** Parts being sent; each settles (never rejects) once answered and its file is gone. */
+  readonly #sending = new Set<Promise<void>>();
   #failure: unknown = null;
   #writes: Promise<void> = Promise.resolve();
 
@@ -530,18 +555,21 @@ class S3Temporary implements TemporaryBlob {
     store: S3BlobStore,
     client: S3Client,
     staging: PartStaging,
+    hasher: PartHasher,
     id: string,
     name: string,
     uploadId: string,
-    partSize: number,
+    limits: { partSize: number; partsInFlight: number },
   ) {
     this.#store = store;
     this.#client = client;
     this.#staging = staging;
+    this.#hasher = hasher;
     this.id = id;
     this.#name = name;
     this.#uploadId = uploadId;
-    this.#partSize = partSize;
+    this.#partSize = limits.partSize;
+    this.#partsInFlight = limits.partsInFlight;
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -557,18 +585,29 @@ class S3Temporary implements TemporaryBlob {
     return next;
   }
 
-  /** Writes the caller's bytes straight to the staging file (no copy), hashing them for Content-MD5. */
+  /**
+   * Writes the caller's bytes straight to the staging file (no copy) while the hasher's worker adds the
+   * same bytes to the part's Content-MD5.
+   */
   async #append(chunk: Uint8Array): Promise<void> {
     try {
       this.#throwIfFailed();
       let offset = 0;
       while (offset < chunk.length) {
-        this.#part ??= await this.#staging.create(this.id, this.#parts.length + 1, createHash('md5'));
+        if (!this.#part) {
+          this.#part = await this.#staging.create(this.id, this.#parts.length + 1);
+          this.#partHash = this.#hasher.begin();
+        }
         const part = this.#part;
         const n = Math.min(this.#partSize - part.size, chunk.length - offset);
         const piece = chunk.subarray(offset, offset + n);
-        await writeAt(part, piece);
-        part.md5.update(piece);
+        // Both settle before the caller may reuse its bytes, even when one of them fails.
+        const [written, hashed] = await Promise.allSettled([
+          writeAt(part, piece),
+          (this.#partHash as PartHash).update(piece),
+        ]);
+        if (written.status === 'rejected') throw written.reason;
+        if (hashed.status === 'rejected') throw hashed.reason;
         part.size += n;
         offset += n;
         if (part.size === this.#partSize) await this.#sendPart();
@@ -589,19 +628,26 @@ class S3Temporary implements TemporaryBlob {
     throw toBlobError(this.#failure, 'uploading a part');
   }
 
-  /** Sends the staged part, after the part in flight (if any) has landed; its file goes once answered. */
+  /**
+   * Starts sending the staged part once fewer than `partsInFlight` are on their way (a failure among them
+   * stops the upload first); its file goes once it is answered.
+   */
   async #sendPart(): Promise<void> {
-    await this.#inFlight;
+    while (this.#sending.size >= this.#partsInFlight) await Promise.race(this.#sending);
     this.#throwIfFailed();
     const part = this.#part as StagedPart;
+    const hash = this.#partHash as PartHash;
     this.#part = null;
+    this.#partHash = null;
     const number = part.number;
     this.#parts.push({ number, etag: '' });
     const query: [string, string][] = [
       ['partNumber', String(number)],
       ['uploadId', this.#uploadId],
     ];
-    this.#inFlight = this.#putStaged(part, query, part.md5.digest('base64'))
+    const sent: Promise<void> = hash
+      .digest()
+      .then((md5) => this.#putStaged(part, query, md5))
       .then((answer) => {
         const etag = answer.headers.etag;
         if (typeof etag !== 'string' || etag === '')
@@ -610,23 +656,39 @@ class S3Temporary implements TemporaryBlob {
       })
       .catch((error) => {
         // Kept, not thrown here: the next write or the commit reports it.
-        this.#failure = error;
+        this.#failure ??= error;
       })
-      .finally(() => this.#staging.remove(part).catch(() => undefined));
+      .then(() => this.#staging.remove(part).catch(() => undefined))
+      .finally(() => this.#sending.delete(sent));
+    this.#sending.add(sent);
+  }
+
+  /** Waits until no part is on its way (each send settles; failures are kept in #failure). */
+  async #drain(): Promise<void> {
+    while (this.#sending.size > 0) await Promise.all(this.#sending);
   }
 
   /** PUTs a staged part's bytes from its file, with their length and Content-MD5. */
   async #putStaged(part: StagedPart, query: [string, string][], md5: string): Promise<S3Response> {
-    // One part is sent at a time, and the client gives the blocks back only once it stopped filling them.
-    this.#blocks ??= this.#staging.takeBlocks();
-    return this.#client.send({
-      method: 'PUT',
-      key: this.#name,
-      query,
-      file: { handle: part.handle, length: part.size, blocks: this.#blocks },
-      payloadHash: UNSIGNED_PAYLOAD,
-      headers: { 'content-md5': md5 },
-    });
+    // The client gives the blocks back only once it stopped filling them, so the next send may take them.
+    const blocks = this.#freeBlocks.pop() ?? this.#takeBlocks();
+    try {
+      return await this.#client.send({
+        method: 'PUT',
+        key: this.#name,
+        query,
+        file: { handle: part.handle, length: part.size, blocks },
+        payloadHash: UNSIGNED_PAYLOAD,
+        headers: { 'content-md5': md5 },
+      });
+    } finally {
+      this.#freeBlocks.push(blocks);
+    }
+  }
+
+  #takeBlocks(): [Buffer, Buffer] {
+    this.#blockPairs++;
+    return this.#staging.takeBlocks();
   }
 
   async commit(key: string): Promise<void> {
@@ -638,7 +700,7 @@ class S3Temporary implements TemporaryBlob {
     this.#state = 'committing';
     try {
       await this.#writes;
-      await this.#inFlight;
+      await this.#drain();
       this.#throwIfFailed();
       if (this.#parts.length === 0) await this.#commitSmall(key);
       else await this.#commitMultipart(key);
@@ -668,7 +730,7 @@ class S3Temporary implements TemporaryBlob {
     }
     const part = this.#part;
     // Kept: a commit that failed may be tried again, and a digest is taken once.
-    this.#smallMd5 ??= (part?.md5 ?? createHash('md5')).digest('base64');
+    this.#smallMd5 ??= this.#partHash ? await this.#partHash.digest() : EMPTY_MD5;
     await this.#store.claim(key, this.id);
     try {
       if (part) await this.#putStaged(part, [], this.#smallMd5);
@@ -688,11 +750,9 @@ class S3Temporary implements TemporaryBlob {
   }
 
   async #commitMultipart(key: string): Promise<void> {
-    if (this.#part) {
-      await this.#sendPart();
-      await this.#inFlight;
-      this.#throwIfFailed();
-    }
+    if (this.#part) await this.#sendPart();
+    await this.#drain();
+    this.#throwIfFailed();
     await this.#store.claim(key, this.id);
     const body = Buffer.from(
       `<CompleteMultipartUpload>${this.#parts
@@ -725,15 +785,15 @@ class S3Temporary implements TemporaryBlob {
   async #dropPart(): Promise<void> {
     const part = this.#part;
     this.#part = null;
+    this.#partHash?.drop();
+    this.#partHash = null;
     if (part) await this.#staging.remove(part).catch(() => undefined);
   }
 
   /** The temporary is finished (committed or discarded, nothing in flight): its part and blocks go. */
   async #release(): Promise<void> {
-    if (this.#blocks) {
-      this.#blocks = null;
-      this.#staging.releaseBlocks();
-    }
+    for (; this.#blockPairs > 0; this.#blockPairs--) this.#staging.releaseBlocks();
+    this.#freeBlocks.length = 0;
     await this.#dropPart();
   }
 
@@ -745,7 +805,7 @@ class S3Temporary implements TemporaryBlob {
     if (this.#state === 'committed') return;
     this.#state = 'discarded';
     await this.#writes;
-    await this.#inFlight;
+    await this.#drain();
     await this.#release();
     if (this.#uploadAborted) return;
     try {
@@ -834,6 +894,8 @@ export interface S3Settings {
   pathStyle: boolean;
   prefix: string;
   partSizeMiB: number;
+  /** Default DEFAULT_PARTS_IN_FLIGHT. */
+  partsInFlight?: number;
   credentialsFile: string;
   profile: string;
 }
@@ -853,6 +915,7 @@ export async function openS3BlobStore(
     pathStyle: settings.pathStyle,
     prefix: settings.prefix,
     partSize: settings.partSizeMiB * MiB,
+    partsInFlight: settings.partsInFlight,
     credentials: loadS3Credentials(settings, options.env),
     tempPrefix: options.tempPrefix,
     stagingDir: options.stagingDir,
