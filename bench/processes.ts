@@ -195,11 +195,15 @@ export function uploadRepeated(
       },
     });
     request.on('response', (response) => {
-      response.resume();
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (text: string) => {
+        if (body.length < 2000) body += text;
+      });
       response.on('end', () =>
         response.statusCode === 204
           ? resolve((performance.now() - start) / 1000)
-          : reject(new Error(`upload answered ${response.statusCode}`)),
+          : reject(new Error(`upload answered ${response.statusCode}: ${body.slice(0, 500)}`)),
       );
     });
     request.on('error', reject);

@@ -150,7 +150,11 @@ async function scaleOut(store: Store): Promise<void> {
       ids.map((id) =>
         uploadRepeated(lbUrl, token, id, block, uploadMib).then(
           () => 204,
-          () => 0,
+          (error: Error) => {
+            // Counted, and said why: a failed upload is a finding, not noise.
+            log(`upload of ${id} failed: ${error.message}`);
+            return 0;
+          },
         ),
       ),
     );

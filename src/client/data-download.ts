@@ -8,8 +8,12 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { connectionErrorCode, ImageTrustError } from '../errors/index.ts';
 
-/** What the socket reads into; two are enough while the consumer works on one block. */
+/**
+ * What the socket reads into. The consumer holds at most two blocks (the one it works on and the one
+ * before, still being written elsewhere), so three buffers are enough.
+ */
 const READ_BUFFER = 1 << 20;
+const KEPT_BUFFERS = 3;
 /** Status line and headers together; a data response has a handful. */
 const MAX_HEAD = 64 * 1024;
 /** A chunk-size line with its extensions. */
@@ -30,8 +34,8 @@ export interface DataResponse {
   /** Content-Length, or null when the body is chunked or ends with the connection. */
   length: number | null;
   /**
-   * The body, once. A block is valid only until the next is asked for (the socket reads into buffers it
-   * reuses). A body shorter than its Content-Length, or a chunked body without its last chunk, fails
+   * The body, once. A block is valid until the one after next is asked for (the socket reads into buffers
+   * it reuses), so a consumer may write one block out while it works on the next. A body shorter than its Content-Length, or a chunked body without its last chunk, fails
    * with UPLOAD_INCOMPLETE.
    */
   body: AsyncIterable<Uint8Array>;
@@ -77,7 +81,7 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
       return;
     }
     users.delete(buffer);
-    if (free.length < 2) free.push(buffer);
+    if (free.length < KEPT_BUFFERS) free.push(buffer);
   };
 
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -285,7 +289,8 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
     return !paused;
   }
 
-  let handedOut: { view: Uint8Array; buffer: Buffer | null } | null = null;
+  /** The blocks handed out and still valid: the last one and the one before it. */
+  const handedOut: { view: Uint8Array; buffer: Buffer | null }[] = [];
   let iterated = false;
 
   async function* blocks(): AsyncGenerator<Uint8Array> {
@@ -293,13 +298,11 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
     iterated = true;
     try {
       for (;;) {
-        if (handedOut) {
-          release(handedOut.buffer);
-          handedOut = null;
-        }
         const next = queue.shift();
         if (next) {
-          handedOut = next;
+          // Asking for this block ends the one two before it.
+          if (handedOut.length === 2) release((handedOut.shift() as { buffer: Buffer | null }).buffer);
+          handedOut.push(next);
           yield next.view;
           continue;
         }
@@ -324,7 +327,7 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
         wake = null;
       }
     } finally {
-      if (handedOut) release(handedOut.buffer);
+      for (const block of handedOut.splice(0)) release(block.buffer);
       socket.destroy();
     }
   }

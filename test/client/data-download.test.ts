@@ -57,7 +57,7 @@ async function dribble(socket: Socket, bytes: Buffer, sizes: number[]): Promise<
   }
 }
 
-/** Reads the whole body, copying each block (a block is valid until the next is asked for). */
+/** Reads the whole body, copying each block (a block is valid until the one after next is asked for). */
 async function readAll(url: string, options: Parameters<typeof getData>[1] = { headers: {} }) {
   const response = await getData(new URL(url), options);
   const parts: Buffer[] = [];
@@ -124,6 +124,37 @@ describe('data download reader', () => {
     assert.equal(response.status, 200);
     assert.equal(response.length, data.length);
     assert.ok(body.equals(data));
+  });
+
+  it('keeps a block intact until the one after next is asked for, so it can be written out meanwhile', async () => {
+    const data = randomBytes(6 * 1024 * 1024 + 11);
+    const url = await start(async (socket) => {
+      await dribble(
+        socket,
+        Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`), data]),
+        [300_000, 1_048_576, 5, 2_000_000],
+      );
+      socket.end();
+    });
+    const response = await getData(new URL(url), { headers: {} });
+    let offset = 0;
+    let previous: { view: Uint8Array; at: number } | null = null;
+    let blocks = 0;
+    for await (const block of response.body) {
+      // Time for the socket to read on (into whichever buffers the reader thinks are free)...
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      // ...and the previous block, not copied, still holds its bytes now that this one was taken.
+      if (previous) {
+        const expected = data.subarray(previous.at, previous.at + previous.view.length);
+        assert.ok(Buffer.from(previous.view).equals(expected), `block at ${previous.at} changed`);
+      }
+      assert.ok(Buffer.from(block).equals(data.subarray(offset, offset + block.length)));
+      previous = { view: block, at: offset };
+      offset += block.length;
+      blocks++;
+    }
+    assert.equal(offset, data.length);
+    assert.ok(blocks > 6, `${blocks} blocks: enough for the read buffers to be reused`);
   });
 
   it('gives exactly a chunked body with extensions and trailers, split at every byte', async () => {

@@ -19,18 +19,20 @@ describe('PartHasher', () => {
   const hasher = new PartHasher();
   after(() => hasher.close());
 
-  it('equals one-shot MD5 over shared and ordinary chunks of every size, across its 512 KiB gather block', async () => {
+  it('equals one-shot MD5 over chunks of every size, shared or ordinary, whichever kind comes first', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 777);
     const sizes = [1, 511 * 1024, 512 * 1024, 512 * 1024 + 1, 65536, 2 * 1024 * 1024, 13];
-    const part = hasher.begin();
-    for (let at = 0, i = 0; at < data.length; i++) {
-      const n = Math.min(sizes[i % sizes.length], data.length - at);
-      const chunk = data.subarray(at, at + n);
-      // Alternating kinds: gathered bytes must reach the worker before shared ones that follow them.
-      await part.update(i % 3 === 0 ? shared(chunk) : chunk);
-      at += n;
+    // Shared first (hashed on the worker) and ordinary first (inline), each then mixed with the other kind.
+    for (const first of [0, 1]) {
+      const part = hasher.begin();
+      for (let at = 0, i = 0; at < data.length; i++) {
+        const n = Math.min(sizes[i % sizes.length], data.length - at);
+        const chunk = data.subarray(at, at + n);
+        await part.update(i % 3 === first ? shared(chunk) : chunk);
+        at += n;
+      }
+      assert.equal(await part.digest(), md5(data), `first chunk ${first ? 'ordinary' : 'shared'}`);
     }
-    assert.equal(await part.digest(), md5(data));
   });
 
   it('gives the MD5 of no bytes for an empty part, and ignores empty chunks', async () => {
@@ -56,21 +58,22 @@ describe('PartHasher', () => {
   });
 
   it('lets the caller reuse a chunk once update settles: what was hashed is what was given then', async () => {
-    const block = Buffer.alloc(300_000);
-    const given = createHash('md5');
-    const part = hasher.begin();
-    for (let i = 0; i < 8; i++) {
-      block.fill(i);
-      given.update(block);
-      await part.update(block);
+    for (const block of [Buffer.alloc(300_000), shared(Buffer.alloc(300_000))]) {
+      const given = createHash('md5');
+      const part = hasher.begin();
+      for (let i = 0; i < 8; i++) {
+        block.fill(i);
+        given.update(block);
+        await part.update(block);
+      }
+      assert.equal(await part.digest(), given.digest('base64'));
     }
-    assert.equal(await part.digest(), given.digest('base64'));
   });
 
   it('fails what is pending when its worker stops, and starts a new worker for the next part', async () => {
     const own = new PartHasher();
     const part = own.begin();
-    await part.update(randomBytes(1000));
+    await part.update(shared(randomBytes(1000)));
     const digest = assert.rejects(part.digest(), /closed/);
     await own.close();
     await digest;

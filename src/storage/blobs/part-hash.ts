@@ -4,15 +4,16 @@
 // read-back of the staging file: a part that changed on its way through the disk is refused by the store
 // (BadDigest), as it would be with the hash taken inline.
 //
-// Chunks in shared memory (the digest ring's slots, the upload path) are read in place; others are
-// gathered into a 512 KiB shared block per part and handed over when it is full. `update` settles once the
-// worker no longer needs the caller's bytes, so the caller may reuse them. One worker per process, started at the first chunk and kept; it does not keep the process
-// alive, and one that dies fails what it held and is replaced at the next part.
+// Chunks in shared memory (the digest ring's slots, the upload path) are read in place, and `update`
+// settles once the worker is done with them, so the caller may reuse them. Parts that arrive in ordinary
+// buffers are hashed inline (see PartHash). One worker per process, started at the first part it hashes
+// and kept; it does not keep the process alive, and one that dies fails what it held and is replaced at
+// the next part.
+import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
-/** Bytes of the shared block other chunks are gathered in before the worker hashes them. */
-const GATHER_BYTES = 512 * 1024;
-const MAX_FREE_GATHERS = 16;
+/** Content-MD5 of no bytes. */
+const EMPTY_MD5 = createHash('md5').digest('base64');
 
 type Reply = { seq: number; md5?: string; error?: string };
 
@@ -26,20 +27,10 @@ export class PartHasher {
   #nextPart = 0;
   #nextSeq = 0;
   readonly #pending = new Map<number, Pending>();
-  /** Gather blocks no part holds now, reused so a part does not leave 512 KiB to the collector. */
-  readonly #freeGathers: Uint8Array[] = [];
 
   /** A new part's hash; feed it in order with `update`, then take `digest` once (or `drop` it). */
   begin(): PartHash {
     return new PartHash(this, this.#nextPart++);
-  }
-
-  takeGather(): Uint8Array {
-    return this.#freeGathers.pop() ?? new Uint8Array(new SharedArrayBuffer(GATHER_BYTES));
-  }
-
-  returnGather(gather: Uint8Array): void {
-    if (this.#freeGathers.length < MAX_FREE_GATHERS) this.#freeGathers.push(gather);
   }
 
   /** Stops the worker; whatever is pending fails now, even an answer already on its way. */
@@ -94,72 +85,58 @@ export class PartHasher {
   }
 }
 
-/** One part's MD5 on the hasher's worker. */
+/**
+ * One part's MD5. A part whose first bytes come in shared memory (an upload hashed by the digest workers)
+ * is hashed on the hasher's worker, in place; any other part is hashed on the calling thread, as its
+ * upload's own md5 and sha512 are then (the digest workers are busy with other uploads, or there is one
+ * core), so another thread would add memory and no speed.
+ */
 export class PartHash {
   readonly #hasher: PartHasher;
   readonly #part: number;
-  /** Chunks not in shared memory are copied here and handed over a block at a time. */
-  #gather: Uint8Array | null = null;
-  #gathered = 0;
-  #flushing = false;
+  #inline: Hash | null = null;
+  #onWorker = false;
 
   constructor(hasher: PartHasher, part: number) {
     this.#hasher = hasher;
     this.#part = part;
   }
 
-  /** Adds `chunk`; settles once the worker no longer reads it (it may be copied and hashed later). */
+  /** Adds `chunk`; settles once the worker, if it hashes this part, no longer reads it. */
   async update(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
-    if (chunk.buffer instanceof SharedArrayBuffer) {
-      await this.#flush();
-      await this.#send(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (!this.#onWorker && !this.#inline) {
+      if (chunk.buffer instanceof SharedArrayBuffer) this.#onWorker = true;
+      else this.#inline = createHash('md5');
+    }
+    if (this.#inline) {
+      this.#inline.update(chunk);
       return;
     }
-    this.#gather ??= this.#hasher.takeGather();
-    for (let offset = 0; offset < chunk.length; ) {
-      const take = Math.min(GATHER_BYTES - this.#gathered, chunk.length - offset);
-      this.#gather.set(chunk.subarray(offset, offset + take), this.#gathered);
-      this.#gathered += take;
-      offset += take;
-      if (this.#gathered === GATHER_BYTES) await this.#flush();
+    // In shared memory, read in place; otherwise (a mixed source, not the upload path) one copy into it.
+    let view = chunk;
+    if (!(chunk.buffer instanceof SharedArrayBuffer)) {
+      view = new Uint8Array(new SharedArrayBuffer(chunk.length));
+      view.set(chunk);
     }
+    await this.#hasher.request({
+      op: 'update',
+      part: this.#part,
+      buffer: view.buffer,
+      offset: view.byteOffset,
+      length: view.length,
+    });
   }
 
   /** The base64 MD5 of everything added. */
   async digest(): Promise<string> {
-    await this.#flush();
-    this.#release();
+    if (this.#inline) return this.#inline.digest('base64');
+    if (!this.#onWorker) return EMPTY_MD5;
     return (await this.#hasher.request({ op: 'digest', part: this.#part })) as string;
   }
 
   /** Forgets the part (a failed or discarded upload). */
   drop(): void {
-    this.#release();
-    this.#hasher.post({ op: 'drop', part: this.#part });
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#gathered === 0 || !this.#gather) return;
-    const length = this.#gathered;
-    this.#gathered = 0;
-    this.#flushing = true;
-    try {
-      await this.#send(this.#gather.buffer as SharedArrayBuffer, 0, length);
-    } finally {
-      this.#flushing = false;
-    }
-  }
-
-  /** Gives the gather block back, unless the worker may still be reading it (then it is left to the GC). */
-  #release(): void {
-    const gather = this.#gather;
-    this.#gather = null;
-    this.#gathered = 0;
-    if (gather && !this.#flushing) this.#hasher.returnGather(gather);
-  }
-
-  async #send(buffer: SharedArrayBuffer, offset: number, length: number): Promise<void> {
-    await this.#hasher.request({ op: 'update', part: this.#part, buffer, offset, length });
+    if (this.#onWorker) this.#hasher.post({ op: 'drop', part: this.#part });
   }
 }
