@@ -25,7 +25,14 @@ export interface DataDownloadOptions {
   headers: Record<string, string>;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   signal?: AbortSignal;
+  /**
+   * Gives up (SERVICE_UNREACHABLE) when the server sends nothing for this long while the reader waits for
+   * it: connecting, the headers, or the body (default 60 s). Time the consumer takes is never counted.
+   */
+  idleTimeoutMs?: number;
 }
+
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 export interface DataResponse {
   status: number;
@@ -115,7 +122,29 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
     settleHead = { resolve, reject };
   });
 
+  // Armed only while the reader waits for the server, never while the socket is paused for the consumer.
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  let idle: ReturnType<typeof setTimeout> | null = null;
+  const stopIdle = () => {
+    if (idle) clearTimeout(idle);
+    idle = null;
+  };
+  const watchIdle = () => {
+    stopIdle();
+    idle = setTimeout(
+      () =>
+        fail(
+          new ImageTrustError(
+            'SERVICE_UNREACHABLE',
+            `${origin} sent nothing for ${idleMs / 1000} s; the download was given up.`,
+          ),
+        ),
+      idleMs,
+    );
+  };
+
   const fail = (error: Error) => {
+    stopIdle();
     failure ??= error;
     if (settleHead) {
       settleHead.reject(failure);
@@ -128,6 +157,7 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
+  watchIdle();
   socket.once(secure ? 'secureConnect' : 'connect', () => {
     const lines = [
       `GET ${url.pathname}${url.search} HTTP/1.1`,
@@ -153,10 +183,12 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
   );
   socket.on('end', () => {
     ended = true;
+    stopIdle();
     wake?.();
   });
   socket.on('close', () => {
     ended = true;
+    stopIdle();
     options.signal?.removeEventListener('abort', onAbort);
     if (settleHead) fail(malformed(origin, 'the connection closed before the headers ended'));
     wake?.();
@@ -254,6 +286,7 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
   }
 
   function received(length: number, buffer: Buffer): boolean {
+    watchIdle();
     // The read's own hold on its buffer; each block cut from it holds it too, until consumed.
     hold(buffer);
     try {
@@ -286,6 +319,8 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
     // Backpressure: no more reads while blocks wait for the consumer (returning false stops reading;
     // socket.resume() starts it again).
     paused = queue.length > 0;
+    if (paused || ended) stopIdle();
+    else watchIdle();
     return !paused;
   }
 
@@ -319,6 +354,7 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
         }
         if (paused) {
           paused = false;
+          watchIdle();
           socket.resume();
         }
         await new Promise<void>((resolve) => {

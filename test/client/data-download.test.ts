@@ -270,6 +270,44 @@ describe('data download reader', () => {
     );
   });
 
+  it('gives up with SERVICE_UNREACHABLE when the server stalls in the headers or mid-body', async () => {
+    const stalls = {
+      headers: (socket: Socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Le'),
+      body: (socket: Socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'),
+    };
+    for (const [where, script] of Object.entries(stalls)) {
+      const url = await start(script);
+      const read = async () => {
+        const response = await getData(new URL(url), { headers: {}, idleTimeoutMs: 300 });
+        for await (const _block of response.body) {
+          // the first 10 bytes, then nothing more ever comes
+        }
+      };
+      await assert.rejects(read(), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'SERVICE_UNREACHABLE', `${where}: ${error.message}`);
+        assert.match(error.message, /sent nothing for 0\.3 s/);
+        return true;
+      });
+    }
+  });
+
+  it('never counts the time a slow consumer takes against the idle timeout', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const url = await start((socket) => {
+      socket.end(
+        Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`), data]),
+      );
+    });
+    const response = await getData(new URL(url), { headers: {}, idleTimeoutMs: 1000 });
+    const parts: Buffer[] = [];
+    for await (const block of response.body) {
+      parts.push(Buffer.from(block));
+      // Longer than the timeout, once: the socket is paused meanwhile, which is not the server's silence.
+      if (parts.length === 1) await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    assert.ok(Buffer.concat(parts).equals(data));
+  });
+
   it('says SERVICE_UNREACHABLE when nothing listens', async () => {
     const url = await start(() => undefined);
     await servers.pop()!.close();

@@ -57,7 +57,10 @@ export class PartHasher {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./part-hash-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./part-hash-worker.js', import.meta.url), {
+      // It only hashes views of shared memory: a small heap, as the digest workers have, keeps RSS down.
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+    });
     worker.unref();
     worker.on('message', (reply: Reply) => {
       if (this.#worker !== worker) return;
