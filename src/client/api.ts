@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import type { ReleaseRequest } from '../catalog/index.ts';
 import { ConflictError, ImageTrustError, NotFoundError } from '../errors/index.ts';
-import type { DataResponse } from './data-download.ts';
+import type { DataResponse } from '../http/index.ts';
 import type { Session } from './session.ts';
 
 /** The kinds of report an image carries and the paths they are attached at (as the server's routes). */

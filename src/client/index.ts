@@ -1,5 +1,6 @@
 // Client side: find and authenticate to the service as OpenStack's clients do, and call its APIs.
 
+export type { DataResponse } from '../http/index.ts';
 export {
   ImageApi,
   type ImageView,
@@ -10,5 +11,4 @@ export {
   type SecretMaterial,
 } from './api.ts';
 export { type AuthFlags, type AuthOptions, cloudsYamlPaths, resolveAuthOptions } from './auth-options.ts';
-export type { DataResponse } from './data-download.ts';
 export { type HttpResponse, Session } from './session.ts';

@@ -5,8 +5,8 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { connectionErrorCode, ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
+import { type DataResponse, getData } from '../http/index.ts';
 import type { AuthOptions } from './auth-options.ts';
-import { type DataResponse, getData } from './data-download.ts';
 
 export interface HttpResponse {
   status: number;

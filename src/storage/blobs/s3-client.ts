@@ -7,6 +7,7 @@ import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessag
 import https from 'node:https';
 import { inspect } from 'node:util';
 import { ConfigError } from '../../errors/index.ts';
+import { type DataResponse, getData } from '../../http/index.ts';
 import {
   EMPTY_SHA256,
   type SigningCredentials,
@@ -226,7 +227,33 @@ export class S3Client {
     }
   }
 
-  #openOnce(request: S3Request): Promise<IncomingMessage> {
+  /**
+   * GETs bulk data (an object or a range of one) through the reused-buffer reader: a block is valid until
+   * the one after next is asked for, and nothing is allocated per chunk. One connection per call, closed
+   * after the body; a server silent for `timeoutMs` while data is awaited fails the read.
+   */
+  openData(request: Pick<S3Request, 'key' | 'headers' | 'signal'>): Promise<DataResponse> {
+    const signed = this.#sign({ method: 'GET', ...request });
+    const url = new URL(`${this.#endpoint.protocol}//${signed.host}${signed.path}`);
+    // The reader sends Host itself (the same value, the one signed).
+    const { host: _host, ...headers } = signed.headers;
+    return getData(url, {
+      headers,
+      // Virtual-host style still connects to the endpoint; only Host (and TLS's SNI) name the bucket.
+      connect: { hostname: this.#endpoint.hostname, port: Number(this.#endpoint.port) || undefined },
+      ...(request.signal ? { signal: request.signal } : {}),
+      idleTimeoutMs: this.#options.timeoutMs ?? 60_000,
+    });
+  }
+
+  /** The request's target and its SigV4-signed headers. */
+  #sign(request: S3Request): {
+    host: string;
+    hostname: string;
+    path: string;
+    query: string;
+    headers: Record<string, string>;
+  } {
     const target = this.#target(request.key);
     const body = request.body;
     const file = request.file;
@@ -258,13 +285,25 @@ export class S3Client {
     const query = (request.query ?? [])
       .map(([k, v]) => `${uriEncode(k)}${v === '' ? '' : `=${uriEncode(v)}`}`)
       .join('&');
+    return {
+      ...target,
+      path: query ? `${target.path}?${query}` : target.path,
+      query,
+      headers: signed.headers,
+    };
+  }
+
+  #openOnce(request: S3Request): Promise<IncomingMessage> {
+    const file = request.file;
+    const body = request.body;
+    const signed = this.#sign(request);
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = this.#request({
         protocol: this.#endpoint.protocol,
         hostname: this.#endpoint.hostname,
         port: this.#endpoint.port || undefined,
         method: request.method,
-        path: query ? `${target.path}?${query}` : target.path,
+        path: signed.path,
         headers: signed.headers,
         agent: this.#agent,
         signal: request.signal,

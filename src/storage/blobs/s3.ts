@@ -9,7 +9,6 @@
 // Parts are staged in local files (s3-staging.ts), so an upload's memory is a few blocks, whatever the
 // part size.
 import { createHash, randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { BlobData, BlobStore, ByteRange, TemporaryBlob } from '../../catalog/index.ts';
 import {
   ConfigError,
@@ -18,11 +17,10 @@ import {
   NotFoundError,
   UnavailableError,
 } from '../../errors/index.ts';
-import { releaseBuffer } from '../release-buffer.ts';
+import type { DataResponse } from '../../http/index.ts';
 import { type PartHash, PartHasher } from './part-hash.ts';
 import {
   loadS3Credentials,
-  readBody,
   S3Client,
   type S3ClientOptions,
   S3Error,
@@ -292,34 +290,34 @@ export class S3BlobStore implements BlobStore {
     checkKey(key);
     signal?.throwIfAborted();
     const id = await this.#resolve(key, signal);
-    let response: IncomingMessage;
+    let response: DataResponse;
     try {
-      response = await this.#client.open({
-        method: 'GET',
+      response = await this.#client.openData({
         key: this.dataName(id),
         headers: range ? { range: `bytes=${range.start}-${range.end}` } : {},
         signal,
       });
     } catch (error) {
-      throw toBlobError(error, `reading ${key}`);
+      throw toBlobError(fromReader(error), `reading ${key}`);
     }
-    const status = response.statusCode ?? 0;
+    const status = response.status;
     if (status === 416) {
       // A range past the end (an empty blob has no byte 0): nothing, as the filesystem store clamps it.
-      response.resume();
+      response.close();
       return new S3Blocks(null, 0, signal);
     }
     if (status !== 200 && status !== 206) {
-      const body = await readBody(response, 1024 * 1024).catch(() => Buffer.alloc(0));
+      const body = Buffer.from(await response.text());
+      response.close();
       const error = toS3Error(status, body, response.headers);
       if (isNotFound(error)) {
         throw new NotFoundError(`Image data ${key} is missing from the blob store.`, { cause: error });
       }
       throw toBlobError(error, `reading ${key}`);
     }
-    const length = Number(response.headers['content-length']);
-    if (!Number.isSafeInteger(length) || length < 0) {
-      response.destroy();
+    const length = response.length;
+    if (length === null || !Number.isSafeInteger(length) || length < 0) {
+      response.close();
       throw new ImageTrustError('INTERNAL', `The object store sent no length for ${key}.`);
     }
     return new S3Blocks(response, length, signal);
@@ -833,14 +831,18 @@ function escapeXml(text: string): string {
  * An object's bytes as the response delivers them. Reading to the end, leaving early, aborting or
  * close() releases the connection.
  */
+/**
+ * A GET's body, as the reader gives it: blocks in reused buffers, each valid until the one after next is
+ * asked for (the port's contract), so nothing is allocated or left to the collector per chunk.
+ */
 class S3Blocks implements BlobData {
   readonly length: number;
-  readonly #response: IncomingMessage | null;
+  readonly #response: DataResponse | null;
   readonly #signal?: AbortSignal;
   #closed = false;
   #started = false;
 
-  constructor(response: IncomingMessage | null, length: number, signal?: AbortSignal) {
+  constructor(response: DataResponse | null, length: number, signal?: AbortSignal) {
     this.#response = response;
     this.length = length;
     this.#signal = signal;
@@ -849,7 +851,7 @@ class S3Blocks implements BlobData {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#response && !this.#response.complete) this.#response.destroy();
+    this.#response?.close();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -859,20 +861,15 @@ class S3Blocks implements BlobData {
       if (this.#closed) throw new ImageTrustError('INTERNAL', 'Blob data read after close.');
       if (!this.#response) return;
       let received = 0;
-      // The block before the one just handed out: the consumer may still be sending the latest while it
-      // asks for the next (the port's contract), so a block is freed one step later, once it is certainly done.
-      let previous: Buffer | null = null;
       try {
-        for await (const chunk of this.#response) {
+        for await (const block of this.#response.body) {
           this.#signal?.throwIfAborted();
-          received += (chunk as Buffer).length;
-          yield chunk as Buffer;
-          if (previous) releaseBuffer(previous);
-          previous = chunk as Buffer;
+          received += block.length;
+          yield block;
         }
       } catch (error) {
         this.#signal?.throwIfAborted();
-        throw toBlobError(error, 'reading data');
+        throw toBlobError(fromReader(error), 'reading data');
       }
       this.#signal?.throwIfAborted();
       if (received !== this.length) {
@@ -885,6 +882,28 @@ class S3Blocks implements BlobData {
       await this.close();
     }
   }
+}
+
+/**
+ * The reader's own failures (no connection, a body cut short, silence past the timeout, a malformed
+ * answer) are the store's unavailability here, not a client's mistake: BLOB_STORE_UNAVAILABLE.
+ */
+function fromReader(error: unknown): unknown {
+  if (
+    error instanceof ImageTrustError &&
+    (error.code === 'SERVICE_UNREACHABLE' ||
+      error.code === 'UPLOAD_INCOMPLETE' ||
+      error.code === 'TLS_FAILED')
+  ) {
+    return new UnavailableError(
+      'BLOB_STORE_UNAVAILABLE',
+      `The object store is unavailable: ${error.message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
 }
 
 export interface S3Settings {

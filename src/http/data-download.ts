@@ -30,6 +30,11 @@ export interface DataDownloadOptions {
    * it: connecting, the headers, or the body (default 60 s). Time the consumer takes is never counted.
    */
   idleTimeoutMs?: number;
+  /**
+   * Where to connect when that is not the URL's host (an S3 endpoint addressed virtual-host style: the
+   * URL, its Host header and TLS's server name carry the bucket's name, the connection goes to the endpoint).
+   */
+  connect?: { hostname: string; port?: number };
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -91,8 +96,9 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
     if (free.length < KEPT_BUFFERS) free.push(buffer);
   };
 
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(url.port || (secure ? 443 : 80));
+  const urlHost = url.hostname.replace(/^\[|\]$/g, '');
+  const host = options.connect?.hostname.replace(/^\[|\]$/g, '') ?? urlHost;
+  const port = options.connect?.port ?? Number(url.port || (secure ? 443 : 80));
   // Every read goes to a buffer no block still handed out lives in (the callback runs before the next
   // read is asked for, and the socket pauses while blocks wait).
   const onread = {
@@ -103,7 +109,7 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
     ? tlsConnect({
         host,
         port,
-        ...(isIP(host) ? {} : { servername: host }),
+        ...(isIP(urlHost) ? {} : { servername: urlHost }),
         ALPNProtocols: ['http/1.1'],
         ...options.tls,
         onread,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
-import { getData } from '../../src/client/data-download.ts';
+import { getData } from '../../src/http/index.ts';
 import { makeTlsMaterial } from '../support/tls.ts';
 
 type Script = (socket: Socket, request: string) => unknown;
