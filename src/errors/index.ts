@@ -255,7 +255,7 @@ export const ERROR_CATALOGUE = {
   SERVICE_UNREACHABLE: {
     status: 502,
     exit: 69,
-    doc: 'The imagetrust server could not be reached: connection refused, no such host, network unreachable, timed out. (A container registry is REGISTRY_UNREACHABLE.)',
+    doc: 'The imagetrust server could not be reached: connection refused, no such host, network unreachable, timed out, or, for an image download (`imagetrust fetch`, the boot gate), it sent nothing for 60 s mid-transfer. (A container registry is REGISTRY_UNREACHABLE.)',
   },
   TLS_FAILED: {
     status: 502,

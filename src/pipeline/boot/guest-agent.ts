@@ -13,6 +13,11 @@ export class GuestAgentClient {
   private readonly socket: JsonSocket;
   /** One request at a time: the agent answers in order and carries no ids. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * A request was given up before its answer came (its test timed out): that answer is still on its
+   * way and would be taken for the next request's. The next request syncs first, which drops it.
+   */
+  private outOfStep = false;
 
   private constructor(socket: JsonSocket) {
     this.socket = socket;
@@ -52,13 +57,24 @@ export class GuestAgentClient {
   /** One request and its answer; an agent error is a GuestAgentError. */
   request(command: string, args: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
     const run = async () => {
+      if (this.outOfStep) {
+        // The agent answers in order: once our sync's id is back, every answer before it is gone.
+        await this.sync(signal);
+        this.outOfStep = false;
+      }
       // A late answer to an abandoned sync carries a number; ours are objects (or an error).
       const answer = this.socket.next(
         (message) => 'error' in message || (typeof message.return === 'object' && message.return !== null),
         signal,
       );
       this.socket.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}) })}\n`);
-      const message = await answer;
+      let message: Record<string, unknown>;
+      try {
+        message = await answer;
+      } catch (error) {
+        this.outOfStep = true;
+        throw error;
+      }
       if (message.error) {
         const error = message.error as { desc?: string; class?: string };
         throw new GuestAgentError(`guest agent ${command}: ${error.desc ?? error.class ?? 'failed'}`);

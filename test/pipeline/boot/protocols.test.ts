@@ -118,6 +118,51 @@ describe('GuestAgentClient', () => {
     }
   });
 
+  // The timeout: a client that takes the stale answer polls a command that never ends.
+  it('never takes the late answer of a request given up (a test that timed out) for the next one', {
+    timeout: 20_000,
+  }, async () => {
+    const path = join(dir, 'late.sock');
+    let slowSocket: Socket | null = null;
+    const server = await serve(path, (line, socket) => {
+      const args = (line.arguments ?? {}) as Record<string, unknown>;
+      switch (line.execute) {
+        case 'guest-sync-delimited':
+          return socket.write(
+            Buffer.concat([Buffer.from([0xff]), Buffer.from(`${JSON.stringify({ return: args.id })}\n`)]),
+          );
+        case 'guest-exec':
+          // The first command's answer is held back until the client has given up on it.
+          if ((args.arg as string[])[1] === 'slow') {
+            slowSocket = socket;
+            return;
+          }
+          return send(socket, { return: { pid: 7 } });
+        case 'guest-exec-status': {
+          // Each command's own output: the slow one's (pid 99) must never be taken for the next one's.
+          const output = args.pid === 99 ? 'stale\n' : 'fresh\n';
+          return send(socket, {
+            return: { exited: true, exitcode: 0, 'out-data': Buffer.from(output).toString('base64') },
+          });
+        }
+      }
+    });
+    let agent: GuestAgentClient | undefined;
+    try {
+      agent = await GuestAgentClient.connect(path, signal());
+      await agent.sync(signal());
+      await assert.rejects(agent.exec('slow', AbortSignal.timeout(200)));
+      // Now the given-up command's answer arrives, just as the next command is sent.
+      const next = agent.exec('fast', signal());
+      send(slowSocket as unknown as Socket, { return: { pid: 99 } });
+      assert.deepEqual(await next, { exitCode: 0, stdout: 'fresh\n', stderr: '' });
+    } finally {
+      // Closed whatever happened: a client polling a stale pid would otherwise keep the file running.
+      agent?.close();
+      server.close();
+    }
+  });
+
   it('gives up a sync when its signal aborts and the agent never answers', async () => {
     const path = join(dir, 'silent.sock');
     const server = await serve(path, () => {});
