@@ -436,11 +436,12 @@ describe('template to boot: build, booted tests, sign, upload, release, boot gat
         // ssh.service disabled
         'linux_image_allows_ssh',
       ].sort(),
-      JSON.stringify(
+      // With the serial log's end: when the guest never comes up, the console is all there is to go on.
+      `${JSON.stringify(
         report.results.filter((r) => r.status !== 'pass'),
         null,
         2,
-      ),
+      )}\nserial log, last 4000 characters:\n${(report.serial_log ?? '').slice(-4000)}`,
     );
     for (const result of report.results.filter((r) => r.status !== 'pass' && r.status !== 'skip')) {
       assert.ok(result.status === 'fail', `${result.id} is ${result.status}: ${result.message}`);
