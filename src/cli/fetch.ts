@@ -4,7 +4,7 @@
 import type { AuthFlags } from '../client/index.ts';
 import { ImageApi, SecretApi } from '../client/index.ts';
 import { fetchVerifiedImage } from '../gate/index.ts';
-import { closeDigestWorkers, createDigester } from '../storage/index.ts';
+import { closeDigestWorkers, createDigester } from '../storage/digest/index.ts';
 import { connect } from './connect.ts';
 import { printResult } from './output.ts';
 import { createProgress } from './progress.ts';
