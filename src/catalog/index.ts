@@ -5,7 +5,7 @@ export {
   type BootDecisionInput,
   type BootImageView,
   decideBoot,
-} from './boot-decision.ts';
+} from './boot/index.ts';
 export { GovernanceService, type GovernanceServiceOptions } from './governance.ts';
 export { DEFAULT_IMPORT_URI_FILTER, type ImportUriFilter, isImportUriAllowed } from './import-uri.ts';
 export {
@@ -100,7 +100,6 @@ export {
   type CertificateSource,
   createSignerTrustCheck,
   createUploadSignatureCheck,
-  loadTrustedCertificates,
   type SignatureCheckOptions,
   type UploadSignatureCheck,
 } from './signature-check.ts';

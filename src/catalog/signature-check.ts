@@ -1,7 +1,6 @@
 // Decides, before an upload reads its first byte, whether and how its data must be verified: Glance's
 // rule (all four img_signature* properties), the certificate from the key manager, and what Glance
 // leaves out: a trust store with validity dates and chains, and projects that require signatures.
-import type { X509Certificate } from 'node:crypto';
 import { VerificationError } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
 import {
@@ -9,6 +8,7 @@ import {
   certificateNotFound,
   checkPublicKeyForKeyType,
   loadSigningCertificate,
+  loadTrustedCertificates,
   planSignatureVerification,
   readSignatureProperties,
   toVerificationSpec,
@@ -72,28 +72,6 @@ export function createUploadSignatureCheck(options: SignatureCheckOptions): Uplo
     }
     return { spec: toVerificationSpec(plan, certificate), signerId: secret.creatorId ?? null };
   };
-}
-
-/**
- * The trusted certificates named by `ids`, for the upload check and the boot gate alike. `read` gives
- * a certificate secret or null; what it cannot give (null), or gives unusable, is skipped.
- */
-export async function loadTrustedCertificates(
-  ids: readonly string[],
-  read: (id: string) => Promise<CertificateSecret | null>,
-): Promise<X509Certificate[]> {
-  const trusted: X509Certificate[] = [];
-  for (const id of ids) {
-    const material = await read(id);
-    // Like Nova, a trusted certificate that cannot be fetched is skipped, not fatal.
-    if (!material) continue;
-    try {
-      trusted.push(loadSigningCertificate(material));
-    } catch {
-      // An unusable entry in the trust list cannot vouch for anything.
-    }
-  }
-  return trusted;
 }
 
 /**

@@ -1,6 +1,7 @@
 // A progress bar for long transfers, drawn only when stderr is a terminal: done and total size, the
 // rate so far and the time left at that rate.
-import { Presets, SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 
 export interface Progress {
   update(bytes: number): void;
@@ -40,6 +41,9 @@ export function progressFields(bytes: number, total: number, elapsedMs: number) 
 export function createProgress(label: string, total: number | null, options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   if (!stream.isTTY || !total) return { update() {}, stop() {} };
+  // Loaded only to draw: a command whose stderr is not a terminal (the boot gate under Nova or a
+  // script) does not pay its start-up.
+  const { Presets, SingleBar }: typeof CliProgress = createRequire(import.meta.url)('cli-progress');
   const now = options.now ?? (() => performance.now());
   const started = now();
   const bar = new SingleBar(

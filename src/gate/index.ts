@@ -6,20 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, link, mkdir, open, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type BootDecision,
-  type Clock,
-  type Digester,
-  type DigestOptions,
-  decideBoot,
-  loadTrustedCertificates,
-} from '../catalog/index.ts';
+import { type BootDecision, decideBoot } from '../catalog/boot/index.ts';
+import type { Clock, Digester, DigestOptions } from '../catalog/index.ts';
 import type { ImageApi, ImageView, SecretApi } from '../client/index.ts';
 import { ImageTrustError, VerificationError } from '../errors/index.ts';
 import {
   checkPublicKeyForKeyType,
   createStreamingVerifier,
   loadSigningCertificate,
+  loadTrustedCertificates,
   planSignatureVerification,
   readSignatureProperties,
   SIGNATURE_PROPERTY_NAMES,

@@ -109,3 +109,25 @@ export function checkPublicKeyForKeyType(certificate: X509Certificate, keyType: 
     );
   }
 }
+
+/**
+ * The trusted certificates named by `ids`, for the upload check and the boot gate alike. `read` gives
+ * a certificate secret or null; what it cannot give (null), or gives unusable, is skipped.
+ */
+export async function loadTrustedCertificates(
+  ids: readonly string[],
+  read: (id: string) => Promise<CertificateSecret | null>,
+): Promise<X509Certificate[]> {
+  const trusted: X509Certificate[] = [];
+  for (const id of ids) {
+    const material = await read(id);
+    // Like Nova, a trusted certificate that cannot be fetched is skipped, not fatal.
+    if (!material) continue;
+    try {
+      trusted.push(loadSigningCertificate(material));
+    } catch {
+      // An unusable entry in the trust list cannot vouch for anything.
+    }
+  }
+  return trusted;
+}

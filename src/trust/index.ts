@@ -6,6 +6,7 @@ export {
   type CertificateSecret,
   checkPublicKeyForKeyType,
   loadSigningCertificate,
+  loadTrustedCertificates,
 } from './certificates.ts';
 export {
   type CertificateValidationInput,

@@ -2,14 +2,14 @@
 // lifecycle (the catalog's rules, at the gate's time), then its signing certificate against the trusted
 // ones. The gate only fetches, asks, and acts on the answer.
 import type { X509Certificate } from 'node:crypto';
-import { type ErrorCode, ImageTrustError, VerificationError } from '../errors/index.ts';
+import { type ErrorCode, ImageTrustError, VerificationError } from '../../errors/index.ts';
 import {
   formatNovaCertificateFailure,
   SIGNATURE_PROPERTY_NAMES,
   validateCertificate,
-} from '../trust/index.ts';
-import { type LifecycleSubject, obsoleteError } from './lifecycle.ts';
-import { effectiveLifecycle, LIFECYCLE_STATES, type LifecycleState } from './model.ts';
+} from '../../trust/index.ts';
+import { type LifecycleSubject, obsoleteError } from '../lifecycle.ts';
+import { effectiveLifecycle, LIFECYCLE_STATES, type LifecycleState } from '../model.ts';
 
 /** An image as the Glance v2 API shows it: governance fields are extra properties, absent when unset. */
 export type BootImageView = Readonly<Record<string, unknown>> & {
