@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { closeDigestWorkers, createDigester } from '../../src/storage/index.ts';
+import { closeDigestWorkers, createDigester, digestRingsAllocated } from '../../src/storage/index.ts';
 
 const MiB = 1024 * 1024;
 
@@ -233,6 +233,22 @@ describe('createDigester', () => {
       assert.ok(grown - before <= 2, `threads grew from ${before} to ${grown} over 40 digesters`);
     }
   });
+  it('reuses its shared ring across sequential digesters, after aborts too, with no stale bytes', async () => {
+    await digestAll([randomBytes(MiB)], ['md5', 'sha512'], true);
+    const before = digestRingsAllocated();
+    for (let i = 0; i < 8; i++) {
+      if (i % 3 === 1) {
+        const aborted = createDigester(['md5', 'sha512'], { parallel: true });
+        await aborted.update(randomBytes(3 * MiB));
+        await aborted.abort();
+      }
+      // Shorter and longer than a slot, after a ring full of other bytes.
+      const data = [randomBytes(i % 2 === 0 ? 5 * MiB + 3 : 1000 + i)];
+      assert.deepEqual(await digestAll(data, ['md5', 'sha512'], true), oneShot(['md5', 'sha512'], data[0]));
+    }
+    assert.equal(digestRingsAllocated() - before, 0, 'a sequential digester allocated a ring of its own');
+  });
+
   it('hashes streams beyond the cores on the calling thread: 50 at once start no extra workers', async () => {
     const data = [randomBytes(2 * MiB + 3), randomBytes(MiB)];
     const expected = oneShot(['md5', 'sha512'], Buffer.concat(data));

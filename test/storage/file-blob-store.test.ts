@@ -45,6 +45,44 @@ describe('FileBlobStore on a directory', () => {
     assert.equal((await readAll(await synced.read('image-sync'))).toString(), 'durable');
   });
 
+  it('reuses a finished download’s buffers, never the last block its consumer may still be sending', async () => {
+    const MiB = 1024 * 1024;
+    const first = randomBytes(5 * MiB + 77);
+    const second = randomBytes(4 * MiB);
+    for (const [key, data] of [
+      ['first', first],
+      ['second', second],
+    ] as const) {
+      const temp = await store.createTemporary();
+      await temp.write(data);
+      await temp.commit(key);
+    }
+    // Read the first to its end, keeping the last block as a sender still draining it would.
+    let last: Uint8Array | null = null;
+    const backings = new Set<ArrayBufferLike>();
+    for await (const block of await store.read('first')) {
+      last = block;
+      backings.add(block.buffer);
+    }
+    const lastCopy = Buffer.from(last!);
+    // Several downloads after it, some stopped early: the spares go round, the kept block stays intact.
+    let reused = 0;
+    for (let round = 0; round < 4; round++) {
+      const blocks: Buffer[] = [];
+      for await (const block of await store.read('second')) {
+        if (backings.has(block.buffer)) reused++;
+        blocks.push(Buffer.from(block));
+        if (round === 1 && blocks.length === 2) break;
+      }
+      if (round !== 1) assert.ok(Buffer.concat(blocks).equals(second), `round ${round} read other bytes`);
+    }
+    assert.ok(
+      Buffer.from(last!).equals(lastCopy),
+      'a later download overwrote the last block of an earlier one',
+    );
+    assert.ok(reused > 0, 'no later download reused a finished one’s buffers');
+  });
+
   it('holds no file open after a read ends, stops early, is aborted or is closed unread', async () => {
     const openFiles = async () => (await readdir('/proc/self/fd')).length;
     const temp = await store.createTemporary();

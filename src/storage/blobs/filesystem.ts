@@ -200,11 +200,19 @@ export class FileBlobStore implements BlobStore {
 const READ_BLOCK = 1 << 20;
 
 /**
+ * Whole-size read buffers that finished readers gave back, for the next reader. Off-heap memory returns
+ * to the system only at a full collection, so three fresh buffers per download raised the resident size
+ * by 3 MiB a download until then. Kept: enough for a few downloads at once.
+ */
+const spareBlocks: Buffer[] = [];
+const MAX_SPARE_BLOCKS = 8;
+
+/**
  * A committed file read with one block always in flight ahead of the one being consumed: three buffers,
- * allocated once per reader and taken in turn (the block being read ahead, the one just handed out, and
- * the one before it, which the consumer may still be sending), so the consumer's send overlaps the next
- * read and nothing is allocated per block (a GiB download is three allocations, not a thousand for the
- * collector).
+ * taken in turn (the block being read ahead, the one just handed out, and the one before it, which the
+ * consumer may still be sending), so the consumer's send overlaps the next read and nothing is
+ * allocated per block. Buffers come from the spares when there are some; at the end of the data the two
+ * the consumer can no longer hold go back (the last block stays with it, as the store's contract says).
  */
 class FileBlocks implements BlobData {
   readonly length: number;
@@ -234,7 +242,12 @@ class FileBlocks implements BlobData {
     const handle = this.#handle;
     const end = this.#end;
     const blockSize = Math.min(READ_BLOCK, Math.max(1, this.length));
-    const buffers = Array.from({ length: 3 }, () => Buffer.allocUnsafeSlow(blockSize));
+    const buffers = Array.from({ length: 3 }, () =>
+      blockSize === READ_BLOCK
+        ? (spareBlocks.pop() ?? Buffer.allocUnsafeSlow(READ_BLOCK))
+        : Buffer.allocUnsafeSlow(blockSize),
+    );
+    let ended = false;
     let position = this.#start;
     let turn = 0;
     const readNext = () => {
@@ -264,9 +277,18 @@ class FileBlocks implements BlobData {
         pending = position < end ? readNext() : null;
         yield block;
       }
+      ended = true;
     } finally {
       await pending?.catch(() => undefined);
       await this.close();
+      // The consumer asked past the last block (turn - 1): done with every other buffer. Stopped early,
+      // it may still hold the last two it was given, so they are left to the collector.
+      if (ended && blockSize === READ_BLOCK) {
+        const last = (turn + buffers.length - 1) % buffers.length;
+        for (let i = 0; i < buffers.length; i++) {
+          if (i !== last && spareBlocks.length < MAX_SPARE_BLOCKS) spareBlocks.push(buffers[i]);
+        }
+      }
     }
   }
 }
