@@ -146,7 +146,12 @@ async function verifyFile(file: string, spec: ReturnType<typeof toVerificationSp
   }
 }
 
-const READ_BLOCK = 4 << 20;
+/**
+ * Reads for re-verifying a cached copy. A block the hash reads while it is still in the CPU's cache
+ * costs less than one fetched back from memory: re-verifying 1 GiB here took 0.76-0.81 s with 256 KiB
+ * blocks, 0.83-0.84 s with 512 KiB and 0.86-0.89 s with 4 MiB (openssl dgst -sha256: 0.80 s).
+ */
+const READ_BLOCK = 256 << 10;
 
 async function download(
   image: ImageView,
