@@ -9,7 +9,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AuditEntry } from '../audit/index.ts';
 import type { BlobData, BlobStore, TemporaryBlob } from '../catalog/index.ts';
 import { AuthError } from '../errors/index.ts';
-import type { Authorizer } from '../identity/index.ts';
+import { type Authorizer, passwordDerivations } from '../identity/index.ts';
 
 /** Seconds, from 1 ms to 5 minutes: API calls are milliseconds, uploads of large images minutes. */
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -104,6 +104,17 @@ export class ServiceMetrics {
       async collect() {
         const signedAt = treeHeadSignedAt ? await treeHeadSignedAt() : null;
         this.set(signedAt === null ? Number.NaN : Math.max(0, (now().getTime() - signedAt) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'imagetrust_password_derivations',
+      help: 'Password checks (scrypt) running and waiting for a turn: at most one per core runs at once.',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const { running, waiting } = passwordDerivations();
+        this.set({ state: 'running' }, running);
+        this.set({ state: 'waiting' }, waiting);
       },
     });
     this.#jobRuns = new Counter({

@@ -42,7 +42,7 @@ export {
   toUserView,
   type User,
 } from './model.ts';
-export { hashPassword, verifyPassword } from './passwords.ts';
+export { hashPassword, passwordDerivations, verifyPassword } from './passwords.ts';
 export type { IdentityClock, IdentityRepository } from './ports.ts';
 export {
   type DomainInput,

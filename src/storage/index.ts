@@ -6,7 +6,12 @@ export { FileBlobStore, type FileBlobStoreOptions } from './blobs/filesystem.ts'
 export { openS3BlobStore, S3BlobStore, type S3BlobStoreOptions } from './blobs/s3.ts';
 export { type BlobToMigrate, type MigrationReport, migrateBlobs } from './blobs/s3-migrate.ts';
 export { openDataDirectory } from './data-directory.ts';
-export { closeDigestWorkers, createDigester, digestRingsAllocated, warmDigestWorkers } from './digest/index.ts';
+export {
+  closeDigestWorkers,
+  createDigester,
+  digestRingsAllocated,
+  warmDigestWorkers,
+} from './digest/index.ts';
 export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';
 export { openLoginNameKey } from './login-name-key-file.ts';
 export { releaseBuffer } from './release-buffer.ts';

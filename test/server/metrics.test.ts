@@ -93,6 +93,8 @@ describe('GET /metrics', () => {
     const age = sample(after, 'imagetrust_audit_tree_head_age_seconds');
     assert.ok(age >= 0 && Number.isFinite(age), `tree head age ${age}`);
     assert.equal(sample(after, 'imagetrust_uploads_in_flight'), 0);
+    assert.ok(after.has('imagetrust_password_derivations{state="running"}'), 'no password derivation gauge');
+    assert.equal(sample(after, 'imagetrust_password_derivations', { state: 'waiting' }), 0);
     // The process's own figures come along.
     assert.ok(sample(after, 'imagetrust_process_resident_memory_bytes') > 0);
   });
