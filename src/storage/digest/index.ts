@@ -13,8 +13,12 @@ import { startSignatureCheck, toSignatureCheck } from '../../trust/index.ts';
 import { CONTROL, CONTROL_LENGTH, type Consumer, type StartMessage } from './layout.ts';
 
 // Every slot handed over wakes a worker and queues a file write; on a VM a wake-up can cost a fraction
-// of a millisecond of this thread's time, so slots are few and large: 2 MiB x 4, an 8 MiB ring.
-const SLOT_SIZE = 2 << 20;
+// of a millisecond of this thread's time, so slots are few and large: 1 MiB x 4, a 4 MiB ring. Not
+// larger: a 1 GiB upload took 2.39-2.51 s (signed 2.87-2.89 s, server sys 0.45-0.51 s) with 1 MiB
+// slots against 2.71-2.74 s (signed 3.28-3.66 s, sys 0.91-0.96 s) with 2 MiB, in alternating runs of
+// `npm run bench:images`: a slot the workers hash and the sink writes while it is still in the CPU's
+// cache costs less. 512 KiB slots gave 2.56-2.76 s.
+const SLOT_SIZE = 1 << 20;
 const SLOTS = 4;
 
 /** Relative CPU cost per byte, to spread consumers evenly over the workers (measured with openssl speed). */
@@ -90,7 +94,7 @@ function returnWorker(worker: DigestWorker): void {
 }
 
 /**
- * Rings no digester holds, kept for the next one. An upload used to leave its 8 MiB ring to the garbage
+ * Rings no digester holds, kept for the next one. An upload used to leave its ring (then 8 MiB) to the garbage
  * collector, which frees shared memory only at a full collection: the resident size rose by 8 MiB an
  * upload until then (135 to 170 MB over three 1 GiB uploads). Rings are in use by at most
  * workerCount() digesters at once (more hash inline), so that many are kept.
