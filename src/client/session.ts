@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { connectionErrorCode, ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
+import { connectionFailure, ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
 import { type DataResponse, getData } from '../http/index.ts';
 import type { AuthOptions } from './auth-options.ts';
 
@@ -108,15 +108,7 @@ export class Session {
       });
       req.on('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
       req.on('error', (error) =>
-        reject(
-          error instanceof ImageTrustError
-            ? error
-            : new ImageTrustError(
-                connectionErrorCode(error) ?? 'INTERNAL',
-                `Cannot reach ${target.origin}: ${error.message}`,
-                { cause: error },
-              ),
-        ),
+        reject(connectionFailure(error, `Cannot reach ${target.origin}`, 'INTERNAL')),
       );
       const body = init.body;
       if (body === undefined) req.end();

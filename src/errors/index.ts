@@ -480,3 +480,14 @@ export function connectionErrorCode(error: unknown): 'SERVICE_UNREACHABLE' | 'TL
   if (codes.some((code) => UNREACHABLE_CODES.has(code))) return 'SERVICE_UNREACHABLE';
   return undefined;
 }
+
+/**
+ * A request's socket error as ours: an ImageTrustError passes through, anything else gets its
+ * connectionErrorCode (or `otherwise`), `message` followed by the error's own, and the error as cause.
+ */
+export function connectionFailure(error: Error, message: string, otherwise: ErrorCode): ImageTrustError {
+  if (error instanceof ImageTrustError) return error;
+  return new ImageTrustError(connectionErrorCode(error) ?? otherwise, `${message}: ${error.message}`, {
+    cause: error,
+  });
+}

@@ -6,7 +6,7 @@
 // is exactly what the boot gate does not trust. The bytes are judged by the signature, not by this code.
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { connectionErrorCode, ImageTrustError } from '../errors/index.ts';
+import { connectionFailure, ImageTrustError } from '../errors/index.ts';
 
 /**
  * What the socket reads into. The consumer holds at most two blocks (the one it works on and the one
@@ -175,17 +175,7 @@ export function getData(url: URL, options: DataDownloadOptions): Promise<DataRes
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   });
   socket.on('error', (error) =>
-    fail(
-      error instanceof ImageTrustError
-        ? error
-        : new ImageTrustError(
-            connectionErrorCode(error) ?? 'SERVICE_UNREACHABLE',
-            `Cannot download from ${origin}: ${error.message}`,
-            {
-              cause: error,
-            },
-          ),
-    ),
+    fail(connectionFailure(error, `Cannot download from ${origin}`, 'SERVICE_UNREACHABLE')),
   );
   socket.on('end', () => {
     ended = true;
