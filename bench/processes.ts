@@ -166,6 +166,18 @@ export function cpuSeconds(pids: readonly number[]): number {
   return ticks / 100;
 }
 
+/**
+ * CPU seconds every core of the machine has spent busy since boot: user, nice, system, irq and softirq
+ * of /proc/stat's first line (guest time is inside user). Taken before and after a piece of work on a quiet
+ * machine, the difference is what the work cost everything involved (client, service, kernel), and that
+ * divided by the cores is the least wall time the work could take here, however well it overlapped.
+ */
+export function machineBusySeconds(): number {
+  const total = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  const [user, nice, system, , , irq, softirq] = total.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq) / 100;
+}
+
 /** Sets a process's peak back to its current RSS, so the next figure is this run's (clear_refs 5). */
 export function resetPeakRss(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
