@@ -1,11 +1,11 @@
 // An authenticated session against imagetrust (or OpenStack): Keystone v3 password or token auth, the
 // service catalog, and HTTP requests that stream bodies both ways, over TLS with the operator's CAs.
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { connectionFailure, ERROR_CATALOGUE, type ErrorCode, ImageTrustError } from '../errors/index.ts';
-import { type DataResponse, getData } from '../http/index.ts';
+import { type DataResponse, getData, http } from '../http/index.ts';
 import type { AuthOptions } from './auth-options.ts';
 
 export interface HttpResponse {
@@ -93,7 +93,7 @@ export class Session {
     } = {},
   ): Promise<HttpResponse> {
     const target = new URL(url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = target.protocol === 'https:' ? httpsRequest : http.request;
     const headers: Record<string, string | number> = { 'user-agent': 'imagetrust', ...init.headers };
     if (this.#token) headers['x-auth-token'] = this.#token;
     if (typeof init.body === 'string' || Buffer.isBuffer(init.body))

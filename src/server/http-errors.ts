@@ -1,9 +1,9 @@
 // Renders ImageTrustError in the dialect of the API that raised it: Glance (webob's HTML, JSON or plain
 // text, chosen by Accept), Keystone (JSON `{"error": {...}}`) or Barbican (JSON `{"code", "title",
 // "description"}`). Status codes come from the catalogue.
-import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type ImageTrustError, NotFoundError, toImageTrustError, ValidationError } from '../errors/index.ts';
+import { http } from '../http/index.ts';
 
 export type ApiDialect = 'glance' | 'keystone' | 'barbican';
 
@@ -77,7 +77,7 @@ function glanceRepresentation(accept: string | undefined): 'json' | 'html' | 'pl
 export function sendError(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const error: ImageTrustError = toImageTrustError(thrown);
   const status = error.status;
-  const title = STATUS_CODES[status] ?? 'Error';
+  const title = http.STATUS_CODES[status] ?? 'Error';
   if (status >= 500) request.log.error({ err: error, code: error.code }, 'request failed');
   else request.log.info({ code: error.code, status }, error.message);
   reply.code(status).headers(error.headers);
@@ -131,7 +131,7 @@ function sendBarbicanError(
     (request.routeOptions?.config as { operation?: string } | undefined)?.operation ?? 'System';
   const description =
     status >= 500 ? `${operation} failure seen - please contact site administrator.` : error.message;
-  const title = status === 413 ? 'Request Entity Too Large' : (STATUS_CODES[status] ?? 'Error');
+  const title = status === 413 ? 'Request Entity Too Large' : (http.STATUS_CODES[status] ?? 'Error');
   return reply.send({ code: status, title, description });
 }
 
@@ -158,7 +158,7 @@ export function sendJsonError(
       error: {
         code: error.code,
         status: error.status,
-        title: STATUS_CODES[error.status] ?? 'Error',
+        title: http.STATUS_CODES[error.status] ?? 'Error',
         message,
         ...extra,
       },

@@ -2,7 +2,7 @@
 // included) passes Glance's URI filter and the destination guard (no loopback, private, link-local or
 // metadata address unless the operator allowed the host), a declared length over the cap is refused
 // before any byte is read, and the body is handed on as it arrives, never buffered.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import {
   type ImportSource,
@@ -12,6 +12,7 @@ import {
 } from '../catalog/index.ts';
 import { createDestinationGuard } from '../containers/index.ts';
 import { ImageTrustError, IntegrityError, SourceError } from '../errors/index.ts';
+import { http } from '../http/index.ts';
 
 export interface WebDownloaderOptions {
   filter: ImportUriFilter;
@@ -47,7 +48,7 @@ export function createWebDownloader(options: WebDownloaderOptions): WebDownloade
         reject(error);
         return;
       }
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const send = url.protocol === 'https:' ? httpsRequest : http.request;
       const req = send(url, {
         method: 'GET',
         headers: { 'user-agent': 'imagetrust-web-download', accept: '*/*' },

@@ -44,18 +44,21 @@ describe('imagetrust fetch start-up', () => {
 
   it('loads only the client, the gate, trust and the digester before its first request', async () => {
     const list = path.join(dir, 'loaded.txt');
+    const builtins = path.join(dir, 'builtins.txt');
     const hook = path.join(dir, 'trace-loads.mjs');
     writeFileSync(
       hook,
       [
         "import { registerHooks } from 'node:module';",
-        "import { appendFileSync } from 'node:fs';",
+        "import { appendFileSync, writeFileSync } from 'node:fs';",
         'registerHooks({',
         '  load(url, context, next) {',
         `    if (url.startsWith('file:')) appendFileSync(${JSON.stringify(list)}, url + '\\n');`,
         '    return next(url, context);',
         '  },',
         '});',
+        // Node's own modules do not pass through the hook: the process lists them itself.
+        `process.on('exit', () => writeFileSync(${JSON.stringify(builtins)}, process.moduleLoadList.join('\\n')));`,
       ].join('\n'),
     );
     // Nothing listens on port 9: the command has loaded everything it imports when it fails to connect.
@@ -83,5 +86,11 @@ describe('imagetrust fetch start-up', () => {
       `imagetrust fetch loaded modules it does not use:\n${unwanted.join('\n')}`,
     );
     assert.ok(loaded.length < 80, `imagetrust fetch loaded ${loaded.length} files:\n${loaded.join('\n')}`);
+    // An ES import of node:http reads its lazy WebSocket/CloseEvent/MessageEvent exports, which loads
+    // Node's bundled undici with http2 and zlib: 60-90 ms of every boot's gate (src/http/node-http.ts).
+    const internals = readFileSync(builtins, 'utf8').split('\n');
+    assert.ok(internals.includes('NativeModule crypto'), internals.join('\n'));
+    const heavy = internals.filter((name) => /undici|http2|zlib/.test(name));
+    assert.deepEqual(heavy, [], `imagetrust fetch loaded Node modules it does not use:\n${heavy.join('\n')}`);
   });
 });

@@ -2,7 +2,7 @@
 // digest, small blobs and tag lists, with bearer-token or Basic auth and the operator's TLS material.
 // Whatever is fetched by digest is hashed and compared before anyone sees it.
 import { createHash } from 'node:crypto';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import {
   AuthError,
@@ -11,6 +11,7 @@ import {
   NotFoundError,
   VerificationError,
 } from '../../errors/index.ts';
+import { http } from '../../http/index.ts';
 import type { DestinationGuard } from '../destination-guard.ts';
 import {
   type AuthChallenge,
@@ -368,7 +369,7 @@ export class RegistryClient {
   ): Promise<RawResponse> {
     const response = await new Promise<RawResponse>((resolve, reject) => {
       const secure = url.protocol === 'https:';
-      const send = secure ? httpsRequest : httpRequest;
+      const send = secure ? httpsRequest : http.request;
       const req = send(url, {
         method: 'GET',
         headers: { 'user-agent': 'imagetrust', ...headers },

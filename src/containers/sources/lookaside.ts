@@ -1,10 +1,10 @@
 // Reading signatures from a lookaside (spec 6.2): signature-1, -2, … under
 // `<base>/<repository path>@<algo>=<hex>/`, over http(s) or file:, until the first missing one.
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { ImageTrustError, RegistryError } from '../../errors/index.ts';
+import { http } from '../../http/index.ts';
 import type { DestinationGuard } from '../destination-guard.ts';
 import { toTransportError } from '../registry/transport-errors.ts';
 import { parseStoredSignature, type StoredSignature } from './signature-blob.ts';
@@ -39,7 +39,7 @@ function httpGet(
   const guarded = options.guard?.requestOptions(url);
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
-    const req = (secure ? httpsRequest : httpRequest)(url, {
+    const req = (secure ? httpsRequest : http.request)(url, {
       method: 'GET',
       headers: { 'user-agent': 'imagetrust' },
       signal: options.signal,

@@ -2,10 +2,11 @@
 // of large media into a `.part` file, hashed in the same pass that writes them.
 import { createReadStream } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { DigesterFactory } from '../../catalog/index.ts';
 import { SourceError } from '../../errors/index.ts';
+import { http } from '../../http/index.ts';
 
 const MAX_REDIRECTS = 5;
 const IDLE_TIMEOUT_MS = 60_000;
@@ -32,7 +33,7 @@ function get(
       return;
     }
     const send =
-      target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : null;
+      target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? http.request : null;
     if (!send) {
       reject(downloadFailed(`Only http and https URLs can be fetched, not ${target.protocol}`));
       return;

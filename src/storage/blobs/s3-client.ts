@@ -3,11 +3,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
 import { ConfigError } from '../../errors/index.ts';
-import { type DataResponse, getData } from '../../http/index.ts';
+import { type DataResponse, getData, http } from '../../http/index.ts';
 import {
   EMPTY_SHA256,
   type SigningCredentials,
@@ -167,7 +167,7 @@ const RETRYABLE_ON_REUSED_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED
 export class S3Client {
   readonly #endpoint: URL;
   readonly #options: S3ClientOptions;
-  readonly #agent: http.Agent;
+  readonly #agent: Agent;
   readonly #request: typeof http.request;
 
   constructor(options: S3ClientOptions) {
