@@ -24,7 +24,10 @@
 //     changes the levels: COUNTxMIB);
 //  7. times the same downloads (curl and the 1 MiB client) from a server doing almost nothing (Python's
 //     os.sendfile, no HTTP library), a reference for the client's and the loopback's own cost;
-//  8. prints a table with the targets, then the results as JSON, also kept in bench/results/ with the
+//  8. times the same curl upload into a Python server that discards the bytes, and the hashes with
+//     `openssl speed`: with dd's page-cache write, the CPU no server can avoid here, over every core, is
+//     the least time any server could take; a ratio target that this floor already misses is BEYOND reach;
+//  9. prints a table with the targets, then the results as JSON, also kept in bench/results/ with the
 //     machine's load before and after, to compare runs over time.
 // Every process it starts is stopped by PID, also on failure or Ctrl-C.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -791,7 +794,9 @@ while True:
             sent += os.sendfile(conn.fileno(), f.fileno(), sent, size - sent)
 `;
 
-async function benchDownloadCeiling(file: string): Promise<{ curl: number[]; wide: number[] }> {
+async function benchDownloadCeiling(
+  file: string,
+): Promise<{ curl: number[]; wide: number[]; wideBusy: number[] }> {
   const port = await freePort();
   const child = spawn('python3', ['-c', SENDFILE_SERVER, file, String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -803,15 +808,94 @@ async function benchDownloadCeiling(file: string): Promise<{ curl: number[]; wid
     const api: Api = { images: `http://127.0.0.1:${port}`, headers: {}, curlHeaders: [] };
     const curl: number[] = [];
     const wide: number[] = [];
+    const wideBusy: number[] = [];
     for (let rep = 1; rep <= REPS; rep++) {
       curl.push(await curlDownload(api, 'sendfile'));
+      const busyBefore = machineBusySeconds();
       wide.push(await wideDownload(api, 'sendfile'));
+      wideBusy.push(machineBusySeconds() - busyBefore);
     }
     const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
     log(`download reference (python os.sendfile): curl ${list(curl)} s, wide client ${list(wide)} s`);
-    return { curl, wide };
+    return { curl, wide, wideBusy };
   } finally {
     await stopPid(child.pid, 'sendfile server');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The machine's floor: what any server must spend here, whatever its code
+
+/**
+ * CPU seconds one core spends hashing SIZE bytes with each algorithm, from `openssl speed` on 1 MiB
+ * blocks: the hash alone, without reading a file (`openssl dgst` also reads, in 8 KiB pieces).
+ */
+async function opensslSpeed(algorithms: string[]): Promise<Record<string, number>> {
+  const { stdout } = await timed(
+    'openssl',
+    ['speed', '-seconds', '1', '-bytes', String(1 << 20), ...algorithms],
+    {
+      capture: true,
+    },
+  );
+  const seconds: Record<string, number> = {};
+  for (const algorithm of algorithms) {
+    // The result line: the algorithm, then thousands of bytes per second ("md5  848393.31k").
+    const match = new RegExp(`^${algorithm}\\s+([\\d.]+)k\\s*$`, 'm').exec(stdout);
+    if (!match) throw new Error(`cannot parse openssl speed output for ${algorithm}: ${stdout}`);
+    seconds[algorithm] = SIZE / (Number(match[1]) * 1000);
+  }
+  return seconds;
+}
+
+/**
+ * Reads every request body into one reused 1 MiB buffer and throws it away: no HTTP library, no hash,
+ * no file. The same curl upload against it costs what moving the bytes costs (curl, both sides' kernel).
+ */
+const DISCARD_SERVER = `
+import re, socket, sys
+listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+view = memoryview(bytearray(1 << 20))
+while True:
+    conn, _ = listener.accept()
+    with conn:
+        head = b""
+        while b"\\r\\n\\r\\n" not in head:
+            data = conn.recv(65536)
+            if not data:
+                break
+            head += data
+        end = head.find(b"\\r\\n\\r\\n") + 4
+        fields = head[:end].decode("latin1").lower()
+        if "\\r\\nexpect: 100-continue" in fields:
+            conn.sendall(b"HTTP/1.1 100 Continue\\r\\n\\r\\n")
+        left = int(re.search(r"\\r\\ncontent-length: *(\\d+)", fields).group(1)) - (len(head) - end)
+        while left > 0:
+            got = conn.recv_into(view, min(left, len(view)))
+            if not got:
+                break
+            left -= got
+        conn.sendall(b"HTTP/1.1 204 No Content\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n")
+`;
+
+/** Machine CPU seconds of the bench's curl upload of `file` into the discard server, one per rep. */
+async function benchUploadTransfer(file: string): Promise<number[]> {
+  const port = await freePort();
+  const child = spawn('python3', ['-c', DISCARD_SERVER, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error('could not start python3');
+  livePids.add(child.pid);
+  try {
+    await once(child.stdout!, 'data');
+    const api: Api = { images: `http://127.0.0.1:${port}`, headers: {}, curlHeaders: [] };
+    const busy: number[] = [];
+    for (let rep = 1; rep <= REPS; rep++) busy.push((await curlUpload(api, 'discard', file)).busy);
+    log(
+      `upload transfer reference (curl into a discard server): ${busy.map((b) => b.toFixed(2)).join(', ')} CPU-s`,
+    );
+    return busy;
+  } finally {
+    await stopPid(child.pid, 'discard server');
   }
 }
 
@@ -893,9 +977,12 @@ async function main(): Promise<void> {
   // Writing the upload into the page cache is part of every server's work; on this VM its cost varies a
   // lot (fresh guest pages are slow to fault in), so it is measured next to the uploads.
   const ddSeconds: number[] = [];
+  const ddBusy: number[] = [];
   const ddTarget = path.join(WORK, 'dd-write-test.bin');
   for (let rep = 0; rep < REPS; rep++) {
-    ddSeconds.push((await timed('dd', [`if=${file}`, `of=${ddTarget}`, 'bs=1M', 'status=none'])).seconds);
+    const dd = await timed('dd', [`if=${file}`, `of=${ddTarget}`, 'bs=1M', 'status=none']);
+    ddSeconds.push(dd.seconds);
+    ddBusy.push(dd.busy);
     await rm(ddTarget, { force: true });
   }
   const ddWrite = median(ddSeconds);
@@ -906,6 +993,13 @@ async function main(): Promise<void> {
   const concurrent = [];
   for (const level of CONCURRENCY_LEVELS) concurrent.push(await benchConcurrentUploads(level));
   const ceiling = await benchDownloadCeiling(file);
+  const uploadTransfer = await benchUploadTransfer(file);
+  const hashSeconds = await opensslSpeed(['md5', 'sha512', 'sha256']);
+  log(
+    `openssl speed, CPU-s per ${SIZE_MIB} MiB: ${Object.entries(hashSeconds)
+      .map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`)
+      .join(', ')}`,
+  );
   let glance: (UploadRun & { peakRssMiB: number }) | null = null;
   let glanceError: string | null = null;
   if (!SKIP_GLANCE) {
@@ -963,6 +1057,31 @@ async function main(): Promise<void> {
   const signedFloor = median(it.signatures.signedBusy) / cores;
   const pairedUnsignedFloor = median(it.signatures.pairedUnsignedBusy) / cores;
   const gateFloor = it.signatures.firstFetchBusy / cores;
+  // The least any server could take on this machine: the CPU nothing can avoid (the hashes the API
+  // requires, at openssl speed; moving the bytes, as curl into a discard server costs it; the page-cache
+  // write, as dd's fastest) spread over every core, and never less than the one md5 stream, which cannot
+  // be split. A target below its floor is out of reach here, whatever the code does.
+  const transferUp = Math.min(...uploadTransfer);
+  const transferDown = Math.min(...ceiling.wideBusy);
+  const pageCacheWrite = Math.min(...ddBusy);
+  const hashed = hashSeconds.md5 + hashSeconds.sha512;
+  const floorUpload = Math.max(hashSeconds.md5, (transferUp + hashed + pageCacheWrite) / cores);
+  const floorSigned = Math.max(
+    hashSeconds.md5,
+    (transferUp + hashed + hashSeconds.sha256 + pageCacheWrite) / cores,
+  );
+  const floorGate =
+    it.signatures.cliStartupSeconds +
+    Math.max(hashSeconds.sha256, (transferDown + hashSeconds.sha256 + pageCacheWrite) / cores);
+  const floors = {
+    uploadVsOpensslMd5: floorUpload / md5Paired,
+    signedVsUnsigned: floorSigned / floorUpload,
+    gateFirstFetchVsLimit: floorGate / gateLimit,
+  };
+  const reach = (floor: number, max: number): [string, string] => [
+    `<= ${max}`,
+    floor <= max ? 'reachable' : 'BEYOND',
+  ];
   const at10 = concurrent.find((c) => c.level === 10 && c.mib === SIZE_MIB);
   const at50 = concurrent.find((c) => c.level === 50);
   const below = (mib: number | undefined, max: number) => (mib === undefined ? null : mib * 1.048576 < max);
@@ -1138,6 +1257,42 @@ async function main(): Promise<void> {
       ];
     }),
     [
+      `the least any server could take here: unavoidable CPU over ${cores} cores (never under one md5 stream)`,
+      '',
+      '',
+      '',
+    ],
+    [
+      `  hashes (openssl speed): md5 ${hashSeconds.md5.toFixed(2)}, sha512 ${hashSeconds.sha512.toFixed(2)}, sha256 ${hashSeconds.sha256.toFixed(2)} CPU-s`,
+      '',
+      '',
+      '',
+    ],
+    [
+      `  moving the bytes (curl into a discard server / a 1 MiB client from sendfile), page-cache write (dd)`,
+      `${transferUp.toFixed(2)} / ${transferDown.toFixed(2)}, ${pageCacheWrite.toFixed(2)} CPU-s`,
+      '',
+      '',
+    ],
+    ['  upload (transfer + md5 + sha512 + write)', `${floorUpload.toFixed(2)} s`, '', ''],
+    [
+      '    least upload / openssl md5',
+      floors.uploadVsOpensslMd5.toFixed(2),
+      ...reach(floors.uploadVsOpensslMd5, TARGETS.uploadVsOpensslMd5Max),
+    ],
+    ['  signed upload (the same + sha256)', `${floorSigned.toFixed(2)} s`, '', ''],
+    [
+      '    least signed / least unsigned upload',
+      floors.signedVsUnsigned.toFixed(2),
+      ...reach(floors.signedVsUnsigned, TARGETS.signedVsUnsignedMax),
+    ],
+    ['  gate first fetch (start-up + transfer + sha256 + write)', `${floorGate.toFixed(2)} s`, '', ''],
+    [
+      '    least first fetch / max(download, openssl sha256)',
+      floors.gateFirstFetchVsLimit.toFixed(2),
+      ...reach(floors.gateFirstFetchVsLimit, TARGETS.gateFirstFetchVsLimitMax),
+    ],
+    [
       'digests equal openssl (imagetrust / Glance)',
       `${it.digestsMatch} / ${glance ? glance.digestsMatch : 'n/a'}`,
       'true',
@@ -1152,6 +1307,8 @@ async function main(): Promise<void> {
   if (glanceError) out.push(`Glance not measured: ${glanceError}`);
   const misses = rows.filter((r) => r[3] === 'MISS').map((r) => r[0].trim());
   out.push(misses.length ? `MISSED TARGETS: ${misses.join('; ')}` : 'all measured targets met');
+  const beyond = rows.filter((r) => r[3] === 'BEYOND').map((r) => r[0].trim());
+  if (beyond.length) out.push(`OUT OF REACH ON THIS MACHINE (the floor itself misses): ${beyond.join('; ')}`);
   process.stdout.write(`${out.join('\n')}\n\n`);
 
   const result = {
@@ -1251,8 +1408,19 @@ async function main(): Promise<void> {
       mibPerSecond: round(c.mibPerSecond, 1),
       peakRssMB: round(c.peakRssMiB * 1.048576, 1),
     })),
+    floor: {
+      hashCpuSeconds: Object.fromEntries(Object.entries(hashSeconds).map(([name, x]) => [name, round(x)])),
+      uploadTransferMachineCpuSeconds: uploadTransfer.map((x) => round(x, 2)),
+      downloadTransferMachineCpuSeconds: ceiling.wideBusy.map((x) => round(x, 2)),
+      pageCacheWriteMachineCpuSeconds: ddBusy.map((x) => round(x, 2)),
+      uploadSeconds: round(floorUpload),
+      signedUploadSeconds: round(floorSigned),
+      gateFirstFetchSeconds: round(floorGate),
+      ratios: Object.fromEntries(Object.entries(floors).map(([name, x]) => [name, round(x)])),
+    },
     targets: TARGETS,
     misses,
+    outOfReach: beyond,
   };
   const json = `${JSON.stringify(result, null, 2)}\n`;
   process.stdout.write(json);
