@@ -198,6 +198,21 @@ async function prepareFile(): Promise<string> {
   return file;
 }
 
+/**
+ * dd of the file into a new scratch file, deleted at once; wall and machine CPU. On this VM a page the
+ * guest has left alone for a while is slow to touch again (the hypervisor takes free memory back), so a
+ * write costs 0.3 s per GiB into pages freed a moment ago and up to 2.7 s into pages left alone, and which
+ * a server gets depends on what ran before it. Run just before every timed write (each server's uploads,
+ * each first fetch of the gate), it measures that cost at that moment and hands every timed write the same
+ * just-freed pages, whichever server's turn it is.
+ */
+async function pageCacheWrite(file: string): Promise<{ seconds: number; busy: number }> {
+  const target = path.join(WORK, 'dd-write-test.bin');
+  const { seconds, busy } = await timed('dd', [`if=${file}`, `of=${target}`, 'bs=1M', 'status=none']);
+  await rm(target, { force: true });
+  return { seconds, busy };
+}
+
 async function opensslDigest(algorithm: 'md5' | 'sha512', file: string) {
   const { seconds, stdout } = await timed('openssl', ['dgst', `-${algorithm}`, file], { capture: true });
   const hex = stdout.trim().split('= ').pop() ?? '';
@@ -396,6 +411,9 @@ interface UploadRun {
   uploadBusy: number[];
   /** `openssl dgst -md5` of the file, timed just before each upload: the floor under the same conditions. */
   md5Seconds: number[];
+  /** {@link pageCacheWrite} just before each upload (after the md5): wall seconds and machine CPU. */
+  ddSeconds: number[];
+  ddBusy: number[];
   downloadSeconds: number[];
   /** `Range: bytes=RANGE_START-` downloads, as GiB/s (their size differs from the whole file's). */
   rangeGiBps: number[];
@@ -418,6 +436,8 @@ async function uploadRuns(
     uploadCpu: [],
     uploadBusy: [],
     md5Seconds: [],
+    ddSeconds: [],
+    ddBusy: [],
     downloadSeconds: [],
     rangeGiBps: [],
     wideDownloadSeconds: [],
@@ -430,6 +450,9 @@ async function uploadRuns(
     const md5 = await opensslDigest('md5', file);
     if (md5.hex !== expected.md5) throw new Error(`openssl md5 of ${file} changed: ${md5.hex}`);
     run.md5Seconds.push(md5.seconds);
+    const dd = await pageCacheWrite(file);
+    run.ddSeconds.push(dd.seconds);
+    run.ddBusy.push(dd.busy);
     const id = await createImage(api, `bench-${rep}`);
     try {
       const cpuBefore = await cpuSeconds(serverPid);
@@ -453,7 +476,7 @@ async function uploadRuns(
         );
       }
       let line =
-        `${label} rep ${rep}: openssl md5 ${md5.seconds.toFixed(2)} s, upload ${seconds.toFixed(2)} s (server CPU user ${cpu.user.toFixed(2)} s, ` +
+        `${label} rep ${rep}: openssl md5 ${md5.seconds.toFixed(2)} s, dd ${dd.seconds.toFixed(2)} s, upload ${seconds.toFixed(2)} s (server CPU user ${cpu.user.toFixed(2)} s, ` +
         `sys ${cpu.sys.toFixed(2)} s; machine ${busy.toFixed(2)} CPU-s), digests ${ok ? 'ok' : 'MISMATCH'}`;
       if (download) {
         // Whole and Range downloads in turn, DOWNLOAD_PAIRS of each: a download takes under half a second,
@@ -573,7 +596,9 @@ async function benchSignatures(server: Server, file: string) {
   const pairedUnsignedSeconds: number[] = [];
   const pairedUnsignedBusy: number[] = [];
   let keptId = '';
+  const pairDdSeconds: number[] = [];
   for (let rep = 1; rep <= REPS; rep++) {
+    pairDdSeconds.push((await pageCacheWrite(file)).seconds);
     const unsignedId = await createImage(api, `bench-unsigned-${rep}`);
     try {
       const unsigned = await curlUpload(api, unsignedId, file);
@@ -603,7 +628,7 @@ async function benchSignatures(server: Server, file: string) {
     signedSeconds.push(seconds);
     signedBusy.push(busy);
     log(
-      `imagetrust signed rep ${rep}: unsigned upload ${pairedUnsignedSeconds.at(-1)!.toFixed(2)} s, ` +
+      `imagetrust signed rep ${rep}: dd ${pairDdSeconds.at(-1)!.toFixed(2)} s, unsigned upload ${pairedUnsignedSeconds.at(-1)!.toFixed(2)} s, ` +
         `then signed ${seconds.toFixed(2)} s (machine ${busy.toFixed(2)} CPU-s)`,
     );
     if (rep === REPS) keptId = id;
@@ -642,19 +667,22 @@ async function benchSignatures(server: Server, file: string) {
   // The first fetch REPS times from an empty cache, the median kept: one run is too noisy to judge by.
   const firsts: number[] = [];
   const firstsBusy: number[] = [];
+  const firstDdSeconds: number[] = [];
   for (let rep = 1; rep <= REPS; rep++) {
     await rm(cache, { recursive: true, force: true });
+    firstDdSeconds.push((await pageCacheWrite(file)).seconds);
     const fetched = await gate();
     if (fetched.result.fromCache) throw new Error('a first fetch came from the cache');
     firsts.push(fetched.seconds);
     firstsBusy.push(fetched.busy);
     log(
-      `gate first fetch rep ${rep} (download + verify + cache): ${fetched.seconds.toFixed(2)} s (machine ${fetched.busy.toFixed(2)} CPU-s)`,
+      `gate first fetch rep ${rep} (download + verify + cache), after dd ${firstDdSeconds.at(-1)!.toFixed(2)} s: ${fetched.seconds.toFixed(2)} s (machine ${fetched.busy.toFixed(2)} CPU-s)`,
     );
   }
   const first = { seconds: median(firsts) };
   // What the gate cannot go below: the same bytes downloaded into a new file (the page cache's writes).
   const toFile = path.join(WORK, 'curl-to-file.bin');
+  await pageCacheWrite(file);
   const curlToFile = (
     await timed('curl', ['-sS', '-f', '-o', toFile, ...api.curlHeaders, `${api.images}/${keptId}/file`])
   ).seconds;
@@ -691,6 +719,8 @@ async function benchSignatures(server: Server, file: string) {
     pairedUnsignedBusy,
     firstFetchSeconds: first.seconds,
     firstFetchBusy: median(firstsBusy),
+    pairDdSeconds,
+    firstDdSeconds,
     curlToFileSeconds: curlToFile,
     reverifySeconds: reverify,
     opensslSha256Seconds: sha256,
@@ -978,14 +1008,11 @@ async function main(): Promise<void> {
   // lot (fresh guest pages are slow to fault in), so it is measured next to the uploads.
   const ddSeconds: number[] = [];
   const ddBusy: number[] = [];
-  const ddTarget = path.join(WORK, 'dd-write-test.bin');
   for (let rep = 0; rep < REPS; rep++) {
-    const dd = await timed('dd', [`if=${file}`, `of=${ddTarget}`, 'bs=1M', 'status=none']);
+    const dd = await pageCacheWrite(file);
     ddSeconds.push(dd.seconds);
     ddBusy.push(dd.busy);
-    await rm(ddTarget, { force: true });
   }
-  const ddWrite = median(ddSeconds);
   log(`dd write of the file: ${ddSeconds.map((d) => d.toFixed(2)).join(', ')} s`);
 
   const it = await benchImagetrust(file, expected);
@@ -1063,16 +1090,16 @@ async function main(): Promise<void> {
   // be split. A target below its floor is out of reach here, whatever the code does.
   const transferUp = Math.min(...uploadTransfer);
   const transferDown = Math.min(...ceiling.wideBusy);
-  const pageCacheWrite = Math.min(...ddBusy);
+  const pageCacheWriteCpu = Math.min(...ddBusy, ...it.ddBusy, ...(glance?.ddBusy ?? []));
   const hashed = hashSeconds.md5 + hashSeconds.sha512;
-  const floorUpload = Math.max(hashSeconds.md5, (transferUp + hashed + pageCacheWrite) / cores);
+  const floorUpload = Math.max(hashSeconds.md5, (transferUp + hashed + pageCacheWriteCpu) / cores);
   const floorSigned = Math.max(
     hashSeconds.md5,
-    (transferUp + hashed + hashSeconds.sha256 + pageCacheWrite) / cores,
+    (transferUp + hashed + hashSeconds.sha256 + pageCacheWriteCpu) / cores,
   );
   const floorGate =
     it.signatures.cliStartupSeconds +
-    Math.max(hashSeconds.sha256, (transferDown + hashSeconds.sha256 + pageCacheWrite) / cores);
+    Math.max(hashSeconds.sha256, (transferDown + hashSeconds.sha256 + pageCacheWriteCpu) / cores);
   const floors = {
     uploadVsOpensslMd5: floorUpload / md5Paired,
     signedVsUnsigned: floorSigned / floorUpload,
@@ -1101,7 +1128,20 @@ async function main(): Promise<void> {
     ],
     ['  md5 + sha512, one after the other', `${opensslSum.toFixed(2)} s`, '', ''],
     ['cat > /dev/null (page cache)', `${catAgain.seconds.toFixed(2)} s`, '', ''],
-    [`dd write of the file (page cache), median of ${REPS}`, `${ddWrite.toFixed(2)} s`, '', ''],
+    [
+      `dd write of the file (page cache), ${REPS} at the start`,
+      ddSeconds.map((d) => d.toFixed(2)).join(', ') + ' s',
+      '',
+      '',
+    ],
+    [
+      '  dd just before each timed write: median (imagetrust uploads, Glance uploads, signed pairs, first fetches)',
+      [it.ddSeconds, glance?.ddSeconds ?? [], it.signatures.pairDdSeconds, it.signatures.firstDdSeconds]
+        .map((xs) => (xs.length ? median(xs).toFixed(2) : 'n/a'))
+        .join(', ') + ' s',
+      '',
+      '',
+    ],
     [`imagetrust upload, median of ${REPS}`, `${up.toFixed(2)} s`, '', ''],
     ['  server CPU per GiB uploaded (user / sys)', perGiB(itCpu), '', ''],
     [
@@ -1270,7 +1310,7 @@ async function main(): Promise<void> {
     ],
     [
       `  moving the bytes (curl into a discard server / a 1 MiB client from sendfile), page-cache write (dd)`,
-      `${transferUp.toFixed(2)} / ${transferDown.toFixed(2)}, ${pageCacheWrite.toFixed(2)} CPU-s`,
+      `${transferUp.toFixed(2)} / ${transferDown.toFixed(2)}, ${pageCacheWriteCpu.toFixed(2)} CPU-s`,
       '',
       '',
     ],
@@ -1325,6 +1365,9 @@ async function main(): Promise<void> {
     reps: REPS,
     catSeconds: round(catAgain.seconds),
     ddWriteSeconds: ddSeconds.map((d) => round(d)),
+    ddBeforeEachUploadSeconds: it.ddSeconds.map((d) => round(d)),
+    ddBeforeEachSignedPairSeconds: it.signatures.pairDdSeconds.map((d) => round(d)),
+    ddBeforeEachFirstFetchSeconds: it.signatures.firstDdSeconds.map((d) => round(d)),
     openssl: {
       md5Seconds: round(md5.seconds),
       md5BeforeEachUploadSeconds: it.md5Seconds.map((x) => round(x)),
