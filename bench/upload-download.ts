@@ -824,18 +824,32 @@ while True:
             sent += os.sendfile(conn.fileno(), f.fileno(), sent, size - sent)
 `;
 
-async function benchDownloadCeiling(
-  file: string,
-): Promise<{ curl: number[]; wide: number[]; wideBusy: number[] }> {
+/**
+ * Runs `work` against a Python reference server (`script`, given its arguments and then a free port; it
+ * prints a line once listening), stopped by PID afterwards whatever happens.
+ */
+async function withPythonServer<T>(
+  name: string,
+  script: string,
+  args: string[],
+  work: (api: Api) => Promise<T>,
+): Promise<T> {
   const port = await freePort();
-  const child = spawn('python3', ['-c', SENDFILE_SERVER, file, String(port)], {
+  const child = spawn('python3', ['-c', script, ...args, String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error('could not start python3');
   livePids.add(child.pid);
   try {
     await once(child.stdout!, 'data');
-    const api: Api = { images: `http://127.0.0.1:${port}`, headers: {}, curlHeaders: [] };
+    return await work({ images: `http://127.0.0.1:${port}`, headers: {}, curlHeaders: [] });
+  } finally {
+    await stopPid(child.pid, name);
+  }
+}
+
+function benchDownloadCeiling(file: string): Promise<{ curl: number[]; wide: number[]; wideBusy: number[] }> {
+  return withPythonServer('sendfile server', SENDFILE_SERVER, [file], async (api) => {
     const curl: number[] = [];
     const wide: number[] = [];
     const wideBusy: number[] = [];
@@ -848,9 +862,7 @@ async function benchDownloadCeiling(
     const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
     log(`download reference (python os.sendfile): curl ${list(curl)} s, wide client ${list(wide)} s`);
     return { curl, wide, wideBusy };
-  } finally {
-    await stopPid(child.pid, 'sendfile server');
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -910,23 +922,15 @@ while True:
 `;
 
 /** Machine CPU seconds of the bench's curl upload of `file` into the discard server, one per rep. */
-async function benchUploadTransfer(file: string): Promise<number[]> {
-  const port = await freePort();
-  const child = spawn('python3', ['-c', DISCARD_SERVER, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error('could not start python3');
-  livePids.add(child.pid);
-  try {
-    await once(child.stdout!, 'data');
-    const api: Api = { images: `http://127.0.0.1:${port}`, headers: {}, curlHeaders: [] };
+function benchUploadTransfer(file: string): Promise<number[]> {
+  return withPythonServer('discard server', DISCARD_SERVER, [], async (api) => {
     const busy: number[] = [];
     for (let rep = 1; rep <= REPS; rep++) busy.push((await curlUpload(api, 'discard', file)).busy);
     log(
       `upload transfer reference (curl into a discard server): ${busy.map((b) => b.toFixed(2)).join(', ')} CPU-s`,
     );
     return busy;
-  } finally {
-    await stopPid(child.pid, 'discard server');
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
