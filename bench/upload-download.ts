@@ -1009,7 +1009,7 @@ async function main(): Promise<void> {
   const expected = { md5: md5.hex, sha512: sha512.hex };
 
   // Writing the upload into the page cache is part of every server's work; on this VM its cost varies a
-  // lot (fresh guest pages are slow to fault in), so it is measured next to the uploads.
+  // lot (fresh guest pages are slow to fault in), so it is measured here and again before every timed write.
   const ddSeconds: number[] = [];
   const ddBusy: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
@@ -1435,6 +1435,7 @@ async function main(): Promise<void> {
           uploadMedianSeconds: round(glanceUp!),
           uploadCpuMedianSeconds: glanceCpu,
           uploadMachineCpuSeconds: glance.uploadBusy.map((x) => round(x, 2)),
+          ddBeforeEachUploadSeconds: glance.ddSeconds.map((d) => round(d)),
           downloadSeconds: glance.downloadSeconds.map((x) => round(x)),
           downloadGiBps: round(glanceDl!),
           wideDownloadSeconds: glance.wideDownloadSeconds.map((x) => round(x)),
