@@ -1,10 +1,10 @@
 // The largest signed tree head this host has seen, in a JSON file next to the audit signing key (mode
 // 0600), so that deleting the log's newest entries together with their heads, which leaves a database
 // that agrees with itself, is still noticed. Replaced atomically (temporary file, then rename).
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { SignedTreeHead, TreeHeadPin } from '../audit/index.ts';
 import { ConfigError } from '../errors/index.ts';
+import { replaceFile } from './private-file.ts';
 
 export class FileTreeHeadPin implements TreeHeadPin {
   readonly file: string;
@@ -68,22 +68,12 @@ export class FileTreeHeadPin implements TreeHeadPin {
       this.#written = kept.tree_size;
       return;
     }
-    const temporary = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      const handle = await open(temporary, 'wx', 0o600);
-      try {
-        await handle.chmod(0o600);
-        await handle.writeFile(`${JSON.stringify(head)}\n`);
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, this.file);
-      this.#written = head.tree_size;
-    } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      throw new ConfigError(`Cannot write the audit head file ${this.file}: ${(error as Error).message}`, {
+    // Synced: a crash must leave the old head or the new one, never an empty file that stops the start.
+    await replaceFile(this.file, `${JSON.stringify(head)}\n`).catch((error: Error) => {
+      throw new ConfigError(`Cannot write the audit head file ${this.file}: ${error.message}`, {
         cause: error,
       });
-    }
+    });
+    this.#written = head.tree_size;
   }
 }

@@ -14,6 +14,7 @@ export {
 } from './digest/index.ts';
 export { FileKeyring, type FileKeyringOptions, staticKeyring } from './keyring-file.ts';
 export { openLoginNameKey } from './login-name-key-file.ts';
+export { createFileOnce, type PrivateWriteOptions, replaceFile, STALE_TEMPORARY_MS } from './private-file.ts';
 export { releaseBuffer } from './release-buffer.ts';
 export { SqlAuditRepository } from './sql/audit-repository.ts';
 export { SqlContainerTrustRepository } from './sql/container-trust-repository.ts';

@@ -1,7 +1,6 @@
 // The keyring file that holds the key-encryption keys (mode 0600): created with one random KEK on first
 // start, re-read whenever another process (rotate-kek) replaced it, and replaced atomically on save.
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors/index.ts';
 import {
@@ -12,6 +11,7 @@ import {
   parseKeyring,
   serializeKeyring,
 } from '../keys/index.ts';
+import { createFileOnce, replaceFile } from './private-file.ts';
 
 export interface FileKeyringOptions {
   /** Create the file with one new KEK when it does not exist (the server's first start). */
@@ -64,47 +64,20 @@ export class FileKeyring implements KeyringStore {
   }
 
   async save(keyring: Keyring): Promise<void> {
-    const temporary = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
-    await this.#write(temporary, serializeKeyring(keyring));
-    try {
-      await rename(temporary, this.file);
-    } catch (error) {
-      await unlink(temporary).catch(() => undefined);
-      throw new ConfigError(`Cannot replace the keyring ${this.file}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+    await replaceFile(this.file, serializeKeyring(keyring)).catch((error: Error) => {
+      throw new ConfigError(`Cannot replace the keyring ${this.file}: ${error.message}`, { cause: error });
+    });
     this.#cached = null;
-  }
-
-  async #write(file: string, content: string): Promise<void> {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
   }
 
   /** Two processes starting at once must not each create a different KEK: only one link wins. */
   async #createFirst(): Promise<void> {
     const kek = createKek(this.#now());
-    const keyring: Keyring = { current: kek.id, keys: [kek] };
-    const temporary = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
-    await this.#write(temporary, serializeKeyring(keyring));
-    try {
-      await link(temporary, this.file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ConfigError(`Cannot create the keyring ${this.file}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-    } finally {
-      await unlink(temporary).catch(() => undefined);
-    }
+    await createFileOnce(this.file, serializeKeyring({ current: kek.id, keys: [kek] })).catch(
+      (error: Error) => {
+        throw new ConfigError(`Cannot create the keyring ${this.file}: ${error.message}`, { cause: error });
+      },
+    );
   }
 }
 

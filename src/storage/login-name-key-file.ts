@@ -2,8 +2,9 @@
 // 0600 file in the data directory), made on first start. Several processes may start at once: the key
 // is written to a temporary file and linked into place, so only one key wins and nobody reads half of it.
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../errors/index.ts';
+import { createFileOnce } from './private-file.ts';
 
 const KEY_BYTES = 32;
 
@@ -28,25 +29,8 @@ export async function openLoginNameKey(file: string): Promise<Buffer> {
 }
 
 async function createKeyFile(file: string): Promise<void> {
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temporary, 'wx', 0o600);
-    try {
-      await handle.chmod(0o600);
-      await handle.writeFile(`${randomBytes(KEY_BYTES).toString('base64')}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await link(temporary, file).catch((error: NodeJS.ErrnoException) => {
-      // Another process made it first: its key is the deployment's.
-      if (error.code !== 'EEXIST') throw error;
-    });
-  } catch (error) {
-    throw new ConfigError(`Cannot create the login name key ${file}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
+  // Another process may make it first: then its key is the deployment's.
+  await createFileOnce(file, `${randomBytes(KEY_BYTES).toString('base64')}\n`).catch((error: Error) => {
+    throw new ConfigError(`Cannot create the login name key ${file}: ${error.message}`, { cause: error });
+  });
 }
