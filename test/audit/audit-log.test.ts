@@ -134,8 +134,8 @@ for (const backend of databaseBackends()) {
 
     it('keeps positions contiguous when separate processes append to one database', async () => {
       const url = await backend.freshUrl();
-      // Created and migrated first: sqlite.ts switches a new file to WAL before setting its busy
-      // timeout, so processes racing to create the same file can fail with SQLITE_BUSY.
+      // Created and migrated first: this test is about appends; starts racing to migrate one database
+      // are storage/migrations.test.ts's, and racing to make the signing key is private-file.test.ts's.
       const db = await openDatabase(url);
       extra.push(db);
       const keyDir = mkdtempSync(path.join(tmpdir(), 'imagetrust-audit-procs-'));
