@@ -1113,7 +1113,7 @@ export class CatalogService {
     const none = () => new NotFoundError(`Image ${id} has no signing certificate to show.`);
     if (!uuid || image.status !== 'active' || !image.signed_by || !this.#readCertificate) throw none();
     const secret = await this.#readCertificate(uuid);
-    if (!secret || secret.secretType !== 'certificate' || secret.projectId !== image.owner) throw none();
+    if (secret?.secretType !== 'certificate' || secret.projectId !== image.owner) throw none();
     return secret;
   }
 

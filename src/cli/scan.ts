@@ -1,6 +1,6 @@
 // `imagetrust scan`: runs the offline compliance suite on an image; exit 1 when a check fails.
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { openImage } from '../disk/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import {

@@ -1,7 +1,7 @@
 // `imagetrust test-boot IMAGE`: boots the image under QEMU in a private network, runs the booted tests
 // of a profile and prints the report; exit 1 when a test did not pass.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { ConfigError, ImageTrustError } from '../errors/index.ts';
+import { writeFileSync } from 'node:fs';
+import { ImageTrustError } from '../errors/index.ts';
 import {
   BOOT_REPORT_FORMATS,
   type BootReport,

@@ -9,7 +9,6 @@ import {
   type Credentials,
   DEFAULT_DOMAIN,
   type Domain,
-  expandImpliedRoles,
   type Project,
   type Role,
   type User,

@@ -294,12 +294,9 @@ export class IdentityService {
     if (!record || record.revoked || Date.parse(record.expires_at) <= this.#clock.now().getTime())
       throw invalid();
     const user = await this.#repo.findUser(record.user_id);
-    if (!user || !user.enabled || !(await this.#domainEnabled(user.domain_id))) throw invalid();
+    if (!user?.enabled || !(await this.#domainEnabled(user.domain_id))) throw invalid();
     const project = record.project_id ? await this.#repo.findProject(record.project_id) : null;
-    if (
-      record.project_id &&
-      (!project || !project.enabled || !(await this.#domainEnabled(project.domain_id)))
-    )
+    if (record.project_id && (!project?.enabled || !(await this.#domainEnabled(project.domain_id))))
       throw invalid();
     const domain = record.domain_id ? await this.#repo.findDomain(record.domain_id) : null;
     if (record.domain_id && !domain?.enabled) throw invalid();

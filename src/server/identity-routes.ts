@@ -5,7 +5,6 @@ import { AuthError, NotFoundError } from '../errors/index.ts';
 import {
   type AssignmentView,
   type Credentials,
-  DEFAULT_DOMAIN,
   type GrantActor,
   type GrantRef,
   type GrantScope,

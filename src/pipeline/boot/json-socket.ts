@@ -96,7 +96,10 @@ export class JsonSocket {
         cleanup();
         reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       };
-      if (this.closed) return (offClose(), reject(new Error('the connection is closed')));
+      if (this.closed) {
+        offClose();
+        return reject(new Error('the connection is closed'));
+      }
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
     });

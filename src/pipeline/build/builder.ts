@@ -4,8 +4,8 @@
 // isolated image root, sysprep) → disk (ext4 root, ESP, GPT, GRUB for BIOS and UEFI, qcow2).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { openImage } from '../../disk/index.ts';
 import { sysprepImage } from '../sysprep/index.ts';
 import { patchBiosBoot } from './bios-boot.ts';
@@ -82,7 +82,10 @@ export interface BuildOptions {
   hostResolvConf?: string;
 }
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: ${Package} and the rest are dpkg-query's own fields.
 const DPKG_QUERY = "dpkg-query -W -f='${Package}\\t${Version}\\t${Architecture}\\n'";
+// biome-ignore lint/suspicious/noTemplateCurlyInString: ${Version} is dpkg-query's field.
+const VERSION_FORMAT = '-f=${Version}';
 
 function parsePackages(text: string): InstalledPackage[] {
   return text
@@ -126,7 +129,7 @@ export async function buildImage(template: BuildTemplate, options: BuildOptions)
     tools.mmdebstrap = await toolVersion('mmdebstrap', ['--version'], toolsLog);
     tools['qemu-img'] = await toolVersion('qemu-img', ['--version'], toolsLog);
     tools.mke2fs = (
-      await runTool('dpkg-query', ['-W', '-f=${Version}', 'e2fsprogs'], { log: toolsLog, capture: true })
+      await runTool('dpkg-query', ['-W', VERSION_FORMAT, 'e2fsprogs'], { log: toolsLog, capture: true })
     ).trim();
     tools.imagetrust = 'imagetrust build (stages ' + JSON.stringify(STAGE_VERSIONS) + ')';
   } finally {

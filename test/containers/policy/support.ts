@@ -74,8 +74,8 @@ export function createTestMechanisms(): PolicyMechanisms {
         }
         let result: Awaited<ReturnType<typeof openpgp.verify>>;
         try {
-          // biome-ignore lint/suspicious/noExplicitAny: openpgp overloads differ for cleartext and binary messages.
           result = await openpgp.verify({
+            // biome-ignore lint/suspicious/noExplicitAny: openpgp overloads differ for cleartext and binary messages.
             message: message as any,
             verificationKeys: keys,
             format: 'binary',

@@ -106,6 +106,7 @@ describe('makeBuildProvenance', () => {
 describe('readStatement', () => {
   const good = () => JSON.parse(JSON.stringify(makeBuildProvenance(buildInput())));
   it('refuses statements of the wrong shape', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: each case reshapes the statement freely, wrong types included.
     const cases: [string, (s: Record<string, any>) => unknown][] = [
       ['an older _type', (s) => ({ ...s, _type: 'https://in-toto.io/Statement/v0.1' })],
       ['no subject', (s) => ({ ...s, subject: [] })],
