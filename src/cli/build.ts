@@ -12,7 +12,7 @@ import {
 import { createReadStream, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { AuthFlags } from '../client/index.ts';
 import { openImage } from '../disk/index.ts';
 import { ImageTrustError } from '../errors/index.ts';
@@ -24,6 +24,7 @@ import {
   makeBuildProvenance,
   signEnvelope,
 } from '../pipeline/provenance/index.ts';
+import { createFileOnce, replaceFile } from '../storage/index.ts';
 import { printResult } from './output.ts';
 import { formatDuration } from './progress.ts';
 import { readProfileText } from './read-text.ts';
@@ -75,17 +76,16 @@ async function loadBuildKey(file: string | undefined): Promise<KeyObject> {
       );
     }
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    pem = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    await writeFile(path, pem, { mode: 0o600, flag: 'wx' });
-    await writeFile(
-      `${path.replace(/\.pem$/, '')}.pub`,
-      publicKey.export({ type: 'spki', format: 'pem' }) as string,
-      { mode: 0o644 },
-    );
-    process.stderr.write(
-      `Made a new build key ${path}; list ${path.replace(/\.pem$/, '')}.pub in the server's provenance.trustedKeys.\n`,
-    );
+    const made = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    // Two builds starting at once on a new machine: one key is linked into place whole, both use it.
+    if (await createFileOnce(path, made)) {
+      const pub = `${path.replace(/\.pem$/, '')}.pub`;
+      await replaceFile(pub, publicKey.export({ type: 'spki', format: 'pem' }) as string, { mode: 0o644 });
+      process.stderr.write(
+        `Made a new build key ${path}; list ${pub} in the server's provenance.trustedKeys.\n`,
+      );
+    }
+    pem = await readFile(path);
   }
   try {
     const key = createPrivateKey(pem);

@@ -1,8 +1,9 @@
 // `imagetrust keys generate`: a signing key and its certificate, for people without a PKI. Without
 // --ca-key the certificate is a self-signed CA (CA:true, keyCertSign), so it can also be named in
 // trust.trustedCertificateIds; with --ca-key/--ca-cert it is a leaf issued by that CA.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ValidationError } from '../errors/index.ts';
+import { replaceFile } from '../storage/index.ts';
 import { generateSigningIdentity, SIGNING_CURVES, type SigningCurve } from '../trust/index.ts';
 
 interface GenerateFlags {
@@ -63,8 +64,9 @@ export async function runKeysGenerate(flags: GenerateFlags): Promise<void> {
     // Self-signed identities are CAs so a trust store can hold them; issued ones are leaves unless asked.
     ca: !flags.caKey || flags.ca ? {} : undefined,
   });
-  writeFileSync(flags.outKey, identity.privateKeyPem, { mode: 0o600 });
-  writeFileSync(flags.outCert, identity.certificatePem, { mode: 0o644 });
+  // Whole files, in one rename each: --force over a file other users could read still leaves the key 0600.
+  await replaceFile(flags.outKey, identity.privateKeyPem);
+  await replaceFile(flags.outCert, identity.certificatePem, { mode: 0o644 });
   process.stderr.write(
     `Wrote ${flags.outKey} (private, mode 600) and ${flags.outCert}; sign with --key-type ${identity.signatureKeyType}.\n`,
   );

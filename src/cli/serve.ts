@@ -1,7 +1,7 @@
 // `imagetrust serve`: runs the service until SIGINT/SIGTERM, then aborts uploads and shuts down cleanly.
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../server/index.ts';
+import { replaceFile } from '../storage/index.ts';
 import { configFromFlags, type StoreFlags } from './store.ts';
 
 interface ServeFlags extends StoreFlags {
@@ -36,7 +36,7 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   if (server.generatedAdminPassword) {
     // The password goes to a file only the operator can read, never to the log.
     const file = path.resolve(config.dataDir, 'admin-password');
-    writeFileSync(file, `${server.generatedAdminPassword}\n`, { mode: 0o600 });
+    await replaceFile(file, `${server.generatedAdminPassword}\n`);
     logLine(30, `Created user 'admin' in project 'admin'. Its password is in ${file} (mode 600).`, { file });
   }
   // JSON like every other log line; the URL is followed by a space so `serving on (\S+)` finds it whole.

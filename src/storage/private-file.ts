@@ -9,6 +9,8 @@ import path from 'node:path';
 export interface PrivateWriteOptions {
   /** fsync before publishing (default true): a key must survive a crash; a cached head need not. */
   sync?: boolean;
+  /** The file's mode, 0600 unless it is the public half of a key (0644). */
+  mode?: number;
   /** The clock that decides whether a leftover temporary is stale (ms since the epoch). */
   now?: () => number;
 }
@@ -58,8 +60,8 @@ async function writeTemporary(file: string, content: string, options: PrivateWri
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temporary, 'wx', 0o600);
   try {
-    // The umask can only take bits away from 0600; chmod makes the mode exact whatever it is.
-    await handle.chmod(0o600);
+    // Made 0600 and only then opened up if asked: the umask can take bits away, chmod makes the mode exact.
+    await handle.chmod(options.mode ?? 0o600);
     await handle.writeFile(content);
     if (options.sync !== false) await handle.sync();
   } catch (error) {

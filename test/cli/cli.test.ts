@@ -2,7 +2,8 @@
 // first-start admin password, clean shutdown on SIGTERM, and clear errors with stable exit codes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,6 +27,74 @@ describe('imagetrust CLI', () => {
     const serve = await cli('serve', '--help');
     assert.match(serve.stdout, /--tls-cert/);
     assert.match(serve.stdout, /--data-dir/);
+  });
+
+  it('keys generate refuses to overwrite a key, and with --force leaves it private whatever was there', async () => {
+    const key = path.join(dir, 'gen', 'signer.key');
+    const cert = path.join(dir, 'gen', 'signer.pem');
+    const generate = (...extra: string[]) =>
+      cli(
+        'keys',
+        'generate',
+        '--type',
+        'ECC_SECP384R1',
+        '--cn',
+        's',
+        '--out-key',
+        key,
+        '--out-cert',
+        cert,
+        ...extra,
+      );
+    const made = await generate();
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    assert.equal(statSync(cert).mode & 0o777, 0o644);
+    const first = readFileSync(key, 'utf8');
+    const refused = await generate();
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /exists; pass --force to overwrite it/);
+    assert.equal(readFileSync(key, 'utf8'), first);
+    // An operator's stray world-readable file at the key's path must not keep its mode for the new key.
+    writeFileSync(key, 'old', { mode: 0o644 });
+    chmodSync(key, 0o644);
+    assert.equal((await generate('--force')).code, 0);
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    assert.match(readFileSync(key, 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+    assert.deepEqual(
+      readdirSync(path.dirname(key)).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
+  });
+
+  it('build makes one build key for builds starting at once, private, with its public half beside it', async () => {
+    const key = path.join(dir, 'build-keys', 'build-key.pem');
+    // An output path under a regular file stops each build right after it loaded the key.
+    const blocker = path.join(dir, 'not-a-directory');
+    writeFileSync(blocker, '');
+    const template = new URL('../fixtures/templates/build/debian-12.tdl', import.meta.url).pathname;
+    const builds = await Promise.all(
+      [1, 2, 3].map((n) =>
+        run(BIN, ['build', template, '-o', path.join(blocker, `out-${n}`)], {
+          IMAGETRUST_CONFIG: '',
+          IMAGETRUST_BUILD_KEY: key,
+        }),
+      ),
+    );
+    for (const build of builds) assert.notEqual(build.code, 0, 'the blocked output must stop the build');
+    const made = builds.filter((build) => build.stderr.includes('Made a new build key'));
+    assert.equal(made.length, 1, builds.map((build) => build.stderr).join('\n'));
+    assert.equal(statSync(key).mode & 0o777, 0o600);
+    const pub = path.join(dir, 'build-keys', 'build-key.pub');
+    assert.equal(statSync(pub).mode & 0o777, 0o644);
+    assert.equal(
+      createPublicKey(readFileSync(key)).export({ type: 'spki', format: 'pem' }),
+      readFileSync(pub, 'utf8'),
+    );
+    assert.deepEqual(
+      readdirSync(path.dirname(key)).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
   });
 
   it('manages projects, users and roles in the local store', async () => {
