@@ -221,7 +221,7 @@ function describeAttachment(leaf: AuditLeaf): string {
 }
 
 export async function runAuditProof(imageId: string, flags: ProofFlags): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
+  const { writeOutputFile } = await import('./output-file.ts');
   const { auditPublicKeyFromPem, parseAuditLeaf, verifyAuditProofBundle } = await import('../audit/index.ts');
   const { connect } = await import('./connect.ts');
   const session = await connect(flags);
@@ -245,7 +245,7 @@ export async function runAuditProof(imageId: string, flags: ProofFlags): Promise
     bundle.consistency = { from: pinned, path: proof.consistency_path };
   }
   const text = `${JSON.stringify(bundle, null, 2)}\n`;
-  if (flags.output) await writeFile(flags.output, text);
+  if (flags.output) await writeOutputFile(flags.output, text);
   // A first check with the key the server sent; only a trusted copy of the key (verify-proof) proves more.
   const check = verifyAuditProofBundle(bundle, auditPublicKeyFromPem(bundle.public_key));
   if (flags.format === 'json') process.stdout.write(text);
@@ -288,8 +288,11 @@ export async function runAuditVerifyProof(file: string, flags: VerifyProofFlags)
     previousHead,
   });
   if (check.ok && flags.saveHead) {
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(flags.saveHead, `${JSON.stringify((bundle as AuditProofBundle).tree_head, null, 2)}\n`);
+    const { writeOutputFile } = await import('./output-file.ts');
+    await writeOutputFile(
+      flags.saveHead,
+      `${JSON.stringify((bundle as AuditProofBundle).tree_head, null, 2)}\n`,
+    );
   }
   printResult(check, flags, {
     text: () => {

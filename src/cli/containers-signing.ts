@@ -1,7 +1,7 @@
 // `imagetrust containers standalone-sign | standalone-verify | manifest-digest`: skopeo's commands with
 // skopeo's texts and exit status 1 on any failure, over the user's GPG keyring ($GNUPGHOME) as skopeo
 // uses it, or keys given as files.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import {
   computeManifestDigest,
   exportGpgPublicKeys,
@@ -12,6 +12,7 @@ import {
   verifyDockerManifestSignature,
 } from '../containers/index.ts';
 import { ImageTrustError, ValidationError } from '../errors/index.ts';
+import { replaceFile } from '../storage/index.ts';
 
 const GO_ERRNO_TEXT: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -127,7 +128,8 @@ export function runStandaloneSign(
       throw prefixed('Error creating signature', error);
     }
     try {
-      await writeFile(flags.output, signature, { mode: 0o644 });
+      // Whole or not at all: a signature cut short would fail every later verification.
+      await replaceFile(flags.output, signature, { mode: 0o644, parents: false });
     } catch (error) {
       throw new ValidationError(
         'BAD_REQUEST',

@@ -1,17 +1,29 @@
 // Turns whatever stopped a command into one coded failure: commander's own parse errors become USAGE,
-// a file the user named that cannot be read INPUT_UNREADABLE, key material OpenSSL cannot decode
-// INPUT_INVALID, a refused or failed connection SERVICE_UNREACHABLE or TLS_FAILED. Only what nobody
-// foresaw stays INTERNAL.
+// a file the user named that cannot be read INPUT_UNREADABLE, one that cannot be made OUTPUT_UNWRITABLE,
+// key material OpenSSL cannot decode INPUT_INVALID, a refused or failed connection SERVICE_UNREACHABLE
+// or TLS_FAILED. Only what nobody foresaw stays INTERNAL.
 import { CommanderError } from 'commander';
 import { connectionErrorCode, ImageTrustError, toImageTrustError } from '../errors/index.ts';
+import { outputUnwritable } from './output-file.ts';
 
 /** A command's end: the exit status, and for a failure the line and the hint to print. */
 export type CommandEnd =
   | { kind: 'done'; exitCode: number; stdout?: string }
   | { kind: 'failed'; error: ImageTrustError; hint?: string };
 
-// Errors that mean "this path cannot be read", as the system reports them for a file the user named.
+// Errors that mean "this path cannot be used", as the system reports them for a file the user named.
 const UNREADABLE_ERRNO = new Set(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EPERM']);
+// Calls that only make or change paths: failing, they name an output, never an input. (open is both.)
+const WRITING_SYSCALLS = new Set([
+  'mkdir',
+  'mkdtemp',
+  'rename',
+  'link',
+  'symlink',
+  'copyfile',
+  'rmdir',
+  'chmod',
+]);
 
 /** commander's message without its "error: " prefix, ours are "imagetrust: <message> [CODE]". */
 function commanderMessage(error: CommanderError): string {
@@ -22,6 +34,7 @@ function fromSystemError(error: NodeJS.ErrnoException): ImageTrustError | undefi
   const network = connectionErrorCode(error);
   if (network) return new ImageTrustError(network, error.message, { cause: error });
   if (typeof error.code === 'string' && UNREADABLE_ERRNO.has(error.code) && typeof error.path === 'string') {
+    if (WRITING_SYSCALLS.has(error.syscall ?? '')) return outputUnwritable(error.path, error);
     return new ImageTrustError('INPUT_UNREADABLE', `Cannot read ${error.path}: ${error.code}`, {
       cause: error,
     });

@@ -3,8 +3,8 @@
 // trust.trustedCertificateIds; with --ca-key/--ca-cert it is a leaf issued by that CA.
 import { existsSync, readFileSync } from 'node:fs';
 import { ValidationError } from '../errors/index.ts';
-import { replaceFile } from '../storage/index.ts';
 import { generateSigningIdentity, SIGNING_CURVES, type SigningCurve } from '../trust/index.ts';
+import { writeOutputFile } from './output-file.ts';
 
 interface GenerateFlags {
   type: string;
@@ -65,8 +65,8 @@ export async function runKeysGenerate(flags: GenerateFlags): Promise<void> {
     ca: !flags.caKey || flags.ca ? {} : undefined,
   });
   // Whole files, in one rename each: --force over a file other users could read still leaves the key 0600.
-  await replaceFile(flags.outKey, identity.privateKeyPem);
-  await replaceFile(flags.outCert, identity.certificatePem, { mode: 0o644 });
+  await writeOutputFile(flags.outKey, identity.privateKeyPem, { mode: 0o600 });
+  await writeOutputFile(flags.outCert, identity.certificatePem);
   process.stderr.write(
     `Wrote ${flags.outKey} (private, mode 600) and ${flags.outCert}; sign with --key-type ${identity.signatureKeyType}.\n`,
   );

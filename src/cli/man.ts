@@ -26,6 +26,7 @@ export const EXIT_MEANINGS: Record<number, string> = {
   [EXIT.NO_INPUT]: 'an input file does not exist or cannot be read (EX_NOINPUT)',
   [EXIT.UNAVAILABLE]: 'the server or registry cannot be reached (EX_UNAVAILABLE)',
   [EXIT.SOFTWARE]: 'internal error, a bug (EX_SOFTWARE)',
+  [EXIT.CANT_CREATE]: 'an output file or directory cannot be created or written (EX_CANTCREAT)',
   [EXIT.IO_ERR]: 'storage full or a transfer cut short (EX_IOERR)',
   [EXIT.TEMP_FAIL]: 'the server is busy; retry later (EX_TEMPFAIL)',
   [EXIT.PROTOCOL]: 'TLS failed: untrusted certificate, or the peer does not speak TLS (EX_PROTOCOL)',

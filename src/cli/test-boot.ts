@@ -1,6 +1,5 @@
 // `imagetrust test-boot IMAGE`: boots the image under QEMU in a private network, runs the booted tests
 // of a profile and prints the report; exit 1 when a test did not pass.
-import { writeFileSync } from 'node:fs';
 import { ImageTrustError } from '../errors/index.ts';
 import {
   BOOT_REPORT_FORMATS,
@@ -14,6 +13,7 @@ import {
   withProperties,
 } from '../pipeline/boot/index.ts';
 import { printResult } from './output.ts';
+import { writeOutputFile } from './output-file.ts';
 import { createStageProgress } from './progress.ts';
 import { readProfileText } from './read-text.ts';
 import { readPackageVersion } from './version.ts';
@@ -82,7 +82,7 @@ export async function runTestBoot(image: string, options: TestBootOptions): Prom
   }
   // -o keeps the report in the chosen form; the data forms (yaml, table, value) keep the JSON document.
   if (options.output) {
-    writeFileSync(
+    await writeOutputFile(
       options.output,
       renderBootReport(isReportFormat(options.format) ? options.format : 'json', report),
     );

@@ -247,6 +247,11 @@ export const ERROR_CATALOGUE = {
     exit: 66,
     doc: 'A file named on the command line does not exist or cannot be read.',
   },
+  OUTPUT_UNWRITABLE: {
+    status: 500,
+    exit: 73,
+    doc: 'A file or directory named on the command line for output cannot be created or written (a missing or read-only directory, a path through a regular file); nothing was left half-written there.',
+  },
   INPUT_INVALID: {
     status: 422,
     exit: 65,

@@ -9,6 +9,9 @@ import path from 'node:path';
 export interface PrivateWriteOptions {
   /** fsync before publishing (default true): a key must survive a crash; a cached head need not. */
   sync?: boolean;
+  /** Make a missing parent directory (0700), as for the service's own files. Default true; false for a
+   * path a user named, where a missing directory is their mistake to hear about. */
+  parents?: boolean;
   /** The file's mode, 0600 unless it is the public half of a key (0644). */
   mode?: number;
   /** The clock that decides whether a leftover temporary is stale (ms since the epoch). */
@@ -21,7 +24,7 @@ export interface PrivateWriteOptions {
  */
 export async function createFileOnce(
   file: string,
-  content: string,
+  content: string | Uint8Array,
   options: PrivateWriteOptions = {},
 ): Promise<boolean> {
   const temporary = await writeTemporary(file, content, options);
@@ -39,7 +42,7 @@ export async function createFileOnce(
 /** Replaces `file` with `content` in one rename: readers see the old file or the new, never a mix. */
 export async function replaceFile(
   file: string,
-  content: string,
+  content: string | Uint8Array,
   options: PrivateWriteOptions = {},
 ): Promise<void> {
   const temporary = await writeTemporary(file, content, options);
@@ -54,8 +57,12 @@ export async function replaceFile(
 /** A temporary older than this was left by a process that died: live writes take milliseconds. */
 export const STALE_TEMPORARY_MS = 60_000;
 
-async function writeTemporary(file: string, content: string, options: PrivateWriteOptions): Promise<string> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+async function writeTemporary(
+  file: string,
+  content: string | Uint8Array,
+  options: PrivateWriteOptions,
+): Promise<string> {
+  if (options.parents !== false) await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   await removeStaleTemporaries(file, options.now?.() ?? Date.now());
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temporary, 'wx', 0o600);

@@ -4,7 +4,7 @@
 // wrong credentials and an unusable key each have their own code; 1 is kept for "the answer is no".
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,35 @@ describe('imagetrust exit codes', () => {
       path.join(dir, 'store'),
     ]);
     assertFailure(result, 66, 'INPUT_UNREADABLE');
+  });
+
+  it('exits 73 (OUTPUT_UNWRITABLE) for an output in a missing directory or under a file, leaving nothing there', async () => {
+    const keyArgs = (key: string) => [
+      'keys',
+      'generate',
+      '--type',
+      'ECC_SECP384R1',
+      '--cn',
+      'x',
+      '--out-key',
+      key,
+      '--out-cert',
+      path.join(dir, 'out-x.pem'),
+    ];
+    const missing = path.join(dir, 'no-such-dir', 'x.key');
+    const generated = await cli(keyArgs(missing));
+    assertFailure(generated, 73, 'OUTPUT_UNWRITABLE');
+    assert.match(generated.stderr, new RegExp(`Cannot write ${missing}: ENOENT`));
+    assert.equal(existsSync(path.dirname(missing)), false);
+    // A build whose -o runs through a regular file stops before any work, naming the output.
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, '');
+    const template = new URL('../fixtures/templates/build/debian-12.tdl', import.meta.url).pathname;
+    const built = await cli(['build', template, '-o', path.join(file, 'out')], {
+      IMAGETRUST_BUILD_KEY: path.join(dir, 'build-key.pem'),
+    });
+    assert.equal(built.code, 73, built.stderr);
+    assert.match(built.stderr, /Cannot write .*a-file\/out: ENOTDIR \[OUTPUT_UNWRITABLE\]/);
   });
 
   it('exits 69 (SERVICE_UNREACHABLE) when nothing listens at the auth URL', async () => {

@@ -1,0 +1,28 @@
+// A file a command writes where the user said (-o, --out-key, --save-head): written whole, in one rename,
+// so an interrupted command leaves the old file or the new, never half of one, and a path that cannot
+// be written is OUTPUT_UNWRITABLE (exit 73), not a read error.
+import { ImageTrustError } from '../errors/index.ts';
+import { replaceFile } from '../storage/index.ts';
+
+export interface OutputFileOptions {
+  /** 0644 unless the file holds a secret (0600). */
+  mode?: number;
+}
+
+export async function writeOutputFile(
+  file: string,
+  content: string | Uint8Array,
+  options: OutputFileOptions = {},
+): Promise<void> {
+  try {
+    await replaceFile(file, content, { mode: options.mode ?? 0o644, parents: false });
+  } catch (error) {
+    throw outputUnwritable(file, error as NodeJS.ErrnoException);
+  }
+}
+
+export function outputUnwritable(file: string, error: NodeJS.ErrnoException): ImageTrustError {
+  return new ImageTrustError('OUTPUT_UNWRITABLE', `Cannot write ${file}: ${error.code ?? error.message}`, {
+    cause: error,
+  });
+}
