@@ -2,8 +2,9 @@
 // `index.json` naming which URL each one came from. Paths come only from the algorithm and validated hex,
 // never from names in a checksum list, so a hostile list cannot place a file outside the cache.
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { replaceFile } from '../../storage/index.ts';
 import type { ChecksumEntry } from './checksums.ts';
 
 /** What the index remembers about one cached file. */
@@ -72,9 +73,10 @@ export async function findIndexEntry(cacheDir: string, url: string): Promise<Sou
 export async function recordIndexEntry(cacheDir: string, entry: SourceIndexEntry): Promise<void> {
   const index = await readIndex(cacheDir);
   index.sources[entry.url] = entry;
-  const temporary = join(cacheDir, `index.json.${process.pid}.tmp`);
-  await writeFile(temporary, `${JSON.stringify(index, null, 2)}\n`);
-  await rename(temporary, join(cacheDir, 'index.json'));
+  await replaceFile(join(cacheDir, 'index.json'), `${JSON.stringify(index, null, 2)}\n`, {
+    mode: 0o644,
+    sync: false,
+  });
 }
 
 export async function removeQuietly(path: string): Promise<void> {
