@@ -1,7 +1,12 @@
 // Assembles the HTTP application: body parsers, token authentication, the error renderer, and the
 // APIs under devstack-style prefixes (/identity, /image, /key-manager) so one client configuration finds them all.
 
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { ContainerTrustService } from '../admission/index.ts';
 import type { AuditReader } from '../audit/index.ts';
 import type { CatalogService, Clock, GovernanceService } from '../catalog/index.ts';
@@ -119,6 +124,9 @@ export function createApp(options: AppOptions): ImageTrustApp {
     forceCloseConnections: 'idle',
     // Tag names may be long; Fastify's default of 100 characters would 404 a 255-character tag.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 1024 },
+    // A URL the router cannot decode or a segment over that length: answered in the API's own error form.
+    frameworkErrors: (error: unknown, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(request, reply, toHttpError(error, dialectOf(request.url))),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();

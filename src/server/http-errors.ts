@@ -32,6 +32,14 @@ export function toHttpError(thrown: unknown, dialect: ApiDialect): ImageTrustErr
       return new ValidationError('BAD_REQUEST', 'The request body is larger than this API accepts.', cause);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new ValidationError('BAD_REQUEST', 'Body expected in request.', cause);
+    case 'FST_ERR_BAD_URL':
+      return new ValidationError(
+        'BAD_REQUEST',
+        'The request URL has a %-escape that does not decode.',
+        cause,
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ValidationError('BAD_REQUEST', 'A segment of the request URL is too long.', cause);
   }
   switch (statusCode) {
     case 404:

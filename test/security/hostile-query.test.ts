@@ -74,4 +74,27 @@ describe('hostile Keystone list queries', () => {
       assert.ok(listed.length >= 1, url);
     }
   });
+
+  it("answers a URL the router cannot take (a bad %-escape, a 2,000-character segment) with 400 in each API's own error form", async () => {
+    const long = 'a'.repeat(2000);
+    const shapes = {
+      glance: (json: Record<string, unknown>) =>
+        json.code === '400 Bad Request' && json.title === 'Bad Request',
+      keystone: (json: Record<string, unknown>) =>
+        (json.error as { code?: number } | undefined)?.code === 400,
+      barbican: (json: Record<string, unknown>) => json.code === 400 && json.title === 'Bad Request',
+    };
+    for (const [url, form] of [
+      ['/image/v2/images/%ZZ', 'glance'],
+      [`/image/v2/images/${long}`, 'glance'],
+      ['/identity/v3/users/%E0%A4%A', 'keystone'],
+      [`/identity/v3/users/${long}`, 'keystone'],
+      ['/key-manager/v1/secrets/%ZZ', 'barbican'],
+    ] as const) {
+      const r = await apiCall(t.url, admin, 'GET', url);
+      assert.equal(r.status, 400, url.slice(0, 60));
+      assert.equal(r.headers.get('x-imagetrust-error-code'), 'BAD_REQUEST', url.slice(0, 60));
+      assert.ok(shapes[form](r.json), `${url.slice(0, 60)}: ${r.text.slice(0, 200)}`);
+    }
+  });
 });
