@@ -28,7 +28,7 @@ import {
 import { dialectOf, sendError, toHttpError } from './http-errors.ts';
 import { registerIdentityRoutes } from './identity-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
-import { checkRawJsonBody, parseJsonBody, refuseNulInUrl } from './json-body.ts';
+import { checkRawJsonBody, JSON_BODY_LIMIT, parseJsonBody, refuseNulInUrl } from './json-body.ts';
 import { registerMetadefRoutes } from './metadef-routes.ts';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
 import { registerSecretRoutes } from './secret-routes.ts';
@@ -93,9 +93,6 @@ export const JSON_TYPES = [
   'application/openstack-images-v2.0-json-patch',
   'application/openstack-images-v2.1-json-patch',
 ];
-
-/** Largest JSON body accepted; image metadata is small, so anything bigger is a mistake or an attack. */
-const JSON_BODY_LIMIT = 1 << 20;
 
 export function createApp(options: AppOptions): ImageTrustApp {
   const trustedProxies = trustedProxyList(options.trustedProxies ?? []);

@@ -23,6 +23,7 @@ import {
 } from '../catalog/index.ts';
 import { AuthError, NotFoundError, ValidationError } from '../errors/index.ts';
 import { guardUploadBody, type UploadBodyLimits } from './body-guard.ts';
+import { glanceJsonBody } from './json-body.ts';
 import { refuseOtherMethods } from './method-not-allowed.ts';
 import { releasingChunks } from './release-chunks.ts';
 import { credentialsOf } from './request-credentials.ts';
@@ -87,12 +88,6 @@ function unsupportedMediaType(
       headers,
     },
   );
-}
-
-function jsonBody(request: FastifyRequest): unknown {
-  const type = mediaType(request);
-  if (type !== 'application/json') throw unsupportedMediaType(request);
-  return request.body;
 }
 
 /** Parses `Range: bytes=a-b | a- | -n` as Glance does; returns undefined when absent. */
@@ -266,7 +261,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
     });
 
     api.post('/image/v2/images', async (request, reply) => {
-      const image = await catalog.createImage(credentialsOf(request), jsonBody(request));
+      const image = await catalog.createImage(credentialsOf(request), await glanceJsonBody(request));
       reply.code(201).header('Location', `${options.baseUrl(request)}/image/v2/images/${image.id}`);
       if (importMethods.length) reply.header('OpenStack-image-import-methods', importMethods.join(','));
       return reply.send(toImageView(image, clock.now()));
@@ -323,7 +318,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
         const { done } = await catalog.importImage(
           credentialsOf(request),
           request.params.id,
-          jsonBody(request),
+          await glanceJsonBody(request),
           { signal: controller.signal, requestId },
         );
         void done.finally(untrack);
@@ -390,7 +385,9 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
       schema: '/v2/schemas/members',
     }));
     api.post<IdParams>('/image/v2/images/:id/members', async (request) =>
-      toMemberView(await catalog.addMember(credentialsOf(request), request.params.id, jsonBody(request))),
+      toMemberView(
+        await catalog.addMember(credentialsOf(request), request.params.id, await glanceJsonBody(request)),
+      ),
     );
     type MemberParams = { Params: { id: string; member: string } };
     api.get<MemberParams>('/image/v2/images/:id/members/:member', async (request) =>
@@ -402,7 +399,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
           credentialsOf(request),
           request.params.id,
           request.params.member,
-          jsonBody(request),
+          await glanceJsonBody(request),
         ),
       ),
     );

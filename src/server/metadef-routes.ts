@@ -2,13 +2,13 @@
 // the routes parse and render; the service authorizes and decides.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ValidationError } from '../errors/index.ts';
 import {
   METADEF_SCHEMA_NAMES,
   type MetadefQuery,
   type MetadefService,
   metadefSchema,
 } from '../metadefs/index.ts';
+import { glanceJsonBody } from './json-body.ts';
 import { refuseOtherMethods } from './method-not-allowed.ts';
 import { credentialsOf } from './request-credentials.ts';
 
@@ -19,18 +19,6 @@ interface MetadefRouteOptions {
 
 type Ns = { Params: { ns: string } };
 type NsItem = { Params: { ns: string; name: string } };
-
-/** The parsed JSON body; a body of another media type is refused as Glance's deserializer does. */
-function jsonBody(request: FastifyRequest): unknown {
-  const body = request.body;
-  if (body !== null && typeof body === 'object' && typeof (body as { pipe?: unknown }).pipe === 'function') {
-    throw new ValidationError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `The request media type ${request.headers['content-type'] ?? ''} is not supported by this server.`,
-    );
-  }
-  return body;
-}
 
 const firstValue = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : Array.isArray(value) ? (value[value.length - 1] as string) : undefined;
@@ -53,7 +41,7 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
       metadefs.listNamespaces(credentialsOf(request), request.query as MetadefQuery),
     );
     api.post(`${base}/namespaces`, async (request, reply) => {
-      const view = await metadefs.createNamespace(credentialsOf(request), jsonBody(request));
+      const view = await metadefs.createNamespace(credentialsOf(request), await glanceJsonBody(request));
       const location = `${options.baseUrl(request)}/image/v2/metadefs/namespaces/${encodeURIComponent(String(view.namespace))}`;
       return reply.code(201).header('Location', location).send(view);
     });
@@ -65,7 +53,7 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
       ),
     );
     api.put<Ns>(`${base}/namespaces/:ns`, async (request) =>
-      metadefs.updateNamespace(credentialsOf(request), request.params.ns, jsonBody(request)),
+      metadefs.updateNamespace(credentialsOf(request), request.params.ns, await glanceJsonBody(request)),
     );
     api.delete<Ns>(`${base}/namespaces/:ns`, async (request, reply) => {
       await metadefs.deleteNamespace(credentialsOf(request), request.params.ns);
@@ -79,7 +67,13 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
     api.post<Ns>(`${base}/namespaces/:ns/objects`, async (request, reply) =>
       reply
         .code(201)
-        .send(await metadefs.createObject(credentialsOf(request), request.params.ns, jsonBody(request))),
+        .send(
+          await metadefs.createObject(
+            credentialsOf(request),
+            request.params.ns,
+            await glanceJsonBody(request),
+          ),
+        ),
     );
     api.delete<Ns>(`${base}/namespaces/:ns/objects`, async (request, reply) => {
       await metadefs.deleteNamespaceContents(credentialsOf(request), request.params.ns, 'object');
@@ -93,7 +87,7 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
         credentialsOf(request),
         request.params.ns,
         request.params.name,
-        jsonBody(request),
+        await glanceJsonBody(request),
       ),
     );
     api.delete<NsItem>(`${base}/namespaces/:ns/objects/:name`, async (request, reply) => {
@@ -108,7 +102,13 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
     api.post<Ns>(`${base}/namespaces/:ns/properties`, async (request, reply) =>
       reply
         .code(201)
-        .send(await metadefs.createProperty(credentialsOf(request), request.params.ns, jsonBody(request))),
+        .send(
+          await metadefs.createProperty(
+            credentialsOf(request),
+            request.params.ns,
+            await glanceJsonBody(request),
+          ),
+        ),
     );
     api.delete<Ns>(`${base}/namespaces/:ns/properties`, async (request, reply) => {
       await metadefs.deleteNamespaceContents(credentialsOf(request), request.params.ns, 'property');
@@ -127,7 +127,7 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
         credentialsOf(request),
         request.params.ns,
         request.params.name,
-        jsonBody(request),
+        await glanceJsonBody(request),
       ),
     );
     api.delete<NsItem>(`${base}/namespaces/:ns/properties/:name`, async (request, reply) => {
@@ -144,7 +144,7 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
       const view = await metadefs.createTags(
         credentialsOf(request),
         request.params.ns,
-        jsonBody(request),
+        await glanceJsonBody(request),
         append,
       );
       return reply.code(201).send(view);
@@ -162,7 +162,12 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
         .send(await metadefs.createTag(credentialsOf(request), request.params.ns, request.params.name)),
     );
     api.put<NsItem>(`${base}/namespaces/:ns/tags/:name`, async (request) =>
-      metadefs.updateTag(credentialsOf(request), request.params.ns, request.params.name, jsonBody(request)),
+      metadefs.updateTag(
+        credentialsOf(request),
+        request.params.ns,
+        request.params.name,
+        await glanceJsonBody(request),
+      ),
     );
     api.delete<NsItem>(`${base}/namespaces/:ns/tags/:name`, async (request, reply) => {
       await metadefs.deleteTag(credentialsOf(request), request.params.ns, request.params.name);
@@ -177,7 +182,13 @@ export function registerMetadefRoutes(app: FastifyInstance, options: MetadefRout
     api.post<Ns>(`${base}/namespaces/:ns/resource_types`, async (request, reply) =>
       reply
         .code(201)
-        .send(await metadefs.createAssociation(credentialsOf(request), request.params.ns, jsonBody(request))),
+        .send(
+          await metadefs.createAssociation(
+            credentialsOf(request),
+            request.params.ns,
+            await glanceJsonBody(request),
+          ),
+        ),
     );
     api.delete<NsItem>(`${base}/namespaces/:ns/resource_types/:name`, async (request, reply) => {
       await metadefs.deleteAssociation(credentialsOf(request), request.params.ns, request.params.name);

@@ -566,6 +566,59 @@ describe('images API', () => {
       assert.match(r.headers.get('accept-patch') ?? '', /openstack-images-v2.1-json-patch/);
     });
 
+    it('reads a JSON body whatever its Content-Type, as Glance 25.1 does, within the same limits', async () => {
+      const body = JSON.stringify({ name: 'typed', disk_format: 'raw', container_format: 'bare' });
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+        const r = await call(alice, 'POST', '/v2/images', body, { 'content-type': type });
+        assert.equal(r.status, 201, `${type}: ${r.text}`);
+        assert.equal(r.json.name, 'typed');
+      }
+      // fetch sends a string body as text/plain when no type is given.
+      const untyped = await fetch(`${t.url}/image/v2/images`, {
+        method: 'POST',
+        headers: { 'x-auth-token': alice },
+        body,
+      });
+      assert.equal(untyped.status, 201);
+      const image = await create(alice);
+      const member = await call(
+        alice,
+        'POST',
+        `/v2/images/${image.id}/members`,
+        JSON.stringify({ member: bobProject }),
+        {
+          'content-type': 'text/plain',
+        },
+      );
+      assert.equal(member.status, 200, member.text);
+      assert.equal(member.json.member_id, bobProject);
+      const form = await call(alice, 'POST', '/v2/images', 'name=x', { 'content-type': 'text/plain' });
+      assert.equal(form.status, 400);
+      assert.match(form.text, /Malformed JSON in request body/);
+      const huge = JSON.stringify({ name: 'x', description: 'd'.repeat(2 << 20) });
+      const tooBig = await call(alice, 'POST', '/v2/images', huge, { 'content-type': 'text/plain' });
+      assert.equal(tooBig.status, 400);
+      // Chunked, so no Content-Length warns ahead: the limit is met while reading, and the
+      // connection still serves the next request.
+      const chunked = await fetch(`${t.url}/image/v2/images`, {
+        method: 'POST',
+        headers: { 'x-auth-token': alice, 'content-type': 'text/plain' },
+        body: new Blob([huge]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(chunked.status, 400);
+      await chunked.arrayBuffer();
+      assert.equal(
+        (await call(alice, 'POST', '/v2/images', body, { 'content-type': 'text/plain' })).status,
+        201,
+      );
+      const deep = `${'['.repeat(100)}${']'.repeat(100)}`;
+      assert.equal(
+        (await call(alice, 'POST', '/v2/images', deep, { 'content-type': 'text/plain' })).status,
+        400,
+      );
+    });
+
     it('answers an upload with another content type with 415', async () => {
       const image = await create(alice);
       const r = await call(alice, 'PUT', `/v2/images/${image.id}/file`, 'data', {

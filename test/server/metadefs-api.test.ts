@@ -270,10 +270,10 @@ describe('metadefs API', () => {
       assert.equal((await call(admin, 'GET', `${NS}/n`)).status, 404, 'nothing was created');
       assert.equal((await call(admin, 'POST', NS, '{"namespace": ')).status, 400);
       assert.equal((await call(admin, 'POST', NS)).status, 400);
-      assert.equal(
-        (await call(admin, 'POST', NS, 'namespace=n', { 'content-type': 'text/plain' })).status,
-        415,
-      );
+      // Glance parses the body as JSON whatever its type (Glance 25.1 answers this 400 Malformed JSON).
+      const form = await call(admin, 'POST', NS, 'namespace=n', { 'content-type': 'text/plain' });
+      assert.equal(form.status, 400);
+      assert.match(form.text, /Malformed JSON in request body/);
       const deep = `${'{"a":'.repeat(200)}1${'}'.repeat(200)}`;
       assert.equal((await call(admin, 'POST', NS, deep)).status, 400);
       const deepInProperty = `{"namespace":"n","properties":{"p":{"title":"P","type":"string","default":${'['.repeat(60)}${']'.repeat(60)}}}}`;
