@@ -32,6 +32,7 @@ const condition = z.strictObject({
   option: z.string(),
   aliases: z.array(z.string()).optional(),
   type: valueType.default('string'),
+  choices: z.array(z.string()).optional(),
   default: value.optional(),
   expect: expectSchema,
 });
@@ -68,9 +69,13 @@ export const checkSchema = z.strictObject({
   option: z.string().optional(),
   aliases: z.array(z.string()).optional(),
   type: valueType.default('string'),
+  // a string option's choices, as the service registers them: oslo refuses any other value (case counts)
+  choices: z.array(z.string()).optional(),
   default: value.optional(),
   expect: expectSchema.optional(),
   when: z.array(condition).optional(),
+  // option: a URI option that, when set, replaces the option (its transport is the effective value)
+  from_uri: z.string().optional(),
   severity,
   reference: z.string(),
   message: z.string(),

@@ -10,6 +10,7 @@ import {
   type OsloConfig,
   parseOsloBool,
   parseOsloList,
+  parseOsloNumber,
 } from './oslo-ini.ts';
 import {
   decidePolicy,
@@ -105,7 +106,11 @@ export interface PostureMaterial {
 }
 
 /** Options oslo.config accumulates over every occurrence (MultiStrOpt): repeating them is not a trap. */
-const MULTI_STR = new Set(['filter_scheduler/available_filters', 'DEFAULT/config_source']);
+const MULTI_STR = new Set([
+  'filter_scheduler/available_filters',
+  'DEFAULT/config_source',
+  'oslo_policy/policy_dirs',
+]);
 
 type Typed = boolean | number | string | string[];
 
@@ -118,7 +123,11 @@ interface Effective {
   invalid?: string;
 }
 
-function toTyped(raw: string | LibvirtValue, type: ValueType): { value?: Typed; invalid?: string } {
+function toTyped(
+  raw: string | LibvirtValue,
+  type: ValueType,
+  choices?: readonly string[],
+): { value?: Typed; invalid?: string } {
   if (Array.isArray(raw))
     return type === 'list' ? { value: raw } : { invalid: 'a list where a value belongs' };
   switch (type) {
@@ -129,14 +138,22 @@ function toTyped(raw: string | LibvirtValue, type: ValueType): { value?: Typed; 
     }
     case 'int':
     case 'float': {
-      const n = typeof raw === 'number' ? raw : Number(raw.trim());
-      if (raw === '' || Number.isNaN(n) || (type === 'int' && !Number.isInteger(n)))
+      if (typeof raw === 'number')
+        return type === 'int' && !Number.isInteger(raw)
+          ? { invalid: `${raw} is not an integer` }
+          : { value: raw };
+      // An empty number is unset for oslo (None, even over a default), not invalid.
+      const n = parseOsloNumber(raw, type);
+      if (n === undefined)
         return { invalid: `"${raw}" is not ${type === 'int' ? 'an integer' : 'a number'}` };
-      return { value: n };
+      return n === null ? {} : { value: n };
     }
     case 'list':
       return { value: typeof raw === 'number' ? [String(raw)] : parseOsloList(raw) };
     case 'string':
+      // oslo's String type with choices compares exactly: `Enabled` is not `enabled`, and the service raises.
+      if (choices && !choices.includes(String(raw)))
+        return { invalid: `"${raw}" is not one of ${choices.join(', ')}` };
       return { value: String(raw) };
   }
 }
@@ -162,7 +179,7 @@ function effectiveOption(config: OsloConfig, spec: Condition | CheckDefinition):
   const { section, key } = splitOption(spec.option ?? '');
   const found = config.get(section, key, aliasesOf(spec.aliases));
   if (!found) return { value: defaultOf(spec.default), explicit: false };
-  const typed = toTyped(found.value, spec.type);
+  const typed = toTyped(found.value, spec.type, spec.choices);
   return { ...typed, explicit: true, file: found.file, line: found.line };
 }
 
@@ -178,7 +195,13 @@ function effectiveLibvirt(conf: ParsedLibvirtConf, spec: Condition | CheckDefini
 /** Does the value pass every test of `expect`? An unset value without a default passes all but `set`. */
 export function meetsExpectation(effective: Effective, expect: Expect): boolean {
   const { value } = effective;
-  if (expect.set && (!effective.explicit || value === '' || (Array.isArray(value) && value.length === 0)))
+  if (
+    expect.set &&
+    (!effective.explicit ||
+      value === undefined ||
+      value === '' ||
+      (Array.isArray(value) && value.length === 0))
+  )
     return false;
   if (expect.unset && effective.explicit) return false;
   if (value === undefined) return true;
@@ -248,11 +271,35 @@ function conditionsHold(ctx: Context, check: CheckDefinition, service: string): 
   return true;
 }
 
+/**
+ * The transport of a libvirt connection URI: `qemu+tls://host/system` is tls; without `+transport` a URI
+ * naming a host is tls (libvirt's default for remote URIs) and one without a host is the local socket.
+ */
+function uriTransport(uri: string): string {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):(\/\/([^/]*))?/.exec(uri);
+  if (!match) return uri;
+  const plus = match[1].indexOf('+');
+  if (plus >= 0) return match[1].slice(plus + 1).toLowerCase();
+  return match[3] ? 'tls' : 'unix';
+}
+
+/** The option's effective value, or, when `from_uri` names a URI option that is set, the URI's transport. */
+function effectiveOrUri(config: OsloConfig, check: CheckDefinition): Effective {
+  if (check.from_uri) {
+    const { section, key } = splitOption(check.from_uri);
+    const uri = config.get(section, key);
+    // nova builds the migration URI from live_migration_uri when it is set and ignores the scheme option.
+    if (uri && uri.value !== '')
+      return { value: uriTransport(uri.value), explicit: true, file: uri.file, line: uri.line };
+  }
+  return effectiveOption(config, check);
+}
+
 function runOption(ctx: Context, check: CheckDefinition): void {
   for (const service of servicesOf(check)) {
     const material = ctx.material.services.get(service);
     if (!material || !conditionsHold(ctx, check, service)) continue;
-    const effective = effectiveOption(material.config, check);
+    const effective = effectiveOrUri(material.config, check);
     const { section, key } = splitOption(check.option ?? '');
     // oslo.config raises when the service reads a value it cannot convert: the setting is not in force.
     if (effective.invalid) {
@@ -570,9 +617,17 @@ function runImageTrustPolicy(ctx: Context, check: CheckDefinition): void {
   }
 }
 
+/** oslo_utils.strutils.bool_from_string(value), not strict: the true words, and everything else False. */
+function novaExtraSpecBool(text: string): boolean {
+  return ['1', 't', 'true', 'on', 'y', 'yes'].includes(text.trim().toLowerCase());
+}
+
 function flavorValue(check: CheckDefinition, flavor: Flavor): Effective {
   const raw = flavor.properties[check.property ?? ''];
   if (raw === undefined) return { value: defaultOf(check.default), explicit: false };
+  // nova reads boolean extra specs (hw_rng:allowed in the libvirt driver) without oslo's strict Boolean:
+  // a value it does not recognise is False, never an error, so `n` or `disabled` do take the device away.
+  if (check.type === 'bool') return { value: novaExtraSpecBool(raw), explicit: true };
   return { ...toTyped(raw, check.type), explicit: true };
 }
 

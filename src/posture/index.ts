@@ -7,5 +7,5 @@ export { evaluatePosture } from './evaluate.ts';
 export { parseFlavorExport, parseImageExport } from './exports.ts';
 export { parseLibvirtConf } from './libvirt-conf.ts';
 export { loadPolicyDefaults, loadPostureMaterial, readShippedCatalogue } from './load.ts';
-export { OsloConfig, parseOsloBool, parseOsloIni } from './oslo-ini.ts';
+export { OsloConfig, parseOsloBool, parseOsloIni, parseOsloList, parseOsloNumber } from './oslo-ini.ts';
 export { decidePolicy, effectivePolicy } from './service-policy.ts';

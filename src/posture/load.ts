@@ -99,11 +99,14 @@ function isFile(p: string): boolean {
 /** `*.conf` in a directory, sorted as Python's sorted(glob) does (code points). */
 function confDirFiles(dir: string): string[] {
   if (!isDir(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.conf'))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((name) => path.join(dir, name))
-    .filter(isFile);
+  return (
+    readdirSync(dir)
+      // glob's `*` does not match a leading dot: oslo never reads `.50-site.conf` (an editor's or a disabled copy).
+      .filter((name) => name.endsWith('.conf') && !name.startsWith('.'))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .map((name) => path.join(dir, name))
+      .filter(isFile)
+  );
 }
 
 /** uid/gid to names from the scanned root's passwd and group when it has them, else the host's. */
@@ -124,12 +127,23 @@ function idNames(root: string | undefined): { user: Map<number, string>; group: 
 }
 
 interface Collected {
+  /** The *.conf.d files, implicit or named: oslo reads them before any --config-file value. */
+  confdFiles: string[];
+  /** The *.conf.d directories already read (naming nova.conf and nova-compute.conf reads them once). */
+  confDirs: Set<string>;
+  /** The --config-file values, in order. */
   configFiles: string[];
   paste: string[];
   policyFiles: string[];
-  policyDirs: string[];
   dir?: string;
   root?: string;
+}
+
+/** Adds a *.conf.d directory's files to the service's, unless they are there already. */
+function addConfDir(c: Collected, dir: string): void {
+  if (c.confDirs.has(dir)) return;
+  c.confDirs.add(dir);
+  c.confdFiles.push(...confDirFiles(dir));
 }
 
 /** Reads every path into the scan's material. */
@@ -141,7 +155,7 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
   const entry = (service: string) => {
     let c = collected.get(service);
     if (!c) {
-      c = { configFiles: [], paste: [], policyFiles: [], policyDirs: [] };
+      c = { confdFiles: [], confDirs: new Set(), configFiles: [], paste: [], policyFiles: [] };
       collected.set(service, c);
     }
     return c;
@@ -152,7 +166,7 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
       const serviceOfDir = SERVICE_LAYOUTS[path.basename(p)] ? path.basename(p) : undefined;
       const confd = Object.entries(SERVICE_LAYOUTS).find(([, l]) => l.confDirs.includes(path.basename(p)));
       if (confd) {
-        entry(confd[0]).configFiles.unshift(...confDirFiles(p));
+        addConfDir(entry(confd[0]), p);
         continue;
       }
       // A service directory (…/nova) or a root holding them (…/etc).
@@ -165,10 +179,8 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
         const c = entry(service);
         c.dir = dir;
         c.root = serviceOfDir ? undefined : p;
-        c.configFiles.push(
-          ...layout.confDirs.flatMap((d) => confDirFiles(path.join(dir, d))),
-          ...layout.files.map((f) => path.join(dir, f)).filter(isFile),
-        );
+        for (const d of layout.confDirs) addConfDir(c, path.join(dir, d));
+        c.configFiles.push(...layout.files.map((f) => path.join(dir, f)).filter(isFile));
         c.paste.push(...layout.paste.map((f) => path.join(dir, f)).filter(isFile));
       }
       const ownConfig = [path.join(p, 'imagetrust', 'imagetrust.yaml'), path.join(p, 'imagetrust.yaml')].find(
@@ -218,7 +230,12 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
     if (/\.(ya?ml|json)$/.test(base)) c.policyFiles.push(p);
     else if (SERVICE_LAYOUTS[service].paste.includes(base) && !SERVICE_LAYOUTS[service].files.includes(base))
       c.paste.push(p);
-    else c.configFiles.push(p);
+    else {
+      // A config file named alone is read as the service reads it: with the *.conf.d directories beside
+      // it, and (readServicePolicies) the policy file and policy.d that oslo finds next to it.
+      c.configFiles.push(p);
+      for (const d of SERVICE_LAYOUTS[service].confDirs) addConfDir(c, path.join(path.dirname(p), d));
+    }
   }
 
   const services = new Map<string, ServiceMaterial>();
@@ -229,7 +246,7 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
       return text === undefined ? [] : [parseOsloIni(text, file)];
     });
   for (const [service, c] of collected) {
-    const config = new OsloConfig(parseAll(c.configFiles));
+    const config = new OsloConfig(parseAll([...c.confdFiles, ...c.configFiles]));
     const paste = new Map(
       c.paste.map((file) => [path.basename(file), new OsloConfig(parseAll([file]))] as const),
     );
@@ -239,7 +256,7 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
         : readServicePolicies(config, c, problems);
     services.set(service, {
       config,
-      mainFile: c.configFiles.at(-1) ?? c.dir ?? service,
+      mainFile: c.configFiles.at(-1) ?? c.confdFiles.at(-1) ?? c.dir ?? service,
       paste,
       policy,
       stats: c.dir ? statGuarded(c.dir, SERVICE_LAYOUTS[service].guarded, names) : [],
@@ -268,29 +285,39 @@ function rebase(file: string, c: Collected): string {
   return file;
 }
 
+/**
+ * oslo.config's find_file, which oslo.policy uses for policy_file and each of policy_dirs: an absolute
+ * name as it is; a relative one in the directories of the --config-file values (the last first), then
+ * in /etc/<service> and /etc of the scanned copy. Never relative to the policy file.
+ */
+function findFile(name: string, c: Collected): string | undefined {
+  const exists = (p: string) => isFile(p) || isDir(p);
+  if (path.isAbsolute(name)) {
+    const p = rebase(name, c);
+    return exists(p) ? p : undefined;
+  }
+  const dirs = [...c.configFiles.map((f) => path.dirname(f)).reverse(), c.dir, c.root];
+  return dirs.flatMap((d) => (d === undefined ? [] : [path.join(d, name)])).find(exists);
+}
+
 /** The policy file and policy.d directories as [oslo_policy] names them (oslo.policy 4.0's defaults otherwise). */
 function readServicePolicies(
   config: OsloConfig,
   c: Collected,
   problems: PostureMaterial['loadProblems'],
 ): PolicySource[] {
-  if (!c.dir) return [];
-  const dir = c.dir;
+  // Nothing to look beside: only *.conf.d files were named.
+  if (!c.dir && c.configFiles.length === 0) return [];
   const configured = config.get('oslo_policy', 'policy_file')?.value;
-  let file = path.resolve(dir, rebase(configured ?? 'policy.yaml', c));
+  let file = findFile(configured ?? 'policy.yaml', c);
   // oslo.policy 4.0 falls back to policy.json when the default policy.yaml is absent.
-  if (!configured && !isFile(file) && isFile(path.join(dir, 'policy.json')))
-    file = path.join(dir, 'policy.json');
-  const dirsValue = config.get('oslo_policy', 'policy_dirs')?.value;
-  const dirs = (
-    dirsValue === undefined
-      ? ['policy.d']
-      : dirsValue
-          .split(',')
-          .map((d) => d.trim())
-          .filter(Boolean)
-  ).map((d) => path.resolve(path.dirname(file), rebase(d, c)));
-  return readPolicies(isFile(file) ? [file] : [], dirs, problems);
+  if (!configured && file === undefined) file = findFile('policy.json', c);
+  // policy_dirs is a MultiStrOpt: every line of every file adds one directory (a comma is no separator).
+  const written = config.getAll('oslo_policy', 'policy_dirs').map((a) => a.value);
+  const dirs = (written.length === 0 ? ['policy.d'] : written).flatMap((d) =>
+    d ? (findFile(d, c) ?? []) : [],
+  );
+  return readPolicies(file !== undefined && isFile(file) ? [file] : [], dirs, problems);
 }
 
 function readPolicies(

@@ -188,8 +188,39 @@ export function parseOsloBool(text: string): boolean | undefined {
   return undefined;
 }
 
-/** oslo.config's List type: comma-separated, items stripped, empty text an empty list. */
+/**
+ * oslo.config's List type: comma-separated, items stripped, empty text an empty list. Like oslo, the text
+ * is stripped of whitespace and then of every trailing comma before it is split, so `a,` is `[a]`, not
+ * `[a, '']` (an empty item would fail a prefix test the service itself never sees).
+ */
 export function parseOsloList(text: string): string[] {
-  if (text.trim() === '') return [];
-  return text.split(',').map((item) => item.trim());
+  const body = text.trim().replace(/,+$/, '');
+  if (body === '') return [];
+  return body.split(',').map((item) => item.trim());
+}
+
+// Python's int() and float() grammars for text (oslo's Integer and Float call them): optional sign,
+// decimal digits with single underscores between them, no 0x/0o/0b prefixes; float() adds a fraction,
+// an exponent, inf/infinity and nan. JavaScript's Number() takes "0x2" and "", which oslo refuses or
+// reads as unset, and Number.isInteger(1e3) would let "1e3" through where int() raises.
+const DIGITS = String.raw`\d(?:_?\d)*`;
+const PY_INT = new RegExp(`^[+-]?${DIGITS}$`);
+const PY_FLOAT = new RegExp(
+  `^[+-]?(?:(?:${DIGITS}(?:\\.(?:${DIGITS})?)?|\\.${DIGITS})(?:[eE][+-]?${DIGITS})?|inf(?:inity)?|nan)$`,
+  'i',
+);
+
+/**
+ * oslo.config's Integer or Float type: `null` for empty or blank text (oslo's Number returns None, so the
+ * option is unset, not invalid), `undefined` for text Python's int()/float() refuses.
+ */
+export function parseOsloNumber(text: string, type: 'int' | 'float'): number | null | undefined {
+  const s = text.trim();
+  if (s === '') return null;
+  if (!(type === 'int' ? PY_INT : PY_FLOAT).test(s)) return undefined;
+  const plain = s.replace(/_/g, '').toLowerCase();
+  if (plain.endsWith('nan')) return Number.NaN;
+  if (plain.endsWith('inf') || plain.endsWith('infinity'))
+    return plain.startsWith('-') ? -Infinity : Infinity;
+  return Number(plain);
 }

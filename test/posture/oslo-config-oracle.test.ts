@@ -7,7 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { OsloConfig, parseOsloBool, parseOsloIni } from '../../src/posture/index.ts';
+import {
+  OsloConfig,
+  parseOsloBool,
+  parseOsloIni,
+  parseOsloList,
+  parseOsloNumber,
+} from '../../src/posture/index.ts';
 
 const ORACLE = `
 import json, logging, sys, warnings
@@ -18,8 +24,9 @@ case = json.load(sys.stdin)
 conf = cfg.ConfigOpts()
 for o in case['opts']:
     deprecated = [cfg.DeprecatedOpt(d['name'], group=d['group']) for d in o.get('deprecated', [])]
-    kind = cfg.BoolOpt if o['type'] == 'bool' else cfg.StrOpt
-    conf.register_opt(kind(o['name'], deprecated_opts=deprecated), group=None if o['group'] == 'DEFAULT' else o['group'])
+    kind = {'bool': cfg.BoolOpt, 'str': cfg.StrOpt, 'list': cfg.ListOpt, 'int': cfg.IntOpt, 'float': cfg.FloatOpt}[o['type']]
+    extra = {'choices': o['choices']} if 'choices' in o else {}
+    conf.register_opt(kind(o['name'], deprecated_opts=deprecated, **extra), group=None if o['group'] == 'DEFAULT' else o['group'])
 args = []
 for f in case['files']:
     args += ['--config-file', f]
@@ -55,7 +62,8 @@ function requireOsloConfig(): string {
 interface Opt {
   group: string;
   name: string;
-  type: 'bool' | 'str';
+  type: 'bool' | 'str' | 'list' | 'int' | 'float';
+  choices?: string[];
   deprecated?: { group: string; name: string }[];
 }
 
@@ -74,7 +82,10 @@ const OPTS: Opt[] = [
     deprecated: [{ group: 'key_manager', name: 'auth_url' }],
   },
   { group: 'libvirt', name: 'rng_dev_path', type: 'str' },
-  { group: 'DEFAULT', name: 'disk_allocation_ratio', type: 'str' },
+  { group: 'DEFAULT', name: 'disk_allocation_ratio', type: 'float' },
+  { group: 'DEFAULT', name: 'reserved_host_memory_mb', type: 'int' },
+  { group: 'glance', name: 'api_servers', type: 'list' },
+  { group: 'api', name: 'auth_strategy', type: 'str', choices: ['keystone', 'noauth2'] },
 ];
 
 const work = mkdtempSync(path.join(tmpdir(), 'posture-oslo-'));
@@ -112,7 +123,13 @@ function oracle(files: Record<string, string>): { oslo: unknown; ours: unknown }
     if (!found)
       ours[key] = null; // no default registered: oslo gives None
     else if (opt.type === 'bool') ours[key] = parseOsloBool(found.value) ?? 'invalid';
-    else ours[key] = found.value;
+    else if (opt.type === 'list') ours[key] = parseOsloList(found.value);
+    else if (opt.choices && !opt.choices.includes(found.value)) ours[key] = 'invalid';
+    else if (opt.type === 'int' || opt.type === 'float') {
+      // null: empty text, which oslo reads as None.
+      const n = parseOsloNumber(found.value, opt.type);
+      ours[key] = n === undefined ? 'invalid' : n;
+    } else ours[key] = found.value;
   }
   return { oslo, ours };
 }
@@ -174,6 +191,36 @@ const CASES: Record<string, Record<string, string>> = {
   },
   'a line without a separator fails the file': {
     'nova.conf': '[glance]\nverify_glance_signatures\n',
+  },
+  'a list: items stripped, trailing commas dropped before the split': {
+    'nova.conf': '[glance]\napi_servers = https://glance.example.org:9292,\n',
+  },
+  'a list of commas only is empty': {
+    'nova.conf': '[glance]\napi_servers = ,,\n',
+  },
+  'a list keeps an empty item between commas, drops the trailing ones': {
+    'nova.conf': '[glance]\napi_servers =  https://a , ,https://b , ,\n',
+  },
+  'an empty number is unset, not invalid': {
+    'nova.conf': '[DEFAULT]\ndisk_allocation_ratio =\nreserved_host_memory_mb =  \n',
+  },
+  'numbers as Python reads them: underscores, a sign, an exponent for a float': {
+    'nova.conf': '[DEFAULT]\ndisk_allocation_ratio = 1_0.5e-1\nreserved_host_memory_mb = +5_12\n',
+  },
+  'a hex number is invalid for both': {
+    'nova.conf': '[DEFAULT]\ndisk_allocation_ratio = 0x2\nreserved_host_memory_mb = 0x200\n',
+  },
+  'an exponent or a fraction is not an integer': {
+    'nova.conf': '[DEFAULT]\ndisk_allocation_ratio = 1e3\nreserved_host_memory_mb = 1e3\n',
+  },
+  'a fractional integer is invalid': {
+    'nova.conf': '[DEFAULT]\ndisk_allocation_ratio = .5\nreserved_host_memory_mb = 512.0\n',
+  },
+  'a string with choices is compared case-sensitively': {
+    'nova.conf': '[api]\nauth_strategy = Keystone\n',
+  },
+  'a string with choices takes an exact choice': {
+    'nova.conf': '[api]\nauth_strategy = noauth2\n',
   },
   'an unterminated section fails the file': {
     'nova.conf': '[glance\nverify_glance_signatures = True\n',

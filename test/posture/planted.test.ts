@@ -339,6 +339,13 @@ describe('posture scan: oslo.config traps', () => {
     assert.match(applied[0].location.file, /nova\.conf\.d\/50-site\.conf$/);
   });
 
+  it("skips hidden files in nova.conf.d, as oslo.config's *.conf glob does", async () => {
+    const findings = await scan({
+      files: { 'nova/nova.conf.d/.50-site.conf': '[libvirt]\nrng_dev_path = /dev/random\n' },
+    });
+    assert.deepEqual(ids(findings), []);
+  });
+
   it('lets nova-compute.conf override nova.conf, and the last conf.d file override the earlier', async () => {
     const compute = await scan({
       files: { 'nova/nova-compute.conf': '[glance]\nverify_glance_signatures = False\n' },
@@ -403,6 +410,36 @@ describe('posture scan: oslo.config traps', () => {
     }
   });
 
+  it('reads a list with a trailing comma as oslo does: no empty item to fail the https:// test', async () => {
+    const findings = await scan({
+      files: add('nova/nova.conf', 'glance', 'api_servers = https://glance.example.org:9292,'),
+    });
+    assert.deepEqual(ids(findings), []);
+  });
+
+  it('reads numbers as oslo does: empty is unset, 0x2 is invalid, 1e3 is a float', async () => {
+    const empty = await scan({ files: add('nova/nova.conf', 'DEFAULT', 'disk_allocation_ratio =') });
+    assert.deepEqual(ids(empty), []);
+    const hex = await scan({ files: add('nova/nova.conf', 'DEFAULT', 'disk_allocation_ratio = 0x1') });
+    assert.deepEqual(ids(hex), ['OSP-DISK-OVERSUB']);
+    assert.match(hex[0].message, /invalid/);
+    const exponent = await scan({ files: add('nova/nova.conf', 'DEFAULT', 'disk_allocation_ratio = 1e3') });
+    assert.deepEqual(ids(exponent), ['OSP-DISK-OVERSUB']);
+    assert.doesNotMatch(exponent[0].message, /invalid/);
+  });
+
+  it('compares a string option with choices case-sensitively: Enabled and Keystone are invalid', async () => {
+    const findings = await scan({
+      files: edit(
+        'cinder/cinder.conf',
+        'verify_glance_signatures = enabled',
+        'verify_glance_signatures = Enabled\nauth_strategy = Keystone',
+      ),
+    });
+    assert.deepEqual(ids(findings), ['OSP-AUTH-STRATEGY-CINDER', 'OSP-CINDER-SIG']);
+    assert.ok(findings.every((f) => /invalid/.test(f.message)));
+  });
+
   it('matches section names case-insensitively except DEFAULT', async () => {
     const findings = await scan({ files: edit('nova/nova.conf', '[glance]', '[GLANCE]') });
     assert.deepEqual(ids(findings), []);
@@ -417,6 +454,97 @@ describe('posture scan: oslo.config traps', () => {
     assert.deepEqual(ids(first), []);
     const unquoted = await scan({ files: add('libvirt/libvirtd.conf', null, 'auth_tcp = none') });
     assert.deepEqual(ids(unquoted), ['OSP-CFG-INVALID']);
+  });
+});
+
+describe('posture scan: a config file named alone', () => {
+  it('reads the policy file, policy.d and nova.conf.d beside it, as a scan of its directory does', async () => {
+    const root = writeRoot({
+      'nova/policy.yaml': '"os_compute_api:os-migrate-server:migrate_live": "role:member"\n',
+      'nova/nova.conf.d/50-site.conf': '[libvirt]\nrng_dev_path = /dev/random\n',
+      'nova/policy.d/50-mig.yaml': '"os_compute_api:os-migrate-server:migrate": "role:member"\n',
+      'nova/nova.conf.d/.60-off.conf': '[glance]\nverify_glance_signatures = False\n',
+    });
+    roots.push(root);
+    const ofFile = (await scanPosture([path.join(root, 'nova/nova.conf')], {})).findings;
+    const ofDir = (await scanPosture([path.join(root, 'nova')], {})).findings;
+    const judged = (findings: PostureFinding[]) =>
+      findings
+        .filter((f) => !['OSP-CFG-OWN', 'OSP-CFG-PERM'].includes(f.check))
+        .map((f) => [f.check, f.subject]);
+    assert.deepEqual(judged(ofFile), [
+      ['OSP-MIG-POLICY', 'os_compute_api:os-migrate-server:migrate'],
+      ['OSP-MIG-POLICY', 'os_compute_api:os-migrate-server:migrate_live'],
+      ['OSP-RNG-DEV', 'libvirt/rng_dev_path'],
+    ]);
+    assert.deepEqual(judged(ofFile), judged(ofDir));
+  });
+});
+
+describe('posture scan: policy files found as oslo.config find_file finds them', () => {
+  it('looks for relative policy_dirs and policy_file next to the config files, not next to the policy file', async () => {
+    const open = '"os_compute_api:os-migrate-server:migrate_live": "role:member"\n';
+    const admin = '"os_compute_api:os-migrate-server:migrate": "rule:context_is_admin"\n';
+    const subjects = async (files: Record<string, string>) =>
+      (await scan({ files }))
+        .filter((f) => f.check === 'OSP-MIG-POLICY')
+        .map((f) => f.location.file.slice(f.location.file.lastIndexOf('/nova/') + 1));
+    // An absolute policy_file elsewhere: the default policy.d is still the one beside nova.conf.
+    assert.deepEqual(
+      await subjects({
+        ...add('nova/nova.conf', 'oslo_policy', 'policy_file = /etc/nova/custom/policy.yaml'),
+        'nova/custom/policy.yaml': admin,
+        'nova/policy.d/50-mig.yaml': open,
+      }),
+      ['nova/policy.d/50-mig.yaml'],
+    );
+    // A relative policy_file and policy_dirs, both taken from nova.conf's directory; a comma is no separator.
+    assert.deepEqual(
+      await subjects({
+        ...add('nova/nova.conf', 'oslo_policy', 'policy_file = custom/policy.yaml\npolicy_dirs = site.d'),
+        'nova/custom/policy.yaml': open,
+        'nova/site.d/50-mig.yaml': open.replace('migrate_live', 'migrate'),
+        'nova/custom/site.d/50-mig.yaml': admin,
+      }),
+      ['nova/site.d/50-mig.yaml', 'nova/custom/policy.yaml'],
+    );
+  });
+});
+
+describe('posture scan: live migration transport', () => {
+  it('judges the scheme of live_migration_uri when it is set, as nova uses it over live_migration_scheme', async () => {
+    const tlsUri = await scan({
+      files: edit(
+        'nova/nova.conf',
+        'live_migration_scheme = tls\n',
+        'live_migration_uri = qemu+tls://%s/system\n',
+      ),
+    });
+    assert.deepEqual(ids(tlsUri), ['OSP-MIG-URI']);
+    const tcpUri = await scan({
+      files: add('nova/nova.conf', 'libvirt', 'live_migration_uri = qemu+tcp://%s/system'),
+    });
+    assert.deepEqual(ids(tcpUri), ['OSP-MIG-TLS-SCHEME', 'OSP-MIG-URI']);
+    const scheme = tcpUri.find((f) => f.check === 'OSP-MIG-TLS-SCHEME');
+    assert.equal(scheme?.location.line, tcpUri.find((f) => f.check === 'OSP-MIG-URI')?.location.line);
+  });
+});
+
+describe('posture scan: flavor extra specs', () => {
+  it("reads hw_rng:allowed as nova's libvirt driver does: only 1/t/true/on/y/yes keep the RNG device", async () => {
+    const values = ['y', 't', '1', 'TRUE', ' Yes ', 'n', 'f', 'disabled', 'False', ''];
+    const findings = await scan({
+      flavors: values.map((value, i) => ({
+        name: `f${i}`,
+        id: String(i),
+        properties: { 'hw_rng:allowed': value },
+      })),
+    });
+    assert.deepEqual(ids(findings), ['OSP-RNG-FLAVOR']);
+    assert.deepEqual(
+      findings.map((f) => f.subject),
+      ['flavor:f5', 'flavor:f6', 'flavor:f7', 'flavor:f8', 'flavor:f9'],
+    );
   });
 });
 
