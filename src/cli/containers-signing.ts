@@ -54,13 +54,28 @@ async function asSkopeo(command: () => Promise<void>): Promise<void> {
   }
 }
 
+/** skopeo's usage lines, worded with our command names; skopeo prints them for a wrong argument count. */
+const USAGE = {
+  sign: 'Usage: imagetrust containers standalone-sign manifest docker-reference key-fingerprint -o signature (or --sign-by FINGERPRINT)',
+  verify:
+    'Usage: imagetrust containers standalone-verify manifest docker-reference key-fingerprint signature',
+  digest: 'Usage: imagetrust containers manifest-digest manifest',
+} as const;
+
+/** The positional arguments when there are `min` to `max` of them, else skopeo's usage error. */
+function positionals(args: readonly string[], min: number, max: number, usage: string): string[] {
+  if (args.length < min || args.length > max) throw new ValidationError('BAD_REQUEST', usage);
+  return [...args];
+}
+
 export interface StandaloneSignFlags {
   /** An OpenPGP private key file; without it the user's GPG keyring signs, as skopeo. */
   key?: string;
   /** The key's fingerprint, as skopeo copy --sign-by; the same as the positional argument. */
   signBy?: string;
   passphraseFile?: string;
-  output: string;
+  /** Required, as skopeo's -o; checked by the command so that its absence exits 1 with the usage line. */
+  output?: string;
 }
 
 function signingFingerprint(positional: string | undefined, signBy: string | undefined): string {
@@ -71,12 +86,7 @@ function signingFingerprint(positional: string | undefined, signBy: string | und
     );
   }
   const fingerprint = positional ?? signBy;
-  if (!fingerprint) {
-    throw new ValidationError(
-      'BAD_REQUEST',
-      'Usage: imagetrust containers standalone-sign manifest docker-reference key-fingerprint -o signature (or --sign-by FINGERPRINT)',
-    );
-  }
+  if (!fingerprint) throw new ValidationError('BAD_REQUEST', USAGE.sign);
   return fingerprint;
 }
 
@@ -92,13 +102,11 @@ async function readPassphrase(path: string): Promise<string> {
   return newline === -1 ? text : text.slice(0, newline);
 }
 
-export function runStandaloneSign(
-  manifestPath: string,
-  reference: string,
-  positionalFingerprint: string | undefined,
-  flags: StandaloneSignFlags,
-): Promise<void> {
+export function runStandaloneSign(args: readonly string[], flags: StandaloneSignFlags): Promise<void> {
   return asSkopeo(async () => {
+    const [manifestPath, reference, positionalFingerprint] = positionals(args, 2, 3, USAGE.sign);
+    const output = flags.output;
+    if (output === undefined) throw new ValidationError('BAD_REQUEST', USAGE.sign);
     const fingerprint = signingFingerprint(positionalFingerprint, flags.signBy);
     const manifest = await readInput(manifestPath, `Error reading ${manifestPath}`);
     const passphrase =
@@ -129,11 +137,11 @@ export function runStandaloneSign(
     }
     try {
       // Whole or not at all: a signature cut short would fail every later verification.
-      await replaceFile(flags.output, signature, { mode: 0o644, parents: false });
+      await replaceFile(output, signature, { mode: 0o644, parents: false });
     } catch (error) {
       throw new ValidationError(
         'BAD_REQUEST',
-        `Error writing signature to ${flags.output}: ${goFileError('open', flags.output, error)}`,
+        `Error writing signature to ${output}: ${goFileError('open', output, error)}`,
         { cause: error },
       );
     }
@@ -145,14 +153,9 @@ export interface StandaloneVerifyFlags {
   publicKeyFile?: string;
 }
 
-export function runStandaloneVerify(
-  manifestPath: string,
-  reference: string,
-  fingerprints: string,
-  signaturePath: string,
-  flags: StandaloneVerifyFlags,
-): Promise<void> {
+export function runStandaloneVerify(args: readonly string[], flags: StandaloneVerifyFlags): Promise<void> {
   return asSkopeo(async () => {
+    const [manifestPath, reference, fingerprints, signaturePath] = positionals(args, 4, 4, USAGE.verify);
     const manifest = await readInput(manifestPath, `Error reading manifest from ${manifestPath}`);
     const signature = await readInput(signaturePath, `Error reading signature from ${signaturePath}`);
     if (flags.publicKeyFile === undefined && fingerprints === 'any') {
@@ -187,8 +190,9 @@ export function runStandaloneVerify(
   });
 }
 
-export function runManifestDigest(manifestPath: string): Promise<void> {
+export function runManifestDigest(args: readonly string[]): Promise<void> {
   return asSkopeo(async () => {
+    const [manifestPath] = positionals(args, 1, 1, USAGE.digest);
     const manifest = await readInput(manifestPath, `Error reading manifest from ${manifestPath}`);
     let digest: string;
     try {

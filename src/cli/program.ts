@@ -395,19 +395,24 @@ export function createProgram(): Command {
       'Container image trust as containers/image decides it: policy.json, registries.d, simple signing and sigstore signatures; skopeo-compatible commands.',
     );
   containers
-    .command('standalone-sign <manifest> <docker-reference> [key-fingerprint]')
+    .command('standalone-sign [manifest] [docker-reference] [key-fingerprint]')
+    .usage('[options] <manifest> <docker-reference> [key-fingerprint] -o <file>')
     .description(
       "Sign a manifest for a reference with an OpenPGP key (simple signing), as skopeo standalone-sign: the user's GPG keyring ($GNUPGHOME, gpg-agent) signs, or --key FILE.",
     )
     .option('--sign-by <fingerprint>', 'the signing key in the GPG keyring (or the key-fingerprint argument)')
     .option('--key <file>', 'OpenPGP private key file (armored or binary) instead of the GPG keyring')
     .option('--passphrase-file <file>', 'passphrase of the key')
-    .requiredOption('-o, --output <file>', 'where to write the signature')
-    .action(async (manifest, reference, fingerprint, options) =>
-      (await import('./containers-signing.ts')).runStandaloneSign(manifest, reference, fingerprint, options),
+    // Checked by the command, not commander: skopeo answers a wrong argument count or a missing -o with
+    // its usage line and exit status 1, which scripts written for skopeo rely on.
+    .option('-o, --output <file>', 'where to write the signature (required)')
+    .allowExcessArguments()
+    .action(async (_manifest, _reference, _fingerprint, options, command: Command) =>
+      (await import('./containers-signing.ts')).runStandaloneSign(command.args, options),
     );
   containers
-    .command('standalone-verify <manifest> <docker-reference> <key-fingerprints> <signature>')
+    .command('standalone-verify [manifest] [docker-reference] [key-fingerprints] [signature]')
+    .usage('[options] <manifest> <docker-reference> <key-fingerprints> <signature>')
     .description(
       "Verify a simple signature against a manifest and reference, as skopeo standalone-verify; fingerprints comma-separated, or 'any'.",
     )
@@ -415,21 +420,20 @@ export function createProgram(): Command {
       '--public-key-file <file>',
       "OpenPGP public keys (armored or binary); default: the user's GPG keyring ($GNUPGHOME)",
     )
-    .action(async (manifest, reference, fingerprints, signature, options) =>
-      (await import('./containers-signing.ts')).runStandaloneVerify(
-        manifest,
-        reference,
-        fingerprints,
-        signature,
-        options,
-      ),
+    .allowExcessArguments()
+    .action(async (_manifest, _reference, _fingerprints, _signature, options, command: Command) =>
+      (await import('./containers-signing.ts')).runStandaloneVerify(command.args, options),
     );
   containers
-    .command('manifest-digest <manifest>')
+    .command('manifest-digest [manifest]')
+    .usage('[options] <manifest>')
     .description(
       'Print the digest of a manifest file as containers/image computes it (schema1 signatures stripped).',
     )
-    .action(async (manifest) => (await import('./containers-signing.ts')).runManifestDigest(manifest));
+    .allowExcessArguments()
+    .action(async (_manifest, _options, command: Command) =>
+      (await import('./containers-signing.ts')).runManifestDigest(command.args),
+    );
   containers
     .command('check <image>')
     .description(

@@ -281,3 +281,87 @@ export function goJsonTypeName(node: JsonNode): string {
       return 'null';
   }
 }
+
+/** Decodes one value of an object entry into wherever the caller keeps it. */
+export type JsonFieldDecoder = (value: JsonNode, entry: JsonEntry) => void;
+
+/** Throws the caller's error for a message at an offset of the input. */
+export type JsonFail = (message: string, offset: number) => never;
+
+/**
+ * Walks an object as c/image's paranoidUnmarshalJSONObject does: entry by entry in document order, a
+ * duplicate or an unknown key (no decoder) stops it, and each value is decoded before the next key is
+ * looked at, so a bad value reports before a later unknown key. Returns the keys seen.
+ */
+export function walkParanoidObject(
+  node: JsonNode,
+  decoderFor: (key: string, entry: JsonEntry) => JsonFieldDecoder | undefined,
+  fail: JsonFail,
+): Set<string> {
+  if (node.kind !== 'object') fail(`JSON object expected, got "${goTokenText(node)}"`, node.offset);
+  const seen = new Set<string>();
+  for (const entry of node.entries) {
+    if (seen.has(entry.key)) fail(`Duplicate key "${entry.key}"`, entry.keyOffset);
+    seen.add(entry.key);
+    const decode = decoderFor(entry.key, entry);
+    if (!decode) fail(`Unknown key "${entry.key}"`, entry.keyOffset);
+    decode(entry.value, entry);
+  }
+  return seen;
+}
+
+/** paranoidUnmarshalJSONObjectExactFields: every one of `fields` exactly once, and nothing else. */
+export function walkParanoidExactObject(
+  node: JsonNode,
+  fields: Record<string, JsonFieldDecoder>,
+  fail: JsonFail,
+): void {
+  const seen = walkParanoidObject(
+    node,
+    (key) => (Object.hasOwn(fields, key) ? fields[key] : undefined),
+    fail,
+  );
+  for (const key of Object.keys(fields)) {
+    if (!seen.has(key)) fail(`Key "${key}" missing in a JSON object`, node.offset);
+  }
+}
+
+const BASE64_ALPHABET = /^[A-Za-z0-9+/]$/;
+
+/**
+ * Go's base64.StdEncoding as encoding/json uses it for []byte: padding required, CR and LF skipped;
+ * `fail` gets the byte offset Go's decoder stops at (`illegal base64 data at input byte N`).
+ */
+export function decodeGoBase64(s: string, fail: (byte: number) => never): Buffer {
+  const chars: { c: string; at: number }[] = [];
+  for (let i = 0; i < s.length; i++) if (s[i] !== '\r' && s[i] !== '\n') chars.push({ c: s[i], at: i });
+  for (let q = 0; q < chars.length; q += 4) {
+    const quantum = chars.slice(q, q + 4);
+    for (let j = 0; j < quantum.length; j++) {
+      const { c, at } = quantum[j];
+      if (BASE64_ALPHABET.test(c)) continue;
+      if (c !== '=' || j < 2) fail(at);
+      if (j === 2) {
+        const next = quantum[3];
+        if (!next) fail(s.length);
+        if (next.c !== '=') fail(next.at);
+      }
+      // Padding ends the data; anything after it is trailing garbage.
+      const after = chars[q + 4];
+      if (after) fail(after.at);
+      return Buffer.from(s.replace(/[\r\n]/g, ''), 'base64');
+    }
+    if (quantum.length < 4) fail(quantum[0].at);
+  }
+  return Buffer.from(s.replace(/[\r\n]/g, ''), 'base64');
+}
+
+/**
+ * Folds a key as encoding/json matches it against a struct field name, case-insensitively: ASCII
+ * letters, and "ſ" (U+017F) and "K" (U+212A), which Go folds to s and k. Compare the folds of both.
+ */
+export function goFoldKey(key: string): string {
+  return key.replace(/[A-Z\u017f\u212a]/g, (c) =>
+    c === '\u017f' ? 's' : c === '\u212a' ? 'k' : c.toLowerCase(),
+  );
+}

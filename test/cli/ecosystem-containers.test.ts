@@ -143,3 +143,51 @@ describe('standalone-sign and standalone-verify with the GPG keyring, as skopeo'
     assert.equal(unknown.code, 1);
   });
 });
+
+describe('standalone-sign, standalone-verify and manifest-digest arguments, as skopeo counts them', () => {
+  let work: string;
+  before(() => {
+    requireTool('skopeo', 'skopeo');
+    work = mkdtempSync(path.join(tmpdir(), 'imagetrust-eco-args-'));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  /** skopeo's logrus.Fatal message, without the time and level. */
+  function fatalMessage(stderr: string): string {
+    const quoted = /msg=(".*")\s*$/.exec(stderr)?.[1];
+    return quoted === undefined ? stderr.trim() : (JSON.parse(quoted) as string);
+  }
+
+  const cases: [string, string[]][] = [
+    ['standalone-verify', ['m', 'r', 'k']],
+    ['standalone-verify', ['m', 'r', 'k', 's', 'extra']],
+    ['standalone-sign', ['m', 'r']],
+    ['standalone-sign', ['m', 'r', 'k']],
+    ['standalone-sign', ['m', 'r', 'k', 'extra', '-o', 'out.sig']],
+    ['manifest-digest', []],
+    ['manifest-digest', ['m', 'extra']],
+  ];
+  for (const [command, args] of cases) {
+    it(`${command} ${args.join(' ')}: exit 1 with the usage line skopeo prints`, async () => {
+      const skopeo = await run('skopeo', [command, ...args], { GNUPGHOME: work });
+      const ours = await run(BIN, ['containers', command, ...args], { GNUPGHOME: work });
+      assert.equal(skopeo.code, 1);
+      assert.equal(ours.code, 1, ours.stderr);
+      assert.equal(ours.stdout, '');
+      const usage = fatalMessage(skopeo.stderr).replace('skopeo ', 'imagetrust containers ');
+      assert.match(usage, /^Usage: /);
+      assert.ok(ours.stderr.startsWith(`imagetrust: ${usage}`), ours.stderr);
+    });
+  }
+
+  it('still prints help with --help', async () => {
+    for (const command of ['standalone-sign', 'standalone-verify', 'manifest-digest']) {
+      const help = await run(BIN, ['containers', command, '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(
+        help.stdout,
+        new RegExp(`^Usage: imagetrust containers ${command} \\[options\\] <manifest>`),
+      );
+    }
+  });
+});

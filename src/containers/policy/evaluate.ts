@@ -86,14 +86,16 @@ async function checkClaims(
   mechanisms: PolicyMechanisms,
 ): Promise<void> {
   const manifest = await images.manifest();
-  let actual: string | undefined;
+  let actual: string;
   try {
     // c/image 5.23 compares against the sha256 digest whatever algorithm the signature names.
     actual = mechanisms.manifestDigest(manifest, 'sha256');
-  } catch {
-    actual = undefined;
+  } catch (error) {
+    // manifest.MatchesDigest returns the digest error itself (a malformed schema1 manifest's), and
+    // that error is the signature's rejection reason.
+    throw new PolicyError('SIGNATURE_REJECTED', reasonOf(error), { cause: error });
   }
-  if (actual === undefined || actual !== claims.dockerManifestDigest) {
+  if (actual !== claims.dockerManifestDigest) {
     throw rejection(`Signature for digest ${claims.dockerManifestDigest} does not match`);
   }
   if (

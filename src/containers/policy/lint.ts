@@ -20,9 +20,11 @@ export interface LintFinding {
   position?: SourcePosition;
 }
 
-/** Transports c/image knows; scopes under any other name are accepted and never match. */
+/**
+ * Transports c/image 5.23.1 knows; scopes under any other name (`atomic` too: 5.23.1 has no such transport)
+ * are accepted and never match.
+ */
 export const KNOWN_POLICY_TRANSPORTS = [
-  'atomic',
   'containers-storage',
   'dir',
   'docker',

@@ -3,12 +3,16 @@
 // error carries the position of the offending value so `containers lint` can point at it.
 import { PolicyError, type SourcePosition } from '../../errors/index.ts';
 import {
+  decodeGoBase64,
   goJsonTypeName,
-  goTokenText,
   type JsonEntry,
+  type JsonFail,
+  type JsonFieldDecoder,
   type JsonNode,
   parseGoJson,
   positionAt,
+  walkParanoidExactObject,
+  walkParanoidObject,
 } from '../go-json.ts';
 import {
   isDomain,
@@ -43,6 +47,15 @@ export interface ParsedPolicyDocument {
   locations: PolicyLocation[];
 }
 
+/** The Go string types of the `type` field of requirements and of signedIdentity, as type errors name them. */
+const TYPE_IDENTIFIERS = {
+  'signature.prCommon': 'signature.prTypeIdentifier',
+  'signature.prmCommon': 'signature.prmTypeIdentifier',
+} as const;
+
+/** A field decoded before (`type`), whose second decoding cannot fail. */
+const ignore: JsonFieldDecoder = () => {};
+
 class Reader {
   readonly text: string;
   readonly locations: PolicyLocation[] = [];
@@ -55,32 +68,19 @@ class Reader {
     throw new PolicyError('POLICY_INVALID', message, { position: positionAt(this.text, offset) });
   }
 
-  /** c/image's paranoidUnmarshalJSONObject: an object, no duplicate keys, only keys `accept` knows. */
-  object(node: JsonNode, accept: (key: string) => boolean | string): JsonEntry[] {
-    if (node.kind !== 'object') this.fail(`JSON object expected, got "${goTokenText(node)}"`, node.offset);
-    const seen = new Set<string>();
-    for (const entry of node.entries) {
-      if (seen.has(entry.key)) this.fail(`Duplicate key "${entry.key}"`, entry.keyOffset);
-      seen.add(entry.key);
-      const verdict = accept(entry.key);
-      if (verdict === true) continue;
-      // c/image says only "Unknown key"; a rejected scope keeps the transport's reason as the cause.
-      throw new PolicyError('POLICY_INVALID', `Unknown key "${entry.key}"`, {
-        position: positionAt(this.text, entry.keyOffset),
-        ...(typeof verdict === 'string' ? { cause: new Error(verdict) } : {}),
-      });
-    }
-    return node.entries;
+  readonly #fail: JsonFail = (message, offset) => this.fail(message, offset);
+
+  /**
+   * c/image's paranoidUnmarshalJSONObject: an object, no duplicate keys, only keys with a decoder, and
+   * each value decoded as its key is reached, so errors come in Go's order.
+   */
+  object(node: JsonNode, decoderFor: (key: string, entry: JsonEntry) => JsonFieldDecoder | undefined): void {
+    walkParanoidObject(node, decoderFor, this.#fail);
   }
 
   /** The exact-fields variant: every listed key must be present and no other. */
-  exactObject(node: JsonNode, fields: string[]): Map<string, JsonNode> {
-    const entries = this.object(node, (key) => fields.includes(key));
-    const byKey = new Map(entries.map((e) => [e.key, e.value]));
-    for (const field of fields) {
-      if (!byKey.has(field)) this.fail(`Key "${field}" missing in a JSON object`, node.offset);
-    }
-    return byKey;
+  exactObject(node: JsonNode, fields: Record<string, JsonFieldDecoder>): void {
+    walkParanoidExactObject(node, fields, this.#fail);
   }
 
   cannotUnmarshal(node: JsonNode, goType: string): never {
@@ -117,7 +117,7 @@ class Reader {
   }
 
   // Go decodes `type` with a plain json.Unmarshal into a one-field struct before dispatching on it.
-  typeField(node: JsonNode, goStruct: string): string {
+  typeField(node: JsonNode, goStruct: keyof typeof TYPE_IDENTIFIERS): string {
     if (node.kind === 'null') return '';
     if (node.kind !== 'object') this.cannotUnmarshal(node, goStruct);
     let type = '';
@@ -127,7 +127,7 @@ class Reader {
       if (entry.value.kind === 'string') type = entry.value.value;
       else if (entry.value.kind !== 'null') {
         this.fail(
-          `json: cannot unmarshal ${goJsonTypeName(entry.value)} into Go struct field ${goStruct.replace('signature.', '')}.type of type string`,
+          `json: cannot unmarshal ${goJsonTypeName(entry.value)} into Go struct field ${goStruct.replace('signature.', '')}.type of type ${TYPE_IDENTIFIERS[goStruct]}`,
           entry.value.offset,
         );
       }
@@ -138,36 +138,45 @@ class Reader {
   policy(node: JsonNode): Policy {
     let defaults: PolicyRequirement[] | undefined;
     const transports = new Map<string, Map<string, PolicyRequirement[]>>();
-    for (const entry of this.object(node, (key) => key === 'default' || key === 'transports')) {
-      if (entry.key === 'default') {
-        defaults = this.requirements(entry.value);
-        this.locations.push({ position: positionAt(this.text, entry.keyOffset), requirements: defaults });
-      } else {
-        this.transports(entry.value, transports);
+    this.object(node, (key) => {
+      if (key === 'default') {
+        return (value, entry) => {
+          defaults = this.requirements(value);
+          this.locations.push({ position: positionAt(this.text, entry.keyOffset), requirements: defaults });
+        };
       }
-    }
+      if (key === 'transports') return (value) => this.transports(value, transports);
+      return undefined;
+    });
     if (!defaults) this.fail('Default policy is missing', node.offset);
     return { default: defaults, transports };
   }
 
   transports(node: JsonNode, into: Map<string, Map<string, PolicyRequirement[]>>): void {
-    for (const entry of this.object(node, () => true)) {
+    this.object(node, (transport) => (value) => {
       const scopes = new Map<string, PolicyRequirement[]>();
-      const transport = entry.key;
-      for (const scope of this.object(entry.value, (key) =>
-        key === '' ? true : (validatePolicyScope(transport, key) ?? true),
-      )) {
-        const requirements = this.requirements(scope.value);
-        scopes.set(scope.key, requirements);
-        this.locations.push({
-          transport,
-          scope: scope.key,
-          position: positionAt(this.text, scope.keyOffset),
-          requirements,
-        });
-      }
+      this.object(value, (scope, scopeEntry) => {
+        const invalidScope = scope === '' ? undefined : validatePolicyScope(transport, scope);
+        if (invalidScope !== undefined) {
+          // c/image says only "Unknown key"; the transport's reason stays as the cause (for lint).
+          throw new PolicyError('POLICY_INVALID', `Unknown key "${scope}"`, {
+            position: positionAt(this.text, scopeEntry.keyOffset),
+            cause: new Error(invalidScope),
+          });
+        }
+        return (requirementsNode, entry) => {
+          const requirements = this.requirements(requirementsNode);
+          scopes.set(scope, requirements);
+          this.locations.push({
+            transport,
+            scope,
+            position: positionAt(this.text, entry.keyOffset),
+            requirements,
+          });
+        };
+      });
       into.set(transport, scopes);
-    }
+    });
   }
 
   requirements(node: JsonNode): PolicyRequirement[] {
@@ -183,15 +192,23 @@ class Reader {
     switch (type) {
       case 'insecureAcceptAnything':
       case 'reject':
-        this.object(node, (key) => key === 'type');
+        // `type` was decoded already; decoding it again cannot fail.
+        this.object(node, (key) => (key === 'type' ? ignore : undefined));
         return { type };
       case 'signedBy':
         return this.signedBy(node);
       case 'sigstoreSigned':
         return this.sigstoreSigned(node);
       case 'signedBaseLayer': {
-        const fields = this.exactObject(node, ['type', 'baseLayerIdentity']);
-        return { type, baseLayerIdentity: this.identity(fields.get('baseLayerIdentity')!) };
+        // baseLayerIdentity is a json.RawMessage to Go: read only after the whole object.
+        let identity: JsonNode = { kind: 'null', offset: node.offset };
+        this.exactObject(node, {
+          type: ignore,
+          baseLayerIdentity: (value) => {
+            identity = value;
+          },
+        });
+        return { type, baseLayerIdentity: this.identity(identity) };
       }
       default:
         return this.fail(`Unknown policy requirement type "${type}"`, node.offset);
@@ -206,19 +223,21 @@ class Reader {
     let keyData: Buffer | undefined;
     let identityNode: JsonNode | undefined;
     const got = new Set<string>();
-    for (const entry of this.object(node, (key) => fields.includes(key))) {
-      got.add(entry.key);
-      const v = entry.value;
-      if (entry.key === 'keyType') {
-        keyType = this.string(v);
-        if (!(SIGNED_BY_KEY_TYPES as readonly string[]).includes(keyType)) {
-          this.fail(`Unrecognized keyType value "${keyType}"`, v.offset);
-        }
-      } else if (entry.key === 'keyPath') keyPath = this.string(v);
-      else if (entry.key === 'keyPaths') keyPaths = this.stringArray(v);
-      else if (entry.key === 'keyData') keyData = this.bytes(v);
-      else if (entry.key === 'signedIdentity') identityNode = v;
-    }
+    this.object(node, (key) => {
+      if (!fields.includes(key)) return undefined;
+      got.add(key);
+      return (v) => {
+        if (key === 'keyType') {
+          keyType = this.string(v);
+          if (!(SIGNED_BY_KEY_TYPES as readonly string[]).includes(keyType)) {
+            this.fail(`Unrecognized keyType value "${keyType}"`, v.offset);
+          }
+        } else if (key === 'keyPath') keyPath = this.string(v);
+        else if (key === 'keyPaths') keyPaths = this.stringArray(v);
+        else if (key === 'keyData') keyData = this.bytes(v);
+        else if (key === 'signedIdentity') identityNode = v;
+      };
+    });
     const signedIdentity: SignedIdentity =
       // A JSON null is still "present" to Go's json.RawMessage, and then has no valid type.
       identityNode ? this.identity(identityNode) : { type: 'matchRepoDigestOrExact' };
@@ -271,34 +290,36 @@ class Reader {
     let identityNode: JsonNode | undefined;
     const got = new Set<string>();
     let gotFulcio: FulcioTrustConfig | undefined;
-    for (const entry of this.object(node, (key) => fields.includes(key))) {
-      got.add(entry.key);
-      const v = entry.value;
-      switch (entry.key) {
-        case 'keyPath':
-        case 'rekorPublicKeyPath':
-          r[entry.key] = this.string(v);
-          break;
-        case 'keyPaths':
-        case 'rekorPublicKeyPaths':
-          r[entry.key] = this.stringArray(v);
-          break;
-        case 'keyData':
-        case 'rekorPublicKeyData':
-          r[entry.key] = this.bytes(v);
-          break;
-        case 'keyDatas':
-        case 'rekorPublicKeyDatas':
-          r[entry.key] = this.bytesArray(v);
-          break;
-        case 'fulcio':
-          gotFulcio = this.fulcio(v);
-          break;
-        case 'signedIdentity':
-          identityNode = v;
-          break;
-      }
-    }
+    this.object(node, (key) => {
+      if (!fields.includes(key)) return undefined;
+      got.add(key);
+      return (v) => {
+        switch (key) {
+          case 'keyPath':
+          case 'rekorPublicKeyPath':
+            r[key] = this.string(v);
+            break;
+          case 'keyPaths':
+          case 'rekorPublicKeyPaths':
+            r[key] = this.stringArray(v);
+            break;
+          case 'keyData':
+          case 'rekorPublicKeyData':
+            r[key] = this.bytes(v);
+            break;
+          case 'keyDatas':
+          case 'rekorPublicKeyDatas':
+            r[key] = this.bytesArray(v);
+            break;
+          case 'fulcio':
+            gotFulcio = this.fulcio(v);
+            break;
+          case 'signedIdentity':
+            identityNode = v;
+            break;
+        }
+      };
+    });
     const signedIdentity: SignedIdentity =
       // A JSON null is still "present" to Go's json.RawMessage, and then has no valid type.
       identityNode ? this.identity(identityNode) : { type: 'matchRepoDigestOrExact' };
@@ -363,14 +384,21 @@ class Reader {
     let caData: Buffer | undefined;
     let oidcIssuer = '';
     let subjectEmail = '';
-    for (const entry of this.object(node, (k) =>
-      ['caPath', 'caData', 'oidcIssuer', 'subjectEmail'].includes(k),
-    )) {
-      if (entry.key === 'caPath') caPath = this.string(entry.value);
-      else if (entry.key === 'caData') caData = this.bytes(entry.value);
-      else if (entry.key === 'oidcIssuer') oidcIssuer = this.string(entry.value);
-      else subjectEmail = this.string(entry.value);
-    }
+    const decoders: Record<string, JsonFieldDecoder> = {
+      caPath: (v) => {
+        caPath = this.string(v);
+      },
+      caData: (v) => {
+        caData = this.bytes(v);
+      },
+      oidcIssuer: (v) => {
+        oidcIssuer = this.string(v);
+      },
+      subjectEmail: (v) => {
+        subjectEmail = this.string(v);
+      },
+    };
+    this.object(node, (key) => (Object.hasOwn(decoders, key) ? decoders[key] : undefined));
     if (caPath !== '' && caData) this.fail('caPath and caData cannot be used simultaneously', node.offset);
     if (caPath === '' && !caData)
       this.fail('At least one of caPath and caData must be specified', node.offset);
@@ -385,12 +413,16 @@ class Reader {
       case 'matchExact':
       case 'matchRepoDigestOrExact':
       case 'matchRepository':
-        this.exactObject(node, ['type']);
+        this.exactObject(node, { type: ignore });
         return { type };
       case 'exactReference': {
-        const value = this.string(
-          this.exactObject(node, ['type', 'dockerReference']).get('dockerReference')!,
-        );
+        let value = '';
+        this.exactObject(node, {
+          type: ignore,
+          dockerReference: (v) => {
+            value = this.string(v);
+          },
+        });
         let ref: ReturnType<typeof parseNormalizedDockerReference>;
         try {
           ref = parseNormalizedDockerReference(value);
@@ -405,9 +437,13 @@ class Reader {
         return { type, dockerReference: value };
       }
       case 'exactRepository': {
-        const value = this.string(
-          this.exactObject(node, ['type', 'dockerRepository']).get('dockerRepository')!,
-        );
+        let value = '';
+        this.exactObject(node, {
+          type: ignore,
+          dockerRepository: (v) => {
+            value = this.string(v);
+          },
+        });
         try {
           parseNormalizedDockerReference(value);
         } catch (error) {
@@ -416,9 +452,17 @@ class Reader {
         return { type, dockerRepository: value };
       }
       case 'remapIdentity': {
-        const fields = this.exactObject(node, ['type', 'prefix', 'signedPrefix']);
-        const prefix = this.string(fields.get('prefix')!);
-        const signedPrefix = this.string(fields.get('signedPrefix')!);
+        let prefix = '';
+        let signedPrefix = '';
+        this.exactObject(node, {
+          type: ignore,
+          prefix: (v) => {
+            prefix = this.string(v);
+          },
+          signedPrefix: (v) => {
+            signedPrefix = this.string(v);
+          },
+        });
         for (const value of [prefix, signedPrefix]) {
           if (!isValidRemapPrefix(value))
             this.fail(`prefix ${JSON.stringify(value)} is not valid`, node.offset);
@@ -436,34 +480,6 @@ function isValidRemapPrefix(s: string): boolean {
   if (isDomain(s)) return true;
   const slash = s.indexOf('/');
   return isRepositoryName(s) && slash > 0 && isDomain(s.slice(0, slash));
-}
-
-const BASE64_ALPHABET = /^[A-Za-z0-9+/]$/;
-
-// Go's base64.StdEncoding as encoding/json uses it for []byte: padding required, CR and LF skipped,
-// and the error names the byte offset Go's decoder stops at.
-function decodeGoBase64(s: string, fail: (byte: number) => never): Buffer {
-  const chars: { c: string; at: number }[] = [];
-  for (let i = 0; i < s.length; i++) if (s[i] !== '\r' && s[i] !== '\n') chars.push({ c: s[i], at: i });
-  for (let q = 0; q < chars.length; q += 4) {
-    const quantum = chars.slice(q, q + 4);
-    for (let j = 0; j < quantum.length; j++) {
-      const { c, at } = quantum[j];
-      if (BASE64_ALPHABET.test(c)) continue;
-      if (c !== '=' || j < 2) fail(at);
-      if (j === 2) {
-        const next = quantum[3];
-        if (!next) fail(s.length);
-        if (next.c !== '=') fail(next.at);
-      }
-      // Padding ends the data; anything after it is trailing garbage.
-      const after = chars[q + 4];
-      if (after) fail(after.at);
-      return Buffer.from(s.replace(/[\r\n]/g, ''), 'base64');
-    }
-    if (quantum.length < 4) fail(quantum[0].at);
-  }
-  return Buffer.from(s.replace(/[\r\n]/g, ''), 'base64');
 }
 
 /** Parses policy.json text; throws POLICY_INVALID with c/image's message and the position of the problem. */

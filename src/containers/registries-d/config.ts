@@ -1,7 +1,8 @@
 // registries.d: where simple-signing signatures of docker images live (lookaside URLs) and whether
 // sigstore attachments are used. Files are merged; a section defined twice is an error, unknown keys are not.
-import { parseDocument } from 'yaml';
+import { parseDocument, type Tags } from 'yaml';
 import { PolicyError, type SourcePosition } from '../../errors/index.ts';
+import { goFoldKey } from '../go-json.ts';
 
 /** One `default-docker` or `docker.<scope>` section. */
 export interface RegistryNamespace {
@@ -31,11 +32,13 @@ export interface RegistriesFile {
 const invalid = (message: string, position?: SourcePosition) =>
   new PolicyError('POLICY_INVALID', message, position ? { position } : {});
 
-const NAMESPACE_KEYS: Record<string, keyof Omit<RegistryNamespace, 'source' | 'useSigstoreAttachments'>> = {
+/** The namespace's fields by their JSON names, as c/image's registryNamespace declares them. */
+const NAMESPACE_FIELDS: Record<string, keyof Omit<RegistryNamespace, 'source'>> = {
   lookaside: 'lookaside',
   'lookaside-staging': 'lookasideStaging',
   sigstore: 'sigstore',
   'sigstore-staging': 'sigstoreStaging',
+  'use-sigstore-attachments': 'useSigstoreAttachments',
 };
 
 function linePosition(text: string, offset: number | undefined): SourcePosition | undefined {
@@ -48,47 +51,93 @@ interface YamlNodeLike {
   range?: [number, number, number];
 }
 
-function readNamespace(file: RegistriesFile, value: unknown, node: YamlNodeLike | undefined, where: string) {
+/**
+ * sigs.k8s.io/yaml turns the YAML into JSON with json.Marshal, which writes an object's keys sorted by
+ * their bytes; Go then decodes them in that order, a later key overriding an earlier one for the
+ * same field, and reports the first type error.
+ */
+function goSortedEntries(value: object): [string, unknown][] {
+  return Object.entries(value).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+/** The JSON type name in Go's `cannot unmarshal X into ...`. */
+function goKind(value: unknown): string {
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return 'number';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) return 'object';
+  return 'string';
+}
+
+const isObject = (value: unknown): value is object => goKind(value) === 'object';
+
+function typeError(file: RegistriesFile, what: string, value: unknown, position?: SourcePosition) {
+  return invalid(
+    `parsing ${file.path}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal ${goKind(value)} into ${what}`,
+    position,
+  );
+}
+
+function readNamespace(
+  file: RegistriesFile,
+  value: unknown,
+  node: YamlNodeLike | undefined,
+  where: 'default-docker' | 'docker',
+  into?: RegistryNamespace,
+): RegistryNamespace {
   const position = linePosition(file.text, node?.range?.[0]);
-  const section: RegistryNamespace = {
+  const section: RegistryNamespace = into ?? {
     source: position ? { file: file.path, position } : { file: file.path },
   };
   if (value === null || value === undefined) return section;
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(
-      `parsing ${file.path}: yaml: unmarshal errors: cannot unmarshal ${where} into a section`,
+  if (!isObject(value)) {
+    const field = where === 'docker' ? 'docker' : 'default-docker';
+    throw typeError(
+      file,
+      `Go struct field registryConfiguration.${field} of type docker.registryNamespace`,
+      value,
       position,
     );
   }
-  // Like Go's yaml decoding into a struct: unknown keys are ignored, scalars become strings.
-  for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
-    if (key === 'use-sigstore-attachments') {
-      if (raw === null) continue;
-      if (typeof raw !== 'boolean') {
-        throw invalid(
-          `parsing ${file.path}: yaml: unmarshal errors: cannot unmarshal ${String(raw)} into bool`,
-          position,
-        );
-      }
+  // Unknown keys are ignored, as Go's decoding into a struct ignores them.
+  for (const [key, raw] of goSortedEntries(value)) {
+    const name = Object.keys(NAMESPACE_FIELDS).find((field) => field === goFoldKey(key));
+    if (name === undefined || raw === null) continue;
+    const field = NAMESPACE_FIELDS[name];
+    const goField = `Go struct field registryNamespace.${where}.${name}`;
+    if (field === 'useSigstoreAttachments') {
+      // YAML 1.1 (yaml.v2): yes, on, y and true are all the boolean true; a quoted "true" is a string.
+      if (typeof raw !== 'boolean') throw typeError(file, `${goField} of type bool`, raw, position);
       section.useSigstoreAttachments = raw;
       continue;
     }
-    const field = NAMESPACE_KEYS[key];
-    if (!field || raw === null) continue;
-    if (typeof raw === 'object') {
-      throw invalid(
-        `parsing ${file.path}: yaml: unmarshal errors: cannot unmarshal ${key} into string`,
-        position,
-      );
-    }
-    section[field] = String(raw);
+    // sigs.k8s.io/yaml turns a number or boolean meant for a string field into its text.
+    if (Array.isArray(raw) || isObject(raw))
+      throw typeError(file, `${goField} of type string`, raw, position);
+    section[field] = raw instanceof Uint8Array ? Buffer.from(raw).toString('latin1') : String(raw);
   }
   return section;
 }
 
-/** Parses one file's sections. */
+/** The YAML 1.1 schema of go-yaml v2, which keeps timestamps and sexagesimal numbers as strings. */
+const YAML_V2_OPTIONS = {
+  version: '1.1',
+  uniqueKeys: false,
+  customTags: (tags: Tags) =>
+    tags.filter((tag) =>
+      typeof tag === 'string'
+        ? !['intTime', 'floatTime', 'timestamp'].includes(tag)
+        : tag.format !== 'TIME' && tag.tag !== 'tag:yaml.org,2002:timestamp',
+    ),
+} as const;
+
+/**
+ * Parses one file's sections as c/image does: sigs.k8s.io/yaml reads YAML 1.1 (go-yaml v2), converts it
+ * to JSON and decodes that with encoding/json, so key names match case-insensitively and the error
+ * texts are encoding/json's.
+ */
 export function parseRegistriesFile(file: RegistriesFile): RegistriesConfig {
-  const document = parseDocument(file.text, { uniqueKeys: false });
+  const document = parseDocument(file.text, YAML_V2_OPTIONS);
   if (document.errors.length > 0) {
     const [first] = document.errors;
     const position = linePosition(file.text, first.pos[0]);
@@ -110,28 +159,32 @@ export function parseRegistriesFile(file: RegistriesFile): RegistriesConfig {
   }
   const result: RegistriesConfig = { docker: new Map() };
   if (data === null || data === undefined) return result;
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    throw invalid(
-      `parsing ${file.path}: yaml: unmarshal errors: cannot unmarshal the document into a configuration`,
-    );
-  }
-  const top = data as Record<string, unknown>;
+  if (!isObject(data)) throw typeError(file, 'Go value of type docker.registryConfiguration', data);
   const nodeAt = (...keys: string[]) => document.getIn(keys, true) as YamlNodeLike | undefined;
-  if ('default-docker' in top && top['default-docker'] !== null) {
-    result.defaultDocker = readNamespace(
-      file,
-      top['default-docker'],
-      nodeAt('default-docker'),
-      'default-docker',
-    );
-  }
-  const docker = top.docker;
-  if (docker !== null && docker !== undefined) {
-    if (typeof docker !== 'object' || Array.isArray(docker)) {
-      throw invalid(`parsing ${file.path}: yaml: unmarshal errors: cannot unmarshal docker into a map`);
-    }
-    for (const [scope, value] of Object.entries(docker as Record<string, unknown>)) {
-      result.docker.set(scope, readNamespace(file, value, nodeAt('docker', scope), `docker.${scope}`));
+  for (const [key, value] of goSortedEntries(data)) {
+    const name = goFoldKey(key);
+    if (name === 'default-docker') {
+      // A JSON null sets Go's *registryNamespace to nil; a repeated key decodes into the same section.
+      result.defaultDocker =
+        value === null
+          ? undefined
+          : readNamespace(file, value, nodeAt(key), 'default-docker', result.defaultDocker);
+    } else if (name === 'docker') {
+      if (value === null) {
+        result.docker = new Map();
+        continue;
+      }
+      if (!isObject(value)) {
+        throw typeError(
+          file,
+          'Go struct field registryConfiguration.docker of type map[string]docker.registryNamespace',
+          value,
+        );
+      }
+      // Each map entry is decoded afresh, replacing one an earlier "Docker" key gave.
+      for (const [scope, section] of goSortedEntries(value)) {
+        result.docker.set(scope, readNamespace(file, section, nodeAt(key, scope), 'docker'));
+      }
     }
   }
   return result;

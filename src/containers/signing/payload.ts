@@ -1,7 +1,15 @@
 // The simple-signing payload ("atomic container signature"): written the way c/image writes it and
 // read as paranoidly as c/image reads it, with the same rejection texts (5.23.1 wording).
 import { PolicyError, VerificationError } from '../../errors/index.ts';
-import { goJsonTypeName, goTokenText, type JsonNode, parseGoJson } from '../go-json.ts';
+import {
+  goJsonTypeName,
+  type JsonFail,
+  type JsonFieldDecoder,
+  type JsonNode,
+  parseGoJson,
+  walkParanoidExactObject,
+  walkParanoidObject,
+} from '../go-json.ts';
 
 export const SIMPLE_SIGNING_TYPE = 'atomic container signature';
 
@@ -48,35 +56,18 @@ export function createSimpleSigningPayload(options: CreatePayloadOptions): Buffe
   return Buffer.from(json, 'utf8');
 }
 
-type FieldDecoder = (value: JsonNode) => void;
+const fail: JsonFail = (message) => {
+  throw invalid(message);
+};
 
-/**
- * Walks an object as ParanoidUnmarshalJSONObject does: entry by entry in document order, a duplicate
- * or an unknown key stops it, and each value is decoded before the next key is looked at.
- */
-function paranoidObject(node: JsonNode, decoderFor: (key: string) => FieldDecoder | undefined): void {
-  if (node.kind !== 'object') throw invalid(`JSON object expected, got "${goTokenText(node)}"`);
-  const seen = new Set<string>();
-  for (const { key, value } of node.entries) {
-    if (seen.has(key)) throw invalid(`Duplicate key "${key}"`);
-    seen.add(key);
-    const decode = decoderFor(key);
-    if (!decode) throw invalid(`Unknown key "${key}"`);
-    decode(value);
-  }
+/** ParanoidUnmarshalJSONObject, failing with SIGNATURE_INVALID. */
+function paranoidObject(node: JsonNode, decoderFor: (key: string) => JsonFieldDecoder | undefined): void {
+  walkParanoidObject(node, decoderFor, fail);
 }
 
 /** Every one of `fields` exactly once, and nothing else. */
-function exactFields(node: JsonNode, fields: Record<string, FieldDecoder>): void {
-  const seen = new Set<string>();
-  paranoidObject(node, (key) => {
-    if (!Object.hasOwn(fields, key)) return undefined;
-    seen.add(key);
-    return fields[key];
-  });
-  for (const key of Object.keys(fields)) {
-    if (!seen.has(key)) throw invalid(`Key "${key}" missing in a JSON object`);
-  }
+function exactFields(node: JsonNode, fields: Record<string, JsonFieldDecoder>): void {
+  walkParanoidExactObject(node, fields, fail);
 }
 
 /** Decoding into a Go string: null leaves it empty, any other non-string is a type error. */

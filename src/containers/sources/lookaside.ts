@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ImageTrustError, RegistryError } from '../../errors/index.ts';
 import { http } from '../../http/index.ts';
 import type { DestinationGuard } from '../destination-guard.ts';
+import { goFileErrorText } from '../policy/index.ts';
 import { toTransportError } from '../registry/transport-errors.ts';
 import { parseStoredSignature, type StoredSignature } from './signature-blob.ts';
 
@@ -86,11 +87,10 @@ async function readOne(url: string, options: LookasideReadOptions): Promise<Buff
         return await readFile(fileURLToPath(parsed));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw new RegistryError(
-          'SIGNATURE_FETCH_FAILED',
-          `reading signature from ${url}: ${(error as Error).message}`,
-          { cause: error },
-        );
+        // c/image returns os.ReadFile's error as it is: `read <path>: is a directory`.
+        throw new RegistryError('SIGNATURE_FETCH_FAILED', goFileErrorText(fileURLToPath(parsed), error), {
+          cause: error,
+        });
       }
     case 'http:':
     case 'https:': {
@@ -131,7 +131,9 @@ export async function readLookasideSignatures(
     try {
       signatures.push(parseStoredSignature(blob));
     } catch (error) {
-      throw new ImageTrustError('BAD_REQUEST', `parsing signature ${url}: ${(error as Error).message}`, {
+      // c/image names a file by its quoted path (%q of url.Path) and an HTTP lookaside by its URL.
+      const where = new URL(url).protocol === 'file:' ? JSON.stringify(fileURLToPath(url)) : url;
+      throw new ImageTrustError('BAD_REQUEST', `parsing signature ${where}: ${(error as Error).message}`, {
         cause: error,
       });
     }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { evaluatePolicy, parsePolicy } from '../../../src/containers/policy/index.ts';
+import { computeManifestDigest } from '../../../src/containers/signing/index.ts';
 import { requireTool } from '../../support/tools.ts';
 import { createTestMechanisms, GpgSigner, testImage } from './support.ts';
 
@@ -150,5 +151,35 @@ describe('evaluatePolicy against skopeo', () => {
     // gpgme's text embeds a struct dump; only the prefix is comparable.
     assert.match(expected, /^Invalid GPG signature: /);
     assert.match(decision.reason!, /^Invalid GPG signature: /);
+  });
+
+  it("rejects with a malformed schema1 manifest's digest error, as skopeo does", async () => {
+    // `signatures` must be a list; Go's manifest.Digest fails, and that error is the rejection reason.
+    const manifest = Buffer.from(
+      '{"schemaVersion":1,"name":"app","tag":"v1","architecture":"amd64","fsLayers":[],"history":[],"signatures":1}',
+    );
+    const imageDir = path.join(work, 'image-schema1');
+    mkdirSync(imageDir);
+    writeFileSync(path.join(imageDir, 'version'), 'Directory Transport Version: 1.1\n');
+    writeFileSync(path.join(imageDir, 'manifest.json'), manifest);
+    const blob = signer.sign(work, MANIFEST, 'quay.io/app:v1');
+    writeFileSync(path.join(imageDir, 'signature-1'), blob);
+    const policyText = JSON.stringify({
+      default: [{ type: 'signedBy', keyType: 'GPGKeys', keyPath: keyFile }],
+    });
+    const policyFile = path.join(work, 'policy-schema1.json');
+    writeFileSync(policyFile, policyText);
+    const expected = await skopeoVerdict(policyFile, imageDir, path.join(work, 'out-schema1'));
+    const decision = await evaluatePolicy(
+      parsePolicy(policyText),
+      testImage(`dir:${imageDir}`, manifest, [blob]),
+      // c/image's own digest rules (schema1 signatures stripped), not the plain hash of the test double.
+      { ...mechanisms, manifestDigest: (bytes, algorithm) => computeManifestDigest(bytes, algorithm) },
+    );
+    assert.equal(
+      expected,
+      'error unmarshalling signatures: json: cannot unmarshal number into Go value of type []libtrust.jsParsedSignature',
+    );
+    assert.equal(decision.allowed ? 'allowed' : decision.reason, expected);
   });
 });

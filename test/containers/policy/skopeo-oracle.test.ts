@@ -33,6 +33,7 @@ const POLICIES = [
   `{"default":[${R}],"transports":{"dir":{"/a/":[${R}]}}}`,
   `{"default":[${R}],"transports":{"docker-archive":{"/a.tar":[${R}]}}}`,
   `{"default":[${R}],"transports":{"nosuch":{"anything":[${R}]}}}`,
+  `{"default":[${R}],"transports":{"atomic":{"host/ns/stream:tag/extra":[${R}]}}}`,
   `{"default":[${R}],"transports":{"docker":{"*.example.com":[${R}],"":[${R}]}}}`,
   `{"default":[${R}],"transports":{"docker":null}}`,
   signedBy('"keyType":"GPGKeys"'),
@@ -59,6 +60,23 @@ const POLICIES = [
     '"keyType":"GPGKeys","keyPath":"/a","signedIdentity":{"type":"remapIdentity","prefix":"example.com/","signedPrefix":"x.com"}',
   ),
   signedBy('"keyType":"GPGKeys","keyPath":"/a","signedIdentity":{"type":"matchExact","x":1}'),
+  // Values are decoded as their keys are reached, so a bad value reports before a later unknown key.
+  '{"default":[],"foo":1}',
+  '{"foo":1,"default":[]}',
+  `{"default":[${R}],"transports":{"docker":{"a":[]}},"x":1}`,
+  `{"default":[{"type":"reject","x":1}],"default":[]}`,
+  `{"default":[${R}],"transports":{"docker":{"a":[],"a":[]}}}`,
+  signedBy('"keyType":"GPGKeys","keyPath":"/a","keyData":"!","x":1'),
+  signedBy('"keyType":"GPGKeys","keyPath":"/a","x":1,"keyData":"!"'),
+  signedBy('"keyType":"bad","x":1'),
+  signedBy('"keyType":"GPGKeys","keyPath":"/a","signedIdentity":{"type":"bogus"},"x":1'),
+  signedBy(
+    '"keyType":"GPGKeys","keyPath":"/a","signedIdentity":{"type":"exactReference","dockerReference":1,"x":1}',
+  ),
+  // A `type` that is not a string names Go's identifier types.
+  '{"default":[{"type":1}]}',
+  '{"default":[{"Type":[1]}]}',
+  signedBy('"keyType":"GPGKeys","keyPath":"/a","signedIdentity":{"type":true}'),
   '{"default":[{"type":"signedBaseLayer"}]}',
   '{"default":[{"type":"signedBaseLayer","baseLayerIdentity":{"type":"matchRepository"}}]}',
 ];

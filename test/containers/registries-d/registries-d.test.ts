@@ -144,6 +144,107 @@ docker:
     );
   });
 
+  it('matches keys case-insensitively and reads YAML 1.1 booleans, as sigs.k8s.io/yaml and encoding/json do', () => {
+    const parsed = mergeRegistriesFiles([
+      file(
+        'a.yaml',
+        `Default-Docker:
+  Lookaside: file:///upper
+  use-sigstore-attachments: yes
+DOCKER:
+  quay.io:
+    LOOKASIDE: file:///quay
+    \u017figstore-staging: file:///long-s
+    Use-Sigstore-Attachments: on
+`,
+      ),
+    ]);
+    assert.equal(parsed.defaultDocker?.lookaside, 'file:///upper');
+    assert.equal(parsed.defaultDocker?.useSigstoreAttachments, true);
+    const quay = parsed.docker.get('quay.io');
+    assert.equal(quay?.lookaside, 'file:///quay');
+    assert.equal(quay?.sigstoreStaging, 'file:///long-s');
+    assert.equal(quay?.useSigstoreAttachments, true);
+  });
+
+  it('lets the key that sorts last win when two spell the same field (JSON keys are written sorted)', () => {
+    const parsed = mergeRegistriesFiles([
+      file(
+        'a.yaml',
+        `default-docker:
+  lookaside: file:///lower
+  LOOKASIDE: file:///upper
+  Lookaside: file:///title
+docker:
+  quay.io: {lookaside: file:///lower}
+Docker:
+  quay.io: {use-sigstore-attachments: true}
+  ghcr.io: {lookaside: file:///ghcr}
+`,
+      ),
+    ]);
+    assert.equal(parsed.defaultDocker?.lookaside, 'file:///lower');
+    assert.deepEqual(
+      [...parsed.docker].map(([scope, section]) => [scope, section.lookaside]),
+      [
+        ['ghcr.io', 'file:///ghcr'],
+        ['quay.io', 'file:///lower'],
+      ],
+    );
+  });
+
+  it("reports encoding/json's first type error in sorted key order, as skopeo prints it", () => {
+    const prefix =
+      'parsing /etc/containers/registries.d/a.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal';
+    const cases: [string, string][] = [
+      [
+        'default-docker:\n  use-sigstore-attachments: "yes"\n',
+        'string into Go struct field registryNamespace.default-docker.use-sigstore-attachments of type bool',
+      ],
+      [
+        'default-docker:\n  use-sigstore-attachments: 1\n',
+        'number into Go struct field registryNamespace.default-docker.use-sigstore-attachments of type bool',
+      ],
+      [
+        'default-docker:\n  lookaside: [a]\n  Sigstore: [b]\n',
+        'array into Go struct field registryNamespace.default-docker.sigstore of type string',
+      ],
+      [
+        'docker:\n  x:\n    Lookaside: {a: 1}\n',
+        'object into Go struct field registryNamespace.docker.lookaside of type string',
+      ],
+      [
+        'default-docker: 5\n',
+        'number into Go struct field registryConfiguration.default-docker of type docker.registryNamespace',
+      ],
+      [
+        'docker: 5\n',
+        'number into Go struct field registryConfiguration.docker of type map[string]docker.registryNamespace',
+      ],
+      [
+        'docker:\n  x: abc\n',
+        'string into Go struct field registryConfiguration.docker of type docker.registryNamespace',
+      ],
+      ['[1]\n', 'array into Go value of type docker.registryConfiguration'],
+    ];
+    for (const [text, message] of cases) {
+      rejectsWith(() => mergeRegistriesFiles([file('a.yaml', text)]), `${prefix} ${message}`);
+    }
+  });
+
+  it('keeps timestamps and sexagesimal numbers as text, as go-yaml v2 does', () => {
+    const parsed = mergeRegistriesFiles([
+      file(
+        'a.yaml',
+        'docker:\n  a: {lookaside: 2001-12-14}\n  b: {lookaside: 1:20}\n  c: {lookaside: 0777}\n',
+      ),
+    ]);
+    assert.deepEqual(
+      [...parsed.docker.values()].map((section) => section.lookaside),
+      ['2001-12-14', '1:20', '511'],
+    );
+  });
+
   it('rejects URLs Go cannot use', () => {
     const broken = mergeRegistriesFiles([
       file('a.yaml', 'docker:\n  quay.io:\n    lookaside: ":emptyscheme"\n'),

@@ -8,7 +8,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { OCI_MANIFEST } from '../../../src/containers/registry/index.ts';
-import { lookasideAt, openPolicyImage, parseStoredSignature } from '../../../src/containers/sources/index.ts';
+import {
+  lookasideAt,
+  openPolicyImage,
+  parseStoredSignature,
+  readLookasideSignatures,
+} from '../../../src/containers/sources/index.ts';
 import { ImageTrustError } from '../../../src/errors/index.ts';
 import {
   inspectRaw,
@@ -206,5 +211,76 @@ describe('parseStoredSignature', () => {
       () => parseStoredSignature(Buffer.from('\0other\nx')),
       /unrecognized signature format "other"/,
     );
+  });
+});
+
+describe('parseStoredSignature of sigstore-json, as Go decodes it', () => {
+  const blob = (json: string) => Buffer.concat([Buffer.from('\0sigstore-json\n'), Buffer.from(json)]);
+  const fails = (json: string, message: string) =>
+    assert.throws(
+      () => parseStoredSignature(blob(json)),
+      (error: Error) => error.message === message,
+      json,
+    );
+
+  it("rejects a wrong JSON type or illegal base64 with encoding/json's text, the first in document order", () => {
+    fails(
+      '{"mimeType":1,"payload":"YQ=="}',
+      'json: cannot unmarshal number into Go struct field sigstoreJSONRepresentation.mimeType of type string',
+    );
+    fails('{"mimeType":"x","payload":"!!"}', 'illegal base64 data at input byte 0');
+    fails('{"payload":"!!","mimeType":1}', 'illegal base64 data at input byte 0');
+    fails('{"annotations":{"a":"b"},"mimeType":"x","payload":"YQ="}', 'illegal base64 data at input byte 3');
+    fails(
+      '{"annotations":{"a":1}}',
+      'json: cannot unmarshal number into Go struct field sigstoreJSONRepresentation.annotations of type string',
+    );
+    fails(
+      '{"annotations":[]}',
+      'json: cannot unmarshal array into Go struct field sigstoreJSONRepresentation.annotations of type map[string]string',
+    );
+    fails('[]', 'json: cannot unmarshal array into Go value of type signature.sigstoreJSONRepresentation');
+    fails('{"mimeType":"x",}', "invalid character '}' looking for beginning of object key string");
+  });
+
+  it('matches field names case-insensitively and skips CR and LF in base64', () => {
+    assert.deepEqual(
+      parseStoredSignature(blob('{"MIMETYPE":"m","Payload":"YQ=\\n=","annotations":{"k":"v"}}')),
+      {
+        format: 'sigstore-json',
+        mimeType: 'm',
+        payload: Buffer.from('a'),
+        annotations: { k: 'v' },
+      },
+    );
+    assert.deepEqual(parseStoredSignature(blob('null')), {
+      format: 'sigstore-json',
+      mimeType: '',
+      payload: Buffer.alloc(0),
+      annotations: {},
+    });
+  });
+});
+
+describe('readLookasideSignatures from a file: lookaside', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'imagetrust-lookaside-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("words read and parse errors as c/image does: Go's os error, and the path quoted", async () => {
+    const file = path.join(dir, 'signature-1');
+    const url = () => pathToFileURL(file).href;
+    mkdirSync(file);
+    await assert.rejects(readLookasideSignatures(url, 'sha256:abc'), {
+      code: 'SIGNATURE_FETCH_FAILED',
+      message: `read ${file}: is a directory`,
+    });
+    rmSync(file, { recursive: true });
+    writeFileSync(file, '\0sigstore-json\n{"mimeType":1}');
+    await assert.rejects(readLookasideSignatures(url, 'sha256:abc'), {
+      message: `parsing signature "${file}": json: cannot unmarshal number into Go struct field sigstoreJSONRepresentation.mimeType of type string`,
+    });
   });
 });
