@@ -752,7 +752,7 @@ export class CatalogService {
       sink: (block) => temp.write(block),
       ...(verify ? { verify } : {}),
     });
-    const inspector = createVirtualSizeInspector(image.disk_format);
+    const inspector = createVirtualSizeInspector(image);
     let size = 0;
     let committed = false;
     try {
