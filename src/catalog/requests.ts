@@ -2,8 +2,6 @@
 // and messages. Pure functions: no I/O, no clock.
 import { AuthError, ConflictError, ValidationError } from '../errors/index.ts';
 import {
-  CONTAINER_FORMATS,
-  DISK_FORMATS,
   type ImageRecord,
   isReservedAttribute,
   MEMBER_STATUSES,
@@ -13,91 +11,177 @@ import {
   type Visibility,
 } from './model.ts';
 import type { ComparisonOperator, ImageListQuery, SortKey, SortOrder } from './ports.ts';
+import { imageSchema } from './schemas.ts';
 import { TASK_STATUSES, type TaskStatus } from './tasks.ts';
-
-const UUID = /^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$/;
 
 function schemaError(reason: string): ValidationError {
   return new ValidationError('SCHEMA_VIOLATION', `Provided object does not match schema 'image': ${reason}`);
 }
 
-function readOnlyOrReserved(key: string): void {
-  if (READ_ONLY_ATTRIBUTES.has(key)) {
-    throw new ValidationError('READ_ONLY_ATTRIBUTE', `Attribute '${key}' is read-only.`);
+/** A JSON value as Python's repr shows it, for jsonschema's messages as Glance prints them. */
+function pyRepr(value: unknown): string {
+  if (value === null || value === undefined) return 'None';
+  if (value === true) return 'True';
+  if (value === false) return 'False';
+  if (typeof value === 'string') {
+    const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+    const escaped = value
+      .replaceAll('\\', '\\\\')
+      .replaceAll('\n', '\\n')
+      .replaceAll('\r', '\\r')
+      .replaceAll('\t', '\\t');
+    return quote + (quote === "'" ? escaped.replaceAll("'", "\\'") : escaped) + quote;
   }
-  if (isReservedAttribute(key)) {
-    throw new ValidationError('RESERVED_ATTRIBUTE', `Attribute '${key}' is reserved.`, { detail: true });
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
+  if (typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`)
+      .join(', ')}}`;
+  return String(value);
+}
+
+/** A JSON value as Python's str() formats it into a message (strings bare, the rest as repr). */
+const pyStr = (value: unknown) => (typeof value === 'string' ? value : pyRepr(value));
+
+type JsonSchema = Record<string, unknown>;
+
+/** One jsonschema error: where it is, its text, and whether the value missed the schema's type. */
+interface SchemaFault {
+  depth: number;
+  message: string;
+  typeMismatch: boolean;
+}
+
+function isOfType(value: unknown, type: string): boolean {
+  switch (type) {
+    case 'null':
+      return value === null;
+    case 'string':
+      return typeof value === 'string';
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value);
+    case 'number':
+      return typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    default:
+      return false;
   }
 }
 
-const repr = (value: unknown) => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value));
+const isObject = (value: unknown): value is Record<string, unknown> => isOfType(value, 'object');
 
-/** Checks one attribute's value against Glance's image schema; extra properties must be strings. */
-export function checkAttributeValue(key: string, value: unknown): void {
-  switch (key) {
-    case 'id':
-      if (typeof value !== 'string' || !UUID.test(value))
-        throw schemaError(`${repr(value)} does not match the UUID pattern`);
-      return;
-    case 'name':
-    case 'owner':
-      if (value !== null && typeof value !== 'string')
-        throw schemaError(`${repr(value)} is not of type 'null', 'string'`);
-      if (typeof value === 'string' && value.length > 255) throw schemaError(`${repr(value)} is too long`);
-      return;
-    case 'visibility':
-      if (!(VISIBILITIES as readonly unknown[]).includes(value)) {
-        throw schemaError(`${repr(value)} is not one of ['community', 'public', 'private', 'shared']`);
+/**
+ * Yields jsonschema's errors for the subset of keywords the image schema uses, in jsonschema's order:
+ * the schema's keywords as written, `properties` in the schema's order, then the additional ones.
+ */
+function* schemaFaults(value: unknown, schema: JsonSchema, depth: number): Generator<SchemaFault> {
+  const types = schema.type === undefined ? undefined : ([] as string[]).concat(schema.type as string);
+  // jsonschema ranks an error whose value does not even have the schema's type above the others.
+  const typeMismatch = types === undefined || !types.some((t) => isOfType(value, t));
+  const fault = (message: string): SchemaFault => ({ depth, message, typeMismatch });
+  for (const [keyword, rule] of Object.entries(schema)) {
+    switch (keyword) {
+      case 'type':
+        if (typeMismatch)
+          yield fault(`${pyRepr(value)} is not of type ${(types ?? []).map((t) => pyRepr(t)).join(', ')}`);
+        break;
+      case 'enum':
+        if (!(rule as unknown[]).some((allowed) => allowed === value))
+          yield fault(`${pyRepr(value)} is not one of ${pyRepr(rule)}`);
+        break;
+      case 'pattern':
+        if (typeof value === 'string' && !new RegExp(rule as string, 'u').test(value))
+          yield fault(`${pyRepr(value)} does not match ${pyRepr(rule)}`);
+        break;
+      case 'maxLength':
+        // Python counts code points, not UTF-16 units.
+        if (typeof value === 'string' && [...value].length > (rule as number))
+          yield fault(`${pyRepr(value)} is too long`);
+        break;
+      case 'minLength':
+        if (typeof value === 'string' && [...value].length < (rule as number))
+          yield fault(`${pyRepr(value)} is too short`);
+        break;
+      case 'items':
+        if (Array.isArray(value))
+          for (const item of value) yield* schemaFaults(item, rule as JsonSchema, depth + 1);
+        break;
+      case 'required':
+        if (isObject(value))
+          for (const name of rule as string[])
+            if (!(name in value)) yield fault(`${pyRepr(name)} is a required property`);
+        break;
+      case 'properties':
+        if (isObject(value))
+          for (const [name, sub] of Object.entries(rule as Record<string, JsonSchema>))
+            if (Object.hasOwn(value, name)) yield* schemaFaults(value[name], sub, depth + 1);
+        break;
+      case 'additionalProperties': {
+        if (!isObject(value)) break;
+        const known = (schema.properties ?? {}) as Record<string, unknown>;
+        const extras = Object.keys(value).filter((name) => !Object.hasOwn(known, name));
+        if (rule === false && extras.length > 0) {
+          const verb = extras.length === 1 ? 'was' : 'were';
+          yield fault(
+            `Additional properties are not allowed (${extras.map(pyRepr).join(', ')} ${verb} unexpected)`,
+          );
+        } else if (isObject(rule)) {
+          for (const name of extras) yield* schemaFaults(value[name], rule, depth + 1);
+        }
+        break;
       }
-      return;
-    case 'protected':
-    case 'os_hidden':
-      if (typeof value !== 'boolean') throw schemaError(`${repr(value)} is not of type 'boolean'`);
-      return;
-    case 'container_format':
-      if (value !== null && !(CONTAINER_FORMATS as readonly unknown[]).includes(value)) {
-        throw schemaError(
-          `${repr(value)} is not one of [None, ${CONTAINER_FORMATS.map((f) => `'${f}'`).join(', ')}]`,
-        );
-      }
-      return;
-    case 'disk_format':
-      if (value !== null && !(DISK_FORMATS as readonly unknown[]).includes(value)) {
-        throw schemaError(
-          `${repr(value)} is not one of [None, ${DISK_FORMATS.map((f) => `'${f}'`).join(', ')}]`,
-        );
-      }
-      return;
-    case 'min_ram':
-    case 'min_disk':
-      if (typeof value !== 'number' || !Number.isInteger(value))
-        throw schemaError(`${repr(value)} is not of type 'integer'`);
-      if (value < 0) {
-        throw new ValidationError(
-          'BAD_REQUEST',
-          `Invalid value '${value}' for parameter '${key}': Cannot be a negative value`,
-        );
-      }
-      if (value > 2 ** 31 - 1) {
-        throw new ValidationError('BAD_REQUEST', `'${key}' value out of range, must not exceed 2147483647.`);
-      }
-      return;
-    case 'tags':
-      if (!Array.isArray(value)) throw schemaError(`${repr(value)} is not of type 'array'`);
-      for (const tag of value) {
-        if (typeof tag !== 'string') throw schemaError(`${repr(tag)} is not of type 'string'`);
-        if (tag.length > 255) throw schemaError(`${repr(tag)} is too long`);
-      }
-      return;
-    default:
-      if (key.length > 255) {
-        throw new ValidationError(
-          'BAD_REQUEST',
-          'Custom property should not be greater than 255 characters.',
-        );
-      }
-      if (typeof value !== 'string') throw schemaError(`${repr(value)} is not of type 'string'`);
+    }
   }
+}
+
+/**
+ * Throws the error jsonschema's best_match would pick (Glance raises only that one): the shallowest,
+ * then one whose value misses the schema's type, then the first found.
+ */
+function validateImageSchema(value: unknown): void {
+  let best: SchemaFault | undefined;
+  for (const fault of schemaFaults(value, imageSchema(), 0)) {
+    if (
+      !best ||
+      fault.depth < best.depth ||
+      (fault.depth === best.depth && fault.typeMismatch && !best.typeMismatch)
+    )
+      best = fault;
+  }
+  if (best) throw schemaError(best.message);
+}
+
+/** Glance's domain checks on a value the schema let through: whole numbers within range, short keys. */
+function checkDomainValue(key: string, value: unknown): void {
+  if ((key === 'min_ram' || key === 'min_disk') && typeof value === 'number') {
+    if (value < 0) {
+      throw new ValidationError(
+        'BAD_REQUEST',
+        `Invalid value '${value}' for parameter '${key}': Cannot be a negative value`,
+      );
+    }
+    if (value > 2 ** 31 - 1) {
+      throw new ValidationError('BAD_REQUEST', `'${key}' value out of range, must not exceed 2147483647.`);
+    }
+  }
+}
+
+function checkCustomKey(key: string): void {
+  if (key.length > 255) {
+    throw new ValidationError('BAD_REQUEST', 'Custom property should not be greater than 255 characters.');
+  }
+}
+
+/** Checks one attribute's value against the image schema we serve, then Glance's domain rules. */
+export function checkAttributeValue(key: string, value: unknown): void {
+  validateImageSchema({ [key]: value });
+  if (!BASE_KEYS.has(key)) checkCustomKey(key);
+  checkDomainValue(key, value);
 }
 
 export interface ImageCreateRequest {
@@ -132,26 +216,65 @@ const CREATE_BASE_KEYS = new Set([
   'min_disk',
 ]);
 
-/** Parses the body of POST /v2/images. */
+/** Glance's deserializer takes these as image attributes; every other key is an extra property. */
+const BASE_KEYS = new Set([
+  ...CREATE_BASE_KEYS,
+  'checksum',
+  'created_at',
+  'id',
+  'size',
+  'virtual_size',
+  'status',
+  'tags',
+  'updated_at',
+]);
+
+/** The read-only keys Glance's image factory refuses on create, in the order it looks for them. */
+const FACTORY_READ_ONLY = [
+  'created_at',
+  'updated_at',
+  'status',
+  'checksum',
+  'os_hash_algo',
+  'os_hash_value',
+  'size',
+  'virtual_size',
+];
+
+const readOnly = (key: string) =>
+  new ValidationError('READ_ONLY_ATTRIBUTE', `Attribute '${key}' is read-only.`);
+const reserved = (key: string) =>
+  new ValidationError('RESERVED_ATTRIBUTE', `Attribute '${key}' is reserved.`, { detail: true });
+
+/** Parses the body of POST /v2/images, with Glance's checks in Glance's order. */
 export function readImageCreateRequest(body: unknown): ImageCreateRequest {
   if (body === undefined) throw new ValidationError('BAD_REQUEST', 'Body expected in request.');
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ValidationError('BAD_REQUEST', 'Unexpected body type. Expected list/dict.');
-  }
-  // Glance checks the API-level read-only keys first, then the schema, then reserved keys.
+  // Glance's schema has no top-level type and it fails with a 500 on a list; say what is wrong instead.
+  if (Array.isArray(body)) throw schemaError(`${pyRepr(body)} is not of type 'object'`);
+  if (!isObject(body)) throw new ValidationError('BAD_REQUEST', 'Unexpected body type. Expected list/dict.');
+  // The deserializer refuses the API-level read-only keys, validates the schema, then checks extra keys.
   for (const key of ['direct_url', 'self', 'file', 'schema', 'stores']) {
-    if (key in body) throw new ValidationError('READ_ONLY_ATTRIBUTE', `Attribute '${key}' is read-only.`);
+    if (key in body) throw readOnly(key);
   }
+  validateImageSchema(body);
+  for (const key of Object.keys(body)) {
+    if (BASE_KEYS.has(key)) continue;
+    checkCustomKey(key);
+    if (isReservedAttribute(key)) throw reserved(key);
+  }
+  // Then the image factory: read-only attributes in its order, locations, and the domain's value rules.
+  for (const key of FACTORY_READ_ONLY) if (key in body) throw readOnly(key);
+  for (const key of Object.keys(body)) if (READ_ONLY_ATTRIBUTES.has(key)) throw readOnly(key);
+  if ('locations' in body)
+    throw new ValidationError('RESERVED_ATTRIBUTE', "Attribute 'locations' is reserved.");
   const request: ImageCreateRequest = { base: {}, tags: [], properties: {} };
   for (const [key, value] of Object.entries(body)) {
-    readOnlyOrReserved(key);
-    if (key === 'locations')
-      throw new ValidationError('BAD_REQUEST', "Attribute 'locations' cannot be set on create.");
-    checkAttributeValue(key, value);
+    checkDomainValue(key, value);
     if (key === 'id') request.id = (value as string).toLowerCase();
     else if (key === 'tags') request.tags = dedupe(value as string[]);
     else if (CREATE_BASE_KEYS.has(key)) (request.base as Record<string, unknown>)[key] = value;
-    else request.properties[key] = value as string;
+    // Properties are strings; one the schema lets be null (kernel_id, ramdisk_id) is left unset.
+    else if (value !== null) request.properties[key] = value as string;
   }
   return request;
 }
@@ -160,79 +283,123 @@ function dedupe(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-export type PatchOperation =
-  | { op: 'add' | 'replace'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+/** The two JSON-patch media types Glance accepts: draft 10 (`{"op","path"}`) and draft 4 (`{"add": path}`). */
+const PATCH_MEDIA_TYPES = {
+  v21: 'application/openstack-images-v2.1-json-patch',
+  v20: 'application/openstack-images-v2.0-json-patch',
+} as const;
 
-/** Parses a JSON-patch body in either Glance dialect (v2.1 `{"op","path"}` or v2.0 `{"add": path}`). */
-export function readImagePatch(body: unknown): PatchOperation[] {
+export type PatchOperation =
+  | {
+      op: 'add';
+      path: string;
+      value: unknown;
+      /** The location index (`/locations/<n>` or `-`). */
+      position?: string;
+      /** v2.0 patches refuse to add an attribute or property that is already there. */
+      mustBeAbsent?: boolean;
+    }
+  | { op: 'replace'; path: string; value: unknown }
+  | { op: 'remove'; path: string; position?: string };
+
+const OPERATIONS = ['add', 'remove', 'replace'];
+
+/** Glance's deserializer allows two segments for adding or removing a location, one elsewhere. */
+const pathDepth = (op: string, root: string) => (root === 'locations' && op !== 'replace' ? 2 : 1);
+
+/** Glance's deserializer refuses these keys in a patch before looking at the value. */
+const PATCH_READ_ONLY = new Set(['id', ...READ_ONLY_ATTRIBUTES]);
+
+/**
+ * Parses a JSON-patch body as Glance's deserializer does: the dialect is the media type's (v2.1 when
+ * not given), each change is checked for read-only and reserved keys and against the schema.
+ */
+export function readImagePatch(body: unknown, mediaType: string = PATCH_MEDIA_TYPES.v21): PatchOperation[] {
+  const draft4 = mediaType === PATCH_MEDIA_TYPES.v20;
   if (!Array.isArray(body)) {
     throw new ValidationError('INVALID_PATCH', 'Request body must be a JSON array of operation objects.');
   }
   return body.map((raw) => {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      throw new ValidationError('INVALID_PATCH', 'Operations must be JSON objects.');
+    if (!isObject(raw)) throw new ValidationError('INVALID_PATCH', 'Operations must be JSON objects.');
+    const { op, path: rawPath } = draft4 ? readDraft4Operation(raw) : readDraft10Operation(raw);
+    if (typeof rawPath !== 'string') {
+      // Glance fails with a 500 on a path that is not a string; refuse it as a pointer instead.
+      throw new ValidationError('INVALID_PATCH', `Pointer \`${pyStr(rawPath)}\` does not start with "/".`);
     }
-    const entry = raw as Record<string, unknown>;
-    let op: string;
-    let path: unknown;
-    if ('op' in entry) {
-      // A JSON value other than a string is shown, not converted: String() would run its toString.
-      op = typeof entry.op === 'string' ? entry.op : repr(entry.op);
-      path = entry.path;
-      if (!['add', 'replace', 'remove'].includes(op)) {
-        throw new ValidationError(
-          'INVALID_PATCH',
-          `Invalid operation: \`${op}\`. It must be one of the following: add, remove, replace.`,
-        );
-      }
-      if (!('path' in entry))
-        throw new ValidationError('INVALID_PATCH', "Unable to find 'path' in JSON Schema change");
-    } else {
-      const ops = ['add', 'replace', 'remove'].filter((name) => name in entry);
-      if (ops.length === 0)
-        throw new ValidationError(
-          'INVALID_PATCH',
-          'Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.',
-        );
-      if (ops.length > 1)
-        throw new ValidationError(
-          'INVALID_PATCH',
-          'Operation objects must contain only one member named "add", "remove", or "replace".',
-        );
-      op = ops[0];
-      path = entry[op];
+    const segments = decodePointer(rawPath);
+    if (segments.length !== pathDepth(op, segments[0]) || segments[0] === '') {
+      throw new ValidationError(
+        'INVALID_PATCH',
+        `Invalid JSON pointer for this resource: '/${segments.join('/')}'`,
+      );
     }
-    if (typeof path !== 'string' || !path.startsWith('/')) {
-      const shown = typeof path === 'string' ? path : repr(path);
-      throw new ValidationError('INVALID_PATCH', `Pointer \`${shown}\` does not start with "/".`);
-    }
-    if (path.includes('//'))
-      throw new ValidationError('INVALID_PATCH', `Pointer \`${path}\` contains adjacent "/".`);
-    if (path.length > 1 && path.endsWith('/'))
-      throw new ValidationError('INVALID_PATCH', `Pointer \`${path}\` end with "/".`);
-    const segments = path
-      .slice(1)
-      .split('/')
-      .map((segment) => decodePointer(segment, path));
-    if (segments.length !== 1 || segments[0] === '') {
-      throw new ValidationError('INVALID_PATCH', `Invalid JSON pointer for this resource: '${path}'`);
-    }
-    if (op === 'remove') return { op, path: segments[0] };
-    if (!('value' in entry))
+    const [key, position] = segments;
+    if (op !== 'remove' && !('value' in raw))
       throw new ValidationError('INVALID_PATCH', `Operation "${op}" requires a member named "value".`);
-    return { op: op as 'add' | 'replace', path: segments[0], value: entry.value };
+    if (PATCH_READ_ONLY.has(key)) throw readOnly(key);
+    if (isReservedAttribute(key)) throw reserved(key);
+    if (op === 'remove') return position === undefined ? { op, path: key } : { op, path: key, position };
+    // One segment: the value is the key's; two (a location): the value is one item of the list.
+    validateImageSchema({ [key]: position === undefined ? raw.value : [raw.value] });
+    if (op === 'replace') return { op, path: key, value: raw.value };
+    return {
+      op: 'add',
+      path: key,
+      value: raw.value,
+      ...(position === undefined ? {} : { position }),
+      ...(draft4 ? { mustBeAbsent: true } : {}),
+    };
   });
 }
 
-function decodePointer(segment: string, path: string): string {
-  if (/~[^01]|~$/.test(segment)) {
+function readDraft10Operation(raw: Record<string, unknown>): { op: PatchOperation['op']; path: unknown } {
+  if (raw.op === undefined || raw.op === null) {
     throw new ValidationError(
       'INVALID_PATCH',
-      `Pointer \`${path}\` contains "~" not part of a recognized escape sequence.`,
+      `Unable to find \`op\` in JSON Schema change. It must be one of the following: ${OPERATIONS.join(', ')}.`,
     );
   }
-  return segment.replaceAll('~1', '/').replaceAll('~0', '~');
+  if (typeof raw.op !== 'string' || !OPERATIONS.includes(raw.op)) {
+    throw new ValidationError(
+      'INVALID_PATCH',
+      `Invalid operation: \`${pyStr(raw.op)}\`. It must be one of the following: ${OPERATIONS.join(', ')}.`,
+    );
+  }
+  if (!('path' in raw))
+    throw new ValidationError('INVALID_PATCH', "Unable to find 'path' in JSON Schema change");
+  return { op: raw.op as PatchOperation['op'], path: raw.path };
+}
+
+function readDraft4Operation(raw: Record<string, unknown>): { op: PatchOperation['op']; path: unknown } {
+  const ops = OPERATIONS.filter((name) => name in raw);
+  if (ops.length > 1) {
+    throw new ValidationError(
+      'INVALID_PATCH',
+      'Operation objects must contain only one member named "add", "remove", or "replace".',
+    );
+  }
+  if (ops.length === 0) {
+    throw new ValidationError(
+      'INVALID_PATCH',
+      'Operation objects must contain exactly one member named "add", "remove", or "replace".',
+    );
+  }
+  return { op: ops[0] as PatchOperation['op'], path: raw[ops[0]] };
+}
+
+/** Checks a JSON pointer as Glance does, then splits, unescapes and trims its segments. */
+function decodePointer(path: string): string[] {
+  const bad = (what: string) => new ValidationError('INVALID_PATCH', `Pointer \`${path}\` ${what}`);
+  if (!path.startsWith('/')) throw bad('does not start with "/".');
+  if (/\/\s*\//u.test(path.slice(1))) throw bad('contains adjacent "/".');
+  if (path.length > 1 && path.endsWith('/')) throw bad('end with "/".');
+  if (path.slice(1).trim() === '/') throw bad('does not contains valid token.');
+  if (/~[^01]/.test(path) || path.endsWith('~'))
+    throw bad('contains "~" not part of a recognized escape sequence.');
+  return path
+    .replace(/^\/+/, '')
+    .split('/')
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~').trim());
 }
 
 /** Applies parsed patch operations to a copy of the image; the caller checks permissions per key. */
@@ -244,11 +411,12 @@ export function applyImagePatch(
   const touched = new Set<string>();
   for (const operation of operations) {
     const key = operation.path;
-    readOnlyOrReserved(key);
-    if (key === 'locations')
-      throw new ConflictError('CONFLICT', 'It is not allowed to change locations of images.');
+    if (PATCH_READ_ONLY.has(key)) throw readOnly(key);
+    if (isReservedAttribute(key)) throw reserved(key);
+    // Locations stay hidden (show_multiple_locations is off), so every change to them is refused.
+    if (key === 'locations') refuseLocationChange(operation);
     touched.add(key);
-    const isBase = CREATE_BASE_KEYS.has(key) || key === 'tags' || key === 'id';
+    const isBase = BASE_KEYS.has(key);
     if (operation.op === 'remove') {
       if (isBase) throw new AuthError('FORBIDDEN', `Property ${key} may not be removed.`, { detail: true });
       if (!(key in next.properties))
@@ -256,7 +424,9 @@ export function applyImagePatch(
       delete next.properties[key];
       continue;
     }
-    if (key === 'id') throw new ValidationError('READ_ONLY_ATTRIBUTE', "Attribute 'id' is read-only.");
+    // Glance validated the value's schema already; the v2.0 conflict comes before the domain's checks.
+    if (operation.op === 'add' && operation.mustBeAbsent && (isBase || key in next.properties))
+      throw new ConflictError('CONFLICT', `Property ${key} already present.`, { detail: true });
     checkAttributeValue(key, operation.value);
     if (key === 'tags') {
       next.tags = dedupe(operation.value as string[]);
@@ -266,10 +436,25 @@ export function applyImagePatch(
       if (operation.op === 'replace' && !(key in next.properties)) {
         throw new ConflictError('CONFLICT', `Property ${key} does not exist.`, { detail: true });
       }
-      next.properties[key] = operation.value as string;
+      // A property the schema lets be null (kernel_id, ramdisk_id) is unset by null.
+      if (operation.value === null) delete next.properties[key];
+      else next.properties[key] = operation.value as string;
     }
   }
   return { image: next, touched };
+}
+
+function refuseLocationChange(operation: PatchOperation): never {
+  switch (operation.op) {
+    case 'replace':
+      if (Array.isArray(operation.value) && operation.value.length === 0)
+        throw new AuthError('FORBIDDEN', 'Cannot set locations to empty list.', { detail: true });
+      throw new AuthError('FORBIDDEN', "It's not allowed to update locations if locations are invisible.");
+    case 'add':
+      throw new AuthError('FORBIDDEN', "It's not allowed to add locations if locations are invisible.");
+    case 'remove':
+      throw new AuthError('FORBIDDEN', "It's not allowed to remove locations if locations are invisible.");
+  }
 }
 
 export const SORT_KEYS: readonly SortKey[] = [
@@ -303,15 +488,53 @@ function readBoolean(value: string, name: string, lowerCase: boolean): boolean {
   throw invalid(`Invalid value '${value}' for '${name}' filter. Valid values are 'true' or 'false'.`);
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+/** python-iso8601's pattern, which Glance's parse_isotime uses: `2020`, `2020-01-01`, `20200101T10`... */
+const ISO8601 =
+  /^(?<year>[0-9]{4})(((-(?<monthDash>[0-9]{1,2}))|(?<month>[0-9]{2})(?!$))(((-(?<dayDash>[0-9]{1,2}))|(?<day>[0-9]{2}))(([ T](?<hour>[0-9]{2})(:?(?<minute>[0-9]{2}))?(:?(?<second>[0-9]{1,2})([.,](?<fraction>[0-9]+))?)?(?<zone>Z|((?<sign>[-+])(?<zoneHour>[0-9]{2}):?(?<zoneMinute>[0-9]{2})?))?)?))?)?$/;
+
+/** Parses a time as Glance's parse_isotime does (UTC when no zone is given); undefined when it cannot. */
+function parseIsoTime(text: string): Date | undefined {
+  const g = ISO8601.exec(text)?.groups;
+  if (!g) return undefined;
+  const num = (value: string | undefined, fallback: number) =>
+    value === undefined ? fallback : Number(value);
+  const year = num(g.year, 0);
+  const month = num(g.month ?? g.monthDash, 1);
+  const day = num(g.day ?? g.dayDash, 1);
+  const hour = num(g.hour, 0);
+  const minute = num(g.minute, 0);
+  const second = num(g.second, 0);
+  // Python's datetime refuses what Date would roll over: year 0, month 13, 31 April, 24:00, 60 seconds.
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const sign = g.sign === '-' ? -1 : 1;
+  const offset =
+    g.zone === undefined || g.zone === 'Z' ? 0 : sign * (num(g.zoneHour, 0) * 60 + num(g.zoneMinute, 0));
+  if (Math.abs(offset) >= 24 * 60) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, Math.trunc(Number(`0.${g.fraction ?? 0}`) * 1000));
+  return new Date(date.getTime() - offset * 60_000);
+}
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}
+
+/** Glance's split_filter_op: `op:value`, unless the whole text is a time (whose colons are no operator). */
+function splitFilterOp(text: string): { op: string; value: string } {
+  const colon = text.indexOf(':');
+  if (colon < 0 || parseIsoTime(text) !== undefined) return { op: 'eq', value: text };
+  return { op: text.slice(0, colon), value: text.slice(colon + 1) };
+}
 
 /** Glance's `in:a,b,"c,d"` operator; a value with another `op:` prefix is an unknown operator. */
 function readInOperator(value: string): string[] {
-  const colon = value.indexOf(':');
-  if (colon < 0 || ISO_TIME.test(value)) return [value];
-  const op = value.slice(0, colon);
+  const { op, value: rest } = splitFilterOp(value);
+  if (op === 'eq' && rest === value) return [value];
   if (op !== 'in') throw invalid(`Unable to filter by unknown operator '${op}'.`);
-  return splitQuotedList(value.slice(colon + 1));
+  return splitQuotedList(rest);
 }
 
 function splitQuotedList(body: string): string[] {
@@ -372,10 +595,8 @@ export function readImageListQuery(
   }
   query.markerId = one(params, 'marker');
 
-  const sortKeys = list(params.sort_key).flatMap((k) => k.split(','));
-  const sortDirs = list(params.sort_dir).flatMap((d) => d.split(','));
   const sortParam = one(params, 'sort');
-  if (sortParam !== undefined && (sortKeys.length || sortDirs.length)) {
+  if (sortParam !== undefined && (params.sort_key !== undefined || params.sort_dir !== undefined)) {
     throw invalid('Old and new sorting syntax cannot be combined');
   }
   const checkKey = (key: string): SortKey => {
@@ -388,30 +609,34 @@ export function readImageListQuery(
     if (dir !== 'asc' && dir !== 'desc') throw invalid(`Invalid sort direction: ${dir}`);
     return dir;
   };
-  let sort: SortOrder[] = [];
+  // As Glance's _get_sorting_params: `sort=k:d,k2` splits on commas and a missing direction is desc;
+  // sort_key and sort_dir are taken whole (a comma is part of the key), one dir applying to every key.
+  const keys: SortKey[] = [];
+  const dirs: ('asc' | 'desc')[] = [];
   if (sortParam !== undefined) {
-    sort = sortParam.split(',').map((part) => {
+    for (const part of sortParam.trim().split(',')) {
       const colon = part.indexOf(':');
-      const key = (colon < 0 ? part : part.slice(0, colon)).trim();
-      const dir = colon < 0 ? 'desc' : part.slice(colon + 1).trim();
-      return { key: checkKey(key), dir: checkDir(dir) };
-    });
+      const key = colon < 0 ? part : part.slice(0, colon);
+      const dir = colon < 0 || colon === part.length - 1 ? 'desc' : part.slice(colon + 1);
+      keys.push(checkKey(key.trim()));
+      dirs.push(checkDir(dir.trim()));
+    }
   } else {
-    if (sortDirs.length > 1 && sortDirs.length !== sortKeys.length) {
+    for (const key of list(params.sort_key)) keys.push(checkKey(key.trim()));
+    for (const dir of list(params.sort_dir)) dirs.push(checkDir(dir.trim()));
+    if (dirs.length > 1 && dirs.length !== keys.length) {
       throw invalid('Number of sort dirs does not match the number of sort keys');
     }
-    const keys = sortKeys.length ? sortKeys : ['created_at'];
-    sort = keys.map((key, i) => ({
-      key: checkKey(key),
-      dir: checkDir(sortDirs[sortDirs.length === 1 ? 0 : i] ?? 'desc'),
-    }));
+    if (keys.length === 0) keys.push('created_at');
+    if (dirs.length === 0) dirs.push('desc');
   }
+  // Glance's database API appends created_at and id as tie-breakers, in the direction given when
+  // exactly one was (however many keys), and desc when there were several.
+  const tieDir = dirs.length === 1 ? dirs[0] : 'desc';
+  let sort: SortOrder[] = keys.map((key, i) => ({ key, dir: dirs.length === 1 ? dirs[0] : dirs[i] }));
   // A key sorted on again changes nothing (ORDER BY a, b, a is ORDER BY a, b): keep its first place,
   // so the ORDER BY stays as short as the list of sort keys however long the query string is.
   sort = sort.filter((s, i) => sort.findIndex((t) => t.key === s.key) === i);
-  // Glance appends created_at and id as tie-breakers, in the single given direction if there was one.
-  const dirs = new Set(sort.map((s) => s.dir));
-  const tieDir = dirs.size === 1 && (sortParam !== undefined || sortDirs.length) ? [...dirs][0] : 'desc';
   if (!sort.some((s) => s.key === 'created_at')) sort.push({ key: 'created_at', dir: tieDir });
   if (!sort.some((s) => s.key === 'id')) sort.push({ key: 'id', dir: tieDir });
   query.sort = sort;
@@ -459,19 +684,17 @@ export function readImageListQuery(
   }
   for (const column of ['created_at', 'updated_at'] as const) {
     for (const value of list(params[column])) {
-      const colon = value.indexOf(':');
-      const hasOp = colon > 0 && !ISO_TIME.test(value);
-      const op = hasOp ? value.slice(0, colon) : 'eq';
-      const time = hasOp ? value.slice(colon + 1) : value;
+      // Glance parses the time before it looks at the operator.
+      const { op, value: time } = splitFilterOp(value);
+      const threshold = parseIsoTime(time);
+      if (threshold === undefined)
+        throw invalid(`Bad "${column}" query filter format. Use ISO 8601 DateTime notation.`);
       if (!TIME_OPERATORS.has(op as ComparisonOperator))
         throw invalid('Unable to filter on a unknown operator.');
-      if (!ISO_TIME.test(time) || Number.isNaN(Date.parse(time))) {
-        throw invalid(`Bad "${column}" query filter format. Use ISO 8601 DateTime notation.`);
-      }
       query.timeFilters.push({
         column,
         op: op as ComparisonOperator,
-        value: new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        value: threshold.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       });
     }
   }

@@ -93,36 +93,50 @@ export function imageSchema(): Record<string, unknown> {
           properties: {
             url: { type: 'string', maxLength: 255 },
             metadata: { type: 'object' },
-            validation_data: { type: 'object' },
+            validation_data: {
+              description:
+                "Values to be used to populate the corresponding image properties. If the image status is not 'queued', values must exactly match those already contained in the image properties.",
+              type: 'object',
+              writeOnly: true,
+              additionalProperties: false,
+              properties: {
+                checksum: { type: 'string', minLength: 32, maxLength: 32 },
+                os_hash_algo: { type: 'string', maxLength: 64 },
+                os_hash_value: { type: 'string', maxLength: 128 },
+              },
+              required: ['os_hash_algo', 'os_hash_value'],
+            },
           },
           required: ['url', 'metadata'],
         },
         description: 'A set of URLs to access the image file kept in external store',
       },
-      architecture: optional(
-        'Operating system architecture as specified in https://docs.openstack.org/python-glanceclient/latest/cli/property-keys.html',
+      // The optional properties of Debian's /etc/glance/schema-image.json, in Glance's order.
+      kernel_id: optional(
+        'ID of image stored in Glance that should be used as the kernel when booting an AMI-style image.',
+        { type: ['null', 'string'], pattern: UUID_PATTERN },
       ),
-      description: optional('A human-readable string describing this image.'),
+      ramdisk_id: optional(
+        'ID of image stored in Glance that should be used as the ramdisk when booting an AMI-style image.',
+        { type: ['null', 'string'], pattern: UUID_PATTERN },
+      ),
       instance_uuid: optional(
         'Metadata which can be used to record which instance this image is associated with. (Informational only, does not create an instance snapshot.)',
       ),
-      kernel_id: optional(
-        'ID of image stored in Glance that should be used as the kernel when booting an AMI-style image.',
-        {
-          type: ['null', 'string'],
-          pattern: UUID_PATTERN,
-        },
+      architecture: optional(
+        'Operating system architecture as specified in https://docs.openstack.org/python-glanceclient/latest/cli/property-keys.html',
       ),
       os_distro: optional(
         'Common name of operating system distribution as specified in https://docs.openstack.org/python-glanceclient/latest/cli/property-keys.html',
       ),
       os_version: optional('Operating system version as specified by the distributor.'),
-      ramdisk_id: optional(
-        'ID of image stored in Glance that should be used as the ramdisk when booting an AMI-style image.',
-        {
-          type: ['null', 'string'],
-          pattern: UUID_PATTERN,
-        },
+      description: optional('A human-readable string describing this image.'),
+      cinder_encryption_key_id: optional(
+        'Identifier in the OpenStack Key Management Service for the encryption key for the Block Storage Service to use when mounting a volume created from this image',
+      ),
+      cinder_encryption_key_deletion_policy: optional(
+        "States the condition under which the Image Service will delete the object associated with the 'cinder_encryption_key_id' image property.  If this property is missing, the Image Service will take no action",
+        { enum: ['on_image_deletion', 'do_not_delete'] },
       ),
     },
     additionalProperties: { type: 'string' },

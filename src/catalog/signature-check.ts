@@ -1,11 +1,12 @@
 // Decides, before an upload reads its first byte, whether and how its data must be verified: Glance's
 // rule (all four img_signature* properties), the certificate from the key manager, and what Glance
 // leaves out: a trust store with validity dates and chains, and projects that require signatures.
-import { VerificationError } from '../errors/index.ts';
+import { ImageTrustError, ValidationError, VerificationError } from '../errors/index.ts';
 import type { Credentials } from '../identity/index.ts';
 import {
   type CertificateSecret,
   certificateNotFound,
+  certificateUnavailable,
   checkPublicKeyForKeyType,
   loadSigningCertificate,
   loadTrustedCertificates,
@@ -19,7 +20,10 @@ import type { StreamVerifierSpec } from './ports.ts';
 
 /** Where certificates come from: the key manager, as the uploader sees it, and with the service's own authority. */
 export interface CertificateSource {
-  /** The secret the caller may read, or null when there is none with this id (castellan uses the caller's token). */
+  /**
+   * The secret the caller may read, or null when there is none with this id (castellan uses the caller's
+   * token); throws FORBIDDEN when it exists but the caller may not read it, as Barbican answers 403.
+   */
   forCaller(credentials: Credentials, id: string): Promise<CertificateSecret | null>;
   /** A trusted CA certificate named in the configuration, read with the service's authority. */
   trusted(id: string): Promise<CertificateSecret | null>;
@@ -60,8 +64,7 @@ export function createUploadSignatureCheck(options: SignatureCheckOptions): Uplo
     }
     // The same order as cursive: properties, then the certificate, then its key.
     const plan = planSignatureVerification(properties);
-    const secret = await options.certificates.forCaller(credentials, plan.certificateUuid);
-    if (!secret) throw certificateNotFound(plan.certificateUuid);
+    const secret = await fetchCertificate(options.certificates, credentials, plan.certificateUuid);
     const certificate = loadSigningCertificate(secret);
     checkPublicKeyForKeyType(certificate, plan.keyType);
     if (options.requireTrustedCertificate) {
@@ -72,6 +75,49 @@ export function createUploadSignatureCheck(options: SignatureCheckOptions): Uplo
     }
     return { spec: toVerificationSpec(plan, certificate), signerId: secret.creatorId ?? null };
   };
+}
+
+/**
+ * Fetches the signing certificate failing as castellan and barbicanclient do under cursive: an empty ID
+ * is castellan's own KeyManagerError and a 403 any other Barbican error, both "Unable to retrieve
+ * certificate"; only a 404 is "Certificate not found".
+ */
+async function fetchCertificate(
+  source: CertificateSource,
+  credentials: Credentials,
+  id: string,
+): Promise<CertificateSecret> {
+  if (id === '') throw certificateUnavailable(id);
+  // barbicanclient checks the reference before any request; its ValueError escapes cursive and
+  // Glance returns it as a bare 400 with the text as it stands.
+  if (!isBarbicanSecretReference(id))
+    throw new ValidationError('BAD_REQUEST', 'Secret incorrectly specified.');
+  let secret: CertificateSecret | null;
+  try {
+    secret = await source.forCaller(credentials, id);
+  } catch (error) {
+    if (error instanceof ImageTrustError && error.code === 'FORBIDDEN')
+      throw certificateUnavailable(id, error);
+    throw error;
+  }
+  if (!secret) throw certificateNotFound(id);
+  return secret;
+}
+
+/**
+ * Whether barbicanclient accepts a secret reference: its last path segment must be what Python's
+ * `uuid.UUID()` reads, that is 32 hex digits once `urn:`, `uuid:`, surrounding braces and hyphens are
+ * dropped (Python's int() also allows spaces around them, a `+`, a `0x` and underscores between digits).
+ * Non-canonical forms pass here and then are not found, as Barbican answers 404 for them.
+ */
+function isBarbicanSecretReference(reference: string): boolean {
+  const last = reference.replace(/\/+$/, '').split('/').pop() ?? '';
+  const hex = last
+    .replaceAll('urn:', '')
+    .replaceAll('uuid:', '')
+    .replace(/^[{}]+|[{}]+$/g, '')
+    .replaceAll('-', '');
+  return hex.length === 32 && /^\s*\+?(?:0x_?)?[0-9a-f]+(?:_[0-9a-f]+)*\s*$/i.test(hex);
 }
 
 /**

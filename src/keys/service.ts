@@ -277,8 +277,9 @@ export class SecretService {
 
   /**
    * The certificate (or key) behind a signature, fetched with the caller's rights as castellan does
-   * with the caller's token: null when the secret does not exist, has expired, has no payload, or the
-   * caller may not read it. A payload that fails decryption throws SECRET_CORRUPT.
+   * with the caller's token: null when the secret does not exist, has expired or has no payload (Barbican's
+   * 404). A secret the caller may not read throws FORBIDDEN (Barbican's 403, which cursive reports
+   * differently); a payload that fails decryption throws SECRET_CORRUPT.
    */
   async getSecretForVerification(
     credentials: Credentials,
@@ -289,9 +290,7 @@ export class SecretService {
       secret = await this.#findAllowed(credentials, id, 'secret:get', 'Secret retrieval');
       this.#authorizer.enforce('secret:decrypt', credentials, await this.#secretTarget(secret, credentials));
     } catch (error) {
-      if (error instanceof ImageTrustError && (error.code === 'NOT_FOUND' || error.code === 'FORBIDDEN')) {
-        return null;
-      }
+      if (error instanceof ImageTrustError && error.code === 'NOT_FOUND') return null;
       throw error;
     }
     if (!secret.sealed || !secret.contentType) return null;

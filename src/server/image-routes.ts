@@ -90,39 +90,79 @@ function unsupportedMediaType(
   );
 }
 
-/** Parses `Range: bytes=a-b | a- | -n` as Glance does; returns undefined when absent. */
+/** webob's patterns, matched from the start of the value only: trailing text is ignored, as there. */
+const RANGE_PATTERN = /^bytes *= *(\d*) *- *(\d*)/i;
+const CONTENT_RANGE_PATTERN = /^bytes (?:(\d+)-(\d+)|\*)\/(?:(\d+)|\*)/;
+
+function unsatisfiable(message: string): ValidationError {
+  return new ValidationError('RANGE_NOT_SATISFIABLE', message, { detail: true });
+}
+
+/**
+ * Reads the requested byte range as Glance does (webob's parser, then Glance's checks): `Range` first,
+ * else the legacy request `Content-Range` Glance still honours. Returns undefined when neither is sent;
+ * `size` is null for an image without data, which is answered 204 whatever the range.
+ */
 function readRange(
-  header: string | undefined,
+  headers: { range?: string; 'content-range'?: string },
   size: number | null,
 ): { start?: number; end?: number } | undefined {
-  if (header === undefined) return undefined;
+  if (headers.range !== undefined) return readRangeHeader(headers.range, size);
+  if (headers['content-range'] !== undefined) return readContentRangeHeader(headers['content-range'], size);
+  return undefined;
+}
+
+function readRangeHeader(header: string, size: number | null): { start?: number; end?: number } {
   if (header.includes(',')) {
     throw new ValidationError(
       'BAD_REQUEST',
       'Requests with multiple ranges are not supported in Glance. You may make multiple single-range requests instead.',
     );
   }
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header);
-  if (!match || (match[1] === '' && match[2] === '')) {
-    throw new ValidationError('RANGE_NOT_SATISFIABLE', 'Invalid Range header.', { detail: true });
+  const match = RANGE_PATTERN.exec(header);
+  // Glance fails with a bare 500 on `bytes=-` (webob reads int('')); refusing the range is the intent.
+  if (!match || (match[1] === '' && match[2] === '')) throw unsatisfiable('Invalid Range header.');
+  if (match[1] === '') {
+    // bytes=-n: the last n bytes; the whole image when n is 0 (webob's -0 is start 0) or not below the size.
+    const suffix = Number(match[2]);
+    if (size === 0) throw invalidStart('Range', size);
+    return { start: size !== null && suffix > 0 && suffix < size ? size - suffix : 0 };
   }
-  const start = match[1] === '' ? undefined : Number(match[1]);
+  const start = Number(match[1]);
   const end = match[2] === '' ? undefined : Number(match[2]);
-  if (start !== undefined && end !== undefined && start > end) {
-    throw new ValidationError('RANGE_NOT_SATISFIABLE', 'Invalid Range header.', { detail: true });
+  if (end !== undefined && start > end) throw unsatisfiable('Invalid Range header.');
+  if (size !== null && start >= size) throw invalidStart('Range', size);
+  return { start, end };
+}
+
+/**
+ * `Content-Range: bytes a-b/(n|*)` on a request: kept by Glance for old clients. An unknown length
+ * (`*`) must end inside the image; a stated one may not, and the answer stops at the image's end
+ * where Glance would announce bytes it never sends.
+ */
+function readContentRangeHeader(header: string, size: number | null): { start: number; end: number } {
+  const match = CONTENT_RANGE_PATTERN.exec(header);
+  // `bytes */n` parses in webob but Glance then fails with a bare 500: it names no bytes, so refuse it.
+  if (!match || match[1] === undefined) throw unsatisfiable('Invalid Content-Range header.');
+  const start = Number(match[1]);
+  const stop = Number(match[2]) + 1;
+  const length = match[3] === undefined ? undefined : Number(match[3]);
+  if (start >= stop || (length !== undefined && (stop > length || start >= length))) {
+    throw unsatisfiable('Invalid Content-Range header.');
   }
-  if (size !== null && start !== undefined && start >= size) {
-    throw new ValidationError(
-      'RANGE_NOT_SATISFIABLE',
-      `Invalid start position in Range header. Start position MUST be in the inclusive range [0, ${size - 1}].`,
-      { detail: true },
+  if (size !== null && length === undefined && stop > size) {
+    throw unsatisfiable(
+      `Invalid stop position in Content-Range header. The stop position MUST be in the inclusive range [0, ${size - 1}].`,
     );
   }
-  if (start === undefined) {
-    // bytes=-n: the last n bytes, or the whole image when n is not smaller than it.
-    return { start: size !== null && end! < size ? size - end! : 0, end: undefined };
-  }
-  return { start, end };
+  if (size !== null && start >= size) throw invalidStart('Content-Range', size);
+  return { start, end: stop - 1 };
+}
+
+function invalidStart(header: 'Range' | 'Content-Range', size: number): ValidationError {
+  return unsatisfiable(
+    `Invalid start position in ${header} header. Start position MUST be in the inclusive range [0, ${size - 1}].`,
+  );
 }
 
 /** Rebuilds Glance's `first`/`next` links: the request's params (last value wins), marker last. */
@@ -279,7 +319,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
         throw unsupportedMediaType(request, { 'Accept-Patch': [...PATCH_TYPES].reverse().join(', ') });
       }
       if (request.body === undefined) throw new ValidationError('BAD_REQUEST', 'Body expected in request.');
-      const operations = readImagePatch(request.body);
+      const operations = readImagePatch(request.body, type);
       const credentials = credentialsOf(request);
       if (operations.length === 0)
         return toImageView(await catalog.getImage(credentials, request.params.id), clock.now());
@@ -341,7 +381,7 @@ export function registerImageRoutes(app: FastifyInstance, options: ImageRouteOpt
     api.get<IdParams>('/image/v2/images/:id/file', async (request, reply) => {
       const credentials = credentialsOf(request);
       const image = await catalog.getImage(credentials, request.params.id);
-      const range = readRange(request.headers.range, image.size);
+      const range = readRange(request.headers, image.size);
       const result = await catalog.downloadImageData(credentials, request.params.id, range);
       warnIfDeprecated(reply, result.image, clock.now());
       if (!result.data) return reply.code(204).send();

@@ -153,7 +153,7 @@ describe('SecretService', () => {
     await assert.rejects(service.getSecret(alice, secret.id), { code: 'NOT_FOUND' });
   });
 
-  it('gives signature verification the stored bytes, or null when the caller may not see them', async () => {
+  it('gives signature verification the stored bytes, null when there are none, FORBIDDEN when the caller may not read them', async () => {
     const secret = await certificate();
     const found = await service.getSecretForVerification(amos, secret.id);
     assert.deepEqual(found, {
@@ -164,8 +164,9 @@ describe('SecretService', () => {
       projectId: 'project-a',
     });
     assert.ok(secret.creatorId, 'the certificate records who stored it');
-    assert.equal(await service.getSecretForVerification(bob, secret.id), null);
-    assert.equal(await service.getSecretForVerification(reader, secret.id), null);
+    // Barbican's 403, which cursive reports as "Unable to retrieve", not as "not found".
+    await assert.rejects(service.getSecretForVerification(bob, secret.id), { code: 'FORBIDDEN' });
+    await assert.rejects(service.getSecretForVerification(reader, secret.id), { code: 'FORBIDDEN' });
     assert.equal(await service.getSecretForVerification(alice, '5e0c4a3e-0000-4000-8000-000000000000'), null);
     assert.equal(await service.getSecretForVerification(alice, 'not-a-uuid'), null);
     const empty = await service.createSecret(alice, json({ secret_type: 'certificate' }));
@@ -233,7 +234,7 @@ describe('SecretService', () => {
 
   it('gives signature verification a certificate another project shared through its read ACL', async () => {
     const secret = await certificate();
-    assert.equal(await service.getSecretForVerification(bob, secret.id), null);
+    await assert.rejects(service.getSecretForVerification(bob, secret.id), { code: 'FORBIDDEN' });
     await service.changeAcl(alice, secret.id, { kind: 'replace', input: json({ read: { users: ['bob'] } }) });
     assert.deepEqual(
       (await service.getSecretForVerification(bob, secret.id))?.payload,
@@ -243,8 +244,8 @@ describe('SecretService', () => {
       kind: 'replace',
       input: json({ read: { 'project-access': false } }),
     });
-    assert.equal(await service.getSecretForVerification(bob, secret.id), null);
-    assert.equal(await service.getSecretForVerification(amos, secret.id), null);
+    await assert.rejects(service.getSecretForVerification(bob, secret.id), { code: 'FORBIDDEN' });
+    await assert.rejects(service.getSecretForVerification(amos, secret.id), { code: 'FORBIDDEN' });
     assert.ok(await service.getSecretForVerification(alice, secret.id));
   });
 

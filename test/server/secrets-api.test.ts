@@ -375,7 +375,9 @@ describe('key-manager API', () => {
         creatorId: (await identity.validateToken(alice)).userId,
         projectId: (await identity.validateToken(alice)).projectId,
       });
-      assert.equal(await secrets.getSecretForVerification(await identity.validateToken(bob), id), null);
+      await assert.rejects(secrets.getSecretForVerification(await identity.validateToken(bob), id), {
+        code: 'FORBIDDEN',
+      });
     });
   });
 

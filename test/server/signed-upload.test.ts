@@ -236,6 +236,28 @@ describe('signed uploads', () => {
       /Certificate not found with ID: 00000000-0000-0000-0000-000000000000\.$/,
     ],
     [
+      // Barbican answers 403, which castellan turns into a KeyManagerError rather than "not found".
+      'a certificate in another project',
+      async () => {
+        const other = await t.addUser('elsewhere', 'member');
+        const foreign = await storeSecret(
+          t,
+          await t.token('elsewhere', other.password),
+          f.file('certs/rsa2048.pem'),
+        );
+        return props(f.signature('rsa2048.sha256.pss'), 'SHA-256', 'RSA-PSS', foreign);
+      },
+      'CERTIFICATE_NOT_FOUND',
+      /: Signature verification for the image failed: Unable to retrieve certificate with ID: [0-9a-f-]{36}\.$/,
+    ],
+    [
+      // castellan refuses an empty ID before asking Barbican ("Key ID is None").
+      'an empty certificate ID',
+      async () => props(f.signature('rsa2048.sha256.pss'), 'SHA-256', 'RSA-PSS', ''),
+      'CERTIFICATE_NOT_FOUND',
+      /: Signature verification for the image failed: Unable to retrieve certificate with ID: \.$/,
+    ],
+    [
       'a certificate stored as an opaque secret',
       async () =>
         props(
@@ -271,6 +293,36 @@ describe('signed uploads', () => {
       assert.equal(await t.blobs.countTemporaries(), 0);
     });
   }
+
+  it("refuses a certificate ID that is not a UUID with barbicanclient's bare 400 and leaves the image queued", async () => {
+    for (const reference of ['not-a-uuid', ' ', '0123456789abcdef0123456789abcdeg']) {
+      const { upload, image } = await signedUpload(
+        t,
+        token,
+        props(f.signature('rsa2048.sha256.pss'), 'SHA-256', 'RSA-PSS', reference),
+      );
+      assert.equal(upload.status, 400, reference);
+      // barbicanclient's ValueError reaches Glance's upload handler and is shown as it stands.
+      assert.equal(
+        String(upload.json.message).replace(/<br \/>[\s\S]*$/, ''),
+        'Secret incorrectly specified.',
+      );
+      assert.equal(image.status, 'queued');
+      assert.equal(await t.blobs.countTemporaries(), 0);
+    }
+    // Forms Python's uuid.UUID() reads pass barbicanclient and are then not found, as Barbican has them.
+    for (const reference of [
+      '{0123456789abcdef0123456789abcdef}',
+      'urn:uuid:0123456789abcdef0123456789abcdef',
+    ]) {
+      const { upload } = await signedUpload(
+        t,
+        token,
+        props(f.signature('rsa2048.sha256.pss'), 'SHA-256', 'RSA-PSS', reference),
+      );
+      assert.equal(upload.code, 'CERTIFICATE_NOT_FOUND', reference);
+    }
+  });
 
   it('refuses a tampered image (one byte flipped) and accepts the retry with the right data', async () => {
     const tampered = Buffer.from(f.image);
