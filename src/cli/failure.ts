@@ -4,7 +4,6 @@
 // or TLS_FAILED. Only what nobody foresaw stays INTERNAL.
 import { CommanderError } from 'commander';
 import { connectionErrorCode, ImageTrustError, toImageTrustError } from '../errors/index.ts';
-import { outputUnwritable } from './output-file.ts';
 
 /** A command's end: the exit status, and for a failure the line and the hint to print. */
 export type CommandEnd =
@@ -28,6 +27,13 @@ const WRITING_SYSCALLS = new Set([
 /** commander's message without its "error: " prefix, ours are "imagetrust: <message> [CODE]". */
 function commanderMessage(error: CommanderError): string {
   return error.message.replace(/^error: /, '');
+}
+
+/** A path the user named for output that cannot be made or written (exit 73). */
+export function outputUnwritable(file: string, error: NodeJS.ErrnoException): ImageTrustError {
+  return new ImageTrustError('OUTPUT_UNWRITABLE', `Cannot write ${file}: ${error.code ?? error.message}`, {
+    cause: error,
+  });
 }
 
 function fromSystemError(error: NodeJS.ErrnoException): ImageTrustError | undefined {

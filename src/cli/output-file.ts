@@ -1,8 +1,8 @@
 // A file a command writes where the user said (-o, --out-key, --save-head): written whole, in one rename,
 // so an interrupted command leaves the old file or the new, never half of one, and a path that cannot
 // be written is OUTPUT_UNWRITABLE (exit 73), not a read error.
-import { ImageTrustError } from '../errors/index.ts';
 import { replaceFile } from '../storage/index.ts';
+import { outputUnwritable } from './failure.ts';
 
 export interface OutputFileOptions {
   /** 0644 unless the file holds a secret (0600). */
@@ -19,10 +19,4 @@ export async function writeOutputFile(
   } catch (error) {
     throw outputUnwritable(file, error as NodeJS.ErrnoException);
   }
-}
-
-export function outputUnwritable(file: string, error: NodeJS.ErrnoException): ImageTrustError {
-  return new ImageTrustError('OUTPUT_UNWRITABLE', `Cannot write ${file}: ${error.code ?? error.message}`, {
-    cause: error,
-  });
 }
