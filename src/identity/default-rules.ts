@@ -414,6 +414,34 @@ const secrets: RuleDefault[] = [
   ),
   rule('secret:put', secretRead, "Add a secret's payload.", 'PUT /key-manager/v1/secrets/{id}'),
   rule('secret:delete', secretRead, 'Delete a secret.', 'DELETE /key-manager/v1/secrets/{id}'),
+  // Barbican's secret_meta rules are its secret rules again: read as secret:get (read ACL included),
+  // every change as secret:put.
+  rule(
+    'secret_meta:get',
+    `${secretRead} or rule:secret_acl_read`,
+    "Show a secret's user metadata, or one key of it.",
+    'GET /key-manager/v1/secrets/{id}/metadata',
+    'GET /key-manager/v1/secrets/{id}/metadata/{key}',
+  ),
+  rule(
+    'secret_meta:post',
+    secretRead,
+    "Add a key to a secret's user metadata.",
+    'POST /key-manager/v1/secrets/{id}/metadata',
+  ),
+  rule(
+    'secret_meta:put',
+    secretRead,
+    "Replace a secret's user metadata, or change one key's value.",
+    'PUT /key-manager/v1/secrets/{id}/metadata',
+    'PUT /key-manager/v1/secrets/{id}/metadata/{key}',
+  ),
+  rule(
+    'secret_meta:delete',
+    secretRead,
+    "Remove a key from a secret's user metadata.",
+    'DELETE /key-manager/v1/secrets/{id}/metadata/{key}',
+  ),
   // Barbican's ACL rules also name its not-private branch, but Barbican evaluates them without the ACL
   // data (read_project_access is missing, so that branch is always false): in effect, and here, only the
   // project's admins and the secret's creator manage its ACL.

@@ -33,6 +33,12 @@ export {
   SUPPORTED_CONTENT_TYPES,
 } from './media-types.ts';
 export {
+  readMetadataRequest,
+  readMetadatumRequest,
+  type SecretMetadata,
+  type SecretMetadatum,
+} from './metadata.ts';
+export {
   KEY_MANAGER_VERSIONS,
   type KeyManagerVersion,
   SECRET_TYPES,

@@ -1,6 +1,7 @@
 // What the key manager needs from the outside world: secret rows and the keyring. Adapters live in storage/.
 import type { SecretAcl } from './acl.ts';
 import type { Keyring } from './envelope.ts';
+import type { SecretMetadata } from './metadata.ts';
 import type { SealedPayload, SecretRecord, StoredContentType } from './model.ts';
 import type { DateFilterOp, SecretSortKey } from './requests.ts';
 
@@ -46,7 +47,7 @@ export interface SecretRepository {
     sealed: SealedPayload,
     updatedAt: string,
   ): Promise<boolean>;
-  /** Deletes a secret and, in the same transaction, its ACLs; false if it was already gone. */
+  /** Deletes a secret and, in the same transaction, its ACLs and metadata; false if it was already gone. */
   deleteSecret(id: string): Promise<boolean>;
   /** A secret's ACLs, in ACL_OPERATIONS order; none when it has only the implicit default. */
   findAcls(secretId: string): Promise<SecretAcl[]>;
@@ -55,6 +56,16 @@ export interface SecretRepository {
    * with `secretUpdatedAt`, the secret's own updated time too (Barbican stamps the secret on PUT and PATCH).
    */
   replaceAcls(secretId: string, acls: readonly SecretAcl[], secretUpdatedAt: string | null): Promise<void>;
+  /** A secret's user metadata, keys in order. */
+  findMetadata(secretId: string): Promise<SecretMetadata>;
+  /** Makes `metadata` the secret's whole user metadata (empty removes it all), in one transaction. */
+  replaceMetadata(secretId: string, metadata: SecretMetadata, updatedAt: string): Promise<void>;
+  /** Adds one key; false when the secret already has it. */
+  addMetadatum(secretId: string, key: string, value: string, updatedAt: string): Promise<boolean>;
+  /** Sets one key's value, adding the key when it is absent. */
+  setMetadatum(secretId: string, key: string, value: string, updatedAt: string): Promise<void>;
+  /** Removes one key; nothing happens when it is absent. */
+  deleteMetadatum(secretId: string, key: string): Promise<void>;
   /** Rows with a payload whose data key is not wrapped by `exceptKekId`, in id order after `afterId`. */
   listWrappedKeys(options: {
     exceptKekId: string;

@@ -13,6 +13,12 @@ import {
 import { type AclChange, aclAccessFor, planAclChange, readAclRequest, type SecretAcl } from './acl.ts';
 import { openPayload, sealPayload } from './envelope.ts';
 import { negotiatePayload, type PayloadRepresentation } from './media-types.ts';
+import {
+  readMetadataRequest,
+  readMetadatumRequest,
+  type SecretMetadata,
+  type SecretMetadatum,
+} from './metadata.ts';
 import { isExpired, type SecretRecord, type SecretType, type StoredContentType } from './model.ts';
 import type { Clock, KeyringProvider, SecretRepository } from './ports.ts';
 import {
@@ -64,7 +70,7 @@ export interface SecretForVerification {
 /** Barbican accepts only the canonical lower-case form of a version-4 UUID as a secret id. */
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** Barbican's max_allowed_request_size_in_bytes: load_body reads no more of an ACL body than this. */
+/** Barbican's max_allowed_request_size_in_bytes: load_body reads no more of an ACL or metadata body than this. */
 const MAX_ACL_REQUEST_BYTES = 25000;
 
 const notAllowed = (operation: string) =>
@@ -273,6 +279,66 @@ export class SecretService {
         }),
       );
     });
+  }
+
+  /** `GET /v1/secrets/{id}/metadata`: the secret's user metadata. */
+  async getMetadata(credentials: Credentials, id: string): Promise<SecretMetadata> {
+    await this.#findAllowed(credentials, id, 'secret_meta:get', 'Secret metadata retrieval');
+    return this.#secrets.findMetadata(id);
+  }
+
+  /** `PUT /v1/secrets/{id}/metadata`: policy, content type, body; then the metadata is replaced whole. */
+  async replaceMetadata(credentials: Credentials, id: string, input: RawBody): Promise<void> {
+    await this.#findAllowed(credentials, id, 'secret_meta:put', 'Secret metadata creation');
+    const metadata = readMetadataRequest(this.#readJson(input, MAX_ACL_REQUEST_BYTES));
+    await this.#secrets.replaceMetadata(id, metadata, this.#clock.now().toISOString());
+  }
+
+  /** `POST /v1/secrets/{id}/metadata`: adds one key (lowered); CONFLICT when the secret has it. */
+  async addMetadatum(credentials: Credentials, id: string, input: RawBody): Promise<SecretMetadatum> {
+    await this.#findAllowed(credentials, id, 'secret_meta:post', 'Secret metadatum creation');
+    const { key, value } = readMetadatumRequest(this.#readJson(input, MAX_ACL_REQUEST_BYTES));
+    const added = await this.#secrets.addMetadatum(id, key, value, this.#clock.now().toISOString());
+    if (!added) {
+      throw new ImageTrustError('CONFLICT', 'Conflict. Key in request is already in the secret metadata');
+    }
+    return { key, value };
+  }
+
+  /** `GET /v1/secrets/{id}/metadata/{key}`: the key as given in the URL, not lowered, as Barbican looks it up. */
+  async getMetadatum(credentials: Credentials, id: string, key: string): Promise<SecretMetadatum> {
+    await this.#findAllowed(credentials, id, 'secret_meta:get', 'Secret metadatum retrieval');
+    const metadata = await this.#secrets.findMetadata(id);
+    if (!Object.hasOwn(metadata, key)) throw new NotFoundError('Secret metadata not found.');
+    return { key, value: metadata[key] };
+  }
+
+  /**
+   * `PUT /v1/secrets/{id}/metadata/{key}`, in Barbican's order: policy, content type, body; then the URL's
+   * key must exist (404) and equal the body's lowered key (409).
+   */
+  async updateMetadatum(
+    credentials: Credentials,
+    id: string,
+    key: string,
+    input: RawBody,
+  ): Promise<SecretMetadatum> {
+    await this.#findAllowed(credentials, id, 'secret_meta:put', 'Secret metadatum update');
+    const metadatum = readMetadatumRequest(this.#readJson(input, MAX_ACL_REQUEST_BYTES));
+    const metadata = await this.#secrets.findMetadata(id);
+    if (!Object.hasOwn(metadata, key)) throw new NotFoundError('Secret metadata not found.');
+    // Barbican's message stops mid-sentence: the rest of it is a separate statement in its source.
+    if (metadatum.key !== key) {
+      throw new ImageTrustError('CONFLICT', 'Key in request data does not match key in the ');
+    }
+    await this.#secrets.setMetadatum(id, key, metadatum.value, this.#clock.now().toISOString());
+    return metadatum;
+  }
+
+  /** `DELETE /v1/secrets/{id}/metadata/{key}`: 204 whether or not the key was there, as in Barbican. */
+  async deleteMetadatum(credentials: Credentials, id: string, key: string): Promise<void> {
+    await this.#findAllowed(credentials, id, 'secret_meta:delete', 'Secret metadatum removal');
+    await this.#secrets.deleteMetadatum(id, key);
   }
 
   /**

@@ -1,5 +1,5 @@
 // Barbican v1 at /key-manager: version discovery, and the secrets API (create, list, metadata, payload
-// with Accept negotiation, two-step payload upload, delete, ACLs) with Barbican's statuses, headers and bodies.
+// with Accept negotiation, two-step payload upload, delete, ACLs, user metadata) with Barbican's statuses, headers and bodies.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../errors/index.ts';
 import {
@@ -20,6 +20,7 @@ interface SecretRouteOptions {
 }
 
 type IdParams = { Params: { id: string } };
+type KeyParams = { Params: { id: string; key: string } };
 
 const PREFIX = '/key-manager';
 /** Larger bodies are refused before parsing; Barbican's own limits (25000 bytes, 20000 per secret) apply after. */
@@ -248,6 +249,53 @@ export function registerSecretRoutes(app: FastifyInstance, options: SecretRouteO
         v1.delete<IdParams>(url, aclDeleteConfig, removeAcl);
       }
 
+      // A secret's user metadata: the whole map at /metadata, one key at /metadata/{key}.
+      const metadataRef = (request: FastifyRequest<IdParams>) =>
+        `${secretRef(request, request.params.id)}/metadata`;
+      const showMetadata = async (request: FastifyRequest<IdParams>) => ({
+        metadata: await secrets.getMetadata(credentialsOf(request), request.params.id),
+      });
+      const replaceMetadata = async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
+        await secrets.replaceMetadata(credentialsOf(request), request.params.id, {
+          mediaType: mediaTypeOf(request),
+          body: bodyOf(request),
+        });
+        return reply.code(201).send({ metadata_ref: metadataRef(request) });
+      };
+      const addMetadatum = async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
+        const metadatum = await secrets.addMetadatum(credentialsOf(request), request.params.id, {
+          mediaType: mediaTypeOf(request),
+          body: bodyOf(request),
+        });
+        return reply
+          .code(201)
+          .header('Location', `${metadataRef(request)}/${metadatum.key}`)
+          .send({ key: metadatum.key, value: metadatum.value });
+      };
+      for (const url of [`${PREFIX}/v1/secrets/:id/metadata`, `${PREFIX}/v1/secrets/:id/metadata/`]) {
+        v1.get<IdParams>(url, { config: { operation: 'Secret metadata retrieval' } }, showMetadata);
+        v1.put<IdParams>(url, { config: { operation: 'Secret metadata creation' } }, replaceMetadata);
+        v1.post<IdParams>(url, { config: { operation: 'Secret metadatum creation' } }, addMetadatum);
+      }
+      const metadatumUrl = `${PREFIX}/v1/secrets/:id/metadata/:key`;
+      v1.get<KeyParams>(metadatumUrl, { config: { operation: 'Secret metadatum retrieval' } }, (request) =>
+        secrets.getMetadatum(credentialsOf(request), request.params.id, request.params.key),
+      );
+      v1.put<KeyParams>(metadatumUrl, { config: { operation: 'Secret metadatum update' } }, (request) =>
+        secrets.updateMetadatum(credentialsOf(request), request.params.id, request.params.key, {
+          mediaType: mediaTypeOf(request),
+          body: bodyOf(request),
+        }),
+      );
+      v1.delete<KeyParams>(
+        metadatumUrl,
+        { config: { operation: 'Secret metadatum removal' } },
+        async (request, reply) => {
+          await secrets.deleteMetadatum(credentialsOf(request), request.params.id, request.params.key);
+          return reply.code(204).send();
+        },
+      );
+
       // Everything else under /v1: pecan answers 405 for a known resource and 404 otherwise, and it
       // resolves a secret id (404 when invalid or absent) before it looks at the method or sub-resource.
       v1.all(`${PREFIX}/v1/*`, async (request) => {
@@ -259,9 +307,11 @@ export function registerSecretRoutes(app: FastifyInstance, options: SecretRouteO
         if (!match) throw new NotFoundError('');
         await secrets.checkSecretExists(match[1]);
         const rest = match[2] ?? '';
-        if (['', '/', '/payload', '/payload/', '/acl', '/acl/'].includes(rest)) {
+        if (['', '/', '/payload', '/payload/', '/acl', '/acl/', '/metadata', '/metadata/'].includes(rest)) {
           throw new ValidationError('METHOD_NOT_ALLOWED', '');
         }
+        // Barbican routes only GET, PUT and DELETE to a metadata key; any other method is 405.
+        if (/^\/metadata\/[^/]+$/.test(rest)) throw new ValidationError('METHOD_NOT_ALLOWED', '');
         throw new NotFoundError('');
       });
       v1.route({

@@ -88,6 +88,13 @@ describe('default rules', () => {
       ['secret:decrypt', member, { ...other, listedForRead: true }, true],
       ['secret:decrypt', member, { ...other, listedForRead: false }, false],
       ['secret:delete', member, { ...other, listedForRead: true }, false],
+      // Secret metadata: read as secret:get (a listed user too), changed as secret:put.
+      ['secret_meta:get', member, { ...other, listedForRead: true }, true],
+      ['secret_meta:get', reader, own, false],
+      ['secret_meta:put', member, { ...other, listedForRead: true }, false],
+      ['secret_meta:post', member, own, true],
+      ['secret_meta:delete', member, { ...own, userId: 'u9', readProjectAccess: false }, false],
+      ['secret_meta:delete', member, other, false],
       // Managing an ACL: the creator or the project's admins only, as Barbican decides in effect.
       ['secret_acls:get', member, { ...own, userId: 'u1' }, true],
       ['secret_acls:put_patch', member, { ...own, userId: 'u9' }, false],

@@ -248,6 +248,41 @@ for (const backend of databaseBackends()) {
       );
     });
 
+    it("stores a secret's metadata whole, adds, sets and removes one key, and refuses a duplicate add", async () => {
+      const secret = makeSecret();
+      await repo.createSecret(secret);
+      assert.deepEqual(await repo.findMetadata(secret.id), {});
+      await repo.replaceMetadata(secret.id, { b: '2', a: '1' }, NOW);
+      assert.deepEqual(await repo.findMetadata(secret.id), { a: '1', b: '2' });
+      await repo.replaceMetadata(secret.id, { c: '3' }, NOW);
+      assert.deepEqual(await repo.findMetadata(secret.id), { c: '3' });
+      assert.equal(await repo.addMetadatum(secret.id, 'd', '4', NOW), true);
+      assert.equal(await repo.addMetadatum(secret.id, 'd', 'other', NOW), false);
+      await repo.setMetadatum(secret.id, 'd', '5', NOW);
+      await repo.setMetadatum(secret.id, 'e', '6', NOW);
+      await repo.deleteMetadatum(secret.id, 'c');
+      await repo.deleteMetadatum(secret.id, 'absent');
+      assert.deepEqual(await repo.findMetadata(secret.id), { d: '5', e: '6' });
+      await repo.replaceMetadata(secret.id, {}, NOW);
+      assert.deepEqual(await repo.findMetadata(secret.id), {});
+    });
+
+    it("deletes a secret's metadata with it, and only its own", async () => {
+      const [gone, kept] = [makeSecret(), makeSecret()];
+      for (const s of [gone, kept]) {
+        await repo.createSecret(s);
+        await repo.replaceMetadata(s.id, { a: s.id }, NOW);
+      }
+      assert.equal(await repo.deleteSecret(gone.id), true);
+      assert.deepEqual(await repo.findMetadata(gone.id), {});
+      assert.deepEqual(await repo.findMetadata(kept.id), { a: kept.id });
+      const rows = await db.query('SELECT secret_id FROM secret_metadata');
+      assert.deepEqual(
+        rows.map((row) => row.secret_id),
+        [kept.id],
+      );
+    });
+
     it('pages through wrapped keys not under a KEK, re-wraps conditionally, and counts per KEK', async () => {
       const old = [1, 2, 3].map((n) =>
         makeSecret({ contentType: 'application/octet-stream', sealed: sealed('kek-old', String(n)) }),

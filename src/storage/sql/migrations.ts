@@ -304,6 +304,18 @@ const MIGRATIONS: Migration[] = [
       'ALTER TABLE tokens ADD COLUMN domain_id TEXT',
     ],
   },
+  {
+    version: 16,
+    description: 'key manager secret user metadata',
+    statements: [
+      // One row per secret and key (stored lower case). The secret's deletion removes its rows in the
+      // same transaction (and the foreign key cascades where it is enforced).
+      `CREATE TABLE secret_metadata (
+        secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE, meta_key TEXT NOT NULL,
+        meta_value TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (secret_id, meta_key))`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -6,6 +6,7 @@ import type {
   SealedPayload,
   SecretAcl,
   SecretListQuery,
+  SecretMetadata,
   SecretRecord,
   SecretRepository,
   SecretSortKey,
@@ -199,6 +200,7 @@ export class SqlSecretRepository implements SecretRepository {
   async deleteSecret(id: string): Promise<boolean> {
     return this.#db.transaction(async (tx) => {
       await tx.run('DELETE FROM secret_acls WHERE secret_id = ?', [id]);
+      await tx.run('DELETE FROM secret_metadata WHERE secret_id = ?', [id]);
       return (await tx.run('DELETE FROM secrets WHERE id = ?', [id])) > 0;
     });
   }
@@ -247,6 +249,69 @@ export class SqlSecretRepository implements SecretRepository {
     } catch (error) {
       throw wrapSqlError(error);
     }
+  }
+
+  async findMetadata(secretId: string): Promise<SecretMetadata> {
+    const rows = await this.#db.query(
+      'SELECT meta_key, meta_value FROM secret_metadata WHERE secret_id = ? ORDER BY meta_key',
+      [secretId],
+    );
+    return Object.fromEntries(rows.map((row) => [String(row.meta_key), String(row.meta_value)]));
+  }
+
+  async replaceMetadata(secretId: string, metadata: SecretMetadata, updatedAt: string): Promise<void> {
+    try {
+      await this.#db.transaction(async (tx) => {
+        await tx.run('DELETE FROM secret_metadata WHERE secret_id = ?', [secretId]);
+        for (const [key, value] of Object.entries(metadata)) {
+          await tx.run(
+            `INSERT INTO secret_metadata (secret_id, meta_key, meta_value, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?)`,
+            [secretId, key, value, updatedAt, updatedAt],
+          );
+        }
+      });
+    } catch (error) {
+      throw wrapSqlError(error);
+    }
+  }
+
+  async addMetadatum(secretId: string, key: string, value: string, updatedAt: string): Promise<boolean> {
+    try {
+      await this.#db.run(
+        `INSERT INTO secret_metadata (secret_id, meta_key, meta_value, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?)`,
+        [secretId, key, value, updatedAt, updatedAt],
+      );
+      return true;
+    } catch (error) {
+      // Two requests adding the same key at once: the primary key lets one through.
+      if (isUniqueViolation(error)) return false;
+      throw wrapSqlError(error);
+    }
+  }
+
+  async setMetadatum(secretId: string, key: string, value: string, updatedAt: string): Promise<void> {
+    try {
+      await this.#db.transaction(async (tx) => {
+        const changed = await tx.run(
+          'UPDATE secret_metadata SET meta_value = ?, updated_at = ? WHERE secret_id = ? AND meta_key = ?',
+          [value, updatedAt, secretId, key],
+        );
+        if (changed > 0) return;
+        await tx.run(
+          `INSERT INTO secret_metadata (secret_id, meta_key, meta_value, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?)`,
+          [secretId, key, value, updatedAt, updatedAt],
+        );
+      });
+    } catch (error) {
+      throw wrapSqlError(error);
+    }
+  }
+
+  async deleteMetadatum(secretId: string, key: string): Promise<void> {
+    await this.#db.run('DELETE FROM secret_metadata WHERE secret_id = ? AND meta_key = ?', [secretId, key]);
   }
 
   async listWrappedKeys(options: {
