@@ -47,6 +47,8 @@ declare -A PACKAGES=(
   [swift-container-server]=swift-container
   [swift-account-server]=swift-account
   [memcached]=memcached
+  [virsh]=libvirt-clients
+  [setpriv]=util-linux
 )
 missing=()
 for command in "${!PACKAGES[@]}"; do
@@ -60,8 +62,9 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 # test-boot --firmware uefi boots with OVMF, a firmware file rather than a command.
 [ -r /usr/share/OVMF/OVMF_CODE_4M.fd ] || missing+=(ovmf)
-# test/tempest runs OpenStack's Tempest with the Glance and Barbican plugins, Python packages without commands.
-for plugin in glance_tempest_plugin:glance-tempest-plugin barbican_tempest_plugin:barbican-tempest-plugin subunit:python3-subunit; do
+# test/tempest runs OpenStack's Tempest with the Glance and Barbican plugins, and test/posture reads paste files
+# against paste.deploy: Python packages without commands.
+for plugin in glance_tempest_plugin:glance-tempest-plugin barbican_tempest_plugin:barbican-tempest-plugin subunit:python3-subunit paste/deploy:python3-pastedeploy; do
   [ -d "/usr/lib/python3/dist-packages/${plugin%%:*}" ] || missing+=("${plugin#*:}")
 done
 # test/posture downloads Debian 12's nova, glance, cinder, barbican and libvirt packages with apt-get download

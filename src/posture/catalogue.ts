@@ -95,7 +95,16 @@ export const checkSchema = z.strictObject({
     .regex(/^[0-7]{3,4}$/)
     .optional(),
   // policy
-  rules: z.array(z.string()).optional(),
+  // A rule name alone is judged with oslo.context's default target (the caller's project_id and
+  // user_id); `{rule, target}` names the keys of the resource owner the service really passes.
+  rules: z
+    .array(
+      z.union([
+        z.string(),
+        z.strictObject({ rule: z.string(), target: z.array(z.enum(['project_id', 'user_id'])) }),
+      ]),
+    )
+    .optional(),
   posture: z.enum(['admin-only', 'disabled']).optional(),
   // secret-mode: which of imagetrust's paths (dataDir, kekFile, tlsKey, auditKey)
   paths: z.array(z.enum(['dataDir', 'kekFile', 'tlsKey', 'auditKey'])).optional(),

@@ -12,13 +12,8 @@ import {
   parseOsloList,
   parseOsloNumber,
 } from './oslo-ini.ts';
-import {
-  decidePolicy,
-  effectivePolicy,
-  PERSONA_TARGET,
-  PERSONAS,
-  type PolicySource,
-} from './service-policy.ts';
+import type { PasteConfig } from './paste-ini.ts';
+import { decidePolicy, effectivePolicy, PERSONAS, type PolicySource, ruleTarget } from './service-policy.ts';
 
 /** One finding, the record of the JSON output. */
 export interface PostureFinding {
@@ -46,7 +41,7 @@ export interface ServiceMaterial {
   /** The file findings about unset options point at (nova.conf, glance-api.conf, ...). */
   mainFile: string;
   /** Other INI files of the service by base name (paste pipelines). */
-  paste: Map<string, OsloConfig>;
+  paste: Map<string, PasteConfig>;
   /** The policy file then policy.d files, in load order. */
   policy: PolicySource[];
   /** Configuration directory and files with their owner and mode, when stat was possible. */
@@ -348,7 +343,8 @@ function runLibvirt(ctx: Context, check: CheckDefinition): void {
 function runPaste(ctx: Context, check: CheckDefinition): void {
   for (const service of servicesOf(check)) {
     const paste = ctx.material.services.get(service)?.paste.get(check.file ?? '');
-    if (!paste) continue;
+    // A file paste.deploy refuses is reported once, as an invalid file.
+    if (!paste || paste.files[0]?.error) continue;
     const section = check.section ?? '';
     const pipeline = paste.get(section, 'pipeline');
     const filters = pipeline ? pipeline.value.split(/\s+/) : [];
@@ -411,11 +407,12 @@ function runPolicy(ctx: Context, check: CheckDefinition): void {
     if (!material) continue;
     const policy = effectivePolicy(material.policy, ctx.material.policyDefaults.get(service) ?? {});
     if (policy.problems.some((p) => p.kind === 'load')) continue;
-    for (const rule of check.rules ?? []) {
+    for (const checked of check.rules ?? []) {
+      const { rule, target } = ruleTarget(checked);
       const allowed = PERSONAS.filter(
         (persona) =>
           (check.posture === 'disabled' || !persona.admin) &&
-          decidePolicy(policy, rule, persona.creds, PERSONA_TARGET),
+          decidePolicy(policy, rule, persona.creds, target),
       ).map((p) => p.name);
       if (allowed.length === 0) continue;
       const at = policy.where.get(rule) ?? (policy.rules.has(rule) ? undefined : policy.where.get('default'));

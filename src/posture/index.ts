@@ -8,4 +8,5 @@ export { parseFlavorExport, parseImageExport } from './exports.ts';
 export { parseLibvirtConf } from './libvirt-conf.ts';
 export { loadPolicyDefaults, loadPostureMaterial, readShippedCatalogue } from './load.ts';
 export { OsloConfig, parseOsloBool, parseOsloIni, parseOsloList, parseOsloNumber } from './oslo-ini.ts';
+export { PasteConfig, parsePasteIni } from './paste-ini.ts';
 export { decidePolicy, effectivePolicy } from './service-policy.ts';

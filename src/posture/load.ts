@@ -11,6 +11,7 @@ import { lintPolicyFile } from '../identity/policy/index.ts';
 import type { FileStat, ImageTrustMaterial, PostureMaterial, ServiceMaterial } from './evaluate.ts';
 import { type ParsedLibvirtConf, parseLibvirtConf } from './libvirt-conf.ts';
 import { OsloConfig, type ParsedIni, parseOsloIni } from './oslo-ini.ts';
+import { PasteConfig, parsePasteIni } from './paste-ini.ts';
 import type { PolicySource } from './service-policy.ts';
 
 interface ServiceLayout {
@@ -248,7 +249,13 @@ export function loadPostureMaterial(options: LoadOptions): PostureMaterial {
   for (const [service, c] of collected) {
     const config = new OsloConfig(parseAll([...c.confdFiles, ...c.configFiles]));
     const paste = new Map(
-      c.paste.map((file) => [path.basename(file), new OsloConfig(parseAll([file]))] as const),
+      c.paste.flatMap((file) => {
+        // paste.deploy reads these with Python's configparser, not oslo.config.
+        const text = readText(file, problems);
+        return text === undefined
+          ? []
+          : [[path.basename(file), new PasteConfig(parsePasteIni(text, file))] as const];
+      }),
     );
     const policy =
       c.policyFiles.length > 0

@@ -25,7 +25,24 @@ export const PERSONAS: { name: string; admin: boolean; creds: Record<string, unk
     creds: { roles: ['admin', 'member', 'reader'], user_id: 'u2', project_id: 'p2', is_admin: true },
   },
 ];
+/** The owner of the resource acted on: the member's project and user. */
 export const PERSONA_TARGET = { project_id: 'p1', user_id: 'u1' };
+
+/** A checked rule: its name alone (oslo.context's default target), or with the target keys the service passes. */
+export type CheckedRule = string | { rule: string; target: ('project_id' | 'user_id')[] };
+
+/**
+ * The rule's name and the target its service passes to enforce(): only the listed keys of the
+ * resource owner (nova's migrate calls pass {'project_id': instance.project_id} alone), or, for a bare
+ * name, oslo.context's default of the owner's project_id and user_id.
+ */
+export function ruleTarget(checked: CheckedRule): { rule: string; target: Record<string, unknown> } {
+  if (typeof checked === 'string') return { rule: checked, target: { ...PERSONA_TARGET } };
+  return {
+    rule: checked.rule,
+    target: Object.fromEntries(checked.target.map((key) => [key, PERSONA_TARGET[key]])),
+  };
+}
 
 export interface EffectivePolicy {
   rules: Map<string, Check>;

@@ -108,7 +108,7 @@ describe('loadCatalogue', () => {
 describe('parseLibvirtConf', () => {
   it('reads numbers, quoted strings, lists over lines and trailing comments; keeps the first duplicate', () => {
     const conf = parseLibvirtConf(
-      'listen_tls = 0 # off\nauth_tcp = "sasl"\ntls_allowed_dn_list = [\n  "CN=a",  # first\n  \'CN=b\'\n]\nlisten_tls = 1\n',
+      'listen_tls = 0 # off\nauth_tcp = "sasl"\ntls_allowed_dn_list = [\n  "CN=a",\n  \'CN=b\'\n] # two\nlisten_tls = 1\n',
       'libvirtd.conf',
     );
     assert.equal(conf.error, undefined);

@@ -2,12 +2,13 @@
 // oslopolicy-checker (python3-oslo.policy 4.0), by `imagetrust policy check --no-defaults`, and by the
 // scan's own evaluation of the file alone. All three must agree; the traps must then be reported.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { scanPosture } from '../../src/cli/posture.ts';
-import { decidePolicy, effectivePolicy } from '../../src/posture/index.ts';
+import { decidePolicy, effectivePolicy, loadCatalogue } from '../../src/posture/index.ts';
+import { ruleTarget } from '../../src/posture/service-policy.ts';
 import { requireTool, run } from '../support/tools.ts';
 import { writeRoot } from './hardened.ts';
 
@@ -171,6 +172,54 @@ describe('policy traps against oslopolicy-checker', () => {
     ];
     assert.equal((await run(BIN, args)).stdout.trim(), 'allowed');
     assert.equal((await run(BIN, [...args, '--no-defaults'])).stdout.trim(), 'denied');
+  });
+
+  it("judges nova's migrate rules with the target nova passes: {project_id} only, so user_id:%(user_id)s denies", async () => {
+    // nova 26 migrate_server.py: context.can(..., target={'project_id': instance.project_id}).
+    const policy = `"admin_api": "is_admin:True"\n"${LIVE}": "rule:admin_api or user_id:%(user_id)s"\n"${MIGRATE}": "rule:admin_api or user_id:%(user_id)s"\n`;
+    const file = path.join(work, 'nova-user-id.yaml');
+    writeFileSync(file, policy);
+    const access = path.join(work, 'member-target.access.json');
+    writeFileSync(
+      access,
+      JSON.stringify({
+        token: { roles: [{ name: 'member' }, { name: 'reader' }], user: { id: 'u1' }, project: { id: 'p1' } },
+      }),
+    );
+    const targetFile = path.join(work, 'nova-instance-target.json');
+    writeFileSync(targetFile, JSON.stringify({ project_id: 'p1' }));
+    const { text, source } = {
+      text: readFileSync(new URL('../../src/posture/checks.yaml', import.meta.url), 'utf8'),
+      source: 'checks.yaml',
+    };
+    const mig = loadCatalogue({ text, source }).find((c) => c.id === 'OSP-MIG-POLICY');
+    for (const checked of mig?.rules ?? []) {
+      const { rule, target } = ruleTarget(checked);
+      assert.deepEqual(target, { project_id: 'p1' }, rule);
+      const result = await run('oslopolicy-checker', [
+        '--policy',
+        file,
+        '--access',
+        access,
+        '--rule',
+        rule,
+        '--target',
+        targetFile,
+      ]);
+      assert.match(result.stdout, new RegExp(`failed: ${rule}`), 'oslopolicy-checker denies the member');
+      const creds = { roles: ['member', 'reader'], user_id: 'u1', project_id: 'p1', is_admin: false };
+      assert.equal(decidePolicy(effectivePolicy([{ file, text: policy }], {}), rule, creds, target), false);
+    }
+    const root = writeRoot({ 'nova/policy.yaml': policy });
+    try {
+      const { findings } = await scanPosture([root], {});
+      assert.deepEqual(
+        findings.filter((f) => f.check === 'OSP-MIG-POLICY'),
+        [],
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('reports each trap in the scan of a nova and glance policy file', async () => {
