@@ -80,16 +80,22 @@ export function guardUploadBody(
   return { body: counted(), stop };
 }
 
+/** PUT /image/v2/images/:id/file and /stage: the two routes whose bodies are image data. */
+function isImageDataRoute(method: string, route: string | undefined): boolean {
+  return method === 'PUT' && route !== undefined && /^\/image\/v2\/images\/:[^/]+\/(file|stage)$/.test(route);
+}
+
 /**
  * Gives every request with a body that is not image data `ms` to deliver it whole; past that the
  * connection is closed (the client that trickles a JSON body gets nothing more from us).
  */
 export function limitJsonBodyTime(app: FastifyInstance, ms: number): void {
   app.addHook('onRequest', async (request) => {
-    const type = request.headers['content-type'] ?? '';
     const hasBody =
       request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
-    if (!hasBody || type.toLowerCase().startsWith('application/octet-stream')) return;
+    // Image data is guarded by guardUploadBody instead. Chosen by route, not by Content-Type: Glance reads
+    // a JSON body sent as application/octet-stream too, and that one must arrive in time like any other.
+    if (!hasBody || isImageDataRoute(request.method, request.routeOptions.url)) return;
     const timer = setTimeout(() => {
       // Received whole (read or not): the connection may already serve the next request; leave it.
       if (request.raw.complete) return;

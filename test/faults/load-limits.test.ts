@@ -166,6 +166,39 @@ describe('limits on uploads and request bodies', () => {
       socket.on('close', () => resolve(true));
     });
     assert.ok(closed);
+    // Glance reads a JSON body sent as application/octet-stream too: it gets the same deadline.
+    const closedTyped = await new Promise<boolean>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          `POST /image/v2/images HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n{"name":`,
+        );
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(true));
+    });
+    assert.ok(closedTyped);
+    // Image data is not held to it: an upload whose body takes longer than the deadline completes.
+    const created = await fetch(`${t.url}/image/v2/images`, {
+      method: 'POST',
+      headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ disk_format: 'raw', container_format: 'bare' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const slow = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new Uint8Array(1024));
+        await new Promise((done) => setTimeout(done, 900));
+        controller.enqueue(new Uint8Array(1024));
+        controller.close();
+      },
+    });
+    const uploaded = await fetch(`${t.url}/image/v2/images/${id}/file`, {
+      method: 'PUT',
+      headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' },
+      body: slow,
+      duplex: 'half',
+    } as RequestInit);
+    assert.equal(uploaded.status, 204, await uploaded.text());
     // The server itself is fine.
     assert.equal(
       (await fetch(`${t.url}/image/v2/images`, { headers: { 'x-auth-token': token } })).status,
